@@ -1,0 +1,1 @@
+"""Reports: papermill orchestration, HTML rendering, approvals and schedules."""
