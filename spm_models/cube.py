@@ -207,7 +207,7 @@ def write_cube(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         store = tmp / "cube.zarr"
-        out.to_zarr(store, mode="w", consolidated=True)
+        out.to_zarr(store, mode="w", consolidated=False)
         if path.exists():
             shutil.rmtree(path)
         os.replace(store, path)
@@ -218,7 +218,7 @@ def write_cube(
 
 def read_cube(path: str | Path, chunks: Mapping[str, int] | str | None = None) -> xr.Dataset:
     """Open a cube written by :func:`write_cube` (lazily, dask-backed when ``chunks``)."""
-    ds = xr.open_zarr(path, chunks=chunks, consolidated=True)
+    ds = xr.open_zarr(path, chunks=chunks, consolidated=False)
     if chunks is None:
         ds = ds.load()
     return ds
