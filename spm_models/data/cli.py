@@ -1,7 +1,52 @@
-"""`spm data` sub-commands."""
+"""`spm data` sub-commands: ``demo`` and ``validate``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+_COUNTED = ("reps", "bookings", "quotas", "accounts", "opportunities")
+
+
+@app.command("validate")
+def validate_cmd(
+    source: str = typer.Argument(..., help="DuckDB file, SQLAlchemy URL, or folder of "
+                                            "CSV/Parquet/Excel files."),
+) -> None:
+    """Check SOURCE against the data contract: exit 0 when valid, else 1 with one line per
+    problem (table, row, column) on stderr."""
+    from spm_models.data.loader import load_source
+
+    tables = load_source(source)  # raises InputError -> exit 1 in spm_models.cli.main
+    counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED if n in tables)
+    typer.echo(f"valid: {counts} ({source})")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(..., "--out", help="A .duckdb/.db file, or a folder for CSV files."),
+    reps: int = typer.Option(200, "--reps", help="Number of seats (AE ~80 %, SE ~12 %, "
+                                                 "managers ~8 %)."),
+    years: int = typer.Option(3, "--years", help="Years of monthly history ending 2026-12."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    fmt: str = typer.Option("csv", "--format", help="Folder format: csv or parquet."),
+) -> None:
+    """Write the synthetic demo organisation (with its `truth` table) to OUT."""
+    from rich.console import Console
+
+    from spm_models.data.demo import make_demo
+    from spm_models.data.write import write_source
+
+    console = Console(stderr=True)
+    with console.status("demo organisation") as status:
+        def progress(msg: str) -> None:
+            status.update(f"demo organisation: {msg}")
+
+        tables = make_demo(n_reps=reps, years=years, seed=seed, progress=progress)
+        status.update(f"writing {out}")
+        write_source(tables, out, fmt=fmt)
+    counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED)
+    typer.echo(f"wrote {out}: {counts}")

@@ -53,7 +53,7 @@ def _quantile_draws(values: np.ndarray, n_draws: int) -> np.ndarray:
     return np.quantile(values, levels)
 
 
-def pooled_relative_errors(series: Sequence[np.ndarray], lag_of: dict[int, int] | None = None) -> dict[int, np.ndarray]:
+def pooled_relative_errors(series: Sequence[np.ndarray]) -> dict[int, np.ndarray]:
     """Relative in-sample errors pooled over ``series``, keyed by lag.
 
     For every series with a positive scale, errors at lags 1, 12, 24, ... (as available)
@@ -103,7 +103,7 @@ def seasonal_naive(
         k = math.ceil(step / m)
         lag = m * k
         idx = n - 1 + step - lag
-        point = y[idx] if idx >= 0 else y[(idx % m) + n - m] if n >= m else y[-1]
+        point = y[idx]  # n - m <= idx <= n - 1 because m <= n
         errs = _lag_errors(y, lag)
         if len(errs) < MIN_RESIDUALS:
             own_m = _lag_errors(y, m)
@@ -139,8 +139,14 @@ def ets(
     h: int,
     n_draws: int = 1000,
     pooled_sd: float | None = None,
+    model: str = "ZZZ",
 ) -> np.ndarray:
-    """AutoETS predictive draws, shape ``(h, n_draws)``; see the module docstring."""
+    """AutoETS predictive draws, shape ``(h, n_draws)``; see the module docstring.
+
+    ``model`` is statsforecast's ETS spec (error, trend, season; ``Z`` = chosen by AICc).
+    The default ``"ZZZ"`` is fully automatic; ``"ZZA"`` forces an additive season (used
+    only when the series is long enough for a seasonal period, else ``"ZZN"``).
+    """
     from statsforecast.models import AutoETS
 
     y = np.asarray(y, dtype=float)
@@ -151,7 +157,9 @@ def ets(
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            fc = AutoETS(season_length=_period(len(y))).forecast(y=y, h=h, level=[80, 95])
+            m = _period(len(y))
+            spec = model if m > 1 else model[:2] + "N"
+            fc = AutoETS(season_length=m, model=spec).forecast(y=y, h=h, level=[80, 95])
         mean = np.asarray(fc["mean"], dtype=float)
         sd80 = (fc["hi-80"] - fc["lo-80"]) / (2 * 1.2815515655446004)
         sd95 = (fc["hi-95"] - fc["lo-95"]) / (2 * 1.959963984540054)
@@ -164,9 +172,10 @@ def ets(
 
 
 def baseline_draws(
-    method: str, series: Sequence[np.ndarray], h: int, n_draws: int = 1000
+    method: str, series: Sequence[np.ndarray], h: int, n_draws: int = 1000, ets_model: str = "ZZZ"
 ) -> np.ndarray:
-    """Draws of ``method`` for every series, shape ``(len(series), h, n_draws)``."""
+    """Draws of ``method`` for every series, shape ``(len(series), h, n_draws)``
+    (``ets_model``: the ETS spec of :func:`ets`)."""
     if method not in BASELINES:
         raise ValueError(f"unknown baseline {method!r}; expected one of {BASELINES}")
     pooled = pooled_relative_errors(series)
@@ -178,5 +187,5 @@ def baseline_draws(
         rel = pooled.get(1)
         pooled_sd = float(np.std(rel, ddof=1)) if rel is not None and len(rel) > 1 else None
         for i, y in enumerate(series):
-            out[i] = ets(y, h, n_draws, pooled_sd)
+            out[i] = ets(y, h, n_draws, pooled_sd, ets_model)
     return out

@@ -2,6 +2,96 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from spm_models.errors import InputError
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _model_config(config: str | None) -> dict | None:
+    if not config:
+        return None
+    path = Path(config)
+    if path.exists():
+        text = path.read_text()
+        try:
+            if path.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"{config}: cannot parse model config ({exc})") from exc
+    else:
+        try:
+            data = json.loads(config)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--config: not a file and not valid JSON: {config!r}") from exc
+    if data is not None and not isinstance(data, dict):
+        raise InputError(f"--config: model config must be a mapping, got {type(data).__name__}")
+    return data
+
+
+@app.command("backtest")
+def backtest(
+    data: Annotated[str, typer.Option("--data", help="Data source: DuckDB file, SQLAlchemy URL or folder of CSV/Parquet files.")],
+    holdout: Annotated[int, typer.Option("--holdout", help="Number of final months held out and scored.")],
+    out: Annotated[Path, typer.Option("--out", help="METRICS.json to write.")],
+    predictions: Annotated[Path | None, typer.Option("--predictions", help="PRED.csv to write (model quantiles per rep-month and __total__).")] = None,
+    scores: Annotated[Path | None, typer.Option("--scores", help="Optional CSV of per-rep-month scores of every method (diagnostics).")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="Fast approximate fit (also when SPM_BACKTEST_FAST=1).")] = False,
+    draws: Annotated[int, typer.Option("--draws", help="Posterior draws per chain (NUTS) or total (fast).")] = 1000,
+    tune: Annotated[int, typer.Option("--tune", help="NUTS tuning steps per chain.")] = 1000,
+    chains: Annotated[int, typer.Option("--chains", help="NUTS chains.")] = 4,
+    n_draws: Annotated[int, typer.Option("--n-draws", help="Predictive draws per rep-month (model and baselines).")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    config: Annotated[str | None, typer.Option("--config", help="Model config: YAML/JSON file or inline JSON.")] = None,
+    ets_model: Annotated[str, typer.Option("--ets-model", help="statsforecast ETS spec of the ets baseline (ZZZ = automatic, ZZA = forced additive season).")] = "ZZZ",
+) -> None:
+    """Fit on all but the last HOLDOUT months, score them against seasonal-naive and ETS."""
+    from spm_models.forecast.backtest import bayesian_forecaster, load_tables, run_backtest, write_outputs
+
+    problems = []
+    if holdout < 1:
+        problems.append(f"--holdout: must be at least 1 month, got {holdout}")
+    for name, v in (("--draws", draws), ("--chains", chains), ("--n-draws", n_draws)):
+        if v < 1:
+            problems.append(f"{name}: must be at least 1, got {v}")
+    if len(ets_model) != 3 or ets_model[0] not in "AMZ" or ets_model[1] not in "ANMZ" or ets_model[2] not in "ANMZ":
+        problems.append(f"--ets-model: expected a 3-letter ETS spec like ZZZ or ZZA, got {ets_model!r}")
+    if tune < 0:
+        problems.append(f"--tune: must be >= 0, got {tune}")
+    if problems:
+        raise InputError(problems)
+    fast = fast or os.environ.get("SPM_BACKTEST_FAST", "").strip() not in ("", "0", "false")
+    model_config = _model_config(config)
+    tables = load_tables(data)
+    method = "fast" if fast else "nuts"
+    diagnostics: dict = {}
+    forecaster = bayesian_forecaster(
+        method=method, draws=draws, tune=tune, chains=chains, config=model_config, diagnostics=diagnostics
+    )
+    settings = {"method": method, "draws": draws, "tune": tune, "chains": chains, "config": model_config}
+    result = run_backtest(
+        tables, holdout, forecaster=forecaster, n_draws=n_draws, seed=seed, source=data,
+        settings=settings, ets_model=ets_model,
+    )
+    result.metrics["metadata"]["diagnostics"] = diagnostics
+    write_outputs(result, out, predictions)
+    if scores is not None:
+        tmp = scores.with_name(f".{scores.name}.{os.getpid()}.tmp")
+        result.scores.to_csv(tmp, index=False)
+        os.replace(tmp, scores)
+    m = result.metrics
+    typer.echo(
+        f"total CRPS  model {m['model']['total']['crps']:.4g}  seasonal_naive "
+        f"{m['seasonal_naive']['total']['crps']:.4g}  ets {m['ets']['total']['crps']:.4g}; "
+        f"rep coverage 80% {m['model']['rep']['coverage_80']:.3f}  95% {m['model']['rep']['coverage_95']:.3f}"
+    )

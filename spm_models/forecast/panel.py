@@ -65,6 +65,7 @@ def monthly_panel(
     fiscal_year_start: int = 1,
     inactive_after: int = 6,
     tenured_within: int = 3,
+    booking_roles_only: bool = True,
 ) -> xr.Dataset:
     """Aggregate ``bookings`` (and optional ``reps``) to a rep × month panel.
 
@@ -78,6 +79,9 @@ def monthly_panel(
         Calendar month (1..12) in which the fiscal year starts.
     inactive_after, tenured_within
         Heuristics used only without a reps table (see module docstring).
+    booking_roles_only
+        With a ``role`` column, keep only reps whose role has bookings somewhere (the demo's
+        SEs and managers carry no deals of their own).
 
     Returns
     -------
@@ -146,8 +150,13 @@ def monthly_panel(
         term_i = np.array(
             [(x.year * 12 + x.month - 1 - t0) if not pd.isna(x) else 10**6 for x in term], dtype=np.int64
         )
-        # keep reps employed at some point of the panel
+        # keep reps employed at some point of the panel; roles that never book (overlay,
+        # managers) are left out: their zero months say nothing about deal rates
         keep = (hire_i <= n_t - 1) & (term_i >= 0)
+        if "role" in reps.columns and booking_roles_only:
+            booked = set(bk["rep_id"].unique())
+            roles_with = set(reps.loc[reps["rep_id"].isin(booked), "role"].astype(str))
+            keep &= reps["role"].astype(str).isin(roles_with).to_numpy()
         reps = reps[keep]
         hire_i, term_i = hire_i[keep], term_i[keep]
         rep_ids = reps["rep_id"].to_numpy().astype(str)

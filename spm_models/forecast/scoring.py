@@ -108,10 +108,12 @@ def covered(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Whether each ``y`` lies in the closed interval ``[lower, upper]``.
 
     Closed, so that an exact zero month inside a predictive point mass at zero counts
-    as covered.
+    as covered; a relative tolerance of 1e-9 absorbs floating-point summation order.
     """
     y = np.asarray(y, dtype=float)
-    return (y >= np.asarray(lower)) & (y <= np.asarray(upper))
+    lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    tol = 1e-9 * (np.abs(lo) + np.abs(hi)) + 1e-12
+    return (y >= lo - tol) & (y <= hi + tol)
 
 
 def normal_draws(mean: np.ndarray, sd: np.ndarray, n: int) -> np.ndarray:

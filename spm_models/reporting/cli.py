@@ -2,8 +2,122 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import typer
+
+schedule_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                           pretty_exceptions_enable=False,
+                           help="Scheduled reports from each scenario's `schedule` (cron).")
+
+_DEFAULT_SCENARIOS = [Path("scenarios")]
+
+
+def report(
+    scenarios: list[Path] = typer.Argument(..., help="Scenario YAML files."),
+    out: Path = typer.Option(..., "--out", help="Output folder (index.html, NAME/report.html, ...)."),
+    workers: int = typer.Option(0, "--workers", help="Notebooks run in parallel (0: min(2, cores))."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Render a report per scenario into OUT; exit 1 when any scenario failed."""
+    from spm_models.reporting.runner import run_reports
+
+    runs = run_reports(scenarios, out, workers=workers or None, show_progress=not quiet)
+    failed = [r for r in runs if not r.ok]
+    for r in runs:
+        if r.ok:
+            typer.echo(f"ok      {r.name}  ({r.seconds:.1f} s)  {out / r.name / 'report.html'}")
+        else:
+            typer.echo(f"FAILED  {r.name}: {r.error}", err=True)
+    typer.echo(f"index: {out / 'index.html'}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def approve(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    by: str = typer.Option(..., "--by", help="Who approves."),
+    note: str = typer.Option(None, "--note", help="Optional note stored with the approval."),
+    ledger: Path = typer.Option(None, "--ledger", help="Ledger file (default approvals.jsonl beside the scenario)."),
+) -> None:
+    """Record an approval of the scenario, its plans and its data in the append-only ledger."""
+    from spm_models.reporting import approvals
+    from spm_models.scenario import load_scenarios
+
+    for sc in load_scenarios(scenario):
+        entry = approvals.approve(sc, by=by, note=note, ledger=ledger)
+        typer.echo(f"approved {sc.name} by {entry['by']} at {entry['at']} "
+                   f"(hash {entry['approval_hash']}) -> {approvals.ledger_path(sc, ledger)}")
+
+
+def approval_status(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    ledger: Path = typer.Option(None, "--ledger", help="Ledger file."),
+) -> None:
+    """Print a scenario's approval state: approved, changed since approval, or draft."""
+    from spm_models.reporting import approvals
+    from spm_models.scenario import load_scenarios
+
+    for sc in load_scenarios(scenario):
+        typer.echo(f"{sc.name}: {approvals.status(sc, ledger=ledger).label}")
+
+
+@schedule_app.command("run-due")
+def run_due_cmd(
+    scenarios: list[Path] = typer.Argument(None, help="Scenario files or folders (default: scenarios/)."),
+    out: Path = typer.Option(Path("reports/scheduled"), "--out", help="Output folder."),
+    state: Path = typer.Option(None, "--state", help="State file (default .spm_schedule.json)."),
+    now: str = typer.Option(None, "--now", help="Pretend the time is this ISO timestamp (UTC)."),
+) -> None:
+    """Render every scenario whose schedule is due since it last ran; remember the runs."""
+    from spm_models.reporting.schedule import run_due
+
+    t = datetime.fromisoformat(now) if now else None
+    runs = run_due(scenarios or _DEFAULT_SCENARIOS, out, state, t)
+    if not runs:
+        typer.echo("nothing due")
+    for r in runs:
+        typer.echo(f"{'ok' if r.ok else 'FAILED'}  {r.name}" + ("" if r.ok else f": {r.error}"))
+    if any(not r.ok for r in runs):
+        raise typer.Exit(1)
+
+
+@schedule_app.command("serve")
+def serve_cmd(
+    scenarios: list[Path] = typer.Argument(None, help="Scenario files or folders (default: scenarios/)."),
+    out: Path = typer.Option(Path("reports/scheduled"), "--out", help="Output folder."),
+    state: Path = typer.Option(None, "--state", help="State file (default .spm_schedule.json)."),
+    poll: float = typer.Option(60.0, "--poll", help="Longest sleep between checks (seconds)."),
+    iterations: int = typer.Option(0, "--iterations", help="Stop after N checks (0: run forever)."),
+) -> None:
+    """Foreground loop: run due scenarios, sleep until the next scheduled time."""
+    from spm_models.reporting.schedule import serve
+
+    serve(scenarios or _DEFAULT_SCENARIOS, out, state, poll_seconds=poll,
+          max_iterations=iterations or None, log=typer.echo)
+
+
+@schedule_app.command("list")
+def list_cmd(
+    scenarios: list[Path] = typer.Argument(None, help="Scenario files or folders (default: scenarios/)."),
+    state: Path = typer.Option(None, "--state", help="State file."),
+) -> None:
+    """List scheduled scenarios, their last run and next fire time."""
+    from datetime import UTC
+
+    from spm_models.reporting.schedule import next_fire, read_state, scheduled, state_path
+
+    st = read_state(state_path(state))
+    now = datetime.now(UTC)
+    for s in scheduled(scenarios or _DEFAULT_SCENARIOS):
+        last = st["runs"].get(s.name, {}).get("at", "never")
+        typer.echo(f"{s.name}  '{s.cron}'  last run {last}  next {next_fire(s.cron, now).isoformat()}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the reporting commands to the top-level app."""
+    app.command("report", help="Render scenario reports (papermill + nbconvert).")(report)
+    app.command("approve", help="Approve a scenario (append-only ledger).")(approve)
+    app.command("approval-status", help="Show a scenario's approval state.")(approval_status)
+    app.add_typer(schedule_app, name="schedule")

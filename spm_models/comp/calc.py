@@ -1,0 +1,314 @@
+"""Actual payouts from credit and quota tables (``spm comp calc``).
+
+Validates the tables (one line per problem naming file, row and field), builds
+``rep × period × measure`` arrays for the plan year and runs the same engine as the
+simulation (:func:`spm_models.comp.engine.compute_payouts`, with no ``draw`` dimension).
+Money is rounded to cents on output only.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+import tempfile
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from spm_models.comp.engine import compute_payouts
+from spm_models.comp.plan import Plan
+from spm_models.errors import InputError, location
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MAX_PROBLEMS = 50
+
+
+def _month(value: Any) -> str | None:
+    """``YYYY-MM`` for a month string, date or period; None when unparseable."""
+    if isinstance(value, pd.Period):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, (_dt.date, _dt.datetime, pd.Timestamp)):
+        return f"{value.year:04d}-{value.month:02d}"
+    s = str(value).strip()
+    m = _MONTH_RE.match(s)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return s
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+    else:
+        s = str(value).strip()
+        if not s:
+            return None
+        try:
+            v = float(s)
+        except ValueError:
+            return None
+    return v if math.isfinite(v) else None
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV with every field as text (validation parses them)."""
+    path = Path(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                           skipinitialspace=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}, header: the file is empty (no header row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"{path}: cannot read as CSV ({str(exc).splitlines()[0]})") from None
+
+
+class _Problems(list):
+    def add(self, line: str) -> None:
+        if len(self) < MAX_PROBLEMS:
+            self.append(line)
+
+
+def _columns(df: pd.DataFrame, name: str, required: list[str], problems: _Problems) -> bool:
+    cols = [str(c).strip() for c in df.columns]
+    df.columns = cols
+    ok = True
+    for c in required:
+        if c not in cols:
+            problems.add(f"{name}, header, field '{c}': missing column "
+                         f"(have: {', '.join(cols) or 'none'})")
+            ok = False
+    return ok
+
+
+def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
+                problems: _Problems) -> pd.DataFrame:
+    """Parsed rows ``rep_id, period, measure, value, row`` (row is 1-based, header excluded)."""
+    months = set(plan.months)
+    names = plan.measure_names
+    has_measure = "measure" in df.columns
+    out = []
+    for i, rec in enumerate(df.to_dict("records"), start=1):
+        rep = str(rec["rep_id"]).strip() if rec["rep_id"] is not None else ""
+        if not rep or rep.lower() == "nan":
+            problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
+            continue
+        period = _month(rec["period"])
+        if period is None:
+            problems.add(f"{location(name, i, 'period')}: not a month YYYY-MM: {rec['period']!r}")
+            continue
+        if period not in months:
+            problems.add(f"{location(name, i, 'period')}: {period} is outside the plan year "
+                         f"{plan.months[0]}..{plan.months[-1]}")
+            continue
+        value = _number(rec[value_col])
+        if value is None:
+            problems.add(f"{location(name, i, value_col)}: not a number: {rec[value_col]!r}")
+            continue
+        measure = str(rec["measure"]).strip() if has_measure else ""
+        if not measure or measure.lower() == "nan":
+            if len(names) > 1:
+                problems.add(f"{location(name, i, 'measure')}: empty measure (the plan has "
+                             f"several: {', '.join(names)})")
+                continue
+            measure = names[0]
+        elif measure not in names:
+            problems.add(f"{location(name, i, 'measure')}: '{measure}' is not a measure of the "
+                         f"plan ({', '.join(names)})")
+            continue
+        out.append((rep, period, measure, value, i))
+    return pd.DataFrame(out, columns=["rep_id", "period", "measure", "value", "row"])
+
+
+def _quota_period_index(plan: Plan) -> dict[str, dict[str, tuple[int, str]]]:
+    """measure -> month -> (quota period index, label)."""
+    out: dict[str, dict[str, tuple[int, str]]] = {}
+    for m in plan.measures:
+        L = m.quota_months
+        labels = {}
+        for k, mo in enumerate(plan.months):
+            j = k // L
+            first, last = plan.months[j * L], plan.months[j * L + L - 1]
+            labels[mo] = (j, first if L == 1 else f"{first}..{last}")
+        out[m.name] = labels
+    return out
+
+
+def _check_quota_periods(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
+                         names: tuple[str, str], problems: _Problems) -> None:
+    qp = _quota_period_index(plan)
+    for df in (credits, quotas):
+        df["qp"] = [qp[m][p][0] for m, p in zip(df["measure"], df["period"])]
+    qsum = quotas.groupby(["rep_id", "measure", "qp"], sort=True).agg(
+        quota=("value", "sum"), row=("row", "min"))
+    for (rep, measure, j), rec in qsum.iterrows():
+        if rec["quota"] <= 0:
+            label = qp[measure][plan.months[j * plan.measure(measure).quota_months]][1]
+            what = "is 0" if rec["quota"] == 0 else f"is negative ({rec['quota']:g})"
+            problems.add(f"{location(names[1], int(rec['row']), 'quota')}: the quota of rep "
+                         f"{rep}, measure {measure} for quota period {label} {what}")
+    cfirst = credits.groupby(["rep_id", "measure", "qp"], sort=True)["row"].min()
+    for (rep, measure, j), row in cfirst.items():
+        if (rep, measure, j) not in qsum.index:
+            label = qp[measure][plan.months[j * plan.measure(measure).quota_months]][1]
+            problems.add(f"{location(names[0], int(row), 'rep_id')}: rep {rep} has credits for "
+                         f"measure {measure} in quota period {label} but no quota")
+
+
+def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[str],
+             problems: _Problems) -> xr.DataArray | None:
+    if reps_df is None:
+        return None
+    reps_df = reps_df.copy()
+    if not _columns(reps_df, name, ["rep_id", "target_incentive"], problems):
+        return None
+    ti: dict[str, float] = {}
+    for i, rec in enumerate(reps_df.to_dict("records"), start=1):
+        rep = str(rec["rep_id"]).strip()
+        if not rep or rep.lower() == "nan":
+            problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
+            continue
+        raw = rec["target_incentive"]
+        if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
+            v = math.nan
+        else:
+            v = _number(raw)
+            if v is None or v < 0:
+                problems.add(f"{location(name, i, 'target_incentive')}: not a non-negative "
+                             f"number: {raw!r}")
+                continue
+        if rep in ti:
+            problems.add(f"{location(name, i, 'rep_id')}: duplicate rep {rep}")
+            continue
+        ti[rep] = v
+    return xr.DataArray([ti.get(r, math.nan) for r in rep_ids], dims=["rep"],
+                        coords={"rep": rep_ids})
+
+
+def _prepare_frame(df: pd.DataFrame | None, name: str, value_col: str, plan: Plan,
+                   problems: _Problems) -> pd.DataFrame | None:
+    if df is None:
+        problems.add(f"{name}: missing table")
+        return None
+    df = df.copy()
+    required = ["rep_id", "period", value_col] + (["measure"] if len(plan.measures) > 1 else [])
+    if not _columns(df, name, required, problems):
+        return None
+    return _parse_rows(df, name, value_col, plan, problems)
+
+
+def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: pd.DataFrame,
+                 reps_df: pd.DataFrame | None = None, *,
+                 names: tuple[str, str, str] = ("credits", "quotas", "reps")) -> pd.DataFrame:
+    """Payout rows of every rep in the credits or quotas for each payout period.
+
+    Columns: ``rep_id, period`` (last month of the payout period), ``attainment_<measure>``
+    for each measure (as of that month, in its quota period; empty where the rep has no
+    quota), ``earned_to_date, payout`` (rounded to cents). Sorted by rep, then period.
+    Raises :class:`InputError` with one line per problem (file, row, field).
+    """
+    if not isinstance(plan, Plan):
+        plan = Plan.from_yaml(plan)
+    problems = _Problems()
+    credits = _prepare_frame(credits_df, names[0], "amount", plan, problems)
+    quotas = _prepare_frame(quotas_df, names[1], "quota", plan, problems)
+    if problems:
+        raise InputError(list(problems))
+    assert credits is not None and quotas is not None
+    _check_quota_periods(plan, credits, quotas, names[:2], problems)
+    rep_ids = sorted(set(credits["rep_id"]) | set(quotas["rep_id"]))
+    ti = _reps_ti(reps_df, names[2], plan, rep_ids, problems)
+    if plan.needs_target_incentive and plan.target_incentive is None:
+        lacking = [r for r, v in zip(rep_ids, ti.values if ti is not None else [math.nan] * len(rep_ids))
+                   if math.isnan(v)]
+        if lacking:
+            where = names[2] if reps_df is not None else plan.source
+            problems.add(f"{where}, field 'target_incentive': no target incentive for rep "
+                         f"{lacking[0]}" + (f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else "")
+                         + " and none in the plan")
+    if problems:
+        raise InputError(list(problems))
+
+    credit_da = _to_array(credits, plan, rep_ids)
+    quota_da = _to_array(quotas, plan, rep_ids)
+    ds = compute_payouts(plan, credit_da, quota_da, ti)
+    return payouts_frame(ds, plan)
+
+
+def _to_array(rows: pd.DataFrame, plan: Plan, rep_ids: list[str]) -> xr.DataArray:
+    """Sum rows into a dense ``rep × period × measure`` array (zeros where absent)."""
+    rep_idx = {r: i for i, r in enumerate(rep_ids)}
+    month_idx = {m: i for i, m in enumerate(plan.months)}
+    meas_idx = {m: i for i, m in enumerate(plan.measure_names)}
+    arr = np.zeros((len(rep_ids), 12, len(meas_idx)))
+    if len(rows):
+        np.add.at(arr, (rows["rep_id"].map(rep_idx).to_numpy(),
+                        rows["period"].map(month_idx).to_numpy(),
+                        rows["measure"].map(meas_idx).to_numpy()), rows["value"].to_numpy())
+    return xr.DataArray(arr, dims=["rep", "period", "measure"],
+                        coords={"rep": rep_ids, "period": plan.months,
+                                "measure": plan.measure_names})
+
+
+def round_cents(x: float) -> float:
+    """Round money half away from zero to cents (on the shortest decimal repr)."""
+    if not math.isfinite(x):
+        return x
+    v = float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return 0.0 if v == 0 else v
+
+
+def payouts_frame(ds: xr.Dataset, plan: Plan) -> pd.DataFrame:
+    """The payout rows of an engine result without extra dims (``rep × period``)."""
+    cols = ["rep_id", "period"] + [f"attainment_{m}" for m in plan.measure_names] + [
+        "earned_to_date", "payout"]
+    reps = [str(r) for r in ds["rep"].values]
+    periods = [str(p) for p in ds["period"].values]
+    data: dict[str, Any] = {
+        "rep_id": np.repeat(reps, len(periods)),
+        "period": np.tile(periods, len(reps)),
+    }
+    for m in plan.measure_names:
+        data[f"attainment_{m}"] = ds[f"attainment_{m}"].transpose("rep", "period").values.ravel()
+    for v in ("earned_to_date", "payout"):
+        vals = ds[v].transpose("rep", "period").values.ravel()
+        data[v] = [round_cents(x) for x in vals]
+    df = pd.DataFrame(data, columns=cols)
+    return df.sort_values(["rep_id", "period"], kind="stable").reset_index(drop=True)
+
+
+def write_csv_atomic(df: pd.DataFrame, out: str | Path) -> Path:
+    """Write ``df`` to ``out`` via a temporary file in the same folder and a rename."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            df.to_csv(fh, index=False, float_format=None)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def calc_files(plan: str | Path, credits: str | Path, quotas: str | Path,
+               reps: str | Path | None, out: str | Path) -> pd.DataFrame:
+    """``spm comp calc``: read, validate, compute and write the payout CSV atomically."""
+    plan_obj = Plan.from_yaml(plan)
+    credits_df = read_table(credits)
+    quotas_df = read_table(quotas)
+    reps_df = read_table(reps) if reps is not None else None
+    df = calc_payouts(plan_obj, credits_df, quotas_df, reps_df,
+                      names=(str(credits), str(quotas), str(reps) if reps else "reps"))
+    write_csv_atomic(df, out)
+    return df

@@ -1,0 +1,176 @@
+"""Decision figures of a simulated plan: cost, cost of sales, pay for performance.
+
+Everything reduces the payout cube (numpy or dask) in one pass: ``plan_metrics`` builds
+all reductions lazily and computes them together, so a dask-backed cube larger than
+memory is streamed chunk by chunk and never materialised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from spm_models.comp.engine import MEASURE, PERIOD
+from spm_models.cube import DEFAULT_QUANTILES
+
+REP, DRAW, SCENARIO = "rep", "draw", "scenario"
+#: Attainment bins (width 0.01) for payout-at-attainment figures; streamable on dask.
+ATTAINMENT_BINS = np.concatenate([[-1e12], np.arange(0.0, 5.0 + 1e-9, 0.01), [1e12]])
+#: Window (± attainment) around a level over which payouts are averaged.
+WINDOW = 0.025
+
+
+def _hist(att: xr.DataArray, pay: xr.DataArray) -> tuple[Any, Any]:
+    """Counts and payout sums per attainment bin over all elements of ``att``/``pay``."""
+    a, p = xr.broadcast(att, pay)
+    a = a.fillna(-1e13).data
+    p = p.transpose(*att.dims).data if set(pay.dims) == set(att.dims) else p.data
+    if hasattr(a, "dask") or hasattr(p, "dask"):
+        import dask.array as da
+
+        a = da.asarray(a)
+        p = da.asarray(p)
+        if a.chunks != p.chunks:
+            a = a.rechunk(p.chunks)
+        counts, _ = da.histogram(a, bins=ATTAINMENT_BINS)
+        sums, _ = da.histogram(a, bins=ATTAINMENT_BINS, weights=p)
+        return counts, sums
+    counts, _ = np.histogram(a, bins=ATTAINMENT_BINS)
+    sums, _ = np.histogram(a, bins=ATTAINMENT_BINS, weights=p)
+    return counts, sums
+
+
+def _payout_at(counts: np.ndarray, sums: np.ndarray, level: float) -> float:
+    centers = 0.5 * (ATTAINMENT_BINS[:-1] + ATTAINMENT_BINS[1:])
+    sel = np.abs(centers - level) <= WINDOW + 1e-9
+    n = counts[sel].sum()
+    return float(sums[sel].sum() / n) if n > 0 else float("nan")
+
+
+def _quantile_from_hist(counts: np.ndarray, q: float) -> float:
+    cdf = np.cumsum(counts) / max(counts.sum(), 1)
+    k = int(np.searchsorted(cdf, q))
+    k = min(max(k, 1), len(ATTAINMENT_BINS) - 3)
+    return float(0.5 * (ATTAINMENT_BINS[k] + ATTAINMENT_BINS[k + 1]))
+
+
+def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
+                 budget: float | None = None, as_dataset: bool = False,
+                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> dict[str, Any] | xr.Dataset:
+    """Decision figures of a simulation result (:func:`simulate_plan`).
+
+    Figures (per ``scenario`` when present): ``incentive_cost`` P10/P50/P90 and mean,
+    ``revenue``, ``cost_of_sales`` (incentive ÷ revenue, per draw), ``share_reps_at_quota``
+    (plan-year attainment of the first measure ≥ 1), ``pay_for_performance``
+    (correlation of rep payout with attainment over reps × draws; payout at the P90
+    attainment ÷ payout at target, averaged over attainment ±0.025),
+    ``prob_cost_exceeds_budget``, ``rep_payout`` quantiles (pooled over reps and draws) and
+    the mean cost per draw of each plan element (tiers, above-target accelerators, bonuses,
+    draw top-ups and unearned payouts).
+
+    Returns a JSON-ready dict, or the reduced Dataset with ``as_dataset=True``.
+    """
+    annual = result["payout"].sum(PERIOD)
+    cost = annual.sum(REP)
+    revenue = (bookings.sum([d for d in bookings.dims if d in (REP, PERIOD, MEASURE)])
+               if bookings is not None else result["revenue"].sum(REP))
+    att = result["annual_attainment"].isel({MEASURE: 0}, drop=True)
+    at_quota = (att >= 1.0 - 1e-10).sum(REP) / att.notnull().sum(REP)
+    red = xr.Dataset({
+        "incentive_cost": cost,
+        "revenue": revenue,
+        "share_reps_at_quota": at_quota,
+        "pfp_corr": xr.corr(annual, att.where(att.notnull()), dim=[REP, DRAW]),
+        "tier_cost": result["tier_cost"].sum(REP).mean(DRAW),
+        "accelerator_cost": result["accelerator_cost"].sum(REP).mean(DRAW),
+        "draw_topup": result["draw_topup"].sum([REP, PERIOD]).mean(DRAW),
+        "unearned_paid": result["unearned_paid"].sum(REP).mean(DRAW),
+    })
+    if "bonus_cost" in result:
+        red["bonus_cost"] = result["bonus_cost"].sum(REP).mean(DRAW)
+    scen = list(map(str, result[SCENARIO].values)) if SCENARIO in result.dims else [None]
+    for i, s in enumerate(scen):
+        a = att.isel({SCENARIO: i}) if s is not None and SCENARIO in att.dims else att
+        p = annual.isel({SCENARIO: i}) if s is not None else annual
+        counts, sums = _hist(a, p)
+        red[f"_hist_counts_{i}"] = xr.DataArray(counts, dims=["att_bin"])
+        red[f"_hist_sums_{i}"] = xr.DataArray(sums, dims=["att_bin"])
+    red = red.compute()
+
+    cos = red["incentive_cost"] / red["revenue"]
+    q = list(quantiles)
+    out = xr.Dataset({
+        "incentive_cost": red["incentive_cost"].quantile(q, dim=DRAW),
+        "incentive_cost_mean": red["incentive_cost"].mean(DRAW),
+        "revenue": red["revenue"].quantile(q, dim=DRAW),
+        "cost_of_sales": cos.quantile(q, dim=DRAW),
+        "share_reps_at_quota": red["share_reps_at_quota"].quantile(q, dim=DRAW),
+        "pay_for_performance_corr": red["pfp_corr"],
+        "tier_cost": red["tier_cost"],
+        "accelerator_cost": red["accelerator_cost"],
+        "draw_topup": red["draw_topup"],
+        "unearned_paid": red["unearned_paid"],
+    })
+    if "bonus_cost" in red:
+        out["bonus_cost"] = red["bonus_cost"]
+    if budget is not None:
+        out["prob_cost_exceeds_budget"] = (red["incentive_cost"] > budget).mean(DRAW)
+    ratio, p90_att, rep_q = [], [], []
+    for i in range(len(scen)):
+        c = red[f"_hist_counts_{i}"].values
+        sm = red[f"_hist_sums_{i}"].values
+        a90 = _quantile_from_hist(c, 0.9)
+        p90_att.append(a90)
+        at_target = _payout_at(c, sm, 1.0)
+        ratio.append(_payout_at(c, sm, a90) / at_target if at_target > 0 else float("nan"))
+    if scen[0] is not None:
+        out["attainment_p90"] = xr.DataArray(p90_att, dims=[SCENARIO], coords={SCENARIO: scen})
+        out["payout_p90_to_target"] = xr.DataArray(ratio, dims=[SCENARIO],
+                                                   coords={SCENARIO: scen})
+    else:
+        out["attainment_p90"] = xr.DataArray(p90_att[0])
+        out["payout_p90_to_target"] = xr.DataArray(ratio[0])
+    if as_dataset:
+        return out
+    return metrics_to_dict(out)
+
+
+def _qdict(da: xr.DataArray) -> dict[str, float]:
+    return {f"p{int(round(float(q) * 100))}": float(da.sel(quantile=q)) for q in da["quantile"].values}
+
+
+def _one(ds: xr.Dataset) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "incentive_cost": {**_qdict(ds["incentive_cost"]), "mean": float(ds["incentive_cost_mean"])},
+        "revenue": _qdict(ds["revenue"]),
+        "cost_of_sales": _qdict(ds["cost_of_sales"]),
+        "share_reps_at_quota": _qdict(ds["share_reps_at_quota"]),
+        "pay_for_performance": {
+            "corr_payout_attainment": float(ds["pay_for_performance_corr"]),
+            "attainment_p90": float(ds["attainment_p90"]),
+            "payout_p90_to_target": float(ds["payout_p90_to_target"]),
+        },
+        "element_cost": {},
+    }
+    if "prob_cost_exceeds_budget" in ds:
+        d["prob_cost_exceeds_budget"] = float(ds["prob_cost_exceeds_budget"])
+    el = d["element_cost"]
+    for m in ds[MEASURE].values:
+        for t in ds["tier"].values:
+            el[f"{m}:tier{int(t)}"] = float(ds["tier_cost"].sel({MEASURE: m, "tier": t}))
+        el[f"{m}:above_target"] = float(ds["accelerator_cost"].sel({MEASURE: m}))
+    if "bonus_cost" in ds:
+        for b in ds["bonus"].values:
+            el[f"bonus:{b}"] = float(ds["bonus_cost"].sel(bonus=b))
+    el["draw_topup"] = float(ds["draw_topup"])
+    el["unearned_paid"] = float(ds["unearned_paid"])
+    return d
+
+
+def metrics_to_dict(ds: xr.Dataset) -> dict[str, Any]:
+    """JSON-ready figures; keyed by scenario when the result has a ``scenario`` dim."""
+    if SCENARIO in ds.dims:
+        return {str(s): _one(ds.sel({SCENARIO: s})) for s in ds[SCENARIO].values}
+    return _one(ds)

@@ -1,0 +1,443 @@
+"""Compensation plan model: parse and validate a YAML plan (``spec/comp_plan.md``).
+
+Every problem becomes one line ``FILE, key 'PATH': message`` of an
+:class:`~spm_models.errors.InputError`; unknown keys are errors (a typo must not silently
+change pay). A :class:`Plan` is immutable; :meth:`Plan.with_value` returns a re-validated
+variant with one key changed (used by plan sweeps).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from spm_models.errors import InputError
+
+FREQUENCIES = {"month": 1, "quarter": 3, "year": 12}
+BASES = ("revenue", "target_incentive")
+WEIGHT_TOLERANCE = 1e-9
+
+_PLAN_KEYS = {
+    "name", "currency", "plan_year_start", "payout_frequency", "target_incentive",
+    "measures", "bonuses", "draw", "description",
+}
+_MEASURE_KEYS = {
+    "name", "weight", "quota_period", "basis", "retroactive", "threshold", "tiers", "cap",
+}
+_TIER_KEYS = {"from", "to", "rate"}
+_CAP_KEYS = {"attainment", "payout"}
+_BONUS_KEYS = {"name", "measure", "at", "amount"}
+_DRAW_KEYS = {"amount", "recoverable"}
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A band of attainment ``[start, end)`` paying ``rate``; ``end`` None = unbounded."""
+
+    start: float
+    end: float | None
+    rate: float
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One plan measure (bookings, new logos, ...) with its tiers."""
+
+    name: str
+    weight: float = 1.0
+    quota_period: str = "year"
+    basis: str = "revenue"
+    retroactive: bool = False
+    threshold: float = 0.0
+    tiers: tuple[Tier, ...] = ()
+    cap_attainment: float | None = None
+    cap_payout: float | None = None
+
+    @property
+    def quota_months(self) -> int:
+        """Months in one quota period."""
+        return FREQUENCIES[self.quota_period]
+
+    @property
+    def attainment_limit(self) -> float:
+        """Attainment above which nothing more is earned: the cap, or the end of a bounded
+        last tier (earnings stop growing there; see docs/comp.md)."""
+        limits = [math.inf]
+        if self.cap_attainment is not None:
+            limits.append(self.cap_attainment)
+        if self.tiers and self.tiers[-1].end is not None:
+            limits.append(self.tiers[-1].end)
+        return min(limits)
+
+
+@dataclass(frozen=True)
+class Bonus:
+    """A one-time amount, once per quota period in which ``measure`` reaches ``at``."""
+
+    name: str
+    measure: str
+    at: float
+    amount: float
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The least paid in each payout period; recoverable draws are recovered later."""
+
+    amount: float
+    recoverable: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated compensation plan."""
+
+    name: str
+    plan_year_start: str
+    payout_frequency: str = "quarter"
+    measures: tuple[Measure, ...] = ()
+    currency: str | None = None
+    target_incentive: float | None = None
+    bonuses: tuple[Bonus, ...] = ()
+    draw: Draw | None = None
+    source: str = field(default="plan", compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Plan:
+        """Read and validate a plan file; raises :class:`InputError` naming file and key."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read plan file ({exc.strerror or exc})") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}" if mark is not None else ""
+            raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "plan") -> Plan:
+        """Validate a plan given as a mapping (as read from YAML)."""
+        return _Parser(source).plan(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as the mapping it was read from (a deep copy)."""
+        return copy.deepcopy(self.raw)
+
+    def with_value(self, key: str, value: Any) -> Plan:
+        """A re-validated copy with ``key`` (e.g. ``"measures[0].tiers[1].rate"``) set."""
+        data = self.to_dict()
+        _set_path(data, key, value)
+        return Plan.from_dict(data, source=self.source)
+
+    # -- calendar -----------------------------------------------------------------------
+    @property
+    def months(self) -> list[str]:
+        """The 12 months ``YYYY-MM`` of the plan year."""
+        start = pd.Period(self.plan_year_start, freq="M")
+        return [str(start + i) for i in range(12)]
+
+    @property
+    def payout_months(self) -> int:
+        """Months in one payout period."""
+        return FREQUENCIES[self.payout_frequency]
+
+    @property
+    def payout_period_ends(self) -> list[str]:
+        """Last month of each payout period (the ``period`` of payout rows)."""
+        n = self.payout_months
+        return [m for i, m in enumerate(self.months) if (i + 1) % n == 0]
+
+    def measure(self, name: str) -> Measure:
+        for m in self.measures:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    @property
+    def measure_names(self) -> list[str]:
+        return [m.name for m in self.measures]
+
+    @property
+    def needs_target_incentive(self) -> bool:
+        return any(m.basis == "target_incentive" for m in self.measures)
+
+
+# ---------------------------------------------------------------------------------------
+_PATH_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _set_path(data: Any, key: str, value: Any) -> None:
+    parts: list[str | int] = []
+    for name, idx in _PATH_RE.findall(key):
+        parts.append(int(idx) if idx else name)
+    if not parts:
+        raise InputError(f"plan key '{key}': empty key")
+    obj = data
+    try:
+        for p in parts[:-1]:
+            obj = obj[p]
+        last = parts[-1]
+        if isinstance(obj, list) and not (isinstance(last, int) and last < len(obj)):
+            raise IndexError(last)
+        obj[last] = value
+    except (KeyError, IndexError, TypeError):
+        raise InputError(f"plan key '{key}': no such key in the plan") from None
+
+
+class _Parser:
+    """Collects every problem of one plan, then raises them together."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[str] = []
+
+    def err(self, key: str, msg: str) -> None:
+        self.problems.append(f"{self.source}, key '{key}': {msg}")
+
+    # scalar helpers --------------------------------------------------------------------
+    def number(self, d: dict, key: str, path: str, *, required: bool = False,
+               default: float | None = None, minimum: float | None = None,
+               positive: bool = False, what: str = "value") -> float | None:
+        if key not in d or d[key] is None:
+            if required:
+                self.err(path, "missing (required)")
+            return default
+        v = d[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.err(path, f"expected a number, got {v!r}")
+            return default
+        v = float(v)
+        if not math.isfinite(v):
+            self.err(path, f"expected a finite number, got {v!r}")
+            return default
+        if positive and v <= 0:
+            self.err(path, f"{what} must be positive, got {v:g}")
+        elif minimum is not None and v < minimum:
+            self.err(path, f"negative {what} {v:g}")
+        return v
+
+    def choice(self, d: dict, key: str, path: str, options: Any, default: str) -> str:
+        v = d.get(key, default)
+        if v is None:
+            v = default
+        if v not in options:
+            self.err(path, f"must be one of {', '.join(options)}; got {v!r}")
+            return default
+        return str(v)
+
+    def unknown(self, d: dict, allowed: set[str], path: str) -> None:
+        for k in d:
+            if k not in allowed:
+                where = f"{path}.{k}" if path else str(k)
+                self.err(where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def mapping(self, v: Any, path: str) -> dict | None:
+        if not isinstance(v, dict):
+            self.err(path, f"expected a mapping, got {type(v).__name__}")
+            return None
+        return v
+
+    # structure -------------------------------------------------------------------------
+    def plan(self, data: Any) -> Plan:
+        if not isinstance(data, dict):
+            raise InputError(f"{self.source}: a plan must be a YAML mapping")
+        self.unknown(data, _PLAN_KEYS, "")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            self.err("name", "missing (required)" if name is None else f"expected text, got {name!r}")
+            name = ""
+        start = self.plan_year_start(data.get("plan_year_start"))
+        freq = self.choice(data, "payout_frequency", "payout_frequency", tuple(FREQUENCIES), "quarter")
+        ti = self.number(data, "target_incentive", "target_incentive", minimum=0.0,
+                         what="target_incentive")
+        currency = data.get("currency")
+        if currency is not None and not isinstance(currency, str):
+            self.err("currency", f"expected text, got {currency!r}")
+            currency = None
+        measures = self.measures(data.get("measures"))
+        names = [m.name for m in measures]
+        bonuses = self.bonuses(data.get("bonuses"), names)
+        draw = self.draw(data.get("draw"))
+        ti_measures = [(i, m) for i, m in enumerate(measures) if m.basis == "target_incentive"]
+        if ti_measures:
+            total = sum(m.weight for _, m in ti_measures)
+            if abs(total - 1.0) > WEIGHT_TOLERANCE:
+                key = f"measures[{ti_measures[-1][0]}].weight"
+                self.err(key, f"weights of the target_incentive measures sum to {total:g}, not 1")
+        if self.problems:
+            raise InputError(self.problems)
+        return Plan(
+            name=name, plan_year_start=start, payout_frequency=freq, measures=tuple(measures),
+            currency=currency, target_incentive=ti, bonuses=tuple(bonuses), draw=draw,
+            source=self.source, raw=copy.deepcopy(data),
+        )
+
+    def plan_year_start(self, v: Any) -> str:
+        if v is None:
+            self.err("plan_year_start", "missing (required), e.g. 2027-01")
+            return "2000-01"
+        if isinstance(v, (_dt.date, _dt.datetime)):
+            return f"{v.year:04d}-{v.month:02d}"
+        if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}(-01)?", v.strip()):
+            y, m = int(v[:4]), int(v[5:7])
+            if 1 <= m <= 12:
+                return f"{y:04d}-{m:02d}"
+        self.err("plan_year_start", f"expected a month YYYY-MM, got {v!r}")
+        return "2000-01"
+
+    def measures(self, v: Any) -> list[Measure]:
+        if v is None:
+            self.err("measures", "missing (required): one or more measures")
+            return []
+        if not isinstance(v, list) or not v:
+            self.err("measures", "expected a non-empty list of measures")
+            return []
+        out: list[Measure] = []
+        seen: set[str] = set()
+        for i, item in enumerate(v):
+            m = self.measure(item, f"measures[{i}]", single=len(v) == 1)
+            if m is None:
+                continue
+            if m.name in seen:
+                self.err(f"measures[{i}].name", f"duplicate measure name '{m.name}'")
+            seen.add(m.name)
+            out.append(m)
+        return out
+
+    def measure(self, item: Any, p: str, single: bool) -> Measure | None:
+        d = self.mapping(item, p)
+        if d is None:
+            return None
+        self.unknown(d, _MEASURE_KEYS, p)
+        name = d.get("name")
+        if not isinstance(name, str) or not name.strip():
+            self.err(f"{p}.name", "missing (required)" if name is None else f"expected text, got {name!r}")
+            name = f"measure{p}"
+        weight = self.number(d, "weight", f"{p}.weight", default=1.0, minimum=0.0, what="weight")
+        qp = self.choice(d, "quota_period", f"{p}.quota_period", tuple(FREQUENCIES), "year")
+        basis = self.choice(d, "basis", f"{p}.basis", BASES, "revenue")
+        retro = d.get("retroactive", False)
+        if retro is None:
+            retro = False
+        if not isinstance(retro, bool):
+            self.err(f"{p}.retroactive", f"expected true or false, got {retro!r}")
+            retro = False
+        threshold = self.number(d, "threshold", f"{p}.threshold", default=0.0, minimum=0.0,
+                                what="threshold")
+        tiers = self.tiers(d.get("tiers"), f"{p}.tiers")
+        cap_att = cap_pay = None
+        if d.get("cap") is not None:
+            cap = self.mapping(d["cap"], f"{p}.cap")
+            if cap is not None:
+                self.unknown(cap, _CAP_KEYS, f"{p}.cap")
+                cap_att = self.number(cap, "attainment", f"{p}.cap.attainment", positive=True,
+                                      what="cap attainment")
+                cap_pay = self.number(cap, "payout", f"{p}.cap.payout", minimum=0.0,
+                                      what="cap payout")
+        return Measure(
+            name=str(name), weight=float(weight), quota_period=qp, basis=basis,
+            retroactive=retro, threshold=float(threshold), tiers=tuple(tiers),
+            cap_attainment=cap_att, cap_payout=cap_pay,
+        )
+
+    def tiers(self, v: Any, p: str) -> list[Tier]:
+        if v is None:
+            self.err(p, "missing (required): one or more tiers")
+            return []
+        if not isinstance(v, list) or not v:
+            self.err(p, "expected a non-empty list of tiers")
+            return []
+        out: list[Tier] = []
+        prev_end: float | None = 0.0
+        for i, item in enumerate(v):
+            tp = f"{p}[{i}]"
+            d = self.mapping(item, tp)
+            if d is None:
+                return out
+            self.unknown(d, _TIER_KEYS, tp)
+            rate = self.number(d, "rate", f"{tp}.rate", required=True, minimum=0.0, what="rate")
+            start = self.number(d, "from", f"{tp}.from")
+            end = self.number(d, "to", f"{tp}.to")
+            last = i == len(v) - 1
+            if start is None:
+                start = prev_end if prev_end is not None else 0.0
+            elif i == 0 and start != 0.0:
+                self.err(f"{tp}.from", f"the first tier must start at 0, got {start:g}")
+            elif prev_end is not None and start != prev_end:
+                self.err(f"{tp}.from", f"tiers not ascending/contiguous: starts at {start:g} "
+                                       f"but the previous tier ends at {prev_end:g}")
+            if end is None and not last:
+                self.err(f"{tp}.to", "missing: only the last tier may omit 'to'")
+            if end is not None and end <= start:
+                self.err(f"{tp}.to", f"tiers not ascending: 'to' {end:g} is not above "
+                                     f"the tier's start {start:g}")
+            out.append(Tier(start=float(start), end=end, rate=float(rate or 0.0)))
+            prev_end = end
+        return out
+
+    def bonuses(self, v: Any, measure_names: list[str]) -> list[Bonus]:
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            self.err("bonuses", "expected a list of bonuses")
+            return []
+        out = []
+        for i, item in enumerate(v):
+            p = f"bonuses[{i}]"
+            d = self.mapping(item, p)
+            if d is None:
+                continue
+            self.unknown(d, _BONUS_KEYS, p)
+            name = d.get("name", f"bonus{i + 1}")
+            if not isinstance(name, str) or not name:
+                self.err(f"{p}.name", f"expected text, got {name!r}")
+                name = f"bonus{i + 1}"
+            measure = d.get("measure")
+            if measure is None:
+                if len(measure_names) == 1:
+                    measure = measure_names[0]
+                else:
+                    self.err(f"{p}.measure", "missing: required when the plan has several measures")
+                    measure = ""
+            elif measure not in measure_names:
+                self.err(f"{p}.measure", f"'{measure}' is not a measure of the plan "
+                                         f"({', '.join(measure_names)})")
+            at = self.number(d, "at", f"{p}.at", required=True, minimum=0.0, what="attainment")
+            amount = self.number(d, "amount", f"{p}.amount", required=True, minimum=0.0,
+                                 what="amount")
+            out.append(Bonus(name=str(name), measure=str(measure), at=float(at or 0.0),
+                             amount=float(amount or 0.0)))
+        names = [b.name for b in out]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                self.err(f"bonuses[{i}].name", f"duplicate bonus name '{n}'")
+        return out
+
+    def draw(self, v: Any) -> Draw | None:
+        if v is None:
+            return None
+        d = self.mapping(v, "draw")
+        if d is None:
+            return None
+        self.unknown(d, _DRAW_KEYS, "draw")
+        amount = self.number(d, "amount", "draw.amount", required=True, minimum=0.0,
+                             what="draw amount")
+        rec = d.get("recoverable", True)
+        if not isinstance(rec, bool):
+            self.err("draw.recoverable", f"expected true or false, got {rec!r}")
+            rec = True
+        return Draw(amount=float(amount or 0.0), recoverable=rec)

@@ -1,0 +1,186 @@
+"""Read a data source: a DuckDB file, a SQLAlchemy URL, or a folder of CSV/Parquet/Excel files.
+
+:func:`load_source` returns validated, typed tables and raises :class:`InputError` listing every
+problem; :func:`validate_source` returns the problem lines instead. Tables outside the contract
+(e.g. the demo's ``truth``) are read and returned unchecked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from spm_models.data.schemas import SCHEMAS
+from spm_models.data.validate import validate_tables
+from spm_models.errors import InputError
+
+DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
+FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+Raw = tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                       encoding="utf-8-sig")
+
+
+def _read_file(path: Path) -> dict[str, tuple[pd.DataFrame, str]]:
+    """Tables held by one file: ``{table: (frame, label)}``."""
+    suffix = path.suffix.lower()
+    stem = path.stem.strip().lower()
+    if suffix == ".csv":
+        return {stem: (_read_csv(path), path.name)}
+    if suffix in (".parquet", ".pq"):
+        return {stem: (pd.read_parquet(path), path.name)}
+    # Excel: a workbook named after a table holds it in its first sheet; any other workbook
+    # contributes the sheets named after contract tables.
+    sheets = pd.read_excel(path, sheet_name=None, dtype=object)
+    if stem in SCHEMAS or not any(s.strip().lower() in SCHEMAS for s in sheets):
+        first = next(iter(sheets))
+        return {stem: (sheets[first], path.name)}
+    return {s.strip().lower(): (df, f"{path.name}[{s}]") for s, df in sheets.items()
+            if s.strip().lower() in SCHEMAS}
+
+
+def _read_files(files: list[Path], where: str) -> Raw:
+    tables: dict[str, pd.DataFrame] = {}
+    labels: dict[str, str] = {}
+    problems: list[str] = []
+    for path in files:
+        try:
+            found = _read_file(path)
+        except pd.errors.EmptyDataError:
+            problems.append(f"{path.name}, header row: file is empty (no header row)")
+            continue
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is an input problem
+            problems.append(f"{path.name}: cannot read file ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''})")
+            continue
+        for name, (df, label) in found.items():
+            if name in tables:
+                problems.append(f"{label}: table '{name}' is also defined by {labels[name]}")
+                continue
+            tables[name] = df
+            labels[name] = label
+    if not files:
+        problems.append(f"{where}: folder holds no CSV, Parquet or Excel files")
+    return tables, labels, problems
+
+
+def _read_folder(path: Path) -> Raw:
+    files = sorted(p for p in path.iterdir()
+                   if p.is_file() and not p.name.startswith((".", "~$"))
+                   and p.suffix.lower() in FILE_SUFFIXES)
+    return _read_files(files, str(path))
+
+
+def _read_duckdb(path: Path) -> Raw:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception as exc:  # noqa: BLE001
+        return {}, {}, [f"{path}: cannot open DuckDB file ({str(exc).splitlines()[0]})"]
+    try:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' ORDER BY table_name").fetchall()]
+        tables = {n.lower(): con.execute(f'SELECT * FROM "{n}"').df() for n in names}
+    finally:
+        con.close()
+    return tables, {n: n for n in tables}, []
+
+
+def _read_sql(url: str) -> Raw:
+    import sqlalchemy as sa
+
+    try:
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return {}, {}, [f"{url}: not a valid SQLAlchemy URL"]
+    if shown.startswith("duckdb:///"):
+        return _read_duckdb(Path(shown.removeprefix("duckdb:///")))
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names()
+            tables = {n.lower(): pd.read_sql_table(n, conn) for n in names}
+    except Exception as exc:  # noqa: BLE001
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {}, {}, [f"{shown}: cannot read database ({first})"]
+    finally:
+        if "engine" in locals():
+            engine.dispose()
+    return tables, {n: n for n in tables}, []
+
+
+def read_source(source: str | Path) -> Raw:
+    """Read the raw tables of a source without validating them.
+
+    Returns
+    -------
+    (tables, labels, problems)
+        ``labels`` names each table as problem lines do (``bookings.csv`` or ``bookings``);
+        ``problems`` lists source-level problems (unknown source, unreadable file, ...).
+    """
+    text = str(source)
+    if "://" in text:
+        return _read_sql(text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return _read_folder(path)
+    if not path.exists():
+        return {}, {}, [f"{text}: no such file, folder or database URL"]
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head == _SQLITE_MAGIC:
+        return _read_sql(f"sqlite:///{path.resolve()}")
+    if path.suffix.lower() in DUCKDB_SUFFIXES:
+        return _read_duckdb(path)
+    if path.suffix.lower() in FILE_SUFFIXES:
+        return _read_files([path], text)
+    return {}, {}, [f"{text}: unknown kind of source (expected a DuckDB file "
+                    f"{'/'.join(DUCKDB_SUFFIXES)}, a folder of CSV/Parquet/Excel files, "
+                    "or a SQLAlchemy URL)"]
+
+
+def _load(source: str | Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    tables, labels, problems = read_source(source)
+    if not problems and tables and not any(n in SCHEMAS for n in tables):
+        problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}")
+    typed, found = validate_tables(tables, labels)
+    return typed, problems + found
+
+
+def validate_source(source: str | Path) -> list[str]:
+    """Problem lines for ``source`` (empty when it is valid)."""
+    return _load(source)[1]
+
+
+def load_source(source: str | Path) -> dict[str, pd.DataFrame]:
+    """Read, validate and type a data source.
+
+    Parameters
+    ----------
+    source
+        A DuckDB file (``.duckdb``/``.db``), a SQLAlchemy URL (``sqlite:///x.db``), or a folder
+        of CSV/Parquet/Excel files (table name = file stem).
+
+    Returns
+    -------
+    dict of DataFrame
+        Contract tables typed (dates ``datetime64[ns]``, ``period`` ``'YYYY-MM'`` strings, ids
+        strings, numbers ``float64``); other tables unchanged.
+
+    Raises
+    ------
+    InputError
+        Listing every problem, one line each, naming table, row and column.
+    """
+    typed, problems = _load(source)
+    if problems:
+        raise InputError(problems)
+    return typed

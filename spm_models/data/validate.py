@@ -1,0 +1,375 @@
+"""Vectorised validation and typing of contract tables.
+
+:func:`validate_tables` takes raw tables (as read from CSV, Parquet, Excel, DuckDB or SQL) and
+returns typed tables plus one problem line per bad cell::
+
+    bookings.csv, row 17, column 'amount': not a number ('abc')
+
+Rows are 1-based data rows (the header is not counted). A check that fails on many rows reports
+the first :data:`MAX_ROWS_PER_CHECK` rows one per line and then one summary line with the count.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from spm_models.data.schemas import (
+    MAX_VALUE,
+    OPPORTUNITY_STATUSES,
+    SCHEMAS,
+    ColumnSchema,
+    TableSchema,
+)
+
+#: Rows listed individually per (table, column, check) before a summary line.
+MAX_ROWS_PER_CHECK = 100
+
+_NAN_WORDS = {"nan", "na", "n/a", "null", "none", "#n/a"}
+_PERIOD_RE = r"\d{4}-(?:0[1-9]|1[0-2])"
+
+
+class Problems:
+    """Collects problem lines, capping each row-level check at :data:`MAX_ROWS_PER_CHECK`."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, label: str, message: str, column: str | None = None,
+            row: int | str | None = None) -> None:
+        """Add one line ``label, row R, column 'C': message`` (row/column optional)."""
+        parts = [label]
+        if row is not None:
+            parts.append(row if isinstance(row, str) else f"row {row}")
+        if column is not None:
+            parts.append(f"column '{column}'")
+        self.lines.append(f"{', '.join(parts)}: {message}")
+
+    def rows(self, label: str, column: str, mask: np.ndarray | pd.Series,
+             message: Callable[[int], str], summary: str) -> None:
+        """Add one line per position where ``mask`` holds (``message(pos)``), capped."""
+        pos = np.flatnonzero(np.asarray(mask, dtype=bool))
+        for p in pos[:MAX_ROWS_PER_CHECK]:
+            self.add(label, message(int(p)), column, int(p) + 1)
+        if len(pos) > MAX_ROWS_PER_CHECK:
+            rest = pos[MAX_ROWS_PER_CHECK:]
+            self.add(label, f"{len(rest)} more rows with the same problem ({summary})",
+                     column, f"rows {rest[0] + 1}-{rest[-1] + 1}")
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def _shown(v: object) -> str:
+    """A raw value as quoted in an error line."""
+    text = str(v)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"'{text}'"
+
+
+def _stringify(s: pd.Series) -> pd.Series:
+    """Values as stripped strings (object dtype), ``None`` where missing."""
+    if pd.api.types.is_bool_dtype(s):
+        out = s.astype(object).map(str)
+    elif pd.api.types.is_integer_dtype(s):
+        out = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
+    elif pd.api.types.is_float_dtype(s):
+        vals = s.to_numpy(dtype=float, na_value=np.nan)
+        integral = np.isfinite(vals) & (np.floor(vals) == vals)
+        out = pd.Series(
+            [None if np.isnan(v) else (str(int(v)) if i else repr(v))
+             for v, i in zip(vals, integral, strict=True)],
+            index=s.index, dtype=object,
+        )
+    elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        out = s.astype(object).str.strip()
+    else:
+        def conv(v: object) -> object:
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+                return None
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return str(v).strip()
+
+        out = s.astype(object).map(conv)
+    return out.where(out.notna(), None)
+
+
+def _empty(text: pd.Series) -> np.ndarray:
+    return (text.isna() | (text == "")).to_numpy()
+
+
+def _coerce_id(s: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, Callable[[int], str], str]]]:
+    text = _stringify(s)
+    return text.where(~_empty(text), None), []
+
+
+def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
+    bad: list = []
+    if pd.api.types.is_bool_dtype(s):
+        num = pd.Series(np.nan, index=s.index)
+        bad.append((s.notna().to_numpy(), lambda p: f"not a number ({_shown(s.iloc[p])})",
+                    "not a number"))
+        return num, bad
+    if pd.api.types.is_numeric_dtype(s):
+        num = s.astype(float)
+    else:
+        text = _stringify(s)
+        num = pd.to_numeric(text, errors="coerce").astype(float)
+        empty = _empty(text)
+        nan_word = text.str.lower().isin(_NAN_WORDS).to_numpy()
+        not_num = ~empty & num.isna().to_numpy() & ~nan_word
+        bad.append((not_num, lambda p: f"not a number ({_shown(text.iloc[p])})", "not a number"))
+        num = num.where(~not_num, np.nan)
+    inf = np.isinf(num.to_numpy())
+    if inf.any():
+        bad.append((inf, lambda p: f"not a finite number ({num.iloc[p]})", "not a finite number"))
+        num = num.where(~inf, np.nan)
+    return num, bad
+
+
+def _coerce_date(s: pd.Series) -> tuple[pd.Series, list]:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_localize(None).astype("datetime64[ns]"), []
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.astype("datetime64[ns]"), []
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        text = _stringify(s)
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), [
+            (~_empty(text), lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("date", "datetime", "datetime64"):
+        return pd.to_datetime(s, errors="coerce").astype("datetime64[ns]"), []
+    text = _stringify(s)
+    empty = _empty(text)
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    retry = ~empty & parsed.isna().to_numpy()
+    if retry.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            again = pd.to_datetime(text[retry], errors="coerce", format="mixed")
+        parsed = parsed.copy()
+        parsed[retry] = again
+    parsed = parsed.astype("datetime64[ns]")
+    not_date = ~empty & parsed.isna().to_numpy()
+    return parsed, [(not_date, lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
+
+
+def _coerce_period(s: pd.Series) -> tuple[pd.Series, list]:
+    if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.infer_dtype(
+        s, skipna=True
+    ) in ("date", "datetime", "datetime64"):
+        dt = pd.to_datetime(s, errors="coerce")
+        out = dt.dt.strftime("%Y-%m")
+        return out.where(dt.notna(), None), []
+    text = _stringify(s)
+    empty = _empty(text)
+    ok = text.str.fullmatch(_PERIOD_RE).fillna(False).to_numpy(dtype=bool)
+    bad = ~empty & ~ok
+    out = text.where(ok, None)
+    return out, [(bad, lambda p: f"not a month 'YYYY-MM' ({_shown(text.iloc[p])})",
+                  "not a month 'YYYY-MM'")]
+
+
+_COERCE = {
+    "id": _coerce_id,
+    "text": _coerce_id,
+    "number": _coerce_number,
+    "date": _coerce_date,
+    "period": _coerce_period,
+}
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _normalise_columns(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Rename columns that match a contract column up to case and surrounding spaces."""
+    wanted = {c.name for c in schema.columns}
+    ren = {}
+    for c in df.columns:
+        key = str(c).strip().lower()
+        if key in wanted and c != key and key not in df.columns:
+            ren[c] = key
+    return df.rename(columns=ren) if ren else df
+
+
+def _check_table(df: pd.DataFrame, schema: TableSchema, label: str,
+                 out: Problems) -> tuple[pd.DataFrame, set[str]]:
+    """Type one table; return it and the set of contract columns that are usable."""
+    df = _normalise_columns(df, schema).reset_index(drop=True)
+    for name in schema.required:
+        if name not in df.columns:
+            out.add(label, "required column is missing", name, "header row")
+    typed = df.copy()
+    usable: set[str] = set()
+    for col in schema.columns:
+        if col.name not in df.columns:
+            continue
+        raw = df[col.name]
+        values, bad = _COERCE[col.kind](raw)
+        if col.name == "zip":
+            values = values.where(
+                ~(values.str.fullmatch(r"\d{1,4}").fillna(False)), values.str.zfill(5))
+        failed = np.zeros(len(values), dtype=bool)
+        for mask, message, summary in bad:
+            out.rows(label, col.name, mask, message, summary)
+            failed |= np.asarray(mask, dtype=bool)
+        _check_values(values, col, schema, label, out, failed)
+        typed[col.name] = values
+        usable.add(col.name)
+    return typed, usable
+
+
+def _check_values(values: pd.Series, col: ColumnSchema, schema: TableSchema, label: str,
+                  out: Problems, failed: np.ndarray) -> None:
+    """Missing values in non-nullable columns, and number bounds (``failed``: already reported)."""
+    if not col.nullable:
+        missing = values.isna().to_numpy()
+        if col.kind == "number":
+            msg = "missing value (empty or NaN)"
+        else:
+            msg = "missing value (empty)"
+        out.rows(label, col.name, missing & ~failed, lambda p: msg, msg)
+    if col.kind == "number":
+        arr = values.to_numpy(dtype=float)
+        if col.min_value is not None:
+            low = arr < col.min_value
+            what = "negative" if col.min_value == 0 else f"below {col.min_value:g}"
+            out.rows(label, col.name, low, lambda p: f"{what} {col.name} ({arr[p]:g})",
+                     f"{what} {col.name}")
+        hi = MAX_VALUE.get((schema.name, col.name))
+        if hi is not None:
+            high = arr > hi
+            out.rows(label, col.name, high, lambda p: f"above {hi:g} ({arr[p]:g})", f"above {hi:g}")
+
+
+def _check_duplicates(df: pd.DataFrame, schema: TableSchema, usable: set[str], label: str,
+                      out: Problems) -> None:
+    key = [k for k in schema.key if k in df.columns and k in usable]
+    if not key or key[: min(2, len(schema.key))] != list(schema.key[:2]):
+        return
+    if len(key) == 1:
+        vals = df[key[0]]
+        valid = vals.notna().to_numpy()
+        dup = vals.duplicated(keep="first").to_numpy() & valid
+        if not dup.any():
+            return
+        first = {}
+        for i in np.flatnonzero(vals.duplicated(keep=False).to_numpy() & valid):
+            first.setdefault(vals.iloc[i], i)
+        out.rows(label, key[0], dup,
+                 lambda p: f"duplicate {key[0]} {_shown(vals.iloc[p])} "
+                           f"(first at row {first[vals.iloc[p]] + 1})",
+                 f"duplicate {key[0]}")
+        return
+    sub = df[key].astype(object).where(df[key].notna(), "")
+    valid = df[key[:2]].notna().all(axis=1).to_numpy()
+    dup = sub.duplicated(keep="first").to_numpy() & valid
+    if not dup.any():
+        return
+    first: dict[tuple, int] = {}
+    for i in np.flatnonzero(sub.duplicated(keep=False).to_numpy() & valid):
+        first.setdefault(tuple(sub.iloc[i]), i)
+
+    def msg(p: int) -> str:
+        row = tuple(sub.iloc[p])
+        what = " and ".join(f"{k} {_shown(v)}" for k, v in zip(key, row, strict=True) if v != "")
+        return f"duplicate row for {what} (first at row {first[row] + 1})"
+
+    out.rows(label, key[1], dup, msg,
+             "duplicate " + "/".join(key))
+
+
+def _check_rules(name: str, df: pd.DataFrame, usable: set[str], label: str,
+                 out: Problems) -> pd.DataFrame:
+    """Table-specific rules; returns the table (status normalised to lower case)."""
+    if name == "reps" and {"hire_date", "term_date"} <= usable:
+        before = (df["term_date"] < df["hire_date"]).to_numpy()
+        out.rows(label, "term_date", before,
+                 lambda p: f"term_date {df['term_date'].iloc[p]:%Y-%m-%d} is before hire_date "
+                           f"{df['hire_date'].iloc[p]:%Y-%m-%d}",
+                 "term_date before hire_date")
+    if name == "reps" and {"rep_id", "manager_id"} <= usable:
+        mgr = df["manager_id"]
+        unknown = (mgr.notna() & ~mgr.isin(set(df["rep_id"].dropna()))).to_numpy()
+        out.rows(label, "manager_id", unknown,
+                 lambda p: f"unknown manager_id {_shown(mgr.iloc[p])} (not a rep_id in reps)",
+                 "unknown manager_id")
+    if name == "opportunities" and "status" in usable:
+        status = df["status"].str.lower()
+        bad = (status.notna() & ~status.isin(OPPORTUNITY_STATUSES)).to_numpy()
+        out.rows(label, "status", bad,
+                 lambda p: f"status {_shown(df['status'].iloc[p])} is not one of "
+                           f"{'/'.join(OPPORTUNITY_STATUSES)}",
+                 "status not in " + "/".join(OPPORTUNITY_STATUSES))
+        df = df.assign(status=status.where(~bad, None))
+    if name == "opportunities" and {"created_date", "close_date"} <= usable:
+        before = (df["close_date"] < df["created_date"]).to_numpy()
+        out.rows(label, "close_date", before,
+                 lambda p: f"close_date {df['close_date'].iloc[p]:%Y-%m-%d} is before "
+                           f"created_date {df['created_date'].iloc[p]:%Y-%m-%d}",
+                 "close_date before created_date")
+    return df
+
+
+def _check_reference(df: pd.DataFrame, column: str, known: set[str], label: str,
+                     ref_label: str, out: Problems) -> None:
+    vals = df[column]
+    unknown = (vals.notna() & ~vals.isin(known)).to_numpy()
+    out.rows(label, column, unknown,
+             lambda p: f"unknown {column} {_shown(vals.iloc[p])} (not in {ref_label})",
+             f"unknown {column}")
+
+
+def validate_tables(
+    tables: Mapping[str, pd.DataFrame], labels: Mapping[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Validate and type raw tables.
+
+    Parameters
+    ----------
+    tables
+        Raw tables by name; names outside the contract are passed through unchecked.
+    labels
+        How each table is named in problem lines (e.g. ``bookings.csv``); default the name.
+
+    Returns
+    -------
+    (typed tables, problem lines)
+        Dates are ``datetime64[ns]``, ``period`` a ``'YYYY-MM'`` string, ids strings, numbers
+        ``float64``; extra columns are kept unchanged.
+    """
+    labels = dict(labels or {})
+    out = Problems()
+    typed: dict[str, pd.DataFrame] = {}
+    usable: dict[str, set[str]] = {}
+    for name in SCHEMAS:
+        if name not in tables:
+            continue
+        label = labels.get(name, name)
+        df, ok = _check_table(tables[name], SCHEMAS[name], label, out)
+        _check_duplicates(df, SCHEMAS[name], ok, label, out)
+        typed[name] = _check_rules(name, df, ok, label, out)
+        usable[name] = ok
+    if "rep_id" in usable.get("reps", set()):
+        rep_ids = set(typed["reps"]["rep_id"].dropna())
+        ref = labels.get("reps", "reps")
+        for name in ("bookings", "quotas", "opportunities", "accounts"):
+            if "rep_id" in usable.get(name, set()):
+                _check_reference(typed[name], "rep_id", rep_ids, labels.get(name, name), ref, out)
+    if "account_id" in usable.get("accounts", set()):
+        acc_ids = set(typed["accounts"]["account_id"].dropna())
+        ref = labels.get("accounts", "accounts")
+        for name in ("bookings", "opportunities"):
+            if "account_id" in usable.get(name, set()):
+                _check_reference(typed[name], "account_id", acc_ids, labels.get(name, name), ref,
+                                 out)
+    for name, df in tables.items():
+        if name not in typed:
+            typed[name] = df
+    return typed, out.lines

@@ -1,0 +1,128 @@
+"""Samplers for :class:`~spm_models.forecast.model.BookingsForecast`.
+
+``sample_nuts``  NUTS via nutpie (default) or PyMC's own sampler (fallback, or on request);
+                 ``nuts_sampler`` is always passed explicitly (PyMC may silently switch).
+``fit_fast``     mean-field ADVI (``pm.fit``) then ``draws`` samples of the approximation:
+                 an approximate posterior for interactive use (pymc-extras' pathfinder is not
+                 a dependency).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+import warnings
+from typing import Any
+
+import xarray as xr
+
+
+def nutpie_available() -> bool:
+    return importlib.util.find_spec("nutpie") is not None
+
+
+def _quiet_pymc() -> None:
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+
+
+def sample_nuts(
+    model,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+    sampler: str | None = None,
+    target_accept: float = 0.9,
+    progressbar: bool = False,
+    cores: int | None = None,
+    **kwargs: Any,
+) -> tuple[xr.DataTree, dict[str, Any]]:
+    """Run NUTS; returns ``(idata, info)`` with ``info`` = sampler, timings, settings."""
+    import pymc as pm
+
+    _quiet_pymc()
+    chosen = sampler or ("nutpie" if nutpie_available() else "pymc")
+    t0 = time.perf_counter()
+    sample_kw: dict[str, Any] = dict(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=seed,
+        progressbar=progressbar,
+        model=model,
+        compute_convergence_checks=False,
+    )
+    if cores is not None:
+        sample_kw["cores"] = cores
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        if chosen == "nutpie":
+            try:
+                idata = pm.sample(
+                    nuts_sampler="nutpie",
+                    nuts_sampler_kwargs={"target_accept": target_accept, **kwargs},
+                    **sample_kw,
+                )
+            except ImportError:
+                chosen = "pymc"
+        if chosen == "pymc":
+            idata = pm.sample(nuts_sampler="pymc", target_accept=target_accept, **sample_kw, **kwargs)
+    elapsed = time.perf_counter() - t0
+    info = {
+        "method": "nuts",
+        "sampler": chosen,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "seed": seed,
+        "seconds": round(elapsed, 3),
+    }
+    return idata, info
+
+
+def fit_fast(
+    model,
+    draws: int = 1000,
+    seed: int = 0,
+    n_steps: int = 15_000,
+    progressbar: bool = False,
+    **kwargs: Any,
+) -> tuple[xr.DataTree, dict[str, Any]]:
+    """Mean-field ADVI with ``n_steps`` optimisation steps, then ``draws`` samples (1 chain)."""
+    import pymc as pm
+    from pymc.variational import adam
+    from pymc.variational.callbacks import CheckParametersConvergence
+
+    _quiet_pymc()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        approx = pm.fit(
+            n=n_steps,
+            method="advi",
+            model=model,
+            random_seed=seed,
+            progressbar=progressbar,
+            callbacks=[CheckParametersConvergence(diff="relative", tolerance=1e-3)],
+            obj_optimizer=adam(learning_rate=0.02),
+            **kwargs,
+        )
+        idata = approx.sample(draws, random_seed=seed)
+    elapsed = time.perf_counter() - t0
+    hist = getattr(approx, "hist", None)
+    info = {
+        "method": "fast",
+        "sampler": "advi",
+        "draws": draws,
+        "chains": 1,
+        "seed": seed,
+        "steps": int(len(hist)) if hist is not None else n_steps,
+        "final_loss": float(hist[-1]) if hist is not None and len(hist) else None,
+        "seconds": round(elapsed, 3),
+    }
+    # keep only what the forecast needs
+    keep = {k: idata[k].to_dataset() for k in ("posterior",) if k in idata.children}
+    return xr.DataTree.from_dict(keep), info

@@ -1,0 +1,819 @@
+"""Hierarchical Bayesian bookings model at rep × month (PyMC 6).
+
+Generative story (the demo organisation follows it, see ``docs/architecture.md``):
+
+* deals ``n[r,t] ~ Poisson(λ[r,t])`` (or negative binomial), with
+  ``log λ = log_base_deals + region_eff + territory_eff + skill[r] + trend·(t − t_mid)/12
+  + Σ_k a_k cos(2πk·fm/12) + b_k sin(2πk·fm/12) + log ramp(tenure)``,
+  ``ramp(τ) = 1 − exp(−(τ + 1)/ramp_tau)``, ``fm`` the fiscal month 1..12;
+* the month's gross bookings are a sum of ``n`` log-normal deal sizes
+  ``LogNormal(log_deal_median + region_size_eff (+ rep_size_eff), deal_sigma)``; the sum is
+  modelled with its moment-matched log-normal (Fenton–Wilkinson), exact for ``n = 1``;
+  months without deals contribute only through the count likelihood (the hurdle);
+* a share ``cancel_rate`` of deals is cancelled 1–3 months later (negative amounts), so net
+  bookings can be negative without breaking the likelihood.
+
+Rep, territory and region effects are partially pooled and non-centered. The first
+harmonic is reported as ``season_amp`` and ``season_peak`` (fiscal month of the peak), so
+they compare directly with the demo's ``truth`` table.
+
+Fitting (see :mod:`spm_models.forecast.fit`) uses nutpie's NUTS by default, PyMC's NUTS as a
+fallback, or ADVI for a fast approximate fit. Forecasts are drawn in numpy from the
+posterior samples (fast), for the reps still employed and for future hires.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from spm_models.errors import InputError
+
+#: hyper-parameters (diagnostics thresholds apply to these)
+HYPER_PARAMS = (
+    "log_base_deals",
+    "trend",
+    "season_a",
+    "season_b",
+    "ramp_tau",
+    "rep_sigma",
+    "territory_sigma",
+    "region_sigma",
+    "log_deal_median",
+    "deal_sigma",
+    "size_region_sigma",
+    "size_rep_sigma",
+    "cancel_rate",
+    "inv_alpha",
+)
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Model options; build one from a plain dict with :meth:`from_dict`.
+
+    Attributes
+    ----------
+    count_likelihood
+        ``"poisson"`` (the demo's process) or ``"negbin"`` (over-dispersed deal counts).
+    season_harmonics
+        Fourier harmonics of the fiscal-month seasonality (0 = none; the first harmonic
+        gives ``season_amp`` / ``season_peak``).
+    rep_size_effects
+        Partially pooled per-rep deal-size effects (for reps whose deal sizes differ by
+        orders of magnitude). Off reproduces the demo's process (size effects by region).
+    ramp
+        Ramp-up on tenure ``1 − exp(−(tenure + 1)/ramp_tau)`` for new hires.
+    prior_ramp_tau
+        Prior median of ``ramp_tau`` in months (log-normal, sd 0.75 on the log scale).
+    target_accept
+        NUTS target acceptance rate.
+    """
+
+    count_likelihood: Literal["poisson", "negbin"] = "poisson"
+    season_harmonics: int = 1
+    rep_size_effects: bool = True
+    ramp: bool = True
+    prior_ramp_tau: float = 3.0
+    target_accept: float = 0.9
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any] | ForecastConfig | None) -> ForecastConfig:
+        """Validate a plain dict; unknown keys or bad values raise :class:`InputError`."""
+        if config is None:
+            return cls()
+        if isinstance(config, ForecastConfig):
+            return config
+        names = {f.name for f in fields(cls)}
+        problems = [f"forecast config, field '{k}': unknown option" for k in config if k not in names]
+        if problems:
+            raise InputError(problems)
+        cfg = cls(**dict(config))
+        if cfg.count_likelihood not in ("poisson", "negbin"):
+            problems.append(
+                "forecast config, field 'count_likelihood': must be 'poisson' or 'negbin', "
+                f"got {cfg.count_likelihood!r}"
+            )
+        if cfg.season_harmonics not in (0, 1, 2, 3):
+            problems.append("forecast config, field 'season_harmonics': must be 0..3")
+        if not cfg.prior_ramp_tau > 0:
+            problems.append("forecast config, field 'prior_ramp_tau': must be > 0")
+        if not 0.5 <= cfg.target_accept < 1:
+            problems.append("forecast config, field 'target_accept': must be in [0.5, 1)")
+        if problems:
+            raise InputError(problems)
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------
+# model data
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Design:
+    """Index arrays and observations of the active cells of a panel."""
+
+    rep: np.ndarray  # rep labels
+    region_idx: np.ndarray  # (R,) region code of each rep
+    terr_idx: np.ndarray  # (R,) territory code of each rep
+    regions: np.ndarray
+    territories: np.ndarray  # unique "region|territory" keys
+    r: np.ndarray  # (N,) rep index of each active cell
+    t: np.ndarray  # (N,) period index
+    tyear: np.ndarray  # (N,) (t - t_mid)/12
+    fm: np.ndarray  # (N,) fiscal month
+    tenure: np.ndarray  # (N,)
+    deals: np.ndarray  # (N,)
+    gross: np.ndarray  # (N,)
+    t_mid: float
+    total_deals: int
+    total_cancels: int
+    cancel_size_ratio: float
+    attrition_monthly: float
+
+
+def _territory_keys(region: np.ndarray, territory: np.ndarray) -> np.ndarray:
+    return np.asarray([f"{g}|{t}" for g, t in zip(region, territory)], dtype=str)
+
+
+def _design(panel: xr.Dataset) -> _Design:
+    need = ("deals", "gross", "active", "tenure", "fiscal_month", "cancels", "cancel_amount")
+    missing = [v for v in need if v not in panel]
+    if missing:
+        raise InputError([f"panel, field '{v}': missing (build it with monthly_panel)" for v in missing])
+    active = np.asarray(panel["active"].values, dtype=bool)
+    if not active.any():
+        raise InputError("bookings: no active rep-months to fit")
+    region = np.asarray(panel["region"].values).astype(str)
+    territory = np.asarray(panel["territory_id"].values).astype(str)
+    regions, region_idx = np.unique(region, return_inverse=True)
+    tkeys = _territory_keys(region, territory)
+    territories, terr_idx = np.unique(tkeys, return_inverse=True)
+    r, t = np.nonzero(active)
+    n_t = panel.sizes["period"]
+    t_mid = (n_t - 1) / 2.0
+    deals = np.asarray(panel["deals"].values)[r, t].astype(np.int64)
+    gross = np.asarray(panel["gross"].values)[r, t].astype(float)
+    gross = np.where(deals > 0, np.maximum(gross, 1e-9), 0.0)
+    fm = np.asarray(panel["fiscal_month"].values)[t].astype(float)
+    tenure = np.maximum(np.asarray(panel["tenure"].values)[r, t], 0).astype(float)
+    all_deals = np.asarray(panel["deals"].values)
+    all_gross = np.asarray(panel["gross"].values)
+    cancels = np.asarray(panel["cancels"].values)
+    camount = np.asarray(panel["cancel_amount"].values)
+    total_deals = int(all_deals.sum())
+    total_cancels = int(cancels.sum())
+    if total_cancels > 0 and total_deals > 0:
+        ratio = float((camount.sum() / total_cancels) / (all_gross.sum() / total_deals))
+    else:
+        ratio = 1.0
+    # attrition: terminations inside the panel / active rep-months
+    term = np.asarray(panel["term_month"].values).astype(str) if "term_month" in panel.coords else None
+    periods = set(np.asarray(panel["period"].values).astype(str))
+    n_terms = int(sum(1 for x in term if x and x in periods)) if term is not None else 0
+    attrition = (n_terms + 0.5) / (active.sum() + 1.0)
+    return _Design(
+        rep=np.asarray(panel["rep"].values).astype(str),
+        region_idx=region_idx,
+        terr_idx=terr_idx,
+        regions=regions,
+        territories=territories,
+        r=r,
+        t=t,
+        tyear=(t - t_mid) / 12.0,
+        fm=fm,
+        tenure=tenure,
+        deals=deals,
+        gross=gross,
+        t_mid=t_mid,
+        total_deals=total_deals,
+        total_cancels=min(total_cancels, total_deals),
+        cancel_size_ratio=ratio,
+        attrition_monthly=float(attrition),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# the model
+# ----------------------------------------------------------------------------------------
+
+
+def _zs(pm, name: str, dim: str, n: int):
+    """Non-centered group effects: standard normal constrained to sum to zero (removes the
+    intercept ridge that few groups leave); scaled by the group sigma by the caller.
+    Rescaled by sqrt(n/(n-1)) so each effect keeps unit marginal variance."""
+    z = pm.ZeroSumNormal(name, sigma=1.0, dims=dim)
+    return z * np.sqrt(n / (n - 1.0)) if n > 1 else z
+
+
+class BookingsForecast:
+    """Hierarchical rep × month bookings model with a posterior-predictive forecast cube.
+
+    Parameters
+    ----------
+    config
+        Plain dict of :class:`ForecastConfig` fields (or a ``ForecastConfig``).
+
+    Examples
+    --------
+    >>> m = BookingsForecast({"count_likelihood": "poisson"}).fit(panel, method="fast")
+    >>> cube = m.forecast("2027-01", 12, n_draws=1000, seed=0)
+    >>> cube["bookings"].spm.rollup("company")
+    """
+
+    def __init__(self, config: dict[str, Any] | ForecastConfig | None = None):
+        self.config = ForecastConfig.from_dict(config)
+        self.panel: xr.Dataset | None = None
+        self.idata: xr.DataTree | None = None
+        self.model = None
+        self.diagnostics: dict[str, Any] = {}
+        self.fit_info: dict[str, Any] = {}
+        self._design: _Design | None = None
+
+    # ---- model ------------------------------------------------------------------------
+    def build_model(self, panel: xr.Dataset):
+        """Build the PyMC model for ``panel`` (see :func:`monthly_panel`); returns ``pm.Model``."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        cfg = self.config
+        d = _design(panel)
+        self.panel = panel
+        self._design = d
+        R, G, K = len(d.rep), len(d.regions), len(d.territories)
+        coords = {"rep": d.rep, "region": d.regions, "territory": d.territories}
+        if cfg.season_harmonics:
+            coords["harmonic"] = np.arange(1, cfg.season_harmonics + 1)
+        # data-informed prior centres (scale-free: works for any currency / org size)
+        mature = d.tenure >= 12 if cfg.ramp else np.ones_like(d.deals, bool)
+        mean_deals = float(d.deals[mature].mean()) if mature.any() else float(d.deals.mean())
+        pos = d.deals > 0
+        log_size = np.log(d.gross[pos] / d.deals[pos]) if pos.any() else np.array([0.0])
+        size_centre = float(np.median(log_size))
+        with pm.Model(coords=coords) as model:
+            # data as shared variables: the compiled (numba) graph does not embed the data, so
+            # PyTensor's on-disk numba cache is reused across data sets of the same structure
+            region_idx = pm.Data("region_idx", d.region_idx.astype(np.int64))
+            terr_idx = pm.Data("terr_idx", d.terr_idx.astype(np.int64))
+            cell_rep = pm.Data("cell_rep", d.r.astype(np.int64))
+            tyear = pm.Data("tyear", d.tyear)
+            deals_obs = pm.Data("deals_obs", d.deals)
+            log_base = pm.Normal("log_base_deals", np.log(max(mean_deals, 1e-3)), 1.0)
+            trend = pm.Normal("trend", 0.0, 0.5)
+            rep_sigma = pm.HalfNormal("rep_sigma", 0.5)
+            rep_z = _zs(pm, "rep_z", "rep", R)
+            eff = rep_sigma * rep_z
+            if G > 1:
+                region_sigma = pm.HalfNormal("region_sigma", 0.3)
+                region_z = _zs(pm, "region_z", "region", G)
+                eff = eff + region_sigma * region_z[region_idx]
+            if K > G:
+                territory_sigma = pm.HalfNormal("territory_sigma", 0.3)
+                territory_z = _zs(pm, "territory_z", "territory", K)
+                eff = eff + territory_sigma * territory_z[terr_idx]
+            log_lam = log_base + trend * tyear + eff[cell_rep]
+            if cfg.season_harmonics:
+                H = cfg.season_harmonics
+                k = np.arange(1, H + 1)
+                ang = 2 * np.pi * np.outer(d.fm, k) / 12.0
+                a = pm.Normal("season_a", 0.0, 0.5, dims="harmonic")
+                b = pm.Normal("season_b", 0.0, 0.5, dims="harmonic")
+                cos_f = pm.Data("season_cos", np.cos(ang))
+                sin_f = pm.Data("season_sin", np.sin(ang))
+                log_lam = log_lam + pt.dot(cos_f, a) + pt.dot(sin_f, b)
+                pm.Deterministic("season_amp", pt.sqrt(a[0] ** 2 + b[0] ** 2))
+                pm.Deterministic(
+                    "season_peak",
+                    pt.mod(pt.arctan2(b[0], a[0]) * 12 / (2 * np.pi) - 0.5, 12.0) + 0.5,
+                )
+            if cfg.ramp:
+                ramp_tau = pm.LogNormal("ramp_tau", np.log(cfg.prior_ramp_tau), 0.75)
+                young = d.tenure < 60
+                if young.any():
+                    idx = pm.Data("young_idx", np.flatnonzero(young).astype(np.int64))
+                    ten = pm.Data("young_tenure", d.tenure[young] + 1.0)
+                    log_ramp = pt.log1mexp(-ten / ramp_tau)  # log(1 - exp(x))
+                    log_lam = pt.inc_subtensor(log_lam[idx], log_ramp)
+            mu = pt.exp(log_lam)
+            if cfg.count_likelihood == "negbin":
+                inv_alpha = pm.HalfNormal("inv_alpha", 0.5)
+                pm.NegativeBinomial("deals", mu=mu, alpha=1.0 / inv_alpha, observed=deals_obs)
+            else:
+                pm.Poisson("deals", mu=mu, observed=deals_obs)
+            pm.Deterministic("base_deals", pt.exp(log_base - trend * d.t_mid / 12.0))
+
+            # deal sizes: moment-matched log-normal for the sum of n deals
+            log_med = pm.Normal("log_deal_median", size_centre, 1.0)
+            deal_sigma = pm.HalfNormal("deal_sigma", 1.0)
+            size_eff = log_med + pt.zeros(R)
+            if G > 1:
+                size_region_sigma = pm.HalfNormal("size_region_sigma", 0.3)
+                size_region_z = _zs(pm, "size_region_z", "region", G)
+                size_eff = size_eff + size_region_sigma * size_region_z[region_idx]
+            if cfg.rep_size_effects:
+                size_rep_sigma = pm.HalfNormal("size_rep_sigma", 0.3)
+                size_rep_z = _zs(pm, "size_rep_z", "rep", R)
+                size_eff = size_eff + size_rep_sigma * size_rep_z
+            pm.Deterministic("deal_median", pt.exp(log_med))
+            if pos.any():
+                n = pm.Data("pos_deals", d.deals[pos].astype(float))
+                pos_rep = pm.Data("pos_rep", d.r[pos].astype(np.int64))
+                log_gross = pm.Data("log_gross_obs", np.log(d.gross[pos]))
+                s2 = pt.log1p(pt.expm1(deal_sigma**2) / n)
+                mu_s = pt.log(n) + size_eff[pos_rep] + deal_sigma**2 / 2 - s2 / 2
+                pm.Normal("log_gross", mu_s, pt.sqrt(s2), observed=log_gross)
+
+            cancel_rate = pm.Beta("cancel_rate", 1.0, 9.0)
+            if d.total_deals > 0:
+                pm.Binomial("cancels", n=d.total_deals, p=cancel_rate, observed=d.total_cancels)
+        self.model = model
+        return model
+
+    # ---- fitting ------------------------------------------------------------------------
+    def fit(
+        self,
+        panel: xr.Dataset,
+        method: Literal["nuts", "fast"] = "nuts",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        seed: int = 0,
+        sampler: Literal["nutpie", "pymc"] | None = None,
+        progressbar: bool = False,
+        **kwargs: Any,
+    ) -> BookingsForecast:
+        """Fit to ``panel``; ``method="nuts"`` (nutpie, PyMC fallback) or ``"fast"`` (ADVI).
+
+        Sets :attr:`idata` (DataTree with a ``posterior`` group), :attr:`diagnostics` and
+        :attr:`fit_info`; warns (:class:`ForecastConvergenceWarning`) when diagnostics fail.
+        """
+        from spm_models.forecast import fit as _fit
+        from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
+
+        model = self.build_model(panel)
+        if method == "nuts":
+            idata, info = _fit.sample_nuts(
+                model,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                seed=seed,
+                sampler=sampler,
+                target_accept=self.config.target_accept,
+                progressbar=progressbar,
+                **kwargs,
+            )
+        elif method == "fast":
+            idata, info = _fit.fit_fast(model, draws=draws, seed=seed, progressbar=progressbar, **kwargs)
+        else:
+            raise InputError(f"fit, field 'method': must be 'nuts' or 'fast', got {method!r}")
+        self.idata = idata
+        self.fit_info = info
+        self.diagnostics = collect_diagnostics(idata, method=method, hyper=HYPER_PARAMS)
+        warn_if_failed(self.diagnostics)
+        return self
+
+    # ---- posterior helpers ----------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if self.idata is None or self.panel is None:
+            raise RuntimeError("BookingsForecast is not fitted: call fit() or load() first")
+        if self._design is None:
+            self._design = _design(self.panel)
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """Posterior samples as a Dataset with dims ``chain``, ``draw``."""
+        self._check_fitted()
+        return self.idata["posterior"].to_dataset()
+
+    def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
+        """ArviZ summary (mean, sd, 90 % equal-tailed interval, R-hat, ESS) of the hyper-parameters."""
+        import arviz as az
+
+        from spm_models.forecast.diagnostics import CI_KIND, CI_PROB
+
+        post = self.posterior
+        names = var_names or [v for v in (*HYPER_PARAMS, "season_amp", "season_peak", "base_deals", "deal_median") if v in post]
+        return az.summary(self.idata, var_names=names, ci_kind=CI_KIND, ci_prob=CI_PROB)
+
+    def _params(self, n_draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``n_draws`` posterior samples (resampled from all chains) as flat numpy arrays."""
+        post = self.posterior
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        S = n_chain * n_draw
+        pick = rng.choice(S, n_draws, replace=n_draws > S)
+        out: dict[str, np.ndarray] = {}
+        for name, var in post.data_vars.items():
+            arr = np.asarray(var.values)
+            arr = arr.reshape((S,) + arr.shape[2:])
+            out[name] = arr[pick]
+        return out
+
+    # ---- simulation ---------------------------------------------------------------------
+    def _effects(
+        self, p: dict[str, np.ndarray], reps: pd.DataFrame, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Count and size effects ``(D, R)`` for ``reps`` (rep_id, region, territory_id).
+
+        Reps in the fitted panel use their posterior effects; new reps (and unknown
+        territories / regions) get effects drawn from the population level.
+        """
+        d = self._design
+        D = len(p["log_base_deals"])
+        p = dict(p)
+        for name in ("rep_z", "region_z", "territory_z", "size_region_z", "size_rep_z"):
+            if name in p and p[name].shape[1] > 1:  # same rescaling as _zs in the model
+                n = p[name].shape[1]
+                p[name] = p[name] * np.sqrt(n / (n - 1.0))
+        rep_pos = {r: i for i, r in enumerate(d.rep)}
+        reg_pos = {g: i for i, g in enumerate(d.regions)}
+        ter_pos = {t: i for i, t in enumerate(d.territories)}
+        R = len(reps)
+        eff = np.zeros((D, R))
+        size = np.repeat(p["log_deal_median"][:, None], R, axis=1)
+        rep_sigma = p["rep_sigma"]
+        region = reps["region"].astype(str).to_numpy()
+        tkeys = _territory_keys(region, reps["territory_id"].astype(str).to_numpy())
+        new_region: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        new_terr: dict[str, np.ndarray] = {}
+        for j, (rid, g, tk) in enumerate(zip(reps["rep_id"].astype(str), region, tkeys)):
+            i = rep_pos.get(rid)
+            if i is not None:
+                eff[:, j] = rep_sigma * p["rep_z"][:, i]
+                if "size_rep_z" in p:
+                    size[:, j] += p["size_rep_sigma"] * p["size_rep_z"][:, i]
+            else:
+                eff[:, j] = rep_sigma * rng.standard_normal(D)
+                if "size_rep_z" in p:
+                    size[:, j] += p["size_rep_sigma"] * rng.standard_normal(D)
+            if "region_z" in p:
+                gi = reg_pos.get(g)
+                if gi is not None:
+                    eff[:, j] += p["region_sigma"] * p["region_z"][:, gi]
+                    size[:, j] += p["size_region_sigma"] * p["size_region_z"][:, gi]
+                else:
+                    if g not in new_region:
+                        new_region[g] = (rng.standard_normal(D), rng.standard_normal(D))
+                    z1, z2 = new_region[g]
+                    eff[:, j] += p["region_sigma"] * z1
+                    size[:, j] += p["size_region_sigma"] * z2
+            if "territory_z" in p:
+                ti = ter_pos.get(tk)
+                if ti is not None:
+                    eff[:, j] += p["territory_sigma"] * p["territory_z"][:, ti]
+                else:
+                    if tk not in new_terr:
+                        new_terr[tk] = rng.standard_normal(D)
+                    eff[:, j] += p["territory_sigma"] * new_terr[tk]
+        return eff, size
+
+    def _simulate(
+        self,
+        p: dict[str, np.ndarray],
+        eff: np.ndarray,
+        size_mu: np.ndarray,
+        tyear: np.ndarray,
+        fm: np.ndarray,
+        tenure: np.ndarray,
+        active: np.ndarray,
+        rng: np.random.Generator,
+        pending: tuple[np.ndarray, np.ndarray] | None = None,
+        max_deals: int = 2_000_000,
+    ) -> np.ndarray:
+        """Net bookings ``(D, R, P)``: deal counts, log-normal sizes, cancellations 1–3 months on.
+
+        ``active`` is ``(D, R, P)`` or ``(R, P)``; ``pending`` = (deals, gross) ``(R, 3)`` of the
+        last three history months (oldest first) whose cancellations may land in the horizon.
+        """
+        cfg = self.config
+        D, R = eff.shape
+        P = len(tyear)
+        log_lam = (p["log_base_deals"][:, None, None] + eff[:, :, None]
+                   + p["trend"][:, None, None] * tyear[None, None, :])
+        if cfg.season_harmonics:
+            k = np.arange(1, cfg.season_harmonics + 1)
+            ang = 2 * np.pi * np.outer(fm, k) / 12.0  # (P, H)
+            season = p["season_a"] @ np.cos(ang).T + p["season_b"] @ np.sin(ang).T  # (D, P)
+            log_lam = log_lam + season[:, None, :]
+        if cfg.ramp:
+            ten = np.maximum(tenure, 0)[None, :, :]
+            log_lam = log_lam + np.log(-np.expm1(-(ten + 1.0) / p["ramp_tau"][:, None, None]))
+        lam = np.exp(log_lam) * np.broadcast_to(active, (D, R, P))
+        if cfg.count_likelihood == "negbin":
+            alpha = 1.0 / p["inv_alpha"][:, None, None]
+            lam = rng.gamma(alpha, lam / alpha)
+        out = np.zeros((D, R, P))
+        # draw blocks so that the per-deal arrays stay bounded
+        per_draw = max(float(lam.sum()) / max(D, 1), 1.0)
+        block = int(max(1, min(D, max_deals // per_draw)))
+        cr = p["cancel_rate"]
+        ratio = self._design.cancel_size_ratio
+        for lo in range(0, D, block):
+            hi = min(D, lo + block)
+            n = rng.poisson(lam[lo:hi])  # (b, R, P)
+            flat_n = n.ravel()
+            cell = np.repeat(np.arange(flat_n.size), flat_n)
+            b_of = cell // (R * P)
+            r_of = (cell // P) % R
+            t_of = cell % P
+            mu = size_mu[lo:hi][b_of, r_of]
+            sizes = np.exp(mu + p["deal_sigma"][lo:hi][b_of] * rng.standard_normal(cell.size))
+            blk = np.bincount(cell, weights=sizes, minlength=flat_n.size)
+            canc = rng.random(cell.size) < cr[lo:hi][b_of]
+            lag = rng.integers(1, 4, size=int(canc.sum()))
+            tgt_t = t_of[canc] + lag
+            ok = tgt_t < P
+            tgt = (b_of[canc][ok] * R + r_of[canc][ok]) * P + tgt_t[ok]
+            blk -= ratio * np.bincount(tgt, weights=sizes[canc][ok], minlength=flat_n.size)
+            out[lo:hi] = blk.reshape(hi - lo, R, P)
+        if pending is not None:
+            pdeals, pgross = pending  # (R, 3): months end-2, end-1, end
+            pdeals = np.asarray(pdeals).astype(np.int64)
+            mean_size = np.where(pdeals > 0, pgross / np.maximum(pdeals, 1), 0.0)
+            for j in range(3):  # j = 0 → last history month
+                col = 2 - j
+                for h in range(0, 3 - j):
+                    if h >= P:
+                        break
+                    k = rng.binomial(np.broadcast_to(pdeals[:, col], (D, R)), (cr / 3.0)[:, None])
+                    out[:, :, h] -= ratio * k * mean_size[:, col][None, :] * np.broadcast_to(active, (D, R, P))[:, :, h]
+        return out
+
+    # ---- predictions ----------------------------------------------------------------------
+    def sample_posterior_predictive(self, n_draws: int = 500, seed: int = 0) -> xr.Dataset:
+        """In-sample posterior-predictive net bookings ``bookings(rep, period, draw)``
+        over the fitted panel (zero where the rep was not active)."""
+        self._check_fitted()
+        rng = np.random.default_rng(seed)
+        panel = self.panel
+        p = self._params(n_draws, rng)
+        reps = pd.DataFrame(
+            {
+                "rep_id": panel["rep"].values.astype(str),
+                "region": panel["region"].values.astype(str),
+                "territory_id": panel["territory_id"].values.astype(str),
+            }
+        )
+        eff, size = self._effects(p, reps, rng)
+        n_t = panel.sizes["period"]
+        tyear = (np.arange(n_t) - self._design.t_mid) / 12.0
+        sims = self._simulate(
+            p, eff, size, tyear, np.asarray(panel["fiscal_month"].values, float),
+            np.asarray(panel["tenure"].values, float), np.asarray(panel["active"].values, bool), rng,
+        )
+        ds = xr.Dataset(
+            {"bookings": (("rep", "period", "draw"), np.moveaxis(sims, 0, -1))},
+            coords={
+                "rep": panel["rep"].values,
+                "period": panel["period"].values,
+                "draw": np.arange(n_draws),
+                "territory_id": ("rep", panel["territory_id"].values),
+                "region": ("rep", panel["region"].values),
+            },
+        )
+        return ds
+
+    def forecast(
+        self,
+        start: str,
+        months: int,
+        n_draws: int = 1000,
+        seed: int = 0,
+        future_reps: pd.DataFrame | None = None,
+        attrition: bool | float = False,
+    ) -> xr.Dataset:
+        """Posterior-predictive net bookings for ``months`` months from ``start`` (``YYYY-MM``).
+
+        Reps employed in the panel's last month continue (until a known ``term_month``);
+        ``future_reps`` (``rep_id, hire_date`` and optional ``region, territory_id, role,
+        term_date``) join in their hire month with population-level effects and the ramp.
+        ``attrition`` (True = rate estimated from the panel, or a monthly probability) lets
+        reps leave at random, per draw.
+
+        Returns
+        -------
+        xr.Dataset
+            ``bookings(rep, period, draw)`` (float, plan currency) and ``active(rep, period,
+            draw)`` with rep coords ``territory_id``, ``region``, ``role``, ``hire_month``.
+        """
+        self._check_fitted()
+        if months < 1:
+            raise InputError(f"forecast, field 'months': must be >= 1, got {months}")
+        try:
+            p0 = pd.Period(start, freq="M")
+        except Exception:
+            raise InputError(f"forecast, field 'start': not a month YYYY-MM: {start!r}") from None
+        rng = np.random.default_rng(seed)
+        panel = self.panel
+        d = self._design
+        periods = pd.period_range(p0, periods=months, freq="M")
+        pan_periods = pd.PeriodIndex(panel["period"].values.astype(str), freq="M")
+        pan_start, pan_end = pan_periods[0], pan_periods[-1]
+        h_off = (p0 - pan_start).n  # panel index of the first horizon month
+        t_idx = h_off + np.arange(months)
+        tyear = (t_idx - d.t_mid) / 12.0
+        fys = int(panel.attrs.get("fiscal_year_start", 1))
+        fm = ((np.array([q.month for q in periods]) - fys) % 12 + 1).astype(float)
+
+        # existing reps still employed at the end of the panel
+        last_active = np.asarray(panel["active"].values)[:, -1]
+        term = np.asarray(panel["term_month"].values).astype(str)
+        keep = last_active
+        reps = pd.DataFrame(
+            {
+                "rep_id": panel["rep"].values.astype(str)[keep],
+                "region": panel["region"].values.astype(str)[keep],
+                "territory_id": panel["territory_id"].values.astype(str)[keep],
+                "role": panel["role"].values.astype(str)[keep] if "role" in panel.coords else "",
+                "hire_month": panel["hire_month"].values.astype(str)[keep],
+            }
+        )
+        ten_end = np.asarray(panel["tenure"].values)[keep, -1]
+        n_after_end = (p0 - pan_end).n
+        tenure = ten_end[:, None] + n_after_end + np.arange(months)[None, :]
+        term_k = term[keep]
+        act = np.ones((len(reps), months), bool)
+        for j, tm in enumerate(term_k):
+            if tm:
+                tp = pd.Period(tm, freq="M")
+                act[j] = np.array([q <= tp for q in periods])
+        pending = None
+        if n_after_end == 1 and panel.sizes["period"] >= 3:
+            pending = (
+                np.asarray(panel["deals"].values)[keep, -3:].astype(float),
+                np.asarray(panel["gross"].values)[keep, -3:].astype(float),
+            )
+        if future_reps is not None and len(future_reps):
+            fr, f_ten, f_act = self._future_reps(future_reps, periods, set(reps["rep_id"]))
+            if pending is not None:
+                pending = (
+                    np.vstack([pending[0], np.zeros((len(fr), 3))]),
+                    np.vstack([pending[1], np.zeros((len(fr), 3))]),
+                )
+            reps = pd.concat([reps, fr], ignore_index=True)
+            tenure = np.vstack([tenure, f_ten])
+            act = np.vstack([act, f_act])
+        p = self._params(n_draws, rng)
+        eff, size = self._effects(p, reps, rng)
+        active = np.broadcast_to(act, (n_draws,) + act.shape)
+        if attrition:
+            rate = d.attrition_monthly if attrition is True else float(attrition)
+            if not 0 <= rate < 1:
+                raise InputError(f"forecast, field 'attrition': monthly rate must be in [0, 1), got {rate}")
+            leave = rng.random((n_draws,) + act.shape) < rate
+            stayed = np.cumsum(leave & act[None], axis=2) == 0
+            active = active & stayed
+        sims = self._simulate(p, eff, size, tyear, fm, tenure.astype(float), active, rng, pending=pending)
+        coords = {
+            "rep": reps["rep_id"].to_numpy().astype(str),
+            "period": [str(q) for q in periods],
+            "draw": np.arange(n_draws),
+            "territory_id": ("rep", reps["territory_id"].to_numpy().astype(str)),
+            "region": ("rep", reps["region"].to_numpy().astype(str)),
+            "role": ("rep", reps["role"].fillna("").to_numpy().astype(str)),
+            "hire_month": ("rep", reps["hire_month"].to_numpy().astype(str)),
+        }
+        ds = xr.Dataset(
+            {
+                "bookings": (("rep", "period", "draw"), np.moveaxis(sims, 0, -1)),
+                "active": (("rep", "period", "draw"), np.moveaxis(np.asarray(active), 0, -1)),
+            },
+            coords=coords,
+            attrs={
+                "data_hash": str(panel.attrs.get("data_hash", "")),
+                "model_config": json.dumps(self.config.to_dict(), sort_keys=True),
+                "fit_method": str(self.fit_info.get("method", "")),
+                "seed": int(seed),
+                "forecast_start": str(p0),
+                "diagnostics_ok": int(bool(self.diagnostics.get("ok", False))),
+            },
+        )
+        ds["bookings"].attrs["units"] = "net bookings (plan currency)"
+        return ds
+
+    def _future_reps(
+        self, future_reps: pd.DataFrame, periods: pd.PeriodIndex, existing: set[str]
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        problems = [f"future_reps, field '{c}': required column missing" for c in ("rep_id", "hire_date") if c not in future_reps]
+        if problems:
+            raise InputError(problems)
+        fr = future_reps.reset_index(drop=True)
+        hire = pd.to_datetime(fr["hire_date"], errors="coerce")
+        for i in np.flatnonzero(hire.isna().to_numpy()):
+            problems.append(f"future_reps, row {i + 1}, field 'hire_date': cannot parse {fr['hire_date'].iloc[i]!r}")
+        for i, rid in enumerate(fr["rep_id"].astype(str)):
+            if rid in existing:
+                problems.append(f"future_reps, row {i + 1}, field 'rep_id': {rid!r} is already an active rep")
+        if fr["rep_id"].astype(str).duplicated().any():
+            for i in np.flatnonzero(fr["rep_id"].astype(str).duplicated().to_numpy()):
+                problems.append(f"future_reps, row {i + 1}, field 'rep_id': duplicate {fr['rep_id'].iloc[i]!r}")
+        if problems:
+            raise InputError(problems)
+        hire_m = hire.dt.to_period("M")
+        term_m = (
+            pd.to_datetime(fr["term_date"], errors="coerce").dt.to_period("M")
+            if "term_date" in fr
+            else pd.Series([pd.NaT] * len(fr))
+        )
+        h0 = np.array([q.year * 12 + q.month - 1 for q in hire_m])
+        pidx = np.array([q.year * 12 + q.month - 1 for q in periods])
+        tenure = pidx[None, :] - h0[:, None]
+        act = tenure >= 0
+        for j, tm in enumerate(term_m):
+            if not pd.isna(tm):
+                act[j] &= pidx <= tm.year * 12 + tm.month - 1
+        out = pd.DataFrame(
+            {
+                "rep_id": fr["rep_id"].astype(str),
+                "region": fr["region"].astype(str) if "region" in fr else "__new__",
+                "territory_id": fr["territory_id"].astype(str) if "territory_id" in fr else "__new__",
+                "role": fr["role"].astype(str) if "role" in fr else "",
+                "hire_month": [str(q) for q in hire_m],
+            }
+        )
+        return out, tenure, act
+
+    # ---- persistence ------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model (config, panel, posterior, diagnostics) to directory ``path``
+        atomically (temporary directory, then rename)."""
+        self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            _to_zarr(self.panel, tmp / "panel.zarr")
+            for group in ("posterior", "sample_stats"):
+                if group in self.idata.children:
+                    _to_zarr(self.idata[group].to_dataset(), tmp / f"{group}.zarr")
+            meta = {
+                "config": self.config.to_dict(),
+                "diagnostics": self.diagnostics,
+                "fit_info": self.fit_info,
+                "format": 1,
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> BookingsForecast:
+        """Read a model written by :meth:`save`."""
+        path = Path(path)
+        if not (path / "meta.json").exists():
+            raise InputError(f"{path}: not a saved BookingsForecast (meta.json missing)")
+        meta = json.loads((path / "meta.json").read_text())
+        m = cls(meta["config"])
+        m.panel = _from_zarr(path / "panel.zarr")
+        groups = {"posterior": _from_zarr(path / "posterior.zarr")}
+        if (path / "sample_stats.zarr").exists():
+            groups["sample_stats"] = _from_zarr(path / "sample_stats.zarr")
+        m.idata = xr.DataTree.from_dict(groups)
+        m.diagnostics = meta.get("diagnostics", {})
+        m.fit_info = meta.get("fit_info", {})
+        m._design = _design(m.panel)
+        return m
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _to_zarr(ds: xr.Dataset, path: Path) -> None:
+    out = ds.copy()
+    for name in list(out.variables):
+        if out[name].dtype == object:
+            out[name] = out[name].astype(str)
+        out[name].encoding = {}
+    out.attrs = {k: (v if isinstance(v, (str, int, float, bool)) else json.dumps(v, default=str)) for k, v in out.attrs.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out.to_zarr(path, mode="w", consolidated=True)
+
+
+def _from_zarr(path: Path) -> xr.Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xr.open_zarr(path, consolidated=True).load()

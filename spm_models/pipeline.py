@@ -1,0 +1,513 @@
+"""One scenario, end to end: data → forecast → quotas → comp simulation → cube + summary.
+
+:func:`run_scenario` is what the report notebook, the ``spm report`` runner and the what-if
+workbench call. Each step calls the public API of its area (``spm_models.data``,
+``spm_models.forecast``, ``spm_models.planning``, ``spm_models.comp``); the expensive step,
+the forecast, is cached on disk (``.spm_cache/`` or ``$SPM_CACHE_DIR``) keyed by the data hash,
+the forecast config, the horizon, the number of draws and the seed, so scenarios on the same
+data reuse it and a second report run skips it.
+
+The scenario cube (``rep × period × draw``) holds ``bookings``, ``quota``, ``payout``
+(in the last month of each payout period), ``target_incentive``, ``plan`` and, along ``history_period``, the actual ``history_bookings``
+and ``history_quota``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from spm_models import __version__
+from spm_models.cube import DRAW, PERIOD, REP, month_range, read_cube, write_cube
+from spm_models.errors import InputError
+from spm_models.provenance import hash_file, hash_frames, hash_obj, provenance
+from spm_models.scenario import Scenario, load_scenario
+
+log = logging.getLogger(__name__)
+
+#: Where 'data: demo' lives (the Makefile writes it there with ``spm data demo``).
+DEFAULT_DEMO_PATH = Path("data/demo.duckdb")
+#: On-disk cache of fitted forecasts and forecast cubes.
+DEFAULT_CACHE_DIR = Path(".spm_cache")
+HISTORY_PERIOD = "history_period"
+
+
+# --------------------------------------------------------------------------- paths
+def cache_dir() -> Path:
+    """The forecast cache directory (``$SPM_CACHE_DIR`` or ``./.spm_cache``)."""
+    return Path(os.environ.get("SPM_CACHE_DIR", DEFAULT_CACHE_DIR))
+
+
+def demo_path() -> Path:
+    """Where ``data: demo`` resolves to (``$SPM_DEMO_DATA`` or ``./data/demo.duckdb``)."""
+    return Path(os.environ.get("SPM_DEMO_DATA", DEFAULT_DEMO_PATH))
+
+
+def resolve_data(scenario: Scenario) -> str:
+    """The data source of ``scenario``; ``demo`` becomes the demo DuckDB file (written if missing)."""
+    if scenario.data != "demo":
+        return scenario.data
+    path = demo_path()
+    if not path.exists():
+        tables = _make_demo()
+        _write_source(tables, path)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- data area
+def _make_demo(n_reps: int = 200, years: int = 3, seed: int = 0) -> dict[str, pd.DataFrame]:
+    from spm_models.data import demo
+
+    return demo.make_demo(n_reps=n_reps, years=years, seed=seed)
+
+
+def _write_source(tables: dict[str, pd.DataFrame], out: Path) -> None:
+    from spm_models.data import write_source
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_source(tables, out)
+
+
+def write_demo(out: str | Path, n_reps: int = 200, years: int = 3, seed: int = 0) -> Path:
+    """Write a demo organisation to ``out`` (a ``.duckdb`` file or a folder)."""
+    out = Path(out)
+    _write_source(_make_demo(n_reps, years, seed), out)
+    return out
+
+
+def load_tables(source: str) -> dict[str, pd.DataFrame]:
+    """Validated tables of ``source`` (``spm_models.data.load_source``)."""
+    from spm_models.data import load_source
+
+    return load_source(source)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class ScenarioResult:
+    """What one scenario run produces (the notebook renders it)."""
+
+    scenario: Scenario
+    cube: xr.Dataset
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    fairness: pd.DataFrame | None = None
+    territory: dict[str, Any] | None = None
+
+
+# --------------------------------------------------------------------------- history
+def history_panel(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly actual bookings and quotas (rep × month frames, months as ``YYYY-MM``)."""
+    b = tables["bookings"].copy()
+    b["period"] = pd.to_datetime(b["date"]).dt.to_period("M").astype(str)
+    booked = b.pivot_table(index="rep_id", columns="period", values="amount", aggfunc="sum",
+                           fill_value=0.0)
+    booked.index = booked.index.astype(str)
+    if "quotas" in tables and len(tables["quotas"]):
+        q = tables["quotas"].copy()
+        q["period"] = q["period"].astype(str).str[:7]
+        quota = q.pivot_table(index="rep_id", columns="period", values="quota", aggfunc="sum")
+        quota.index = quota.index.astype(str)
+    else:
+        quota = pd.DataFrame(index=booked.index)
+    return booked.sort_index(axis=1), quota.sort_index(axis=1)
+
+
+# --------------------------------------------------------------------------- forecast area
+#: keys of the scenario's ``forecast`` section that are fit settings, not model config
+FIT_KEYS = {"method": "method", "chains": "chains", "tune": "tune", "fit_draws": "draws",
+            "sampler": "sampler", "n_steps": "n_steps", "attrition": None}
+
+
+def forecast_config(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split the forecast section into (model config, fit settings); default ``method: nuts``.
+
+    ``method`` is ``nuts`` (full Bayesian fit, nutpie) or ``fast`` (ADVI); ``fit_draws``,
+    ``chains``, ``tune``, ``sampler``, ``n_steps`` (ADVI), ``fit_seed`` (default 0, so scenarios that differ only
+    in ``seed`` share one posterior) go to the fit; ``attrition`` to the forecast; other keys
+    are model options (``spm_models.forecast.ForecastConfig``).
+    """
+    section = scenario.section("forecast")
+    fit = {"method": "nuts", "seed": int(section.pop("fit_seed", 0))}
+    cfg = {}
+    for k, v in section.items():
+        if k in FIT_KEYS:
+            if FIT_KEYS[k]:
+                fit[FIT_KEYS[k]] = v
+        else:
+            cfg[k] = v
+    if fit["method"] == "full":
+        fit["method"] = "nuts"
+    return cfg, fit
+
+
+def forecast_cache_key(data_hash: str, scenario: Scenario) -> str:
+    """Cache key of a forecast cube: data, model config, fit, horizon, draws and seed."""
+    cfg, fit = forecast_config(scenario)
+    return hash_obj({"data": data_hash, "forecast": cfg, "fit": fit,
+                     "attrition": scenario.section("forecast").get("attrition", False),
+                     "horizon": _horizon(scenario), "draws": scenario.draws,
+                     "seed": scenario.seed, "v": __version__})
+
+
+def _horizon(scenario: Scenario) -> dict[str, Any]:
+    hz = scenario.horizon
+    return {"start": str(hz.get("start", "2027-01")), "months": int(hz.get("months", 12))}
+
+
+def _fit_and_forecast(tables: dict[str, pd.DataFrame], scenario: Scenario,
+                      data_hash: str) -> tuple[xr.Dataset, dict[str, Any]]:
+    """Posterior-predictive bookings ``(rep, period, draw)`` and fit diagnostics.
+
+    The posterior comes from ``spm_models.forecast.fit_cached`` (cached on disk by the
+    panel's content + model config + fit settings).
+    """
+    from spm_models.forecast import fit_cached, monthly_panel
+
+    cfg, fit = forecast_config(scenario)
+    hz = _horizon(scenario)
+    panel = monthly_panel(tables)
+    model = fit_cached(panel, cfg, cache_dir() / "fits", **fit)
+    out = model.forecast(start=hz["start"], months=hz["months"], n_draws=scenario.draws,
+                         seed=scenario.seed,
+                         attrition=scenario.section("forecast").get("attrition", False))
+    fcube = out if isinstance(out, xr.Dataset) else out.to_dataset(name="bookings")
+    return fcube, _diagnostics_of(model)
+
+
+def _diagnostics_of(model: Any) -> dict[str, Any]:
+    diag = getattr(model, "diagnostics", None)
+    if callable(diag):
+        diag = diag()
+    if diag is None:
+        return {}
+    if hasattr(diag, "to_dict") and not isinstance(diag, dict):
+        diag = diag.to_dict()
+    return _jsonable(dict(diag))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def forecast_cube(tables: dict[str, pd.DataFrame], scenario: Scenario,
+                  data_hash: str) -> tuple[xr.Dataset, dict[str, Any]]:
+    """The forecast cube of ``scenario``, from the on-disk cache when present."""
+    key = forecast_cache_key(data_hash, scenario)
+    root = cache_dir() / "forecast"
+    store = root / f"{key}.zarr"
+    meta = root / f"{key}.json"
+    if store.exists() and meta.exists():
+        try:
+            return read_cube(store), json.loads(meta.read_text())
+        except Exception:  # a corrupt cache entry is recomputed
+            log.warning("forecast cache entry %s unreadable; refitting", store)
+    fcube, diag = _fit_and_forecast(tables, scenario, data_hash)
+    fcube = fcube[["bookings"]] if "bookings" in fcube else fcube
+    root.mkdir(parents=True, exist_ok=True)
+    write_cube(fcube, store, provenance={"data_hash": data_hash, "seed": scenario.seed})
+    _atomic_write_text(meta, json.dumps(diag, sort_keys=True))
+    return read_cube(store), diag
+
+
+# --------------------------------------------------------------------------- planning area
+def set_quotas(scenario: Scenario, fcube: xr.Dataset,
+               tables: dict[str, pd.DataFrame]) -> xr.Dataset:
+    """Quota set of the scenario's quota section (``spm_models.planning.quota.set_quotas``):
+    ``quota(rep, period)`` monthly, plus planning's fairness figures when available."""
+    from spm_models.planning.quota import set_quotas as planning_set_quotas
+
+    out = planning_set_quotas(scenario.section("quota"), fcube, tables)
+    if isinstance(out, xr.DataArray):
+        out = out.rename("quota").to_dataset()
+    out["quota"] = out["quota"].reindex(rep=fcube[REP].values,
+                                        period=fcube[PERIOD].values).fillna(0.0)
+    return out
+
+
+def quota_fairness(quota: xr.DataArray, bookings: xr.DataArray,
+                   qds: xr.Dataset | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per-rep fairness (P(reach quota), quota ÷ forecast median) and the scalar figures.
+
+    The scalars come from planning's ``set_quotas`` result when it carries them.
+    """
+    annual_b = bookings.sum(PERIOD)
+    annual_q = quota.sum(PERIOD)
+    reached = annual_b >= annual_q
+    p_reach = reached.mean(DRAW)
+    med = annual_b.median(DRAW)
+    df = pd.DataFrame({
+        "rep_id": [str(r) for r in quota[REP].values],
+        "quota": annual_q.values,
+        "forecast_p50": med.values,
+        "p_reach_quota": p_reach.values,
+    })
+    df["quota_to_forecast"] = df["quota"] / df["forecast_p50"].where(df["forecast_p50"] > 0)
+    p = df["p_reach_quota"].to_numpy()
+    figs = {
+        "p_reach_mean": float(p.mean()), "p_reach_sd": float(p.std()),
+        "p_reach_min": float(p.min()), "p_reach_max": float(p.max()),
+        "expected_share_at_quota": float(reached.mean(REP).mean()),
+        "quota_to_median_mean": float(np.nanmean(df["quota_to_forecast"])),
+    }
+    if qds is not None:
+        for name, var in qds.data_vars.items():
+            if var.ndim == 0:
+                figs[str(name)] = float(var)
+    return df, {k: (round(v, 6) if np.isfinite(v) else None) for k, v in figs.items()}
+
+
+# --------------------------------------------------------------------------- comp area
+def load_plans(scenario: Scenario) -> dict[str, Any]:
+    """Role → validated comp plan (``spm_models.comp.Plan.from_yaml``)."""
+    from spm_models.comp import Plan
+
+    plans = scenario.plans
+    if not plans:
+        raise InputError(f"{scenario.path}, key 'plans': the scenario names no comp plan")
+    return {role: Plan.from_yaml(p) for role, p in plans.items()}
+
+
+def plan_key(plans: dict[str, Any], role: str) -> str:
+    """The plan of ``role``; reps whose role has no plan use ``default``/``AE``/the first plan."""
+    for key in (role, "default", "AE"):
+        if key in plans:
+            return key
+    return next(iter(plans))
+
+
+def plan_for_role(plans: dict[str, Any], role: str) -> Any:
+    return plans[plan_key(plans, role)]
+
+
+def simulate_comp(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
+                  target_incentive: xr.DataArray, roles: np.ndarray) -> xr.Dataset:
+    """Payouts ``(rep, period, draw)`` per role's plan through the comp engine.
+
+    One engine (``spm_models.comp.compute_payouts``) with ``draw`` broadcast. Payouts land
+    in the last month of each payout period (zero in other months), so plans with different
+    payout frequencies share the monthly ``period`` axis. A plan with several measures is
+    credited the rep's bookings (and quota) on each measure.
+    """
+    from spm_models.comp import compute_payouts
+
+    keys = np.array([plan_key(plans, r) for r in roles])
+    months = [str(p) for p in bookings[PERIOD].values]
+    parts = []
+    for key in dict.fromkeys(keys):
+        sel = {REP: np.asarray(bookings[REP].values)[keys == key]}
+        res = compute_payouts(plans[key], bookings.sel(sel), quota.sel(sel),
+                              target_incentive.sel(sel))
+        part = xr.Dataset({
+            "payout": res["payout"].reindex({PERIOD: months}, fill_value=0.0),
+        })
+        part["plan"] = xr.DataArray(np.array([key] * len(sel[REP])), dims=[REP],
+                                    coords={REP: sel[REP]})
+        parts.append(part.transpose(REP, PERIOD, DRAW, ...))
+    out = xr.concat(parts, dim=REP) if len(parts) > 1 else parts[0]
+    return out.reindex({REP: bookings[REP].values})
+
+
+def target_incentive_of(plans: dict[str, Any], reps: pd.DataFrame, rep_ids: np.ndarray,
+                        roles: np.ndarray) -> xr.DataArray:
+    """Each rep's annual target incentive: the reps table's value, else the plan's."""
+    ti = pd.Series(np.nan, index=pd.Index(rep_ids, name=REP), dtype=float)
+    if "target_incentive" in reps.columns:
+        ti.update(reps.set_index(reps["rep_id"].astype(str))["target_incentive"].astype(float))
+    for i, rid in enumerate(rep_ids):
+        if not np.isfinite(ti.iloc[i]):
+            ti.iloc[i] = float(getattr(plan_for_role(plans, roles[i]), "target_incentive", 0.0) or 0.0)
+    return xr.DataArray(ti.values, dims=[REP], coords={REP: rep_ids})
+
+
+# --------------------------------------------------------------------------- metrics
+def _q(da: xr.DataArray, qs: tuple[float, ...] = (0.1, 0.5, 0.9)) -> dict[str, float]:
+    vals = np.quantile(np.asarray(da.values, dtype=float), qs)
+    return {f"p{int(round(q * 100))}": round(float(v), 2) for q, v in zip(qs, vals, strict=True)}
+
+
+def summarize(cube: xr.Dataset, scenario: Scenario, data_hash: str,
+              diagnostics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The decision figures of a scenario cube (``summary.json``; no timestamps)."""
+    revenue = cube["bookings"].sum([REP, PERIOD])
+    cost = cube["payout"].sum([REP, PERIOD])
+    cos = cost / revenue.where(revenue != 0)
+    annual_b = cube["bookings"].sum(PERIOD)
+    annual_q = cube["quota"].sum(PERIOD)
+    has_quota = annual_q > 0
+    at_quota = ((annual_b >= annual_q) & has_quota).sum(REP) / max(int(has_quota.sum()), 1)
+    target = scenario.spec.get("target")
+    budget = scenario.spec.get("budget")
+    summary: dict[str, Any] = {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "horizon": _horizon(scenario),
+        "n_reps": int(cube.sizes[REP]),
+        "n_draws": int(cube.sizes[DRAW]),
+        "revenue": _q(revenue),
+        "incentive_cost": _q(cost),
+        "cost_of_sales": {"p50": round(float(np.nanmedian(cos.values)), 6)},
+        "prob_company_target": (round(float((revenue >= float(target)).mean()), 6)
+                                if target is not None else None),
+        "company_target": float(target) if target is not None else None,
+        "share_reps_at_quota": {"p50": round(float(np.median(at_quota.values)), 6),
+                                "mean": round(float(np.mean(at_quota.values)), 6)},
+        "total_quota": round(float(annual_q.sum()), 2),
+        "budget": float(budget) if budget is not None else None,
+        "prob_cost_over_budget": (round(float((cost > float(budget)).mean()), 6)
+                                  if budget is not None else None),
+        "quarterly_revenue": _quarterly_quantiles(cube["bookings"]),
+        "diagnostics": _jsonable(diagnostics or {}),
+        "provenance": {
+            "package_version": __version__,
+            "scenario_hash": scenario.scenario_hash(),
+            "data_hash": data_hash,
+            "seed": scenario.seed,
+        },
+    }
+    return summary
+
+
+def _quarterly_quantiles(bookings: xr.DataArray) -> list[dict[str, Any]]:
+    company = bookings.sum(REP)
+    quarters = [str(pd.Period(p, freq="M").asfreq("Q")) for p in company[PERIOD].values]
+    by_q = company.groupby(xr.DataArray(quarters, dims=[PERIOD], name="quarter")).sum(PERIOD)
+    out = []
+    for qlabel in by_q["quarter"].values:
+        row = {"quarter": str(qlabel)}
+        row.update(_q(by_q.sel(quarter=qlabel), (0.1, 0.25, 0.5, 0.75, 0.9)))
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- run
+def load_named(path: str | Path, name: str | None = None) -> Scenario:
+    """The scenario ``name`` of a file (one of its sweep's expansions), or its only scenario."""
+    from spm_models.scenario import load_scenarios
+
+    scenarios = load_scenarios(path)
+    if name is None:
+        if len(scenarios) != 1:
+            raise InputError(f"{path}, key 'sweep': expands to {len(scenarios)} scenarios; name one")
+        return scenarios[0]
+    for sc in scenarios:
+        if sc.name == name:
+            return sc
+    raise InputError(f"{path}, key 'name': no scenario named {name!r} in this file")
+
+
+def run_scenario(scenario: Scenario | str | Path) -> tuple[xr.Dataset, dict[str, Any]]:
+    """Run one scenario end to end; return its cube and summary (see :func:`run`)."""
+    res = run(scenario)
+    return res.cube, res.summary
+
+
+def run(scenario: Scenario | str | Path) -> ScenarioResult:
+    """Run one scenario: data → cached forecast → quotas → comp simulation → cube + summary."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    source = resolve_data(scenario)
+    tables = load_tables(source)
+    data_hash = hash_frames({k: v for k, v in tables.items() if k != "truth"})
+    plans = load_plans(scenario)  # fail early on a broken plan, before the forecast
+    fcube, diag = forecast_cube(tables, scenario, data_hash)
+    bookings = fcube["bookings"]
+    qds = set_quotas(scenario, fcube, tables)
+    quota = qds["quota"]
+    reps = tables["reps"].copy()
+    reps["rep_id"] = reps["rep_id"].astype(str)
+    rep_ids = np.asarray(bookings[REP].values).astype(str)
+    rinfo = reps.set_index("rep_id").reindex(rep_ids)
+    roles = (rinfo["role"].fillna("AE").astype(str).values if "role" in rinfo
+             else np.array(["AE"] * len(rep_ids)))
+    ti = target_incentive_of(plans, reps, rep_ids, roles)
+    comp = simulate_comp(plans, bookings, quota, ti, roles)
+    cube = assemble_cube(bookings, quota, comp, rinfo, roles, ti, tables)
+    prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,
+                      seed=scenario.seed, scenario=scenario.name)
+    prov.pop("created", None)
+    cube.attrs.update(prov)
+    fairness, fair_figs = quota_fairness(quota, bookings, qds)
+    summary = summarize(cube, scenario, data_hash, diag)
+    summary["quota_fairness"] = fair_figs
+    summary["quota_method"] = str(qds.attrs.get("quota_method", scenario.section("quota").get("method", "")))
+    return ScenarioResult(scenario, cube, summary, tables, diag, fairness)
+
+
+def assemble_cube(bookings: xr.DataArray, quota: xr.DataArray, comp: xr.Dataset,
+                  rinfo: pd.DataFrame, roles: np.ndarray, ti: xr.DataArray,
+                  tables: dict[str, pd.DataFrame]) -> xr.Dataset:
+    """The scenario cube: forecast, quotas, payouts and the actual history."""
+    ds = xr.Dataset({"bookings": bookings, "quota": quota, "target_incentive": ti})
+    for name in comp.data_vars:
+        if name not in ds:
+            ds[name] = comp[name]
+    rep_ids = ds[REP].values
+    for col in ("territory_id", "region"):
+        if col in rinfo:
+            ds = ds.assign_coords({col: (REP, rinfo[col].astype(str).values)})
+    ds = ds.assign_coords(role=(REP, np.asarray(roles, dtype=str)))
+    booked, hq = history_panel(tables)
+    booked = booked.reindex(index=rep_ids).fillna(0.0)
+    hperiods = [str(c) for c in booked.columns]
+    ds["history_bookings"] = xr.DataArray(booked.values, dims=[REP, HISTORY_PERIOD],
+                                          coords={REP: rep_ids, HISTORY_PERIOD: hperiods})
+    hq = hq.reindex(index=rep_ids, columns=hperiods)
+    ds["history_quota"] = xr.DataArray(hq.values.astype(float), dims=[REP, HISTORY_PERIOD],
+                                       coords={REP: rep_ids, HISTORY_PERIOD: hperiods})
+    return ds
+
+
+def write_outputs(result: ScenarioResult, summary_path: str | Path, cube_path: str | Path) -> None:
+    """Write ``summary.json`` (atomic) and ``cube.zarr`` (with provenance)."""
+    write_cube(result.cube, cube_path, provenance=result.cube.attrs)
+    _atomic_write_text(Path(summary_path), json.dumps(result.summary, indent=2, sort_keys=True))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def data_fingerprint(scenario: Scenario) -> str:
+    """Hash of the scenario's data as stored (file bytes, or folder of files) — for approvals."""
+    source = scenario.data
+    if source == "demo":
+        source = str(demo_path())
+    p = Path(source)
+    if p.is_file():
+        return hash_file(p)
+    if p.is_dir():
+        return hash_obj({f.name: hash_file(f) for f in sorted(p.iterdir()) if f.is_file()})
+    return hash_obj(source)
+
+
+def clear_cache() -> None:
+    """Remove the forecast cache."""
+    shutil.rmtree(cache_dir(), ignore_errors=True)

@@ -1,0 +1,191 @@
+"""Figures of the executive scenario report and the what-if workbench.
+
+Every function takes labelled arrays (a scenario cube from :mod:`spm_models.pipeline`, or
+frames derived from it) and returns a :class:`matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+
+BLUE = "#1f4e79"
+LIGHT = "#9dc3e6"
+ORANGE = "#c55a11"
+GREY = "#7f7f7f"
+
+
+def money(x: float, _pos: int | None = None) -> str:
+    """Compact money label: 1.2B, 34.5M, 12k."""
+    a = abs(x)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{x / div:,.1f}{suffix}"
+    return f"{x:,.0f}"
+
+
+_MONEY = FuncFormatter(money)
+
+
+def _fig(w: float = 8.0, h: float = 3.6) -> tuple[Figure, plt.Axes]:
+    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _quarter(periods: Sequence[str]) -> list[str]:
+    return [str(pd.Period(p, freq="M").asfreq("Q")) for p in periods]
+
+
+def revenue_fan(cube: xr.Dataset, target: float | None = None, history_quarters: int = 8) -> Figure:
+    """Quarterly company revenue: actuals, then the forecast's P10–P90 and P25–P75 bands."""
+    fig, ax = _fig()
+    comp = cube["bookings"].sum("rep")
+    fq = comp.groupby(xr.DataArray(_quarter(comp["period"].values), dims=["period"],
+                                   name="quarter")).sum("period")
+    qs = np.quantile(fq.transpose("quarter", "draw").values, [0.1, 0.25, 0.5, 0.75, 0.9], axis=1)
+    flabels = [str(q) for q in fq["quarter"].values]
+    hlabels: list[str] = []
+    if "history_bookings" in cube:
+        h = cube["history_bookings"].sum("rep")
+        hq = h.groupby(xr.DataArray(_quarter(h["history_period"].values), dims=["history_period"],
+                                    name="quarter")).sum("history_period")
+        hq = hq.isel(quarter=slice(-history_quarters, None))
+        hlabels = [str(q) for q in hq["quarter"].values]
+        ax.plot(range(len(hlabels)), hq.values, "o-", color=GREY, label="actual")
+    x = np.arange(len(hlabels), len(hlabels) + len(flabels))
+    ax.fill_between(x, qs[0], qs[4], color=LIGHT, alpha=0.6, label="forecast P10–P90")
+    ax.fill_between(x, qs[1], qs[3], color=BLUE, alpha=0.35, label="P25–P75")
+    ax.plot(x, qs[2], "o-", color=BLUE, label="forecast P50")
+    if target is not None:
+        ax.axhline(target / max(len(flabels), 1), color=ORANGE, ls="--", lw=1,
+                   label="company target ÷ quarters")
+    ax.set_xticks(range(len(hlabels) + len(flabels)), hlabels + flabels, rotation=45, fontsize=8)
+    ax.yaxis.set_major_formatter(_MONEY)
+    ax.set_ylabel("bookings per quarter")
+    ax.set_title("Quarterly revenue: actuals and forecast fan")
+    ax.legend(fontsize=8, loc="upper left", ncols=2)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def distribution(values: np.ndarray, title: str, xlabel: str,
+                 marks: Mapping[str, float] | None = None, percent: bool = False) -> Figure:
+    """Histogram of draws with P10/P50/P90 lines and optional reference marks."""
+    fig, ax = _fig(6.0, 3.2)
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    ax.hist(v, bins=40, color=LIGHT, edgecolor="white")
+    for q, ls in ((0.1, ":"), (0.5, "-"), (0.9, ":")):
+        ax.axvline(np.quantile(v, q), color=BLUE, ls=ls, lw=1.2, label=f"P{int(q * 100)}")
+    for label, x in (marks or {}).items():
+        ax.axvline(x, color=ORANGE, ls="--", lw=1.2, label=label)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0) if percent else _MONEY)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_yticks([])
+    ax.legend(fontsize=8)
+    return fig
+
+
+def attainment_distribution(cube: xr.Dataset) -> Figure:
+    """Projected plan-year attainment of every rep (all draws pooled) with the 100 % line."""
+    annual_b = cube["bookings"].sum("period")
+    annual_q = cube["quota"].sum("period")
+    att = (annual_b / annual_q.where(annual_q > 0)).values.ravel()
+    att = att[np.isfinite(att)]
+    fig, ax = _fig(6.0, 3.2)
+    ax.hist(np.clip(att, 0, 3), bins=60, color=LIGHT, edgecolor="white")
+    ax.axvline(1.0, color=ORANGE, ls="--", label="quota (100 %)")
+    share = float((att >= 1).mean()) if att.size else float("nan")
+    ax.set_title(f"Projected attainment, all reps × draws ({share:.0%} at or above quota)")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("plan-year attainment (clipped at 300 %)")
+    ax.set_yticks([])
+    ax.legend(fontsize=8)
+    return fig
+
+
+def payout_distribution(cube: xr.Dataset) -> Figure:
+    """Per-rep plan-year payout: median and P10–P90 range, reps sorted by median."""
+    pay = cube["payout"].sum("period")
+    q = np.quantile(pay.transpose("rep", "draw").values, [0.1, 0.5, 0.9], axis=1)
+    order = np.argsort(q[1])
+    fig, ax = _fig(6.0, 3.2)
+    x = np.arange(len(order))
+    ax.fill_between(x, q[0][order], q[2][order], color=LIGHT, label="P10–P90")
+    ax.plot(x, q[1][order], color=BLUE, lw=1.5, label="P50")
+    if "target_incentive" in cube:
+        ax.plot(x, cube["target_incentive"].values[order], color=ORANGE, ls="--", lw=1,
+                label="target incentive")
+    ax.yaxis.set_major_formatter(_MONEY)
+    ax.set_xlabel("reps, sorted by median payout")
+    ax.set_ylabel("plan-year payout")
+    ax.set_title("Payout per rep")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def quota_fairness(fairness: pd.DataFrame) -> Figure:
+    """Each rep's probability of reaching quota (histogram) and quota vs forecast median."""
+    fig = Figure(figsize=(9.0, 3.2), dpi=100, layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    p = fairness["p_reach_quota"].to_numpy(dtype=float)
+    ax1.hist(p, bins=np.linspace(0, 1, 21), color=LIGHT, edgecolor="white")
+    ax1.axvline(np.mean(p), color=BLUE, label=f"mean {np.mean(p):.0%}")
+    ax1.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax1.set_title("P(rep reaches quota)")
+    ax1.set_yticks([])
+    ax1.legend(fontsize=8)
+    ax2.scatter(fairness["forecast_p50"], fairness["quota"], s=10, color=BLUE, alpha=0.7)
+    lim = float(np.nanmax([fairness["forecast_p50"].max(), fairness["quota"].max(), 1.0]))
+    ax2.plot([0, lim], [0, lim], color=GREY, ls="--", lw=1, label="quota = forecast P50")
+    ax2.xaxis.set_major_formatter(_MONEY)
+    ax2.yaxis.set_major_formatter(_MONEY)
+    ax2.set_xlabel("forecast P50 (plan year)")
+    ax2.set_ylabel("quota")
+    ax2.set_title("Quota vs forecast")
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def territory_map(accounts: pd.DataFrame, color_by: str = "territory_id") -> Figure | None:
+    """Accounts at their latitude/longitude coloured by territory (no map tiles)."""
+    if accounts is None or not {"lat", "lon"} <= set(accounts.columns) or color_by not in accounts:
+        return None
+    acc = accounts.dropna(subset=["lat", "lon"])
+    codes, uniques = pd.factorize(acc[color_by].astype(str))
+    fig, ax = _fig(7.5, 4.2)
+    size = np.sqrt(acc["potential"] / acc["potential"].median()) * 8 if "potential" in acc else 8
+    ax.scatter(acc["lon"], acc["lat"], c=codes % 20, cmap="tab20", s=size, alpha=0.7,
+               linewidths=0)
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_aspect(1.25)
+    ax.set_title(f"Accounts by territory ({len(uniques)} territories; size = potential)")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def scenario_intervals(summaries: Sequence[Mapping], key: str, title: str) -> Figure:
+    """P10–P90 bar with P50 dot for each scenario's ``key`` (e.g. revenue, incentive_cost)."""
+    fig, ax = _fig(7.0, 0.6 + 0.5 * max(len(summaries), 1))
+    names = [str(s["scenario"]) for s in summaries]
+    for i, s in enumerate(summaries):
+        q = s[key]
+        ax.plot([q["p10"], q["p90"]], [i, i], color=LIGHT, lw=8, solid_capstyle="butt")
+        ax.plot([q["p50"]], [i], "o", color=BLUE)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.set_title(title + " (bar P10–P90, dot P50)")
+    ax.grid(axis="x", alpha=0.3)
+    return fig

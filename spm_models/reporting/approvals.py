@@ -1,0 +1,143 @@
+"""Approvals: an append-only JSON-lines ledger of sign-offs on scenarios.
+
+An approval is recorded against the *approval hash* of a scenario: the hash of its resolved
+spec and plan files (:meth:`Scenario.scenario_hash`) together with the content hash of its
+data (``hash_frames`` of the loaded tables — the same ``data_hash`` reports carry in their
+provenance). Reports then show one of three states:
+
+``approved``  the latest approval of the scenario matches its current hashes;
+``changed``   it was approved, but the scenario, a plan or the data changed since;
+``draft``     it was never approved.
+
+The ledger (default ``approvals.jsonl`` next to the scenario file, or ``$SPM_APPROVALS``) is
+only ever appended to: one JSON object per line, written under an exclusive file lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from spm_models.provenance import hash_obj
+from spm_models.scenario import Scenario
+
+LEDGER_NAME = "approvals.jsonl"
+
+
+def ledger_path(scenario: Scenario | None = None, ledger: str | Path | None = None) -> Path:
+    """The ledger: ``ledger`` if given, else ``$SPM_APPROVALS``, else beside the scenario file."""
+    if ledger is not None:
+        return Path(ledger)
+    if os.environ.get("SPM_APPROVALS"):
+        return Path(os.environ["SPM_APPROVALS"])
+    if scenario is not None and scenario.path is not None:
+        return Path(scenario.path).resolve().parent / LEDGER_NAME
+    return Path(LEDGER_NAME)
+
+
+def approval_hash(scenario_hash: str, data_hash: str) -> str:
+    """The hash an approval is recorded against."""
+    return hash_obj({"scenario": scenario_hash, "data": data_hash})
+
+
+def current_data_hash(scenario: Scenario) -> str:
+    """Content hash of the scenario's data (loads it; same as the reports' ``data_hash``)."""
+    from spm_models import pipeline
+    from spm_models.provenance import hash_frames
+
+    tables = pipeline.load_tables(pipeline.resolve_data(scenario))
+    return hash_frames({k: v for k, v in tables.items() if k != "truth"})
+
+
+@dataclass(frozen=True)
+class ApprovalStatus:
+    """What a report's approval banner shows."""
+
+    state: str  # "approved" | "changed" | "draft"
+    by: str | None = None
+    at: str | None = None
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        """One line for the banner, e.g. ``approved by Ana on 2026-11-26``."""
+        if self.state == "approved":
+            return f"Approved by {self.by} on {(self.at or '')[:10]}"
+        if self.state == "changed":
+            return (f"Changed since approval (last approved by {self.by} on {(self.at or '')[:10]}"
+                    "; scenario, plans or data differ)")
+        return "Draft: not approved"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "by": self.by, "at": self.at, "note": self.note,
+                "label": self.label}
+
+
+def read_ledger(path: str | Path) -> list[dict[str, Any]]:
+    """All ledger entries in order (a missing ledger is empty)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def approve(scenario: Scenario, by: str, note: str | None = None,
+            ledger: str | Path | None = None, data_hash: str | None = None,
+            now: datetime | None = None) -> dict[str, Any]:
+    """Append an approval of ``scenario`` by ``by`` to the ledger; return the entry."""
+    if not by or not by.strip():
+        from spm_models.errors import InputError
+
+        raise InputError("--by: the approver's name must not be empty")
+    data_hash = data_hash if data_hash is not None else current_data_hash(scenario)
+    s_hash = scenario.scenario_hash()
+    entry = {
+        "scenario": scenario.name,
+        "scenario_file": str(scenario.path) if scenario.path else None,
+        "scenario_hash": s_hash,
+        "plans": {role: Path(p).name for role, p in scenario.plans.items()},
+        "data_hash": data_hash,
+        "approval_hash": approval_hash(s_hash, data_hash),
+        "by": by.strip(),
+        "note": note,
+        "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
+    path = ledger_path(scenario, ledger)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.write(json.dumps(entry, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return entry
+
+
+def status(scenario: Scenario, data_hash: str | None = None,
+           ledger: str | Path | None = None) -> ApprovalStatus:
+    """Approval state of ``scenario`` given its current data hash."""
+    entries = [e for e in read_ledger(ledger_path(scenario, ledger))
+               if e.get("scenario") == scenario.name]
+    if not entries:
+        return ApprovalStatus("draft")
+    data_hash = data_hash if data_hash is not None else current_data_hash(scenario)
+    want = approval_hash(scenario.scenario_hash(), data_hash)
+    last = entries[-1]
+    matching = [e for e in entries if e.get("approval_hash") == want]
+    if matching:
+        e = matching[-1]
+        return ApprovalStatus("approved", e.get("by"), e.get("at"), e.get("note"))
+    return ApprovalStatus("changed", last.get("by"), last.get("at"), last.get("note"))

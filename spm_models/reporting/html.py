@@ -1,0 +1,186 @@
+"""HTML output: code-free report pages (nbconvert), ``index.html`` and ``compare.html``.
+
+Report pages come from the executed notebook through nbconvert's ``lab`` template with
+inputs and prompts excluded and the MathJax/RequireJS CDN scripts removed, so a page is
+self-contained (figures are inline base64 PNGs). ``index.html`` and ``compare.html`` are
+rendered with Jinja2 autoescaping: scenario names, titles and error messages are text.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from spm_models.plots.report import money
+
+#: nbconvert template: the lab template without CDN scripts (no MathJax, no RequireJS).
+_NB_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+"""
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def notebook_to_html(ipynb: str | Path, html_out: str | Path, title: str | None = None) -> Path:
+    """Render an executed notebook as code-free, self-contained HTML (``--no-input``)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(ipynb), as_version=4)
+    nb.metadata.pop("widgets", None)  # executive reports are widget-free
+    for cell in nb.cells:  # warnings and logs on stderr are for analysts, not executives
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    exporter = HTMLExporter(
+        template_name="lab", extra_loaders=[jinja2.DictLoader({"spm_report.html.j2": _NB_TEMPLATE})],
+        template_file="spm_report.html.j2", exclude_input=True, exclude_input_prompt=True,
+        exclude_output_prompt=True, embed_images=True,
+    )
+    name = title or _notebook_title(nb) or Path(ipynb).stem
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
+    out = Path(html_out)
+    _atomic_write(out, body)
+    return out
+
+
+def _notebook_title(nb: Any) -> str | None:
+    params = {}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            for line in cell.source.splitlines():
+                if line.startswith("scenario_name") and "=" in line:
+                    params["name"] = line.split("=", 1)[1].strip().strip("\"'")
+    return f"Scenario report — {params['name']}" if params.get("name") else None
+
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+_ENV.filters["money"] = lambda v: "n/a" if v is None else money(float(v))
+_ENV.filters["pct"] = lambda v, d=0: "n/a" if v is None else f"{float(v):.{d}%}"
+
+_PAGE_STYLE = """
+body {font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 24px auto;
+      max-width: 1150px; color: #1b1b1b; padding: 0 16px;}
+h1 {margin-bottom: 4px;} .sub {color: #555;}
+table {border-collapse: collapse; width: 100%; margin-top: 12px; font-size: 0.95em;}
+th, td {border-bottom: 1px solid #e1e4e8; padding: 7px 10px; text-align: right; vertical-align: top;}
+th {background: #f3f6f9;} th.l, td.l {text-align: left;}
+.fail {background: #fde9e7;} .err {color: #a4262c; font-family: monospace; font-size: 0.9em;}
+.tag {display: inline-block; border-radius: 4px; padding: 1px 6px; font-size: 0.8em;}
+.approved {background: #e2f0d9;} .draft {background: #eee;} .changed {background: #fff2cc;}
+.failed {background: #f4b6b0;}
+a {color: #1f4e79;}
+img {max-width: 100%;}
+"""
+
+_INDEX = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SPM scenario reports</title><style>{{ style|safe }}</style></head>
+<body>
+<h1>Scenario reports</h1>
+<div class="sub">{{ runs|length }} scenario{{ 's' if runs|length != 1 }} ·
+{{ n_ok }} rendered{% if n_failed %} · <b>{{ n_failed }} failed</b>{% endif %}
+{% if has_compare %} · <a href="compare.html">compare scenarios side by side</a>{% endif %}</div>
+<table id="scenarios">
+<thead><tr><th class="l">Scenario</th><th>Revenue P50</th><th>Revenue P10–P90</th>
+<th>P(company target)</th><th>Incentive cost P50</th><th>Cost of sales</th>
+<th>Reps at quota</th><th class="l">Status</th><th class="l">Files</th></tr></thead>
+<tbody>
+{% for r in runs %}
+{% if r.ok %}{% set s = r.summary %}
+<tr class="ok" data-scenario="{{ r.name }}">
+<td class="l"><a href="{{ r.name }}/report.html"><b>{{ r.name }}</b></a><br><span class="sub">{{ r.title }}</span></td>
+<td class="revenue-p50">{{ s.revenue.p50|money }}</td>
+<td>{{ s.revenue.p10|money }} – {{ s.revenue.p90|money }}</td>
+<td>{{ s.prob_company_target|pct }}</td>
+<td class="cost-p50">{{ s.incentive_cost.p50|money }}</td>
+<td>{{ s.cost_of_sales.p50|pct(1) }}</td>
+<td>{{ s.share_reps_at_quota.p50|pct }}</td>
+<td class="l">{% if r.approval %}<span class="tag {{ r.approval.state }}">{{ r.approval.label }}</span>{% else %}<span class="tag draft">rendered</span>{% endif %}</td>
+<td class="l"><a href="{{ r.name }}/report.html">report</a> · <a href="{{ r.name }}/report.ipynb">notebook</a>
+· <a href="{{ r.name }}/summary.json">summary.json</a> · <a href="{{ r.name }}/cube.zarr/">cube.zarr</a></td>
+</tr>
+{% else %}
+<tr class="fail" data-scenario="{{ r.name }}">
+<td class="l"><b>{{ r.name }}</b><br><span class="sub">{{ r.source }}</span></td>
+<td colspan="6" class="l"><span class="tag failed">FAILED</span> <span class="err">{{ r.error }}</span></td>
+<td class="l">failed</td><td class="l">{% if r.has_notebook %}<a href="{{ r.name }}/report.ipynb">notebook (partial)</a>{% endif %}</td>
+</tr>
+{% endif %}
+{% endfor %}
+</tbody></table>
+<p class="sub">Revenue is plan-year bookings; ranges are P10–P90 of the simulated outcomes.
+Cost of sales is incentive cost ÷ revenue (median).</p>
+</body></html>
+""")
+
+_COMPARE = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Scenario comparison</title><style>{{ style|safe }}</style></head>
+<body>
+<h1>Scenario comparison</h1>
+<div class="sub"><a href="index.html">all reports</a>{% if failed %} · not compared (failed):
+{% for f in failed %}{{ f.name }}{{ ", " if not loop.last }}{% endfor %}{% endif %}</div>
+<table id="compare"><thead><tr>{% for c in columns %}<th{% if loop.first %} class="l"{% endif %}>{% if not loop.first %}<a href="{{ c }}/report.html">{{ c }}</a>{% else %}{{ c }}{% endif %}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in rows %}<tr>{% for v in row %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+{% for img in images %}<p><img alt="{{ img.alt }}" src="data:image/png;base64,{{ img.data }}"></p>{% endfor %}
+</body></html>
+""")
+
+
+def write_index(out_dir: str | Path, runs: Sequence[Any]) -> Path:
+    """``index.html``: every scenario with its headline figures, or its failure and reason."""
+    out = Path(out_dir)
+    views = []
+    for r in runs:
+        v = dict(vars(r))
+        v["has_notebook"] = (out / r.name / "report.ipynb").exists()
+        views.append(v)
+    n_ok = sum(1 for r in runs if r.ok)
+    html = _INDEX.render(style=_PAGE_STYLE, runs=views, n_ok=n_ok, n_failed=len(runs) - n_ok,
+                         has_compare=len(runs) >= 2)
+    path = out / "index.html"
+    _atomic_write(path, html)
+    return path
+
+
+def write_compare(out_dir: str | Path, summaries: Sequence[dict[str, Any]],
+                  failed: Sequence[Any] = ()) -> Path:
+    """``compare.html``: the scenarios' figures side by side with range charts."""
+    import base64
+    import io
+
+    from spm_models.plots.report import scenario_intervals
+    from spm_models.reporting.compare import comparison_frame
+
+    columns: list[str] = ["figure"]
+    rows: list[list[str]] = []
+    images = []
+    if summaries:
+        df = comparison_frame(summaries)
+        columns = [str(c) for c in df.columns]
+        rows = df.astype(str).values.tolist()
+        for key, title in (("revenue", "Plan-year revenue"), ("incentive_cost", "Incentive cost")):
+            fig = scenario_intervals(summaries, key, title)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=100)
+            images.append({"alt": title, "data": base64.b64encode(buf.getvalue()).decode()})
+    html = _COMPARE.render(style=_PAGE_STYLE, columns=columns, rows=rows, images=images,
+                           failed=failed)
+    path = Path(out_dir) / "compare.html"
+    _atomic_write(path, html)
+    return path

@@ -1,0 +1,290 @@
+"""Tests of the forecast panel and the hierarchical bookings model (small and fast)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_forecast_model_sim import simulate_org  # noqa: E402
+
+from spm_models.cube import rollup  # noqa: E402
+from spm_models.errors import InputError  # noqa: E402
+from spm_models.forecast.panel import TENURED, monthly_panel  # noqa: E402
+
+# --------------------------------------------------------------------------------------
+# panel
+# --------------------------------------------------------------------------------------
+
+
+def _tiny_tables():
+    bookings = pd.DataFrame(
+        {
+            "rep_id": ["a", "a", "a", "b", "b", "a"],
+            "date": ["2025-01-05", "2025-01-20", "2025-03-02", "2025-02-10", "2025-04-01", "2025-04-15"],
+            "amount": [100.0, 50.0, 30.0, 200.0, -200.0, -40.0],
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["a", "b", "c"],
+            "region": ["East", "West", "West"],
+            "territory_id": ["E1", "W1", "W1"],
+            "hire_date": ["2024-06-01", "2025-02-01", "2025-03-15"],
+            "term_date": [None, None, "2025-03-31"],
+        }
+    )
+    return bookings, reps
+
+
+def test_panel_aggregates_known_answer():
+    bookings, reps = _tiny_tables()
+    p = monthly_panel({"bookings": bookings, "reps": reps}, end="2025-05", fiscal_year_start=2)
+    assert list(p.period.values) == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"]
+    a = p.sel(rep="a")
+    np.testing.assert_allclose(a["amount"].values, [150, 0, 30, -40, 0])
+    np.testing.assert_array_equal(a["deals"].values, [2, 0, 1, 0, 0])
+    np.testing.assert_allclose(a["cancel_amount"].values, [0, 0, 0, 40, 0])
+    b = p.sel(rep="b")
+    np.testing.assert_allclose(b["amount"].values, [0, 200, 0, -200, 0])  # net-negative month
+    np.testing.assert_array_equal(b["active"].values, [False, True, True, True, True])
+    np.testing.assert_array_equal(b["tenure"].values, [-1, 0, 1, 2, 3])
+    np.testing.assert_array_equal(a["tenure"].values, [7, 8, 9, 10, 11])
+    c = p.sel(rep="c")
+    np.testing.assert_array_equal(c["active"].values, [False, False, True, False, False])
+    # fiscal year starting in February: Feb = fiscal month 1, Jan = 12
+    np.testing.assert_array_equal(p["fiscal_month"].values, [12, 1, 2, 3, 4])
+    assert p["region"].sel(rep="b").item() == "West"
+    assert p["territory_id"].sel(rep="a").item() == "E1"
+
+
+def test_panel_without_reps_table_defaults():
+    bookings, _ = _tiny_tables()
+    p = monthly_panel({"bookings": bookings}, tenured_within=1)
+    assert set(p["region"].values) == {"all"}
+    assert set(p["territory_id"].values) == {"all"}
+    # 'a' books in the first month: treated as tenured; 'b' starts in month 2: a new hire
+    assert p["tenure"].sel(rep="a").values[0] == TENURED
+    np.testing.assert_array_equal(p["active"].sel(rep="b").values, [False, True, True, True])
+    np.testing.assert_array_equal(p["tenure"].sel(rep="b").values, [-1, 0, 1, 2])
+    # with the default (first 3 months = history start) 'b' counts as tenured
+    p3 = monthly_panel({"bookings": bookings})
+    assert p3["active"].sel(rep="b").all() and p3["tenure"].sel(rep="b").values[0] == TENURED
+
+
+def test_panel_bad_input_names_table_row_field():
+    bookings, reps = _tiny_tables()
+    bad = bookings.copy()
+    bad.loc[2, "amount"] = "abc"
+    with pytest.raises(InputError, match=r"bookings, row 3, field 'amount'"):
+        monthly_panel({"bookings": bad, "reps": reps})
+    bad = bookings.copy()
+    bad.loc[1, "rep_id"] = "zz"
+    with pytest.raises(InputError, match=r"bookings, row 2, field 'rep_id'"):
+        monthly_panel({"bookings": bad, "reps": reps})
+    with pytest.raises(InputError, match="bookings"):
+        monthly_panel({"reps": reps})
+
+
+def test_panel_drops_roles_without_bookings():
+    bookings, reps = _tiny_tables()
+    reps = reps.assign(role=["AE", "AE", "Manager"])
+    p = monthly_panel({"bookings": bookings, "reps": reps})
+    assert list(p.rep.values) == ["a", "b"]
+
+
+# --------------------------------------------------------------------------------------
+# model (fast ADVI fit on a tiny organisation, shared by the tests below)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tables = simulate_org(n_reps=6, years=2, seed=3, n_regions=2, terr_per_region=2)
+    return monthly_panel(tables)
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny):
+    from spm_models.forecast.model import BookingsForecast
+
+    m = BookingsForecast({"rep_size_effects": False})
+    m.fit(tiny, method="fast", draws=200, seed=1, n_steps=3000)
+    return m
+
+
+def test_config_validation():
+    from spm_models.forecast.model import BookingsForecast
+
+    with pytest.raises(InputError, match="count_likelihood"):
+        BookingsForecast({"count_likelihood": "gaussian"})
+    with pytest.raises(InputError, match="'nope': unknown option"):
+        BookingsForecast({"nope": 1})
+
+
+def test_model_builds_with_expected_variables(tiny):
+    from spm_models.forecast.model import BookingsForecast
+
+    model = BookingsForecast({"count_likelihood": "negbin"}).build_model(tiny)
+    names = {v.name for v in model.free_RVs}
+    assert {"log_base_deals", "trend", "rep_sigma", "rep_z", "ramp_tau", "season_a", "season_b",
+            "deal_sigma", "cancel_rate", "inv_alpha"} <= names
+    assert {"deals", "log_gross", "cancels"} <= {v.name for v in model.observed_RVs}
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
+def test_fast_fit_and_forecast_cube(fitted, tiny):
+    assert fitted.diagnostics["ok"] is True and fitted.diagnostics["method"] == "fast"
+    cube = fitted.forecast("2027-01", 6, n_draws=50, seed=0)
+    assert cube["bookings"].dims == ("rep", "period", "draw")
+    assert list(cube.period.values) == [f"2027-0{i}" for i in range(1, 7)]
+    assert cube.sizes["draw"] == 50
+    still = tiny["rep"].values[tiny["active"].values[:, -1]]
+    assert set(cube.rep.values) == set(still)
+    for c in ("territory_id", "region", "role", "hire_month"):
+        assert c in cube.coords
+    assert np.isfinite(cube["bookings"].values).all()
+    # mean forecast is on the scale of history (per active rep-month)
+    hist = float(tiny["amount"].where(tiny["active"]).mean())
+    fc = float(cube["bookings"].mean())
+    assert 0.3 * hist < fc < 3 * hist
+
+
+def test_rollup_coherent(fitted):
+    cube = fitted.forecast("2027-01", 3, n_draws=40, seed=2)
+    total = rollup(cube["bookings"], "company")
+    np.testing.assert_allclose(total.values, cube["bookings"].sum("rep").values)
+    by_region = rollup(cube["bookings"], "region")
+    np.testing.assert_allclose(by_region.sum("region").values, total.values)
+    by_terr = cube.spm.rollup("territory_id")["bookings"]
+    np.testing.assert_allclose(by_terr.sum("territory_id").values, total.values)
+
+
+def test_future_hires_ramp_from_zero(fitted):
+    future = pd.DataFrame(
+        {"rep_id": [f"new{i}" for i in range(30)], "hire_date": "2027-03-10", "region": "R0", "territory_id": "T00"}
+    )
+    cube = fitted.forecast("2027-01", 12, n_draws=200, seed=4, future_reps=future)
+    new = cube["bookings"].sel(rep=[f"new{i}" for i in range(30)])
+    assert (new.sel(period=["2027-01", "2027-02"]) == 0).all()
+    assert not cube["active"].sel(rep="new0", period="2027-02").any()
+    m = new.mean(("rep", "draw"))
+    # ramp: the hire month books less than months later (posterior ramp_tau > 0)
+    assert float(m.sel(period="2027-03")) < float(m.sel(period=["2027-10", "2027-11", "2027-12"]).mean())
+    # expected deal rate ratio month 0 vs month 9 follows the ramp curve
+    tau = fitted.posterior["ramp_tau"].values.ravel()
+    r0 = np.mean((1 - np.exp(-1 / tau)))
+    assert r0 < 0.9
+    with pytest.raises(InputError, match="future_reps, row 1, field 'hire_date'"):
+        fitted.forecast("2027-01", 3, future_reps=pd.DataFrame({"rep_id": ["x"], "hire_date": ["soon"]}))
+
+
+def test_forecast_deterministic_for_seed(fitted):
+    a = fitted.forecast("2027-01", 4, n_draws=30, seed=7)
+    b = fitted.forecast("2027-01", 4, n_draws=30, seed=7)
+    c = fitted.forecast("2027-01", 4, n_draws=30, seed=8)
+    xr.testing.assert_identical(a["bookings"], b["bookings"])
+    assert not np.allclose(a["bookings"].values, c["bookings"].values)
+
+
+def test_attrition_removes_reps(fitted):
+    base = fitted.forecast("2027-01", 12, n_draws=100, seed=1)
+    attr = fitted.forecast("2027-01", 12, n_draws=100, seed=1, attrition=0.2)
+    assert float(attr["active"].mean()) < float(base["active"].mean())
+    assert float(attr["bookings"].sum()) < float(base["bookings"].sum())
+
+
+def test_in_sample_posterior_predictive(fitted, tiny):
+    pp = fitted.sample_posterior_predictive(n_draws=40, seed=0)
+    assert pp["bookings"].dims == ("rep", "period", "draw")
+    assert pp.sizes["period"] == tiny.sizes["period"]
+    inactive = ~tiny["active"]
+    assert (pp["bookings"].where(inactive.broadcast_like(pp["bookings"])).fillna(0) == 0).all()
+    # observed company total lies within the predictive range for most months
+    obs = tiny["amount"].where(tiny["active"], 0).sum("rep")
+    sim = pp["bookings"].sum("rep")
+    lo, hi = sim.quantile(0.01, "draw"), sim.quantile(0.99, "draw")
+    assert float(((obs >= lo) & (obs <= hi)).mean()) >= 0.75
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    from spm_models.forecast.model import BookingsForecast
+
+    path = fitted.save(tmp_path / "fit")
+    m2 = BookingsForecast.load(path)
+    assert m2.config == fitted.config
+    assert m2.diagnostics == fitted.diagnostics
+    xr.testing.assert_allclose(m2.posterior, fitted.posterior)
+    a = fitted.forecast("2027-01", 3, n_draws=20, seed=5)
+    b = m2.forecast("2027-01", 3, n_draws=20, seed=5)
+    np.testing.assert_allclose(a["bookings"].values, b["bookings"].values)
+
+
+def test_fit_cached_hit_returns_same_posterior(tiny, tmp_path, monkeypatch):
+    from spm_models.forecast import cache
+    from spm_models.forecast.model import BookingsForecast
+
+    kw = dict(method="fast", draws=50, seed=0, n_steps=500)
+    m1 = cache.fit_cached(tiny, {"rep_size_effects": False}, tmp_path, **kw)
+    assert m1.fit_info["cache"] == "miss"
+
+    def boom(*a, **k):  # a hit must not refit
+        raise AssertionError("refit on cache hit")
+
+    monkeypatch.setattr(BookingsForecast, "fit", boom)
+    m2 = cache.fit_cached(tiny, {"rep_size_effects": False}, tmp_path, **kw)
+    assert m2.fit_info["cache"] == "hit"
+    xr.testing.assert_allclose(m1.posterior, m2.posterior)
+    # another config or other data is another key
+    assert cache.cache_key(tiny, {"rep_size_effects": True}, kw) != cache.cache_key(tiny, {"rep_size_effects": False}, kw)
+    other = tiny.copy()
+    other["deals"] = other["deals"] + 1
+    assert cache.cache_key(other, None, kw) != cache.cache_key(tiny, None, kw)
+
+
+def test_diagnostics_flag_failures():
+    from spm_models.forecast.diagnostics import banner, collect_diagnostics
+
+    rng = np.random.default_rng(0)
+    good = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"trend": (("chain", "draw"), rng.normal(size=(4, 500)))}),
+            "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), bool))}),
+        }
+    )
+    d = collect_diagnostics(good, hyper=["trend"])
+    assert d["ok"] and d["rhat_max"] < 1.01 and d["ess_bulk_min"] > 1000
+    assert banner(d) is None
+    shifted = rng.normal(size=(4, 500)) + np.arange(4)[:, None]
+    div = np.zeros((4, 500), bool)
+    div[0, :3] = True
+    bad = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"trend": (("chain", "draw"), shifted)}),
+            "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), div)}),
+        }
+    )
+    d = collect_diagnostics(bad, hyper=["trend"])
+    assert not d["ok"] and d["divergences"] == 3 and d["rhat_max"] > 1.1
+    assert "R-hat" in banner(d) and "divergent" in banner(d)
+
+
+@pytest.mark.slow
+def test_tiny_nuts_fit(tiny):
+    from spm_models.forecast.model import BookingsForecast
+
+    m = BookingsForecast({"rep_size_effects": False})
+    m.fit(tiny, method="nuts", draws=150, tune=150, chains=2, seed=0)
+    assert m.fit_info["sampler"] in ("nutpie", "pymc")
+    d = m.diagnostics
+    assert {"rhat_max", "ess_bulk_min", "divergences", "ok", "messages"} <= set(d)
+    assert d["rhat_max"] < 1.1
+    post = m.posterior
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 150
+    cube = m.forecast("2027-01", 2, n_draws=20, seed=0)
+    assert cube.sizes["draw"] == 20
