@@ -78,10 +78,12 @@ def acceptance(args: argparse.Namespace) -> int:
         tables = make_demo(n_reps=200, years=3, seed=0)
     diag: dict = {}
     fc = bayesian_forecaster(
-        method="fast" if args.fast else "nuts", draws=args.draws, tune=args.tune, chains=args.chains, diagnostics=diag
+        method="fast" if args.fast else "nuts", draws=args.draws, tune=args.tune, chains=args.chains, diagnostics=diag,
+        headcount=args.headcount,
     )
     t = time.perf_counter()
     res = run_backtest(tables, args.holdout, forecaster=fc, n_draws=args.n_draws, seed=args.seed,
+                       headcount=args.headcount, ets_model=args.ets_model,
                        source=args.data or "demo(200 reps, 3 years, seed 0)")
     elapsed = time.perf_counter() - t
     m = res.metrics
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-draws", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
+    ap.add_argument("--headcount", default="steady")
+    ap.add_argument("--ets-model", default="ZZZ")
     args = ap.parse_args(argv)
     bench_scoring()
     if args.acceptance:

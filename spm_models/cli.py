@@ -18,6 +18,7 @@ from spm_models.comp.cli import app as comp_app
 from spm_models.data.cli import app as data_app
 from spm_models.errors import InputError
 from spm_models.forecast.cli import app as forecast_app
+from spm_models.planning.cli import app as plan_app
 from spm_models.reporting.cli import register as register_reporting
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data", help="Sales data: the demo organisation and validation.")
 app.add_typer(comp_app, name="comp", help="Compensation plans: payouts and simulation.")
 app.add_typer(forecast_app, name="forecast", help="Bayesian revenue forecasts and backtests.")
+app.add_typer(plan_app, name="plan", help="Planning: quotas, territories, hiring capacity.")
 register_reporting(app)
 
 

@@ -114,17 +114,27 @@ def test_metrics_layout_and_predictions_columns():
 
 def test_total_is_from_summed_draws_not_summed_quantiles():
     bk = synth_bookings()
-    res = bt.run_backtest({"bookings": bk}, 6, forecaster=climatology, n_draws=300)
+    kept = {}
+
+    def shuffled(panel, periods, hires, n_draws, seed):
+        ds = climatology(panel, periods, hires, n_draws, seed)
+        rng = np.random.default_rng(0)
+        vals = ds["bookings"].values.copy()
+        for i in range(vals.shape[0]):  # independent across reps
+            vals[i] = vals[i][:, rng.permutation(n_draws)]
+        ds["bookings"].values = vals
+        kept["draws"] = ds["bookings"]
+        return ds
+
+    res = bt.run_backtest({"bookings": bk}, 6, forecaster=shuffled, n_draws=400)
     p = res.predictions
     reps = p[p.rep_id != bt.TOTAL_ID].groupby("period")[["mean", "q10"]].sum()
     tot = p[p.rep_id == bt.TOTAL_ID].set_index("period")[["mean", "q10"]]
     np.testing.assert_allclose(tot["mean"], reps.loc[tot.index, "mean"], rtol=1e-9)
-    # climatology draws are comonotone across reps, so summed quantiles equal quantiles of sums;
-    # check directly against a recomputation from the draws instead
-    panel_draws = climatology(
-        bt.monthly_panel({"bookings": bk[pd.to_datetime(bk.date) < "2026-07-01"]}), res.metrics["metadata"]["periods"], None, 300, 0
-    )["bookings"].sum("rep")
-    np.testing.assert_allclose(tot["q10"].to_numpy(), np.quantile(panel_draws.values, 0.10, axis=1), rtol=1e-9)
+    total_draws = kept["draws"].sum("rep").sel(period=list(tot.index)).values
+    np.testing.assert_allclose(tot["q10"].to_numpy(), np.quantile(total_draws, 0.10, axis=1), rtol=1e-9)
+    # independent reps: the total's q10 is well above the sum of the reps' q10
+    assert np.all(tot["q10"].to_numpy() > reps.loc[tot.index, "q10"].to_numpy() * 1.01)
 
 
 def test_oracle_scores_perfectly_and_alignment_is_right():
@@ -181,7 +191,7 @@ def test_reps_table_is_blinded_and_hires_passed():
         seen["end"] = str(panel.period.values[-1])
         return climatology(panel, periods, hires, n_draws, seed)
 
-    res = bt.run_backtest({"bookings": bk, "reps": reps}, 6, forecaster=spy, n_draws=50)
+    res = bt.run_backtest({"bookings": bk, "reps": reps}, 6, forecaster=spy, n_draws=50, headcount="attrition")
     assert seen["end"] == "2026-06"
     assert seen["term"]["R2"] == ""  # the future departure is not revealed to the model
     assert "MGR" not in seen["term"]  # non-selling rep (no bookings, long tenure) left out
@@ -194,6 +204,44 @@ def test_reps_table_is_blinded_and_hires_passed():
     actual_total = bk[pd.to_datetime(bk.date).dt.to_period("M").astype(str) == "2026-10"].amount.sum()
     assert res.metrics["metadata"]["n_planned_hires"] == 1
     assert actual_total > 0
+
+
+def _ones(panel, periods, hires, n_draws, seed):
+    """Stand-in: 1.0 per employed rep-month (hires from their hire month, honouring term dates)."""
+    reps = [str(r) for r in panel.rep.values[panel.active.values[:, -1]]]
+    out = xr.Dataset({"bookings": xr.DataArray(np.ones((len(reps), len(periods), n_draws)),
+                                               dims=("rep", "period", "draw"), coords={"rep": reps, "period": periods})})
+    if hires is not None and len(hires):
+        per = pd.PeriodIndex(periods, freq="M")
+        hire = pd.to_datetime(hires.hire_date).dt.to_period("M")
+        term = pd.to_datetime(hires.get("term_date"), errors="coerce").dt.to_period("M") if "term_date" in hires else None
+        on = np.array([[(p >= h) and (term is None or pd.isna(term.iloc[i]) or p <= term.iloc[i]) for p in per]
+                       for i, h in enumerate(hire)], float)
+        out["hires"] = xr.DataArray(np.repeat(on[:, :, None], n_draws, 2), dims=("hire", "period", "draw"),
+                                    coords={"hire": list(hires.rep_id), "period": periods})
+    return out
+
+
+@pytest.mark.parametrize("headcount, expect", [
+    ("steady", [3, 3, 3, 3, 3, 3]),          # R0..R2 at the origin, staying
+    ("hindsight", [3, 3, 3, 2, 3, 3]),       # R2 leaves in Sep; NEW hired in Nov
+    ("attrition", [3, 3, 3, 3, 4, 4]),       # stand-in has no attrition; NEW joins in Nov
+])
+def test_headcount_modes_define_the_model_total(headcount, expect):
+    bk = synth_bookings(n_reps=3)
+    reps = pd.DataFrame({
+        "rep_id": ["R0", "R1", "R2", "NEW"], "region": "E", "territory_id": "T1",
+        "hire_date": pd.to_datetime(["2020-01-01"] * 3 + ["2026-11-01"]),
+        "term_date": pd.to_datetime([None, None, "2026-09-30", None]),
+    })
+    bk = bk[~((bk.rep_id == "R2") & (pd.to_datetime(bk.date) >= "2026-10-01"))]
+    res = bt.run_backtest({"bookings": bk, "reps": reps}, 6, forecaster=_ones, n_draws=4, headcount=headcount)
+    tot = res.predictions[res.predictions.rep_id == bt.TOTAL_ID]
+    assert tot["mean"].tolist() == [float(x) for x in expect]
+    assert res.metrics["metadata"]["headcount"] == headcount
+    if headcount == "steady":  # the total row is the sum of the rep rows
+        reps_sum = res.predictions[res.predictions.rep_id != bt.TOTAL_ID].groupby("period")["mean"].sum()
+        assert reps_sum.tolist() == tot["mean"].tolist()
 
 
 def test_same_seed_same_numbers():
@@ -209,6 +257,17 @@ def test_bad_holdout_is_one_clear_line(holdout):
     with pytest.raises(InputError) as ei:
         bt.run_backtest({"bookings": bk}, holdout, forecaster=climatology)
     assert len(ei.value.problems) == 1 and "--holdout" in ei.value.problems[0]
+
+
+def test_tiny_source_four_months():
+    bk = synth_bookings(n_reps=3, months=4)
+    res = bt.run_backtest({"bookings": bk}, 1, forecaster=climatology, n_draws=50)
+    assert res.metrics["metadata"]["n_train_months"] == 3
+    for method in bt.METHODS:
+        assert np.isfinite(res.metrics[method]["rep"]["crps"])
+        assert res.metrics[method]["rep"]["mase"] is not None  # lag-1 scale from 3 months
+    with pytest.raises(InputError, match="--holdout <= 1"):
+        bt.run_backtest({"bookings": bk}, 2, forecaster=climatology)
 
 
 def test_missing_bookings_table():
@@ -292,3 +351,65 @@ def test_cli_real_model_fast_fit(tmp_path):
         assert 0 <= m["model"][level]["coverage_95"] <= 1 and m["model"][level]["crps"] > 0
     p = pd.read_csv(pred, dtype={"rep_id": str, "period": str})
     assert list(p.columns) == PRED_COLUMNS and len(p) == (3 + 1) * 4
+
+
+# ------------------------------------------------------------------------------ standardising
+class _FakeModel:
+    """Stands in for BookingsForecast: forecasts each rep's mean monthly amount (fit units)."""
+
+    seen: list = []
+
+    def __init__(self, config=None):
+        self.diagnostics = {"ok": True}
+
+    def fit(self, panel, **kw):
+        _FakeModel.seen.append(panel)
+        self.panel = panel
+        return self
+
+    def forecast(self, start, months, n_draws=10, seed=0, future_reps=None, attrition=False):
+        per = [str(p) for p in pd.period_range(start, periods=months, freq="M")]
+        mean = self.panel["amount"].mean("period")
+        reps = list(self.panel.rep.values)
+        vals = np.repeat(mean.values[:, None], months, 1)
+        if future_reps is not None:
+            reps += list(future_reps.rep_id)
+            vals = np.vstack([vals, np.ones((len(future_reps), months))])
+        da = xr.DataArray(np.repeat(vals[:, :, None], n_draws, 2), dims=("rep", "period", "draw"),
+                          coords={"rep": reps, "period": per, "territory_id": ("rep", ["t"] * len(reps))})
+        return xr.Dataset({"bookings": da})
+
+
+def test_standardise_detection_and_round_trip(monkeypatch):
+    import spm_models.forecast.model as model_mod
+
+    monkeypatch.setattr(model_mod, "BookingsForecast", _FakeModel)
+    bk = synth_bookings(n_reps=6)  # scales 100 .. 100,000 (1000x)
+    panel = bt.monthly_panel({"bookings": bk})
+    assert bt.needs_standardising(panel)
+    scale, common = bt.rep_scales(panel)
+    assert float(scale.max() / scale.min()) > 300
+    similar = synth_bookings(n_reps=1)
+    similar = pd.concat([similar.assign(rep_id=f"S{i}") for i in range(5)])
+    assert not bt.needs_standardising(bt.monthly_panel({"bookings": similar}))
+
+    hires = pd.DataFrame({"rep_id": ["H"], "hire_date": ["2026-01-01"]})
+    periods = ["2026-01", "2026-02"]
+    for mode in ("on", "off"):
+        _FakeModel.seen.clear()
+        diag: dict = {}
+        out = bt.bayesian_forecaster(standardise=mode, diagnostics=diag, headcount="attrition")(
+            panel, periods, hires, 3, 0)
+        fit_amount = _FakeModel.seen[0]["amount"]
+        if mode == "on":
+            # fitted in units of each rep's mean deal size: all reps on a similar scale
+            assert float(abs(fit_amount).mean("period").max() / abs(fit_amount).mean("period").min()) < 10
+            assert float(out["hires"].mean()) == pytest.approx(common)
+        else:
+            assert float(out["hires"].mean()) == pytest.approx(1.0)
+        # forecasts are back in currency either way
+        expect = panel["amount"].mean("period")
+        np.testing.assert_allclose(out["bookings"].isel(period=0, draw=0).sel(rep=expect.rep).values, expect.values)
+        assert diag["standardised"] is (mode == "on")
+    with pytest.raises(InputError):
+        bt.bayesian_forecaster(standardise="maybe")

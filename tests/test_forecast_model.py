@@ -114,7 +114,7 @@ def fitted(tiny):
     from spm_models.forecast.model import BookingsForecast
 
     m = BookingsForecast({"rep_size_effects": False})
-    m.fit(tiny, method="fast", draws=200, seed=1, n_steps=3000)
+    m.fit(tiny, method="fast", draws=200, seed=1, n_steps=2000)
     return m
 
 

@@ -55,8 +55,8 @@ def test_productivity_draws_carry_through():
 
 
 def test_more_hires_never_lower_capacity():
-    kw = dict(headcount_now=20, attrition_monthly=0.03, ramp_tau=4.0, productivity=1.0, n_draws=200,
-              seed=4, rep_sigma=0.3)
+    kw = {"headcount_now": 20, "attrition_monthly": 0.03, "ramp_tau": 4.0, "productivity": 1.0, "n_draws": 200,
+              "seed": 4, "rep_sigma": 0.3}
     prev = None
     for h in range(0, 30, 7):
         cap = simulate_capacity("2027-01", 12, hiring_plan=schedule_hires(h, 12), **kw)["capacity_total"].values
@@ -69,8 +69,8 @@ def test_more_hires_never_lower_capacity():
 def test_solved_hiring_reaches_target_under_own_simulation(schedule):
     rng = np.random.default_rng(0)
     prod = rng.normal(100_000, 10_000, 400)  # posterior of a ramped rep's monthly bookings
-    common = dict(start="2027-01", months=12, headcount_now=40, attrition_monthly=0.02, ramp_tau=3.0,
-                  hiring_lag_months=1, productivity=prod, n_draws=1000, seed=7, rep_sigma=0.3)
+    common = {"start": "2027-01", "months": 12, "headcount_now": 40, "attrition_monthly": 0.02, "ramp_tau": 3.0,
+                  "hiring_lag_months": 1, "productivity": prod, "n_draws": 1000, "seed": 7, "rep_sigma": 0.3}
     target, p = 6.0e7, 0.8
     sol = solve_hiring(target, p, schedule=schedule, **common)
     assert sol.feasible and sol.total_hires > 0
@@ -86,16 +86,16 @@ def test_solved_hiring_reaches_target_under_own_simulation(schedule):
 
 
 def test_front_loading_needs_no_more_hires_than_constant():
-    common = dict(start="2027-01", months=12, headcount_now=40, attrition_monthly=0.02, ramp_tau=3.0,
-                  productivity=100_000.0, n_draws=500, seed=1, rep_sigma=0.2)
+    common = {"start": "2027-01", "months": 12, "headcount_now": 40, "attrition_monthly": 0.02, "ramp_tau": 3.0,
+                  "productivity": 100_000.0, "n_draws": 500, "seed": 1, "rep_sigma": 0.2}
     c = solve_hiring(5.8e7, 0.9, schedule="constant", **common)
     f = solve_hiring(5.8e7, 0.9, schedule="front_loaded", **common)
     assert f.total_hires <= c.total_hires
 
 
 def test_no_hires_needed_and_infeasible():
-    common = dict(start="2027-01", months=6, headcount_now=10, attrition_monthly=0.0, ramp_tau=0.0,
-                  productivity=100.0, n_draws=50)
+    common = {"start": "2027-01", "months": 6, "headcount_now": 10, "attrition_monthly": 0.0, "ramp_tau": 0.0,
+                  "productivity": 100.0, "n_draws": 50}
     assert solve_hiring(1000.0, 0.9, **common).total_hires == 0
     sol = solve_hiring(1e12, 0.9, max_hires=64, **common)
     assert not sol.feasible

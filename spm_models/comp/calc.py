@@ -25,7 +25,7 @@ from spm_models.comp.engine import compute_payouts
 from spm_models.comp.plan import Plan
 from spm_models.errors import InputError, location
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
 MAX_PROBLEMS = 50
 
 
@@ -37,9 +37,14 @@ def _month(value: Any) -> str | None:
         return f"{value.year:04d}-{value.month:02d}"
     s = str(value).strip()
     m = _MONTH_RE.match(s)
-    if m and 1 <= int(m.group(2)) <= 12:
-        return s
-    return None
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    if m.group(3) is not None:  # a full date: its month
+        try:
+            _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
 
 
 def _number(value: Any) -> float | None:

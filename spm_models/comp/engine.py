@@ -122,16 +122,16 @@ def _earn(a: np.ndarray, mask: np.ndarray | None, unit: Any, starts: list, rates
     (already multiplied by ``U`` and masked)."""
     out_terms: list[np.ndarray] = []
     if not retroactive:
-        total = None
+        shape = np.broadcast_shapes(np.shape(a), *[np.shape(v) for v in (*starts, *rates)])
+        total = np.zeros(shape)
+        scratch = np.empty(shape)
         for s, e, r in zip(starts, ends, rates):
-            tmp = np.subtract(a, s)
-            np.clip(tmp, 0.0, None if e is None else np.subtract(e, s), out=tmp)
-            np.multiply(tmp, r, out=tmp)
+            np.subtract(a, s, out=scratch)
+            np.clip(scratch, 0.0, None if e is None else np.subtract(e, s), out=scratch)
+            np.multiply(scratch, r, out=scratch)
             if terms:
-                out_terms.append(tmp)
-                total = tmp.copy() if total is None else np.add(total, tmp, out=total)
-            else:
-                total = tmp if total is None else np.add(total, tmp, out=total)
+                out_terms.append(scratch.copy())
+            np.add(total, scratch, out=total)
     else:
         rate = rates[0]
         idx: Any = 0
@@ -416,6 +416,13 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
     struct, theta, ref = _as_plans(plan)
     credits = _prepare(credits, ref, "credits")
     quotas = _prepare(quotas, ref, "quotas")
+    if "rep" in credits.dims and "rep" in quotas.dims and "rep" in credits.indexes \
+            and "rep" in quotas.indexes and not credits.indexes["rep"].equals(quotas.indexes["rep"]):
+        # simulation inputs from different sources: keep the reps that have both
+        credits, quotas = xr.align(credits, quotas, join="inner", exclude={PERIOD, MEASURE})
+    if isinstance(target_incentive, xr.DataArray) and "rep" in target_incentive.dims \
+            and "rep" in credits.indexes:
+        target_incentive = target_incentive.reindex(rep=credits.indexes["rep"])
     ti = _target_incentive(ref, target_incentive)
     n_b = len(struct.bonus_measures)
     out_core = [[MEASURE, _PP], [_PP], [_PP], [_PP], [_PP], [MEASURE, TIER], [MEASURE], []]

@@ -72,7 +72,7 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
 
     Returns a JSON-ready dict, or the reduced Dataset with ``as_dataset=True``.
     """
-    annual = result["payout"].sum(PERIOD)
+    annual = result["payout"].sum(PERIOD, skipna=False)
     cost = annual.sum(REP)
     revenue = (bookings.sum([d for d in bookings.dims if d in (REP, PERIOD, MEASURE)])
                if bookings is not None else result["revenue"].sum(REP))
@@ -82,7 +82,6 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
         "incentive_cost": cost,
         "revenue": revenue,
         "share_reps_at_quota": at_quota,
-        "pfp_corr": xr.corr(annual, att.where(att.notnull()), dim=[REP, DRAW]),
         "tier_cost": result["tier_cost"].sum(REP).mean(DRAW),
         "accelerator_cost": result["accelerator_cost"].sum(REP).mean(DRAW),
         "draw_topup": result["draw_topup"].sum([REP, PERIOD]).mean(DRAW),
@@ -90,6 +89,13 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
     })
     if "bonus_cost" in result:
         red["bonus_cost"] = result["bonus_cost"].sum(REP).mean(DRAW)
+    # one-pass moments for the payout/attainment correlation (streams on dask)
+    valid = att.notnull()
+    x = annual.where(valid, 0.0)
+    y = att.fillna(0.0)
+    for name, v in (("n", valid), ("sx", x), ("sy", y), ("sxx", x * x), ("syy", y * y),
+                    ("sxy", x * y)):
+        red[f"_m_{name}"] = v.sum([REP, DRAW], skipna=False)
     scen = list(map(str, result[SCENARIO].values)) if SCENARIO in result.dims else [None]
     for i, s in enumerate(scen):
         a = att.isel({SCENARIO: i}) if s is not None and SCENARIO in att.dims else att
@@ -98,6 +104,11 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
         red[f"_hist_counts_{i}"] = xr.DataArray(counts, dims=["att_bin"])
         red[f"_hist_sums_{i}"] = xr.DataArray(sums, dims=["att_bin"])
     red = red.compute()
+    n = red["_m_n"]
+    cov = red["_m_sxy"] / n - red["_m_sx"] * red["_m_sy"] / n**2
+    var_x = red["_m_sxx"] / n - (red["_m_sx"] / n) ** 2
+    var_y = red["_m_syy"] / n - (red["_m_sy"] / n) ** 2
+    red["pfp_corr"] = (cov / np.sqrt(var_x * var_y)).where((var_x > 0) & (var_y > 0))
 
     cos = red["incentive_cost"] / red["revenue"]
     q = list(quantiles)

@@ -292,10 +292,9 @@ class _Parser:
             return "2000-01"
         if isinstance(v, (_dt.date, _dt.datetime)):
             return f"{v.year:04d}-{v.month:02d}"
-        if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}(-01)?", v.strip()):
-            y, m = int(v[:4]), int(v[5:7])
-            if 1 <= m <= 12:
-                return f"{y:04d}-{m:02d}"
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})(-0?1)?", v.strip()) if isinstance(v, str) else None
+        if match and 1 <= int(match.group(2)) <= 12:
+            return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
         self.err("plan_year_start", f"expected a month YYYY-MM, got {v!r}")
         return "2000-01"
 

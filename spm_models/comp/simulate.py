@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-from spm_models.comp.engine import MEASURE, PERIOD, compute_payouts, plan_structure
+from spm_models.comp.engine import MEASURE, PERIOD, _prepare, compute_payouts, plan_structure
 from spm_models.comp.plan import Plan
 from spm_models.errors import InputError
 
@@ -57,14 +57,10 @@ def simulate_plan(plan: Plan | Sequence[Plan] | str | Path,
     if not isinstance(plan, Plan):
         labels = list(scenarios) if scenarios is not None else [p.name for p in plan]
         ds = ds.assign_coords(scenario=labels)
-    b = bookings.sel({PERIOD: ref.months})
-    q = quotas.sel({PERIOD: ref.months})
-    if MEASURE not in b.dims:
-        b = b.expand_dims({MEASURE: ref.measure_names})
-    if MEASURE not in q.dims:
-        q = q.expand_dims({MEASURE: ref.measure_names})
-    annual_b = b.sum(PERIOD)
-    annual_q = q.sum(PERIOD)
+    b = _prepare(bookings, ref, "bookings")
+    q = _prepare(quotas, ref, "quotas")
+    annual_b = b.sum(PERIOD, skipna=False)
+    annual_q = q.sum(PERIOD, skipna=False)
     ds["revenue"] = annual_b.isel({MEASURE: 0}, drop=True)
     ds["annual_attainment"] = annual_b / annual_q.where(annual_q > 0)
     return ds

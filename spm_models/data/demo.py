@@ -94,8 +94,14 @@ class OrgShape:
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """``prefix`` + zero-padded 1..n as an object array of str (vectorised in Arrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     width = max(width, len(str(n)))
-    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    digits = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width, "0")
+    out = pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+    return out.to_numpy(zero_copy_only=False).astype(object)
 
 
 def _ramp(tau: np.ndarray, ramp_tau: float) -> np.ndarray:
@@ -467,52 +473,58 @@ def make_demo(
     won_created = d_date - cycle_w
     lost_created = l_date - cycle_l
     opp_created = np.concatenate([won_created, lost_created, o_created])
+    # rows sorted by created date; permute integer codes, then map codes to strings through
+    # small lookup arrays (fast, cache friendly)
     order = np.argsort(opp_created, kind="stable")
     n_opp = len(order)
-    opp_num = np.empty(n_opp, dtype=int)
+    opp_num = np.empty(n_opp, dtype=np.int64)
     opp_num[order] = np.arange(n_opp)
-    opp_ids_sorted = _ids("O", n_opp, 7)
-    opp_id = opp_ids_sorted[opp_num]
-    status = np.concatenate([np.repeat("won", n_d), np.repeat("lost", n_l),
-                             np.repeat("open", n_o)]).astype(object)
-    stage = np.concatenate([np.repeat("Closed Won", n_d), np.repeat("Closed Lost", n_l),
-                            np.array(OPEN_STAGES, dtype=object)[o_stage]]).astype(object)
-    prob = np.concatenate([np.ones(n_d), np.zeros(n_l), np.array(OPEN_STAGE_P)[o_stage]])
+    opp_ids = _ids("O", n_opp, 7)  # already in row order
+    stage_names = np.array(("Closed Won", "Closed Lost", *OPEN_STAGES), dtype=object)
+    stage_code = np.concatenate([np.zeros(n_d, np.int8), np.ones(n_l, np.int8),
+                                 (2 + o_stage).astype(np.int8)])[order]
+    status_names = np.array(("won", "lost", "open"), dtype=object)
+    status_code = np.concatenate([np.zeros(n_d, np.int8), np.ones(n_l, np.int8),
+                                  np.full(n_o, 2, np.int8)])[order]
+    stage_p = np.array((1.0, 0.0, *OPEN_STAGE_P))
     acc_ids = accounts["account_id"].to_numpy()
     prod_names = np.array(PRODUCTS, dtype=object)
-    loss = np.concatenate([np.full(n_d, None), np.array(LOSS_REASONS, dtype=object)[
-        rng.integers(0, len(LOSS_REASONS), n_l)], np.full(n_o, None)])
+    loss_names = np.array((None, *LOSS_REASONS), dtype=object)
+    loss_code = np.concatenate([np.zeros(n_d, np.int8),
+                                rng.integers(1, len(LOSS_REASONS) + 1, n_l).astype(np.int8),
+                                np.zeros(n_o, np.int8)])[order]
+    opp_prod = np.concatenate([d_prod, rng.choice(len(PRODUCTS), n_l, p=PRODUCT_P),
+                               rng.choice(len(PRODUCTS), n_o, p=PRODUCT_P)])[order]
     opportunities = pd.DataFrame({
-        "opp_id": opp_id,
-        "rep_id": rep_ids[np.concatenate([d_rep, l_rep, o_rep])],
-        "account_id": acc_ids[np.concatenate([d_acc, l_acc, o_acc])],
-        "product": prod_names[np.concatenate([d_prod, rng.choice(len(PRODUCTS), n_l, p=PRODUCT_P),
-                                              rng.choice(len(PRODUCTS), n_o, p=PRODUCT_P)])],
-        "amount": np.concatenate([d_amount, l_amount, o_amount]),
-        "stage": stage,
-        "probability": prob,
-        "created_date": pd.to_datetime(opp_created),
-        "close_date": pd.to_datetime(np.concatenate([d_date, l_date, o_close])),
-        "status": status,
-        "loss_reason": loss,
-    }).iloc[order].reset_index(drop=True)
+        "opp_id": opp_ids,
+        "rep_id": rep_ids[np.concatenate([d_rep, l_rep, o_rep])[order]],
+        "account_id": acc_ids[np.concatenate([d_acc, l_acc, o_acc])[order]],
+        "product": prod_names[opp_prod],
+        "amount": np.concatenate([d_amount, l_amount, o_amount])[order],
+        "stage": stage_names[stage_code],
+        "probability": stage_p[stage_code],
+        "created_date": opp_created[order].astype("datetime64[ns]"),
+        "close_date": np.concatenate([d_date, l_date, o_close])[order].astype("datetime64[ns]"),
+        "status": status_names[status_code],
+        "loss_reason": loss_names[loss_code],
+    })
 
     # -- bookings table -------------------------------------------------------------------------
-    b_rep = np.concatenate([d_rep, d_rep[c_idx]])
-    b_date = np.concatenate([d_date, c_date])
-    b_order = np.lexsort((b_rep, b_date))
-    deal_opp = opp_id[:n_d]
+    b_deal = np.concatenate([np.arange(n_d), c_idx])  # deal behind each booking row
+    b_date = d_date.copy() if not len(c_idx) else np.concatenate([d_date, c_date])
+    b_order = np.lexsort((d_rep[b_deal], b_date))
+    b_deal = b_deal[b_order]
+    b_cancel = (np.arange(len(b_order)) >= n_d)[b_order]
     bookings = pd.DataFrame({
-        "rep_id": rep_ids[b_rep],
-        "date": pd.to_datetime(b_date),
-        "amount": np.concatenate([d_amount, -d_amount[c_idx]]),
-        "account_id": acc_ids[np.concatenate([d_acc, d_acc[c_idx]])],
-        "product": prod_names[np.concatenate([d_prod, d_prod[c_idx]])],
-        "opp_id": np.concatenate([deal_opp, deal_opp[c_idx]]),
-        "deal_type": np.concatenate([np.repeat("new", n_d),
-                                     np.repeat("cancellation", len(c_idx))]).astype(object),
-    }).iloc[b_order].reset_index(drop=True)
-    bookings.insert(0, "booking_id", _ids("B", len(bookings), 7))
+        "booking_id": _ids("B", len(b_order), 7),
+        "rep_id": rep_ids[d_rep[b_deal]],
+        "date": b_date[b_order].astype("datetime64[ns]"),
+        "amount": np.where(b_cancel, -d_amount[b_deal], d_amount[b_deal]),
+        "account_id": acc_ids[d_acc[b_deal]],
+        "product": prod_names[d_prod[b_deal]],
+        "opp_id": opp_ids[opp_num[b_deal]],
+        "deal_type": np.array(("new", "cancellation"), dtype=object)[b_cancel.astype(np.int8)],
+    })
 
     # -- quotas ---------------------------------------------------------------------------
     say("quotas")

@@ -57,13 +57,30 @@ def allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def _kmeans_pp(xy: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding in O(n k) (scipy's ``minit='++'`` is O(n k^2))."""
+    n = len(xy)
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    chosen = np.empty(k, dtype=int)
+    chosen[0] = rng.integers(n)
+    d2 = (x - x[chosen[0]]) ** 2 + (y - y[chosen[0]]) ** 2
+    u = rng.random(k)
+    cum = np.empty(n)
+    for i in range(1, k):
+        np.cumsum(d2, out=cum)
+        j = min(int(np.searchsorted(cum, u[i] * cum[-1], side="right")), n - 1)
+        chosen[i] = j
+        np.minimum(d2, (x - x[j]) ** 2 + (y - y[j]) ** 2, out=d2)
+    return xy[chosen]
+
+
 def _kmeans(xy: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Cluster labels 0..k-1 with no empty cluster (k <= len(xy))."""
     if k == 1:
         return np.zeros(len(xy), dtype=int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        centroids, _ = kmeans2(xy, k, iter=10, minit="++", rng=rng)
+        centroids, _ = kmeans2(xy, _kmeans_pp(xy, k, rng), iter=10, minit="matrix")
     labels, _ = vq(xy, centroids)
     counts = np.bincount(labels, minlength=k)
     for empty in np.flatnonzero(counts == 0):

@@ -56,6 +56,8 @@ from spm_models.provenance import hash_frames
 MIN_TRAIN_MONTHS = 3
 #: Reps hired within this many months before the origin count as selling without bookings.
 RAMP_GRACE = 6
+#: Inter-quartile range of reps' log mean deal size above which amounts are standardised.
+STANDARDISE_LOG_IQR = 1.0
 METHODS = ("model", "seasonal_naive", "ets")
 TOTAL_ID = "__total__"
 PRED_COLUMNS = ["rep_id", "period", "mean", *scoring.PRED_QUANTILES]
@@ -116,6 +118,36 @@ def _read_source_minimal(source: str | Path) -> dict[str, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- the model
+def rep_scales(panel: xr.Dataset) -> tuple[xr.DataArray, float]:
+    """Per-rep money scale: the rep's mean gross deal size in ``panel``.
+
+    Reps without deals get the geometric mean of the others' scales (also returned, for
+    reps hired later).
+    """
+    deals = panel["deals"].sum("period")
+    gross = panel["gross"].sum("period")
+    size = (gross / deals.where(deals > 0)).where(lambda x: x > 0)
+    common = float(np.exp(np.log(size).mean())) if size.notnull().any() else 1.0
+    return size.fillna(common), common
+
+
+def needs_standardising(panel: xr.Dataset, min_deals: int = 5) -> bool:
+    """Whether reps' deal sizes differ too much for the model's pooled size effects.
+
+    True when the inter-quartile range of the reps' log mean deal size (reps with at least
+    ``min_deals`` deals) exceeds :data:`STANDARDISE_LOG_IQR` (a factor of ~2.7 between the
+    upper- and lower-quartile rep).
+    """
+    deals = panel["deals"].sum("period").values
+    gross = panel["gross"].sum("period").values
+    ok = (deals >= min_deals) & (gross > 0)
+    if ok.sum() < 4:
+        return False
+    ls = np.log(gross[ok] / deals[ok])
+    q75, q25 = np.percentile(ls, [75, 25])
+    return bool(q75 - q25 > STANDARDISE_LOG_IQR)
+
+
 def bayesian_forecaster(
     *,
     method: str = "nuts",
@@ -125,35 +157,60 @@ def bayesian_forecaster(
     config: Mapping[str, Any] | None = None,
     diagnostics: dict[str, Any] | None = None,
     headcount: str = "steady",
+    standardise: str = "auto",
 ) -> Forecaster:
     """A :data:`Forecaster` that fits :class:`BookingsForecast` and forecasts the holdout.
 
     ``diagnostics`` (if given) is filled with whatever the fitted model exposes as
-    ``diagnostics`` (R-hat, ESS, divergences). ``headcount="attrition"`` also returns the
-    company forecast with random attrition (:data:`HEADCOUNT_MODES`).
+    ``diagnostics`` (R-hat, ESS, divergences) plus ``standardised``. With
+    ``headcount="attrition"`` it also returns the company forecast with random attrition
+    (:data:`HEADCOUNT_MODES`).
+
+    ``standardise`` (``"auto"``, ``"on"``, ``"off"``): divide each rep's money amounts by the
+    rep's mean deal size (:func:`rep_scales`) before fitting and multiply the forecast draws
+    back; deal counts are unchanged, so this only replaces the model's partially pooled
+    per-rep size effect by a fixed per-rep offset. ``"auto"`` does it when
+    :func:`needs_standardising` (reps' deal sizes spread beyond what the pooled size effects
+    can fit, e.g. 1000x); planned hires are scaled by the reps' geometric-mean scale.
     """
+    if standardise not in ("auto", "on", "off"):
+        raise InputError(f"--standardise: must be auto, on or off, got {standardise!r}")
 
     def forecast(
         panel: xr.Dataset, periods: list[str], hires: pd.DataFrame | None, n_draws: int, seed: int
     ) -> xr.Dataset:
         from spm_models.forecast.model import BookingsForecast
 
+        scaled = standardise == "on" or (standardise == "auto" and needs_standardising(panel))
+        scale, common = rep_scales(panel)
+        if not scaled:
+            scale, common = xr.ones_like(scale), 1.0
+        fit_panel = panel.copy()
+        for v in ("amount", "gross", "cancel_amount"):
+            fit_panel[v] = panel[v] / scale
         m = BookingsForecast(dict(config) if config else None)
-        m.fit(panel, method=method, draws=draws, tune=tune, chains=chains, seed=seed)
+        m.fit(fit_panel, method=method, draws=draws, tune=tune, chains=chains, seed=seed)
         if diagnostics is not None:
             diagnostics.update(_jsonable(getattr(m, "diagnostics", {}) or {}))
+            diagnostics["standardised"] = bool(scaled)
+
+        def unscale(da: xr.DataArray) -> xr.DataArray:
+            da = da.reset_coords(drop=True)
+            f = scale.reset_coords(drop=True).reindex(rep=da["rep"].values, fill_value=common)
+            return da * f
+
         # rep level: conditional on staying employed (scored only where the rep was active)
-        reps = m.forecast(periods[0], len(periods), n_draws=n_draws, seed=seed)["bookings"]
+        reps = unscale(m.forecast(periods[0], len(periods), n_draws=n_draws, seed=seed)["bookings"])
         out = xr.Dataset({"bookings": reps})
         kwargs: dict[str, Any] = {"n_draws": n_draws, "seed": seed + 1}
         if hires is not None and len(hires):
             kwargs["future_reps"] = hires
-            new = m.forecast(periods[0], len(periods), **kwargs)["bookings"]
+            new = unscale(m.forecast(periods[0], len(periods), **kwargs)["bookings"])
             ids = set(hires["rep_id"].astype(str))
             out["hires"] = new.sel(rep=[r for r in new["rep"].values if str(r) in ids]).rename(rep="hire")
         if headcount == "attrition":
             # random attrition at the rate seen in training, plus the planned hires
-            company = m.forecast(periods[0], len(periods), attrition=True, **kwargs)["bookings"]
+            company = unscale(m.forecast(periods[0], len(periods), attrition=True, **kwargs)["bookings"])
             out["company"] = company.sum("rep")
         return out
 
@@ -383,7 +440,7 @@ def run_backtest(
     # ---- forecasts
     diagnostics: dict[str, Any] = {}
     if forecaster is None:
-        forecaster = bayesian_forecaster(diagnostics=diagnostics)
+        forecaster = bayesian_forecaster(diagnostics=diagnostics, headcount=headcount)
     out = forecaster(panel, test_periods, hires if headcount != "steady" else None, n_draws, seed)
     fc = out["bookings"].transpose("rep", "period", "draw").sel(period=test_periods)
     fc_reps = [str(r) for r in fc["rep"].values]

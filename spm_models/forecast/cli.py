@@ -53,6 +53,8 @@ def backtest(
     n_draws: Annotated[int, typer.Option("--n-draws", help="Predictive draws per rep-month (model and baselines).")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     config: Annotated[str | None, typer.Option("--config", help="Model config: YAML/JSON file or inline JSON.")] = None,
+    headcount: Annotated[str, typer.Option("--headcount", help="Model company total: steady (reps at the origin, no look-ahead), attrition (random departures + planned hires), hindsight (actual departures and hires; diagnosis).")] = "steady",
+    standardise: Annotated[str, typer.Option("--standardise", help="Divide each rep's amounts by its mean deal size before fitting: auto (when reps' deal sizes differ widely), on, off.")] = "auto",
     ets_model: Annotated[str, typer.Option("--ets-model", help="statsforecast ETS spec of the ets baseline (ZZZ = automatic, ZZA = forced additive season).")] = "ZZZ",
 ) -> None:
     """Fit on all but the last HOLDOUT months, score them against seasonal-naive and ETS."""
@@ -76,12 +78,14 @@ def backtest(
     method = "fast" if fast else "nuts"
     diagnostics: dict = {}
     forecaster = bayesian_forecaster(
-        method=method, draws=draws, tune=tune, chains=chains, config=model_config, diagnostics=diagnostics
+        method=method, draws=draws, tune=tune, chains=chains, config=model_config, diagnostics=diagnostics,
+        headcount=headcount, standardise=standardise,
     )
-    settings = {"method": method, "draws": draws, "tune": tune, "chains": chains, "config": model_config}
+    settings = {"method": method, "draws": draws, "tune": tune, "chains": chains, "config": model_config,
+                "standardise": standardise}
     result = run_backtest(
         tables, holdout, forecaster=forecaster, n_draws=n_draws, seed=seed, source=data,
-        settings=settings, ets_model=ets_model,
+        settings=settings, ets_model=ets_model, headcount=headcount,
     )
     result.metrics["metadata"]["diagnostics"] = diagnostics
     write_outputs(result, out, predictions)

@@ -21,7 +21,6 @@ what lets :func:`solve_hiring` bisect on it.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,11 +278,11 @@ def solve_hiring(
     window = hiring_window or (0, int(months) - 1 - lag)
     if window[1] < window[0] or window[0] < 0:
         raise InputError(f"{where(SECTION, 'hiring_lag_months')}: no hire can start inside the horizon")
-    common = dict(
-        start=start, months=months, headcount_now=headcount_now, attrition_monthly=attrition_monthly,
-        ramp_tau=ramp_tau, hiring_lag_months=lag, productivity=productivity, n_draws=n_draws,
-        seed=seed, tenure_now=tenure_now, rep_sigma=rep_sigma,
-    )
+    common = {
+        "start": start, "months": months, "headcount_now": headcount_now, "attrition_monthly": attrition_monthly,
+        "ramp_tau": ramp_tau, "hiring_lag_months": lag, "productivity": productivity, "n_draws": n_draws,
+        "seed": seed, "tenure_now": tenure_now, "rep_sigma": rep_sigma,
+    }
     cache: dict[int, xr.Dataset] = {}
 
     def sim(h: int) -> xr.Dataset:

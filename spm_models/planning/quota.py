@@ -341,7 +341,9 @@ def quota_fairness(
 
     Returns a Dataset with per-rep ``p_reach(rep)`` (share of draws with plan-year bookings
     ≥ quota), ``quota_to_median(rep)``, ``share_at_quota(draw)`` (share of reps at or above
-    quota in each draw) and scalars ``p_reach_mean/sd/min/max/iqr``,
+    quota in each draw), ``evaluated(rep)`` (False for reps whose draws are all equal, e.g.
+    inactive the whole plan year — left out of the summaries), and scalars
+    ``n_reps_evaluated``, ``p_reach_mean/sd/min/max/iqr``,
     ``expected_share_at_quota``, ``quota_to_median_mean/sd``, ``gini_quota_to_potential``
     (NaN without ``potential``).
     """
@@ -350,26 +352,32 @@ def quota_fairness(
     if bool(q.isnull().any()):
         missing = annual["rep"].values[q.isnull().values]
         raise InputError(f"quotas, rep '{missing[0]}', field 'quota': missing for a rep in the forecast")
+    # reps whose plan-year draws are all equal (e.g. inactive all year) carry no probability
+    evaluated = annual.max("draw") > annual.min("draw")
+    if not bool(evaluated.any()):
+        evaluated = xr.ones_like(evaluated, dtype=bool)
     reached = annual >= q
     p_reach = reached.mean("draw")
-    share = reached.mean("rep")
+    share = reached.where(evaluated).mean("rep")
     median = annual.median("draw")
     with np.errstate(divide="ignore", invalid="ignore"):
         q_to_med = xr.where(median > 0, q / median, np.nan)
-    p = p_reach.values
+    p = p_reach.values[evaluated.values]
     out = xr.Dataset(
         {
             "p_reach": p_reach.rename(None),
             "quota_to_median": q_to_med,
             "share_at_quota": share,
+            "evaluated": evaluated.rename(None),
+            "n_reps_evaluated": int(evaluated.sum()),
             "p_reach_mean": float(p.mean()),
             "p_reach_sd": float(p.std(ddof=0)),
             "p_reach_min": float(p.min()),
             "p_reach_max": float(p.max()),
             "p_reach_iqr": float(np.subtract(*np.quantile(p, [0.75, 0.25]))),
             "expected_share_at_quota": float(share.mean()),
-            "quota_to_median_mean": float(np.nanmean(q_to_med.values)),
-            "quota_to_median_sd": float(np.nanstd(q_to_med.values)),
+            "quota_to_median_mean": float(np.nanmean(q_to_med.values[evaluated.values])),
+            "quota_to_median_sd": float(np.nanstd(q_to_med.values[evaluated.values])),
         }
     )
     g = float("nan")

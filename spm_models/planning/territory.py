@@ -13,7 +13,8 @@ It is solved with HiGHS (``highspy``) as a location-allocation loop (Hess-Weaver
 
 1. candidates: each account may only go to its ``n_candidates`` nearest centres, its current
    territory and its territory of the previous iteration (keeps the problem small and the
-   previous solution feasible);
+   previous solution feasible), and each territory may take its ``reach × n/k`` nearest
+   accounts (so an isolated territory can still be filled);
 2. the LP relaxation is solved; its basic solution is integral except for at most one
    account per side constraint (transportation structure), so
 3. the few fractional accounts are re-solved as a small MIP with the integral ones fixed;
@@ -26,6 +27,8 @@ reported as ``balance_violation``.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -224,11 +227,28 @@ def _kmeans_centres(
     return np.argmin(((xyz[:, None, :] - C[None]) ** 2).sum(-1), axis=1)
 
 
-@dataclass
-class _Model:
-    cols_acc: np.ndarray  # account of each x column
-    cols_ter: np.ndarray  # territory of each x column
-    n_x: int
+_BANNER_DONE = False
+
+
+def _new_highs():
+    """A silent ``highspy.Highs``; the first one in a process prints a licence banner on
+    stdout, which is swallowed (stdout may carry a command's JSON output)."""
+    global _BANNER_DONE
+    import highspy
+
+    if _BANNER_DONE:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        _BANNER_DONE = True
+    return h
 
 
 def _solve_assignment(
@@ -236,7 +256,7 @@ def _solve_assignment(
     w: np.ndarray,
     pot_n: np.ndarray,
     wl_n: np.ndarray,
-    cand: np.ndarray,
+    cand: tuple[np.ndarray, np.ndarray],
     cur: np.ndarray | None,
     *,
     t_p: float,
@@ -252,9 +272,7 @@ def _solve_assignment(
     import highspy
 
     n, k = dist.shape
-    n_c = cand.shape[1]
-    acc = np.repeat(np.arange(n), n_c)
-    ter = cand.ravel()
+    acc, ter = cand
     # drop duplicate (account, territory) pairs among candidates
     key = acc * k + ter
     _, first = np.unique(key, return_index=True)
@@ -267,16 +285,16 @@ def _solve_assignment(
         cost = cost + w[acc] * move_cost * (ter != cur[acc])
     # rows: assign (n) | potential band (k) | workload band (k, optional) | stay (1, optional)
     rows, cols, vals = [np.arange(n_x) * 0 + acc], [np.arange(n_x)], [np.ones(n_x)]
-    rows.append(n + ter); cols.append(np.arange(n_x)); vals.append(pot_n[acc])  # noqa: E702
+    rows.append(n + ter); cols.append(np.arange(n_x)); vals.append(pot_n[acc])
     r_next = n + k
     use_wl = t_w is not None
     if use_wl:
-        rows.append(r_next + ter); cols.append(np.arange(n_x)); vals.append(wl_n[acc])  # noqa: E702
+        rows.append(r_next + ter); cols.append(np.arange(n_x)); vals.append(wl_n[acc])
         r_next += k
     n_band = r_next - n
     if stay and max_moved is not None:
         m = ter == cur[acc]
-        rows.append(np.full(m.sum(), r_next)); cols.append(np.flatnonzero(m)); vals.append(np.ones(m.sum()))  # noqa: E702
+        rows.append(np.full(m.sum(), r_next)); cols.append(np.flatnonzero(m)); vals.append(np.ones(m.sum()))
         r_stay = r_next
         r_next += 1
     else:
@@ -304,7 +322,7 @@ def _solve_assignment(
     col_hi = np.concatenate([np.ones(n_x), np.full(n_s, highspy.kHighsInf)])
 
     def run(lo: np.ndarray, hi: np.ndarray, integer: np.ndarray | None) -> np.ndarray:
-        h = highspy.Highs()
+        h = _new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", int(threads))
         h.setOptionValue("time_limit", float(time_limit))
@@ -382,6 +400,7 @@ def balance_territories(
     potential_tol: float = 0.05,
     workload_tol: float | None = 0.10,
     n_candidates: int = 8,
+    reach: float = 1.0,
     max_iter: int = 10,
     move_cost_km: float = 25.0,
     distance_weight: str = "potential",
@@ -402,6 +421,8 @@ def balance_territories(
     potential_tol, workload_tol : each territory's potential (workload) within ± this share
         of the mean (``workload_tol=None`` skips the workload band).
     n_candidates : nearest centres each account may join (plus its current territory).
+    reach : each territory may also take its ``reach × n/k`` nearest accounts (0 = off), so
+        isolated territories can reach the band.
     max_iter : location-allocation iterations (stops early when the distance stops improving).
     move_cost_km : disruption penalty per moved account, in km of weighted distance.
     distance_weight : ``potential`` (textbook: potential-weighted distance), ``workload`` or
@@ -424,6 +445,7 @@ def balance_territories(
     number(SECTION, cfg, "potential_tol", problems, lo=0, hi=1, lo_open=True)
     number(SECTION, cfg, "workload_tol", problems, lo=0, lo_open=True)
     number(SECTION, cfg, "n_candidates", problems, lo=1)
+    number(SECTION, {"reach": reach}, "reach", problems, lo=0)
     number(SECTION, cfg, "max_iter", problems, lo=1)
     number(SECTION, cfg, "move_cost_km", problems, lo=0)
     choice(SECTION, cfg, "distance_weight", ("potential", "workload", "unit"), problems)
@@ -480,7 +502,17 @@ def balance_territories(
         extra = [labels[:, None]]
         if cur is not None:
             extra.append(cur[:, None])
-        cand = np.concatenate([near, *extra], axis=1)
+        cand_m = np.concatenate([near, *extra], axis=1)
+        acc_c = np.repeat(np.arange(n), cand_m.shape[1])
+        ter_c = cand_m.ravel()
+        if reach > 0 and k_ > n_c:
+            # each territory may also take its `reach` × (n/k) nearest accounts, so an isolated
+            # territory (an island, a remote state) can still be brought into the band
+            m = min(n, int(np.ceil(reach * n / k_)))
+            near_acc = np.argpartition(dist, m - 1, axis=0)[:m, :]  # (m, k)
+            acc_c = np.concatenate([acc_c, near_acc.ravel()])
+            ter_c = np.concatenate([ter_c, np.tile(np.arange(k_), m)])
+        cand = (acc_c, ter_c)
         labels, stats = _solve_assignment(
             dist, w, pot_n, wl_n, cand, cur,
             t_p=potential_tol, t_w=workload_tol, max_moved=max_moved, move_cost=move_cost_km,
@@ -519,9 +551,8 @@ def balance_territories(
     })
     if "rep_id" in df.columns and cur is not None:
         # a moved account goes to the rep holding most of its new territory's unmoved accounts
-        owner = df.loc[~moved].groupby(out.loc[~moved, "territory_id"])["rep_id"].agg(
-            lambda s: s.value_counts().index[0]
-        )
+        kept = pd.DataFrame({"t": out.loc[~moved, "territory_id"], "r": df.loc[~moved, "rep_id"]}).dropna()
+        owner = kept.groupby("t")["r"].agg(lambda s: s.value_counts().index[0])
         out["rep_id"] = np.where(moved, out["territory_id"].map(owner), df["rep_id"])
     centres = pd.DataFrame({
         "territory_id": tids, "lat": c_lat, "lon": c_lon,
@@ -537,7 +568,7 @@ def balance_territories(
 balance = balance_territories
 
 _CONFIG_KEYS = {
-    "k", "max_moved_share", "potential_tol", "workload_tol", "n_candidates", "max_iter",
+    "k", "max_moved_share", "potential_tol", "workload_tol", "n_candidates", "reach", "max_iter",
     "move_cost_km", "distance_weight", "time_limit", "threads", "seed",
 }
 

@@ -22,6 +22,13 @@ from spm_models.plots.report import money
 _NB_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{% block markdowncell scoped %}
+<div {{ cell_id_anchor(cell) }} class="jp-Cell jp-MarkdownCell jp-Notebook-cell">
+<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput spm-narrative" data-mime-type="text/markdown">
+{{ cell.source | markdown2html | strip_files_prefix }}
+</div>
+</div>
+{%- endblock markdowncell %}
 """
 
 

@@ -1,0 +1,155 @@
+"""`spm plan` sub-commands: ``territory`` (rebalance), ``quotas`` (set quotas from a forecast
+cube), ``hiring`` (solve the hiring plan). Mount with ``app.add_typer(plan_app, name="plan")``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _tables(data: str) -> dict:
+    if data == "demo":
+        from spm_models.data.demo import make_demo
+
+        return make_demo()
+    from spm_models.data import load_source
+
+    return load_source(data)
+
+
+def _section(scenario: Path | None, name: str, inline: str | None) -> dict:
+    from spm_models.errors import InputError
+
+    if inline:
+        try:
+            cfg = json.loads(inline)
+        except json.JSONDecodeError:
+            raise InputError(f"--config: not valid JSON: {inline!r}") from None
+        if not isinstance(cfg, dict):
+            raise InputError("--config: must be a JSON object")
+        return cfg
+    if scenario:
+        from spm_models.scenario import load_scenarios
+
+        sc = load_scenarios(scenario)[0]
+        cfg = sc.section(name)
+        if name == "quota" and "target" not in cfg and sc.spec.get("target") is not None \
+                and cfg.get("method") in ("top_down", "equal_probability"):
+            cfg["target"] = sc.spec["target"]
+        return cfg
+    raise InputError(f"give --scenario (uses its '{name}' section) or --config JSON")
+
+
+@app.command("territory")
+def territory(
+    data: str = typer.Option("demo", "--data", help="Data source with an `accounts` table ('demo' = demo org)."),
+    out: Path = typer.Option(..., "--out", help="CSV of the new assignment (account_id, territory_id, ...)."),
+    k: int | None = typer.Option(None, "--k", help="Number of territories (default: keep existing)."),
+    max_moved: float = typer.Option(0.2, "--max-moved", help="Largest share of accounts that may move."),
+    potential_tol: float = typer.Option(0.05, "--potential-tol"),
+    workload_tol: float = typer.Option(0.10, "--workload-tol"),
+    metrics: Path | None = typer.Option(None, "--metrics", help="JSON of before/after metrics."),
+    map_png: Path | None = typer.Option(None, "--map", help="PNG map of the new alignment."),
+) -> None:
+    """Rebalance territories (HiGHS assignment model with a disruption limit)."""
+    from spm_models.errors import InputError
+    from spm_models.planning.territory import balance_territories
+
+    tables = _tables(data)
+    if "accounts" not in tables:
+        raise InputError(f"{data}: table 'accounts' is missing")
+    res = balance_territories(tables["accounts"], k=k, max_moved_share=max_moved,
+                              potential_tol=potential_tol, workload_tol=workload_tol)
+    _atomic_write_text(out, res.assignment.to_csv(index=False))
+    if metrics:
+        _atomic_write_text(metrics, json.dumps({"before": res.before, "after": res.after}, indent=2, default=float))
+    if map_png:
+        from spm_models.plots.planning import plot_territory_map
+
+        res_fig = plot_territory_map(res.assignment, res.centres)
+        tmp = map_png.with_name(f".{map_png.stem}.tmp.png")
+        res_fig.savefig(tmp, dpi=120)
+        os.replace(tmp, map_png)
+    a, b = res.after, res.before
+    typer.echo(f"CV of potential {b.get('cv_potential', float('nan')):.1%} -> {a['cv_potential']:.1%}, "
+               f"moved {a['share_moved']:.1%}, mean distance {a['mean_distance_km']:.0f} km; wrote {out}")
+
+
+@app.command("quotas")
+def quotas(
+    cube: Path = typer.Option(..., "--cube", help="Forecast cube (zarr or netCDF) with bookings(rep, period, draw)."),
+    out: Path = typer.Option(..., "--out", help="Quotas CSV to write: rep_id, period, quota."),
+    scenario: Path | None = typer.Option(None, "--scenario", help="Scenario YAML (its `quota` section)."),
+    config: str | None = typer.Option(None, "--config", help='Quota section as JSON, e.g. \'{"method":"growth","growth":0.1}\''),
+    data: str | None = typer.Option(None, "--data", help="Data source (history, accounts)."),
+    fairness: Path | None = typer.Option(None, "--fairness", help="JSON of the fairness figures."),
+) -> None:
+    """Set quotas from a forecast cube (growth, top_down or equal_probability)."""
+    import xarray as xr
+
+    from spm_models.cube import read_cube
+    from spm_models.planning.quota import fairness_summary, set_quotas
+
+    cfg = _section(scenario, "quota", config)
+    fc = read_cube(cube) if cube.is_dir() else xr.open_dataset(cube).load()
+    if "scenario" in fc.dims:
+        fc = fc.isel(scenario=0, drop=True)
+    tables = _tables(data) if data else None
+    ds = set_quotas(cfg, fc, tables)
+    df = ds["quota"].to_dataframe().reset_index()[["rep", "period", "quota"]].rename(columns={"rep": "rep_id"})
+    _atomic_write_text(out, df.to_csv(index=False))
+    summary = fairness_summary(ds)
+    summary.update({k: v for k, v in ds.attrs.items() if isinstance(v, (int, float))})
+    if fairness:
+        _atomic_write_text(fairness, json.dumps(summary, indent=2, default=float))
+    typer.echo(f"{cfg.get('method')}: {ds.sizes['rep']} reps, P(reach quota) mean {summary['p_reach_mean']:.3f} "
+               f"sd {summary['p_reach_sd']:.3f}; wrote {out}")
+
+
+@app.command("hiring")
+def hiring(
+    target: float = typer.Option(..., "--target", help="Bookings capacity needed over the horizon."),
+    probability: float = typer.Option(0.8, "--probability"),
+    start: str = typer.Option(..., "--start", help="First month YYYY-MM."),
+    months: int = typer.Option(12, "--months"),
+    headcount: int = typer.Option(..., "--headcount", help="Fully ramped reps today."),
+    productivity: float = typer.Option(..., "--productivity", help="Monthly bookings of a ramped rep (mean)."),
+    productivity_cv: float = typer.Option(0.1, "--productivity-cv", help="Uncertainty of that mean."),
+    attrition: float = typer.Option(0.015, "--attrition", help="Monthly attrition probability."),
+    ramp_tau: float = typer.Option(3.0, "--ramp-tau"),
+    lag: int = typer.Option(2, "--lag", help="Months from requisition to start."),
+    schedule: str = typer.Option("constant", "--schedule", help="constant | front_loaded"),
+    draws: int = typer.Option(2000, "--draws"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path | None = typer.Option(None, "--out", help="JSON of the solution."),
+) -> None:
+    """Fewest hires so that P(capacity >= target) >= probability."""
+    import numpy as np
+
+    from spm_models.planning.capacity import solve_hiring
+
+    prod = productivity * np.random.default_rng([seed, 3]).lognormal(
+        -0.5 * np.log1p(productivity_cv**2), np.sqrt(np.log1p(productivity_cv**2)), draws)
+    sol = solve_hiring(target, probability, start=start, months=months, headcount_now=headcount,
+                       attrition_monthly=attrition, ramp_tau=ramp_tau, hiring_lag_months=lag,
+                       productivity=prod, n_draws=draws, seed=seed, schedule=schedule)
+    res = {"total_hires": sol.total_hires, "feasible": sol.feasible, "probability": sol.probability,
+           "probability_one_fewer": sol.probability_one_fewer,
+           "hiring_plan": {str(k): int(v) for k, v in sol.hiring_plan.items()}}
+    if out:
+        _atomic_write_text(out, json.dumps(res, indent=2, default=float))
+    typer.echo(json.dumps(res))

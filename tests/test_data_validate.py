@@ -1,0 +1,181 @@
+"""`spm data validate`: one line per problem naming table, row and column; exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spm_models.cli import main
+from spm_models.data import validate_source, validate_tables
+from spm_models.data.validate import MAX_ROWS_PER_CHECK
+
+BAD_FILES = {
+    "reps.csv": """rep_id,region,territory_id,hire_date,term_date,manager_id
+R1,West,T1,2024-01-15,,
+R2,West,T2,2024-13-45,,R1
+R1,East,T3,2024-02-01,,
+R4,East,T4,2024-05-01,2024-03-01,
+R5,East,,2024-01-01,,R9
+""",
+    "bookings.csv": """rep_id,date,amount,account_id
+R1,2024-02-01,100,A1
+R2,2024-02-02,abc,A1
+R1,2024-02-03,,A1
+R1,not-a-date,10,A1
+R9,2024-02-05,5,A1
+R1,2024-02-06,NaN,A1
+R1,2024-02-07,7,A7
+""",
+    "quotas.csv": """rep_id,period,quota
+R1,2024-01,1000
+R1,2024/02,1000
+R1,2024-03,-5
+R9,2024-04,100
+R1,2024-01,200
+""",
+    "accounts.csv": """account_id,zip
+A1,02134
+A1,10001
+""",
+    "opportunities.csv": """opp_id,rep_id,amount,stage,created_date,close_date,status
+O1,R1,100,Prospecting,2024-01-01,2024-02-01,open
+O1,R1,100,Closed Won,2024-01-01,2024-02-01,won
+O3,R1,100,Closed Lost,2024-03-01,2024-02-01,lost
+O4,R1,100,Proposal,2024-01-01,2024-02-01,pending
+O5,R9,100,Proposal,2024-01-01,2024-02-01,open
+""",
+    "truth.csv": "parameter,value\nbase_deals,oops\n",  # unknown tables are not validated
+}
+
+EXPECTED = {
+    "reps.csv, row 2, column 'hire_date': not a date ('2024-13-45')",
+    "reps.csv, row 3, column 'rep_id': duplicate rep_id 'R1' (first at row 1)",
+    "reps.csv, row 4, column 'term_date': term_date 2024-03-01 is before hire_date 2024-05-01",
+    "reps.csv, row 5, column 'territory_id': missing value (empty)",
+    "reps.csv, row 5, column 'manager_id': unknown manager_id 'R9' (not a rep_id in reps)",
+    "bookings.csv, row 2, column 'amount': not a number ('abc')",
+    "bookings.csv, row 3, column 'amount': missing value (empty or NaN)",
+    "bookings.csv, row 6, column 'amount': missing value (empty or NaN)",
+    "bookings.csv, row 4, column 'date': not a date ('not-a-date')",
+    "bookings.csv, row 5, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
+    "bookings.csv, row 7, column 'account_id': unknown account_id 'A7' (not in accounts.csv)",
+    "quotas.csv, row 2, column 'period': not a month 'YYYY-MM' ('2024/02')",
+    "quotas.csv, row 3, column 'quota': negative quota (-5)",
+    "quotas.csv, row 4, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
+    "quotas.csv, row 5, column 'period': duplicate row for rep_id 'R1' and period '2024-01' "
+    "(first at row 1)",
+    "accounts.csv, header row, column 'potential': required column is missing",
+    "accounts.csv, row 2, column 'account_id': duplicate account_id 'A1' (first at row 1)",
+    "opportunities.csv, row 2, column 'opp_id': duplicate opp_id 'O1' (first at row 1)",
+    "opportunities.csv, row 3, column 'close_date': close_date 2024-02-01 is before "
+    "created_date 2024-03-01",
+    "opportunities.csv, row 4, column 'status': status 'pending' is not one of open/won/lost",
+    "opportunities.csv, row 5, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
+}
+
+
+@pytest.fixture
+def bad_folder(tmp_path: Path) -> Path:
+    for name, text in BAD_FILES.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    """Run ``spm`` in-process through ``spm_models.cli.main``; return (code, stdout, stderr)."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_each_bad_input_gives_one_line(bad_folder):
+    assert set(validate_source(bad_folder)) == EXPECTED
+    assert len(validate_source(bad_folder)) == len(EXPECTED)
+
+
+def test_cli_exit_1_one_line_per_problem(bad_folder, capsys):
+    code, out, err = run_cli(["data", "validate", str(bad_folder)], capsys)
+    assert code == 1
+    lines = [ln.removeprefix("error: ") for ln in err.strip().splitlines()]
+    assert set(lines) == EXPECTED and len(lines) == len(EXPECTED)
+    assert "Traceback" not in err and out == ""
+
+
+def test_valid_folder_exit_0(tmp_path, capsys):
+    (tmp_path / "reps.csv").write_text("rep_id,region,territory_id,hire_date\nR1,West,T1,"
+                                       "2024-01-01\n")
+    (tmp_path / "bookings.csv").write_text("rep_id,date,amount,extra\nR1,2024-02-01,-5.5,x\n")
+    code, out, err = run_cli(["data", "validate", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert out.startswith("valid: 1 reps, 1 bookings")
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda p: p / "missing", "no such file, folder or database URL"),
+    (lambda p: p, "folder holds no CSV, Parquet or Excel files"),
+    (lambda p: (p / "x.txt").write_text("hi") and p / "x.txt", "unknown kind of source"),
+])
+def test_source_level_problems(tmp_path, capsys, make, expected):
+    source = make(tmp_path)
+    code, _, err = run_cli(["data", "validate", str(source)], capsys)
+    assert code == 1
+    assert expected in err
+
+
+def test_folder_without_contract_tables(tmp_path):
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    assert any("holds none of the tables" in p for p in validate_source(tmp_path))
+
+
+def test_empty_csv_file(tmp_path):
+    (tmp_path / "bookings.csv").write_text("")
+    assert validate_source(tmp_path) == ["bookings.csv, header row: file is empty (no header row)"]
+
+
+def test_wrong_types_from_typed_sources():
+    reps = pd.DataFrame({"rep_id": [1, 2], "region": ["W", "W"], "territory_id": ["T", "T"],
+                         "hire_date": [20240101, 20240102]})
+    bookings = pd.DataFrame({"rep_id": ["1"], "date": [pd.Timestamp("2024-02-01")],
+                             "amount": [True]})
+    typed, problems = validate_tables({"reps": reps, "bookings": bookings})
+    assert "reps, row 1, column 'hire_date': not a date ('20240101')" in problems
+    assert "bookings, row 1, column 'amount': not a number ('True')" in problems
+    assert typed["reps"]["rep_id"].tolist() == ["1", "2"]  # ids become strings
+
+
+def test_many_bad_rows_are_capped(tmp_path):
+    n = MAX_ROWS_PER_CHECK + 50
+    rows = "\n".join(f"R1,2024-01-01,x{i}" for i in range(n))
+    (tmp_path / "bookings.csv").write_text("rep_id,date,amount\n" + rows + "\n")
+    problems = validate_source(tmp_path)
+    assert len(problems) == MAX_ROWS_PER_CHECK + 1
+    assert problems[-1] == (f"bookings.csv, rows {MAX_ROWS_PER_CHECK + 1}-{n}, column 'amount': "
+                            "50 more rows with the same problem (not a number)")
+
+
+def test_cli_demo_then_validate_subprocess(tmp_path):
+    """The acceptance commands through the installed entry point (DuckDB and CSV folder)."""
+    spm = Path(sys.executable).with_name("spm")
+    for out in (tmp_path / "demo.duckdb", tmp_path / "demo_csv"):
+        r = subprocess.run([str(spm), "data", "demo", "--out", str(out), "--reps", "20",
+                            "--years", "1", "--seed", "3"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        v = subprocess.run([str(spm), "data", "validate", str(out)], capture_output=True,
+                           text=True)
+        assert v.returncode == 0, v.stderr
+        assert v.stdout.startswith("valid: ")
+    assert (tmp_path / "demo_csv" / "truth.csv").exists()
+    assert not list(tmp_path.glob(".*tmp*"))  # no temp leftovers
+
+
+def test_cli_usage_error_exit_2(capsys):
+    code, _, _ = run_cli(["data", "demo"], capsys)  # --out missing
+    assert code == 2
