@@ -10,7 +10,8 @@ Default (seconds): scoring and baselines on a 200-rep × 12-month holdout.
 3 years, 12-month holdout) with the Bayesian model, printing the acceptance figures of
 issue 3 (total CRPS vs seasonal naive and ETS, rep-level 80 % / 95 % coverage). Options:
 ``--fast`` (ADVI fit), ``--draws/--tune/--chains``, ``--data SOURCE`` (default: the demo
-generated in memory), ``--json PATH`` to keep the metrics.
+generated in memory), ``--headcount steady|attrition|hindsight|all`` (``all`` fits once and
+scores every mode), ``--json PATH`` to keep the metrics, scores and predictions.
 
 Run: ``.venv/bin/python benchmarks/bench_backtest.py [--acceptance [--fast]]``
 """
@@ -68,7 +69,7 @@ def pairwise_rows(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def acceptance(args: argparse.Namespace) -> int:
-    from spm_models.forecast.backtest import bayesian_forecaster, load_tables, run_backtest
+    from spm_models.forecast.backtest import HEADCOUNT_MODES, bayesian_forecaster, load_tables, run_backtest
 
     if args.data:
         tables = load_tables(args.data)
@@ -76,42 +77,50 @@ def acceptance(args: argparse.Namespace) -> int:
         from spm_models.data.demo import make_demo
 
         tables = make_demo(n_reps=200, years=3, seed=0)
-    diag: dict = {}
-    fc = bayesian_forecaster(
-        method="fast" if args.fast else "nuts", draws=args.draws, tune=args.tune, chains=args.chains, diagnostics=diag,
-        headcount=args.headcount,
-    )
-    t = time.perf_counter()
-    res = run_backtest(tables, args.holdout, forecaster=fc, n_draws=args.n_draws, seed=args.seed,
-                       headcount=args.headcount, ets_model=args.ets_model,
-                       source=args.data or "demo(200 reps, 3 years, seed 0)")
-    elapsed = time.perf_counter() - t
-    m = res.metrics
-    tot = {k: m[k]["total"]["crps"] for k in ("model", "seasonal_naive", "ets")}
-    r_sn, r_ets = tot["model"] / tot["seasonal_naive"], tot["model"] / tot["ets"]
-    c80, c95 = m["model"]["rep"]["coverage_80"], m["model"]["rep"]["coverage_95"]
-    print(f"backtest wall time: {elapsed:.0f} s ({'fast' if args.fast else 'nuts'} fit)")
-    for k in ("model", "seasonal_naive", "ets"):
-        r, tt = m[k]["rep"], m[k]["total"]
-        print(f"{k:15s} rep: crps {r['crps']:.4f} mase {r['mase']:.3f} cov80 {r['coverage_80']:.3f} "
-              f"cov95 {r['coverage_95']:.3f} | total: crps {tt['crps']:.4g} mase {tt['mase']:.3f} "
-              f"cov80 {tt['coverage_80']:.3f} cov95 {tt['coverage_95']:.3f}")
-    checks = {
-        "total CRPS <= 0.85 x seasonal naive": r_sn <= 0.85,
-        "total CRPS <= ETS": r_ets <= 1.0,
-        "rep 80% coverage in [0.72, 0.88]": 0.72 <= c80 <= 0.88,
-        "rep 95% coverage in [0.90, 0.98]": 0.90 <= c95 <= 0.98,
-    }
-    print(f"ratio total CRPS model/seasonal_naive = {r_sn:.3f}, model/ets = {r_ets:.3f}")
-    for name, ok in checks.items():
-        print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
-    if diag:
-        print("diagnostics:", json.dumps({k: v for k, v in diag.items() if not isinstance(v, dict)}, default=str)[:500])
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(m, fh, indent=1, default=str)
-        res.scores.to_csv(args.json.replace(".json", "") + "_scores.csv", index=False)
-    return 0 if all(checks.values()) else 1
+    modes = HEADCOUNT_MODES if args.headcount == "all" else (args.headcount,)
+    cache: dict = {}
+    status = 0
+    for mode in modes:
+        diag: dict = {}
+        fc = bayesian_forecaster(
+            method="fast" if args.fast else "nuts", draws=args.draws, tune=args.tune, chains=args.chains,
+            diagnostics=diag, headcount=mode, cache=cache,
+        )
+        t = time.perf_counter()
+        res = run_backtest(tables, args.holdout, forecaster=fc, n_draws=args.n_draws, seed=args.seed,
+                           headcount=mode, ets_model=args.ets_model,
+                           source=args.data or "demo(200 reps, 3 years, seed 0)")
+        elapsed = time.perf_counter() - t
+        m = res.metrics
+        tot = {k: m[k]["total"]["crps"] for k in ("model", "seasonal_naive", "ets")}
+        r_sn, r_ets = tot["model"] / tot["seasonal_naive"], tot["model"] / tot["ets"]
+        c80, c95 = m["model"]["rep"]["coverage_80"], m["model"]["rep"]["coverage_95"]
+        print(f"== headcount={mode}: backtest wall time {elapsed:.0f} s ({'fast' if args.fast else 'nuts'} fit"
+              f"{', cached' if mode != modes[0] else ''})")
+        for k in ("model", "seasonal_naive", "ets"):
+            r, tt = m[k]["rep"], m[k]["total"]
+            print(f"{k:15s} rep: crps {r['crps']:.4f} mase {r['mase']:.3f} cov80 {r['coverage_80']:.3f} "
+                  f"cov95 {r['coverage_95']:.3f} | total: crps {tt['crps']:.4g} mase {tt['mase']:.3f} "
+                  f"cov80 {tt['coverage_80']:.3f} cov95 {tt['coverage_95']:.3f}")
+        checks = {
+            "total CRPS <= 0.85 x seasonal naive": r_sn <= 0.85,
+            "total CRPS <= ETS": r_ets <= 1.0,
+            "rep 80% coverage in [0.72, 0.88]": 0.72 <= c80 <= 0.88,
+            "rep 95% coverage in [0.90, 0.98]": 0.90 <= c95 <= 0.98,
+        }
+        print(f"ratio total CRPS model/seasonal_naive = {r_sn:.3f}, model/ets = {r_ets:.3f}")
+        for name, ok in checks.items():
+            print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
+        if diag:
+            print("diagnostics:", json.dumps({k: v for k, v in diag.items() if not isinstance(v, dict)}, default=str)[:500])
+        if args.json:
+            stem = args.json.removesuffix(".json") + (f"_{mode}" if len(modes) > 1 else "")
+            with open(stem + ".json", "w") as fh:
+                json.dump(m, fh, indent=1, default=str)
+            res.scores.to_csv(stem + "_scores.csv", index=False)
+            res.predictions.to_csv(stem + "_pred.csv", index=False)
+        status |= 0 if all(checks.values()) else 1
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-draws", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
-    ap.add_argument("--headcount", default="steady")
+    ap.add_argument("--headcount", default="steady", help="steady | attrition | hindsight | all")
     ap.add_argument("--ets-model", default="ZZZ")
     args = ap.parse_args(argv)
     bench_scoring()

@@ -23,7 +23,7 @@ import numpy as np
 import psutil
 import xarray as xr
 
-from spm_models.comp import Plan, compute_payouts, plan_metrics, simulate_plan
+from spm_models.comp import Plan, plan_metrics, simulate_plan
 
 PLAN = {
     "name": "AE 3-tier", "plan_year_start": "2027-01", "payout_frequency": "quarter",

@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small org, few draws (smoke run)")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     if a.quick:
         a.reps, a.draws, a.tune, a.chains, a.pymc_draws = 40, 200, 200, 2, 100
 

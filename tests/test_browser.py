@@ -25,8 +25,8 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return report_run(tmp_path_factory.getbasetemp() / "report_run")
+def run():
+    return report_run()
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-
 from comp_helpers import MONTHS
+
 from spm_models.comp import Plan, plan_metrics, simulate_plan
 from spm_models.comp.distributed import ENV_VAR, close_client, get_client
 from spm_models.comp.simulate import synthetic_bookings
@@ -23,7 +23,7 @@ def test_get_client_without_cluster_for_small_cubes(monkeypatch) -> None:
 
 
 @pytest.mark.slow
-def test_simulation_on_local_cluster_processes(monkeypatch) -> None:
+def test_simulation_on_local_cluster_processes(monkeypatch, tmp_path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, memory_limit="1GiB")
@@ -50,5 +50,27 @@ def test_simulation_on_local_cluster_processes(monkeypatch) -> None:
             xr.testing.assert_allclose(res["payout"].compute(), local["payout"])
         finally:
             close_client(client)
+        # the command line with --scheduler, on the same cluster
+        monkeypatch.delenv(ENV_VAR)
+        _simulate_cli(tmp_path, cluster.scheduler_address)
     finally:
         cluster.close()
+
+
+def _simulate_cli(tmp_path, address: str) -> None:
+    import json
+
+    import yaml
+    from comp_helpers import monthly_quota, write_csv
+
+    from spm_models.cli import main
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(PLAN))
+    quotas = write_csv(tmp_path, "q.csv", monthly_quota("A", 100000) + monthly_quota("B", 50000))
+    out = tmp_path / "m.json"
+    with pytest.raises(SystemExit) as exc:
+        main(["comp", "simulate", "--plan", str(plan), "--quotas", str(quotas), "--draws", "20",
+              "--scheduler", address, "--out", str(out)])
+    assert exc.value.code == 0
+    assert json.loads(out.read_text())["plans"]["AE"]["incentive_cost"]["p50"] > 0

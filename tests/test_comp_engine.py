@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-
 from comp_helpers import MONTHS, monthly_quota
+
 from spm_models.comp import Plan, calc_payouts, compute_payouts
 
 

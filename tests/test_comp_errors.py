@@ -6,8 +6,8 @@ import copy
 from pathlib import Path
 
 import pytest
-
 from comp_helpers import monthly_quota, run_calc, write_csv, write_plan
+
 from spm_models.comp import Plan
 from spm_models.errors import InputError
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from comp_helpers import MONTHS, monthly_quota, run_calc, write_csv, write_plan
+
 from spm_models.comp import Plan, calc_payouts
 
 MARGINAL = {
@@ -148,3 +148,21 @@ def test_cli_binary_end_to_end(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert pd.read_csv(out)["payout"].tolist() == payouts
+
+
+def test_api_accepts_typed_frames() -> None:
+    """Python callers may pass periods as pandas Periods/Timestamps and numeric columns."""
+    plan, credits, quotas, payouts, _ = CASES["marginal"]
+    c = pd.DataFrame(credits)
+    c["period"] = pd.PeriodIndex(c["period"], freq="M")
+    q = pd.DataFrame(quotas)
+    q["period"] = pd.to_datetime(q["period"])
+    df = calc_payouts(Plan.from_dict(plan), c, q)
+    assert df["payout"].tolist() == payouts
+
+
+def test_yearly_payout_single_row_per_rep() -> None:
+    plan = {**MARGINAL, "payout_frequency": "year"}
+    df = calc_payouts(Plan.from_dict(plan), pd.DataFrame(MARGINAL_CREDITS),
+                      pd.DataFrame(monthly_quota("R1", 100000)))
+    assert df[["period", "earned_to_date", "payout"]].values.tolist() == [["2027-12", 210000.0, 210000.0]]

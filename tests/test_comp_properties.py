@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from comp_helpers import MONTHS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comp_helpers import MONTHS
 from spm_models.cli import main
 from spm_models.comp import Plan, compute_payouts, simulate_plan
 

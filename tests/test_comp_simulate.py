@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from comp_helpers import MONTHS, monthly_quota, write_csv
 
-from comp_helpers import MONTHS, monthly_quota, write_csv, write_plan
 from spm_models.comp import Plan, plan_metrics, simulate_plan, sweep_plans
 from spm_models.comp.simulate import synthetic_bookings
 
@@ -40,6 +40,8 @@ def test_metrics_known_answer() -> None:
     assert m["pay_for_performance"]["corr_payout_attainment"] == pytest.approx(1.0)
     assert m["element_cost"]["bookings:tier1"] == pytest.approx(cost)
     assert m["element_cost"]["bookings:above_target"] == 0.0
+    assert m["rep_payout"]["p10"] == pytest.approx(60000, rel=0.005)
+    assert m["rep_payout"]["p90"] == pytest.approx(120000, rel=0.005)
 
 
 def test_metrics_elements_add_up_and_accelerators_pay_for_performance() -> None:
@@ -93,7 +95,12 @@ def test_simulate_command(tmp_path: Path, capsys) -> None:
 def test_plots_render() -> None:
     import matplotlib
 
-    from spm_models.plots.comp import cost_of_sales_fan, pay_curve, pay_curve_data, payout_distribution
+    from spm_models.plots.comp import (
+        cost_of_sales_fan,
+        pay_curve,
+        pay_curve_data,
+        payout_distribution,
+    )
 
     plan = Plan.from_yaml(PLANS / "ae_standard.yaml")
     curve = pay_curve_data(plan, max_attainment=2.0, n=201)

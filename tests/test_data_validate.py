@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spm_models.cli import main
 from spm_models.data import validate_source, validate_tables
@@ -66,13 +70,13 @@ EXPECTED = {
     "quotas.csv, row 2, column 'period': not a month 'YYYY-MM' ('2024/02')",
     "quotas.csv, row 3, column 'quota': negative quota (-5)",
     "quotas.csv, row 4, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
-    "quotas.csv, row 5, column 'period': duplicate row for rep_id 'R1' and period '2024-01' "
-    "(first at row 1)",
+    ("quotas.csv, row 5, column 'period': duplicate row for rep_id 'R1' and period '2024-01' "
+     "(first at row 1)"),
     "accounts.csv, header row, column 'potential': required column is missing",
     "accounts.csv, row 2, column 'account_id': duplicate account_id 'A1' (first at row 1)",
     "opportunities.csv, row 2, column 'opp_id': duplicate opp_id 'O1' (first at row 1)",
-    "opportunities.csv, row 3, column 'close_date': close_date 2024-02-01 is before "
-    "created_date 2024-03-01",
+    ("opportunities.csv, row 3, column 'close_date': close_date 2024-02-01 is before "
+     "created_date 2024-03-01"),
     "opportunities.csv, row 4, column 'status': status 'pending' is not one of open/won/lost",
     "opportunities.csv, row 5, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
 }
@@ -162,20 +166,72 @@ def test_many_bad_rows_are_capped(tmp_path):
 
 
 def test_cli_demo_then_validate_subprocess(tmp_path):
-    """The acceptance commands through the installed entry point (DuckDB and CSV folder)."""
+    """The acceptance commands through the installed ``spm`` entry point (DuckDB file)."""
     spm = Path(sys.executable).with_name("spm")
-    for out in (tmp_path / "demo.duckdb", tmp_path / "demo_csv"):
-        r = subprocess.run([str(spm), "data", "demo", "--out", str(out), "--reps", "20",
-                            "--years", "1", "--seed", "3"], capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        v = subprocess.run([str(spm), "data", "validate", str(out)], capture_output=True,
-                           text=True)
-        assert v.returncode == 0, v.stderr
-        assert v.stdout.startswith("valid: ")
-    assert (tmp_path / "demo_csv" / "truth.csv").exists()
+    out = tmp_path / "demo.duckdb"
+    r = subprocess.run([str(spm), "data", "demo", "--out", str(out), "--reps", "20",
+                        "--years", "1", "--seed", "3"], check=False, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    v = subprocess.run([str(spm), "data", "validate", str(out)], check=False, capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr
+    assert v.stdout.startswith("valid: ")
     assert not list(tmp_path.glob(".*tmp*"))  # no temp leftovers
+
+
+def test_cli_demo_csv_folder_then_validate(tmp_path, capsys):
+    out = tmp_path / "demo_csv"
+    code, _, err = run_cli(["data", "demo", "--out", f"{out}/", "--reps", "20", "--years", "1"],
+                           capsys)
+    assert code == 0, err
+    assert {p.name for p in out.iterdir()} >= {"reps.csv", "bookings.csv", "quotas.csv",
+                                               "accounts.csv", "opportunities.csv", "truth.csv"}
+    code, stdout, err = run_cli(["data", "validate", str(out)], capsys)
+    assert code == 0, err
+    assert stdout.startswith("valid: ")
+    # writing again over the folder replaces it atomically; a folder of other files is refused
+    code, _, err = run_cli(["data", "demo", "--out", str(out), "--reps", "10", "--years", "1"],
+                           capsys)
+    assert code == 0, err
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "keep.txt").write_text("x")
+    code, _, err = run_cli(["data", "demo", "--out", str(tmp_path / "docs")], capsys)
+    assert code == 1 and "holds other files" in err
+    assert [p.name for p in (tmp_path / "docs").iterdir()] == ["keep.txt"]
+    assert not list(tmp_path.glob(".*tmp*"))
 
 
 def test_cli_usage_error_exit_2(capsys):
     code, _, _ = run_cli(["data", "demo"], capsys)  # --out missing
     assert code == 2
+
+
+_LINE = (r"^(reps|bookings|quotas), (row \d+|header row|rows \d+-\d+), "
+         r"column '[a-z_]+': .+$")
+_cell = st.one_of(st.sampled_from(["", "NaN", "R1", "R2", "2024-01", "2024-01-15", "-3", "1.5",
+                                   "abc", " 7 ", "2024-13", "1e400"]), st.text(max_size=6))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(_cell, _cell, _cell), max_size=8),
+       st.lists(st.tuples(_cell, _cell, _cell), max_size=8))
+def test_any_cells_give_well_formed_lines_or_clean_types(booking_rows, quota_rows):
+    """Arbitrary cells never crash validation; every line names table, row and column; when
+    there is no problem the typed values are clean."""
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "region": ["W", "E"],
+                         "territory_id": ["T1", "T2"], "hire_date": ["2023-01-01"] * 2})
+    bookings = pd.DataFrame(booking_rows, columns=["rep_id", "date", "amount"], dtype=object)
+    quotas = pd.DataFrame(quota_rows, columns=["rep_id", "period", "quota"], dtype=object)
+    typed, problems = validate_tables({"reps": reps, "bookings": bookings, "quotas": quotas})
+    for line in problems:
+        assert re.match(_LINE, line), line
+    bad_rows = {int(m.group(1)) for ln in problems
+                if (m := re.match(r"^bookings, row (\d+),", ln))}
+    b = typed["bookings"]
+    for i in range(len(b)):
+        if i + 1 not in bad_rows:
+            assert b["rep_id"].iloc[i] in ("R1", "R2")
+            assert np.isfinite(b["amount"].iloc[i])
+            assert pd.notna(b["date"].iloc[i])
+    if not any(ln.startswith("quotas") for ln in problems):
+        assert typed["quotas"]["period"].str.fullmatch(r"\d{4}-\d{2}").all()
+        assert (typed["quotas"]["quota"] >= 0).all()

@@ -11,11 +11,11 @@ import pytest
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_forecast_model_sim import simulate_org  # noqa: E402
+from test_forecast_model_sim import simulate_org
 
-from spm_models.cube import rollup  # noqa: E402
-from spm_models.errors import InputError  # noqa: E402
-from spm_models.forecast.panel import TENURED, monthly_panel  # noqa: E402
+from spm_models.cube import rollup
+from spm_models.errors import InputError
+from spm_models.forecast.panel import TENURED, monthly_panel
 
 # --------------------------------------------------------------------------------------
 # panel
@@ -178,7 +178,7 @@ def test_future_hires_ramp_from_zero(fitted):
     assert float(m.sel(period="2027-03")) < float(m.sel(period=["2027-10", "2027-11", "2027-12"]).mean())
     # expected deal rate ratio month 0 vs month 9 follows the ramp curve
     tau = fitted.posterior["ramp_tau"].values.ravel()
-    r0 = np.mean((1 - np.exp(-1 / tau)))
+    r0 = np.mean(1 - np.exp(-1 / tau))
     assert r0 < 0.9
     with pytest.raises(InputError, match="future_reps, row 1, field 'hire_date'"):
         fitted.forecast("2027-01", 3, future_reps=pd.DataFrame({"rep_id": ["x"], "hire_date": ["soon"]}))
@@ -288,3 +288,22 @@ def test_tiny_nuts_fit(tiny):
     assert post.sizes["chain"] == 2 and post.sizes["draw"] == 150
     cube = m.forecast("2027-01", 2, n_draws=20, seed=0)
     assert cube.sizes["draw"] == 20
+
+
+def test_forecast_plots_return_figures():
+    from matplotlib.figure import Figure
+
+    from spm_models.plots.forecast import plot_forecast_fan, plot_parameter_intervals
+
+    rng = np.random.default_rng(0)
+    fc = xr.DataArray(rng.gamma(5, 10, (6, 100)), dims=("period", "draw"),
+                      coords={"period": [f"2027-0{i}" for i in range(1, 7)]})
+    hist = xr.DataArray(rng.gamma(5, 10, 12), dims="period",
+                        coords={"period": [f"2026-{i:02d}" for i in range(1, 13)]})
+    fig = plot_forecast_fan(fc, hist)
+    assert isinstance(fig, Figure)
+    with pytest.raises(ValueError, match="roll up"):
+        plot_forecast_fan(fc.expand_dims(rep=["a"]))
+    post = xr.Dataset({"trend": (("chain", "draw"), rng.normal(0.08, 0.01, (2, 50)))})
+    fig = plot_parameter_intervals(post, ["trend", "missing"], truth={"trend": 0.08})
+    assert isinstance(fig, Figure) and len(fig.axes) == 1

@@ -73,7 +73,6 @@ def simulate_org(
                     if t + lag < n_t:
                         rows.append((f"rep{i:03d}", periods[t + lag].to_timestamp() + pd.Timedelta(days=3), -round(amt, 2)))
     bookings = pd.DataFrame(rows, columns=["rep_id", "date", "amount"])
-    start = periods[0].to_timestamp()
     reps = pd.DataFrame(
         {
             "rep_id": [f"rep{i:03d}" for i in range(n_reps)],

@@ -168,3 +168,19 @@ def test_growth_without_history_is_input_error(cube):
 def test_bad_forecast_cube():
     with pytest.raises(InputError, match="bookings"):
         set_quotas({"method": "equal_probability", "probability": 0.5}, xr.Dataset())
+
+
+def test_dask_backed_cube_gives_same_quotas(cube):
+    small = cube.isel(draw=slice(0, 2000))
+    eager = set_quotas({"method": "equal_probability", "probability": 0.6}, small)
+    lazy = set_quotas({"method": "equal_probability", "probability": 0.6},
+                      small.chunk({"rep": 5, "draw": 500}))
+    np.testing.assert_allclose(lazy["quota"].values, eager["quota"].values)
+
+
+def test_inactive_rep_is_left_out_of_fairness(cube):
+    fc = cube.isel(draw=slice(0, 2000)).copy(deep=True)
+    fc["bookings"][0] = 0.0  # rep inactive for the whole plan year
+    ds = set_quotas({"method": "equal_probability", "probability": 0.6}, fc)
+    assert not bool(ds["evaluated"][0]) and int(ds["n_reps_evaluated"]) == 19
+    assert ds["p_reach_max"].item() == pytest.approx(0.6, abs=1e-3)

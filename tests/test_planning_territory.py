@@ -141,3 +141,24 @@ def test_bad_config_names_key(accounts):
         balance_from_config({"max_moves": 0.2}, accounts)
     with pytest.raises(InputError, match="'potential_tol'"):
         balance_from_config({"potential_tol": 2}, accounts)
+
+
+def test_move_limit_enforcement_sends_smallest_home():
+    from spm_models.planning.territory import _enforce_move_limit
+
+    cur = np.array([0, 0, 0, 1, 1, 1])
+    labels = np.array([1, 1, 0, 0, 0, 1])  # 4 moved
+    pot = np.array([5.0, 1.0, 9.0, 3.0, 7.0, 2.0])
+    out = _enforce_move_limit(labels, cur, pot, 2)
+    assert np.sum(out != cur) == 2
+    np.testing.assert_array_equal(out, [1, 0, 0, 1, 0, 1])  # accounts with potential 1 and 3 go home
+
+
+def test_distance_cap_keeps_accounts_near(accounts):
+    cap = 400.0
+    r = balance_territories(accounts, max_iter=2, max_distance_km=cap)
+    a = r.assignment
+    # every moved account is within the cap of its new territory's centre of the last solve
+    # (centres then move to the centroid, so allow a margin)
+    assert a.loc[a["moved"], "distance_km"].max() < 2 * cap
+    assert r.after["share_moved"] <= 0.2 + 1e-12

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return report_run(tmp_path_factory.getbasetemp() / "report_run")
+def run():
+    return report_run()
 
 
 def test_outputs_per_scenario_and_exit_code(run):

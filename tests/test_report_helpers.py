@@ -6,8 +6,11 @@ The run is computed once per test session (module-level cache) and reused by
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 from dataclasses import dataclass
@@ -83,11 +86,19 @@ def make_env(root: Path, cache: Path) -> dict[str, str]:
 _RUN: dict[str, ReportRun] = {}
 
 
-def report_run(tmp_root: Path) -> ReportRun:
+def private_tmp(prefix: str) -> Path:
+    """A temporary folder outside pytest's rotating basetemp (other sessions on this machine
+    prune old ``pytest-of-USER/pytest-N`` folders while a slow test may still use them)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def report_run(root: Path | None = None) -> ReportRun:
     """Run ``spm report`` once on two tiny scenarios and a broken one (cached per session)."""
     if "run" in _RUN:
         return _RUN["run"]
-    root = tmp_root
+    root = root or private_tmp("spm-report-test-")
     root.mkdir(parents=True, exist_ok=True)
     data = write_tiny_org(root / "tiny.duckdb")
     plans = root / "plans"

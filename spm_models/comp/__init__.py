@@ -9,8 +9,18 @@ from spm_models.comp.calc import calc_payouts
 from spm_models.comp.engine import compute_payouts
 from spm_models.comp.plan import Bonus, Draw, Measure, Plan, Tier
 
-__all__ = ["Bonus", "Draw", "Measure", "Plan", "Tier", "calc_payouts", "compute_payouts",
-           "simulate_plan", "plan_metrics", "sweep_plans"]
+__all__ = [
+    "Bonus",
+    "Draw",
+    "Measure",
+    "Plan",
+    "Tier",
+    "calc_payouts",
+    "compute_payouts",
+    "plan_metrics",
+    "simulate_plan",
+    "sweep_plans",
+]
 
 
 def __getattr__(name: str):  # lazy: simulation pulls in dask

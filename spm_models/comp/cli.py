@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,7 +14,7 @@ def calc(
     plan: Path = typer.Option(..., "--plan", help="Comp plan YAML (spec/comp_plan.md)."),
     credits: Path = typer.Option(..., "--credits", help="CSV: rep_id, period, amount [, measure]."),
     quotas: Path = typer.Option(..., "--quotas", help="CSV: rep_id, period, quota [, measure]."),
-    reps: Optional[Path] = typer.Option(None, "--reps", help="CSV: rep_id, target_incentive."),
+    reps: Path | None = typer.Option(None, "--reps", help="CSV: rep_id, target_incentive."),
     out: Path = typer.Option(..., "--out", help="Payout CSV to write."),
 ) -> None:
     """Actual payouts for each rep and payout period of the plan year."""
@@ -30,15 +29,15 @@ def simulate(
     plan: list[Path] = typer.Option(..., "--plan", help="Plan YAML; repeat to compare plans."),
     quotas: Path = typer.Option(..., "--quotas", help="CSV: rep_id, period, quota [, measure]."),
     out: Path = typer.Option(..., "--out", help="Metrics JSON to write."),
-    bookings: Optional[Path] = typer.Option(
+    bookings: Path | None = typer.Option(
         None, "--bookings", help="Bookings cube (zarr) with a `bookings` variable (rep, period, draw). "
         "Without it, bookings are drawn around quota (--draws, --cv, --seed)."),
-    reps: Optional[Path] = typer.Option(None, "--reps", help="CSV: rep_id, target_incentive."),
+    reps: Path | None = typer.Option(None, "--reps", help="CSV: rep_id, target_incentive."),
     draws: int = typer.Option(1000, "--draws", min=1),
     cv: float = typer.Option(0.35, "--cv", min=0.0, help="Spread of synthetic monthly bookings."),
     seed: int = typer.Option(0, "--seed"),
-    budget: Optional[float] = typer.Option(None, "--budget", help="Incentive budget for P(cost > budget)."),
-    scheduler: Optional[str] = typer.Option(
+    budget: float | None = typer.Option(None, "--budget", help="Incentive budget for P(cost > budget)."),
+    scheduler: str | None = typer.Option(
         None, "--scheduler", help="dask.distributed scheduler address tcp://HOST:PORT "
         "(default: $SPM_DASK_SCHEDULER; a LocalCluster when the cube does not fit in memory)."),
 ) -> None:

@@ -19,9 +19,10 @@ with draw (recoverable or not) and clawback carry. Money is never rounded here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr

@@ -18,8 +18,21 @@ from spm_models.cube import DEFAULT_QUANTILES
 REP, DRAW, SCENARIO = "rep", "draw", "scenario"
 #: Attainment bins (width 0.01) for payout-at-attainment figures; streamable on dask.
 ATTAINMENT_BINS = np.concatenate([[-1e12], np.arange(0.0, 5.0 + 1e-9, 0.01), [1e12]])
+#: Rep payout bins: a zero bucket, then geometric bins (ratio 1.01) from 1 to 1e9.
+PAYOUT_BINS = np.concatenate([[-1e18, 0.5], np.geomspace(1.0, 1e9, 2084)[1:], [1e18]])
 #: Window (± attainment) around a level over which payouts are averaged.
 WINDOW = 0.025
+
+
+def _has_client() -> bool:
+    """A dask.distributed client is already the default (reuse it)."""
+    try:
+        from distributed import default_client
+
+        default_client()
+        return True
+    except (ImportError, ValueError):
+        return False
 
 
 def _hist(att: xr.DataArray, pay: xr.DataArray) -> tuple[Any, Any]:
@@ -42,6 +55,28 @@ def _hist(att: xr.DataArray, pay: xr.DataArray) -> tuple[Any, Any]:
     return counts, sums
 
 
+def _payout_hist(pay: xr.DataArray) -> Any:
+    data = pay.data
+    if hasattr(data, "dask"):
+        import dask.array as da
+
+        return da.histogram(data, bins=PAYOUT_BINS)[0]
+    return np.histogram(data, bins=PAYOUT_BINS)[0]
+
+
+def _payout_quantile(counts: np.ndarray, q: float) -> float:
+    """Quantile from the payout histogram (0 in the zero bucket, else the bin's
+    geometric middle: within 0.5 % of the exact value)."""
+    cdf = np.cumsum(counts) / max(counts.sum(), 1)
+    k = int(np.searchsorted(cdf, q))
+    if counts.sum() == 0:
+        return float("nan")
+    if k == 0:
+        return 0.0
+    k = min(k, len(PAYOUT_BINS) - 2)
+    return float(np.sqrt(PAYOUT_BINS[k] * PAYOUT_BINS[k + 1]))
+
+
 def _payout_at(counts: np.ndarray, sums: np.ndarray, level: float) -> float:
     centers = 0.5 * (ATTAINMENT_BINS[:-1] + ATTAINMENT_BINS[1:])
     sel = np.abs(centers - level) <= WINDOW + 1e-9
@@ -58,7 +93,8 @@ def _quantile_from_hist(counts: np.ndarray, q: float) -> float:
 
 def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
                  budget: float | None = None, as_dataset: bool = False,
-                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES) -> dict[str, Any] | xr.Dataset:
+                 quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
+                 scheduler: str | None = None) -> dict[str, Any] | xr.Dataset:
     """Decision figures of a simulation result (:func:`simulate_plan`).
 
     Figures (per ``scenario`` when present): ``incentive_cost`` P10/P50/P90 and mean,
@@ -69,6 +105,9 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
     ``prob_cost_exceeds_budget``, ``rep_payout`` quantiles (pooled over reps and draws) and
     the mean cost per draw of each plan element (tiers, above-target accelerators, bonuses,
     draw top-ups and unearned payouts).
+
+    A dask-backed ``result`` is reduced on the dask.distributed scheduler ``scheduler``
+    (or ``$SPM_DASK_SCHEDULER``) when one is given, else on the current dask scheduler.
 
     Returns a JSON-ready dict, or the reduced Dataset with ``as_dataset=True``.
     """
@@ -103,7 +142,18 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
         counts, sums = _hist(a, p)
         red[f"_hist_counts_{i}"] = xr.DataArray(counts, dims=["att_bin"])
         red[f"_hist_sums_{i}"] = xr.DataArray(sums, dims=["att_bin"])
-    red = red.compute()
+        red[f"_pay_hist_{i}"] = xr.DataArray(_payout_hist(p), dims=["pay_bin"])
+    client = None
+    if result["payout"].chunks is not None:
+        from spm_models.comp.distributed import get_client, scheduler_address
+
+        if scheduler_address(scheduler) and not _has_client():
+            client = get_client(scheduler)
+    try:
+        red = red.compute()
+    finally:
+        if client is not None:
+            client.close()
     n = red["_m_n"]
     cov = red["_m_sxy"] / n - red["_m_sx"] * red["_m_sy"] / n**2
     var_x = red["_m_sxx"] / n - (red["_m_sx"] / n) ** 2
@@ -136,20 +186,25 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
         p90_att.append(a90)
         at_target = _payout_at(c, sm, 1.0)
         ratio.append(_payout_at(c, sm, a90) / at_target if at_target > 0 else float("nan"))
+        ph = red[f"_pay_hist_{i}"].values
+        rep_q.append([_payout_quantile(ph, float(x)) for x in q])
     if scen[0] is not None:
         out["attainment_p90"] = xr.DataArray(p90_att, dims=[SCENARIO], coords={SCENARIO: scen})
         out["payout_p90_to_target"] = xr.DataArray(ratio, dims=[SCENARIO],
                                                    coords={SCENARIO: scen})
+        out["rep_payout"] = xr.DataArray(rep_q, dims=[SCENARIO, "quantile"],
+                                         coords={SCENARIO: scen, "quantile": q})
     else:
         out["attainment_p90"] = xr.DataArray(p90_att[0])
         out["payout_p90_to_target"] = xr.DataArray(ratio[0])
+        out["rep_payout"] = xr.DataArray(rep_q[0], dims=["quantile"], coords={"quantile": q})
     if as_dataset:
         return out
     return metrics_to_dict(out)
 
 
 def _qdict(da: xr.DataArray) -> dict[str, float]:
-    return {f"p{int(round(float(q) * 100))}": float(da.sel(quantile=q)) for q in da["quantile"].values}
+    return {f"p{round(float(q) * 100)}": float(da.sel(quantile=q)) for q in da["quantile"].values}
 
 
 def _one(ds: xr.Dataset) -> dict[str, Any]:
@@ -158,6 +213,7 @@ def _one(ds: xr.Dataset) -> dict[str, Any]:
         "revenue": _qdict(ds["revenue"]),
         "cost_of_sales": _qdict(ds["cost_of_sales"]),
         "share_reps_at_quota": _qdict(ds["share_reps_at_quota"]),
+        "rep_payout": _qdict(ds["rep_payout"]),
         "pay_for_performance": {
             "corr_payout_attainment": float(ds["pay_for_performance_corr"]),
             "attainment_p90": float(ds["attainment_p90"]),

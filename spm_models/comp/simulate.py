@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -125,10 +126,10 @@ def simulate_files(plans: Sequence[Path], quotas: Path, out: Path, *, bookings: 
                    reps: Path | None, draws: int, cv: float, seed: int,
                    budget: float | None, scheduler: str | None) -> dict[str, Any]:
     """``spm comp simulate``: simulate plans, write the metrics JSON atomically."""
-    from spm_models.comp.calc import _Problems, _prepare_frame, _reps_ti, _to_array, read_table
+    from spm_models.comp.calc import _prepare_frame, _Problems, _reps_ti, _to_array, read_table
     from spm_models.comp.distributed import close_client, get_client
     from spm_models.comp.metrics import plan_metrics
-    from spm_models.cube import estimate_nbytes, maybe_chunk
+    from spm_models.cube import chunk_cube, estimate_nbytes, maybe_chunk
 
     plan_objs = [Plan.from_yaml(p) for p in plans]
     ref = plan_objs[0]
@@ -153,6 +154,8 @@ def simulate_files(plans: Sequence[Path], quotas: Path, out: Path, *, bookings: 
         nbytes = estimate_nbytes({**dict(quota_da.sizes), "draw": draws})
         b = maybe_chunk(synthetic_bookings(quota_da, draws, cv, seed))
     client = get_client(scheduler, nbytes=nbytes)
+    if client is not None and b.chunks is None:
+        b = chunk_cube(b)  # a cluster was asked for: send it the work
     try:
         results = []
         for p in plan_objs:

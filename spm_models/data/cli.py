@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,26 +14,31 @@ _COUNTED = ("reps", "bookings", "quotas", "accounts", "opportunities")
 
 @app.command("validate")
 def validate_cmd(
-    source: str = typer.Argument(..., help="DuckDB file, SQLAlchemy URL, or folder of "
-                                            "CSV/Parquet/Excel files."),
+    source: Annotated[str, typer.Argument(help="DuckDB file, SQLAlchemy URL, or folder of "
+                                               "CSV/Parquet/Excel files.")],
 ) -> None:
     """Check SOURCE against the data contract: exit 0 when valid, else 1 with one line per
     problem (table, row, column) on stderr."""
+    from rich.console import Console
+
     from spm_models.data.loader import load_source
 
-    tables = load_source(source)  # raises InputError -> exit 1 in spm_models.cli.main
+    with Console(stderr=True).status(f"validating {source}"):
+        tables = load_source(source)  # raises InputError -> exit 1 in spm_models.cli.main
     counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED if n in tables)
     typer.echo(f"valid: {counts} ({source})")
 
 
 @app.command("demo")
 def demo_cmd(
-    out: Path = typer.Option(..., "--out", help="A .duckdb/.db file, or a folder for CSV files."),
-    reps: int = typer.Option(200, "--reps", help="Number of seats (AE ~80 %, SE ~12 %, "
-                                                 "managers ~8 %)."),
-    years: int = typer.Option(3, "--years", help="Years of monthly history ending 2026-12."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
-    fmt: str = typer.Option("csv", "--format", help="Folder format: csv or parquet."),
+    out: Annotated[Path, typer.Option("--out", help="A .duckdb/.db file, or a folder for "
+                                                    "CSV files.")],
+    reps: Annotated[int, typer.Option("--reps", help="Number of seats (AE ~80 %, SE ~12 %, "
+                                                     "managers ~8 %).")] = 200,
+    years: Annotated[int, typer.Option("--years", help="Years of monthly history ending "
+                                                       "2026-12.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="Folder format: csv or parquet.")] = "csv",
 ) -> None:
     """Write the synthetic demo organisation (with its `truth` table) to OUT."""
     from rich.console import Console

@@ -65,7 +65,7 @@ class Problems:
 
 def _shown(v: object) -> str:
     """A raw value as quoted in an error line."""
-    text = str(v)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(v))  # one line
     if len(text) > 40:
         text = text[:37] + "..."
     return f"'{text}'"
@@ -125,9 +125,10 @@ def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
         not_num = ~empty & num.isna().to_numpy() & ~nan_word
         bad.append((not_num, lambda p: f"not a number ({_shown(text.iloc[p])})", "not a number"))
         num = num.where(~not_num, np.nan)
-    inf = np.isinf(num.to_numpy())
+    vals = num.to_numpy(copy=True)
+    inf = np.isinf(vals)
     if inf.any():
-        bad.append((inf, lambda p: f"not a finite number ({num.iloc[p]})", "not a finite number"))
+        bad.append((inf, lambda p: f"not a finite number ({vals[p]})", "not a finite number"))
         num = num.where(~inf, np.nan)
     return num, bad
 

@@ -23,9 +23,9 @@ def _to_arrow(df: pd.DataFrame) -> pa.Table:
     table = pa.Table.from_pandas(df, preserve_index=False)
     for i, name in enumerate(table.column_names):
         col = df[name]
-        if pd.api.types.is_datetime64_any_dtype(col):
-            if (col.dropna() == col.dropna().dt.normalize()).all():
-                table = table.set_column(i, name, table.column(i).cast(pa.date32()))
+        if pd.api.types.is_datetime64_any_dtype(col) and (
+                col.dropna() == col.dropna().dt.normalize()).all():
+            table = table.set_column(i, name, table.column(i).cast(pa.date32()))
     return table
 
 
@@ -42,6 +42,7 @@ def _write_duckdb(tables: Mapping[str, pd.DataFrame], out: Path) -> None:
     try:
         con = duckdb.connect(str(tmp))
         try:
+            con.execute("SET enable_progress_bar = false")
             for name, df in tables.items():
                 arrow = _to_arrow(df)  # noqa: F841 - referenced by name in SQL
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM arrow')

@@ -158,6 +158,7 @@ def bayesian_forecaster(
     diagnostics: dict[str, Any] | None = None,
     headcount: str = "steady",
     standardise: str = "auto",
+    cache: dict[Any, Any] | None = None,
 ) -> Forecaster:
     """A :data:`Forecaster` that fits :class:`BookingsForecast` and forecasts the holdout.
 
@@ -172,6 +173,9 @@ def bayesian_forecaster(
     per-rep size effect by a fixed per-rep offset. ``"auto"`` does it when
     :func:`needs_standardising` (reps' deal sizes spread beyond what the pooled size effects
     can fit, e.g. 1000x); planned hires are scaled by the reps' geometric-mean scale.
+
+    ``cache`` (a dict, optional) keeps fitted models keyed by the training data, settings and
+    seed, so several backtests of the same split (e.g. each ``headcount``) fit once.
     """
     if standardise not in ("auto", "on", "off"):
         raise InputError(f"--standardise: must be auto, on or off, got {standardise!r}")
@@ -188,8 +192,17 @@ def bayesian_forecaster(
         fit_panel = panel.copy()
         for v in ("amount", "gross", "cancel_amount"):
             fit_panel[v] = panel[v] / scale
-        m = BookingsForecast(dict(config) if config else None)
-        m.fit(fit_panel, method=method, draws=draws, tune=tune, chains=chains, seed=seed)
+        key = (
+            hash_frames({"panel": fit_panel[["amount", "deals", "active"]].to_dataframe().reset_index()}),
+            method, draws, tune, chains, seed, repr(sorted((config or {}).items())),
+        )
+        if cache is not None and key in cache:
+            m = cache[key]
+        else:
+            m = BookingsForecast(dict(config) if config else None)
+            m.fit(fit_panel, method=method, draws=draws, tune=tune, chains=chains, seed=seed)
+            if cache is not None:
+                cache[key] = m
         if diagnostics is not None:
             diagnostics.update(_jsonable(getattr(m, "diagnostics", {}) or {}))
             diagnostics["standardised"] = bool(scaled)

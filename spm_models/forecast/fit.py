@@ -127,7 +127,7 @@ def fit_fast(
         "draws": draws,
         "chains": 1,
         "seed": seed,
-        "steps": int(len(hist)) if hist is not None else n_steps,
+        "steps": len(hist) if hist is not None else n_steps,
         "final_loss": float(hist[-1]) if hist is not None and len(hist) else None,
         "seconds": round(elapsed, 3),
     }

@@ -53,6 +53,8 @@ HYPER_PARAMS = (
     "deal_sigma",
     "size_region_sigma",
     "size_rep_sigma",
+    "region_eff",
+    "size_region_eff",
     "cancel_rate",
     "inv_alpha",
 )
@@ -78,6 +80,13 @@ class ForecastConfig:
         Prior median of ``ramp_tau`` in months (log-normal, sd 0.75 on the log scale).
     target_accept
         NUTS target acceptance rate.
+    territory_effects
+        Pooled territory effects: ``"auto"`` includes them when territories hold at least
+        2.5 reps on average over the history (otherwise territory and rep effects are not
+        separable and the rep effect absorbs both), ``"on"`` / ``"off"`` force it.
+    min_pooled_groups
+        Fewer regions than this get zero-sum fixed effects (prior sd 0.5) instead of
+        partially pooled ones: a variance cannot be learnt from 2–4 groups.
     """
 
     count_likelihood: Literal["poisson", "negbin"] = "poisson"
@@ -86,6 +95,8 @@ class ForecastConfig:
     ramp: bool = True
     prior_ramp_tau: float = 3.0
     target_accept: float = 0.9
+    territory_effects: Literal["auto", "on", "off"] = "auto"
+    min_pooled_groups: int = 5
 
     @classmethod
     def from_dict(cls, config: dict[str, Any] | ForecastConfig | None) -> ForecastConfig:
@@ -108,6 +119,8 @@ class ForecastConfig:
             problems.append("forecast config, field 'season_harmonics': must be 0..3")
         if not cfg.prior_ramp_tau > 0:
             problems.append("forecast config, field 'prior_ramp_tau': must be > 0")
+        if cfg.territory_effects not in ("auto", "on", "off"):
+            problems.append("forecast config, field 'territory_effects': must be auto, on or off")
         if not 0.5 <= cfg.target_accept < 1:
             problems.append("forecast config, field 'target_accept': must be in [0.5, 1)")
         if problems:
@@ -278,10 +291,14 @@ class BookingsForecast:
             rep_z = _zs(pm, "rep_z", "rep", R)
             eff = rep_sigma * rep_z
             if G > 1:
-                region_sigma = pm.HalfNormal("region_sigma", 0.3)
-                region_z = _zs(pm, "region_z", "region", G)
-                eff = eff + region_sigma * region_z[region_idx]
-            if K > G:
+                if G >= cfg.min_pooled_groups:
+                    region_sigma = pm.HalfNormal("region_sigma", 0.3)
+                    region_z = _zs(pm, "region_z", "region", G)
+                    eff = eff + region_sigma * region_z[region_idx]
+                else:  # too few regions to learn a variance: zero-sum fixed effects
+                    region_eff = pm.ZeroSumNormal("region_eff", sigma=0.5, dims="region")
+                    eff = eff + region_eff[region_idx]
+            if self._use_territory(R, G, K):
                 territory_sigma = pm.HalfNormal("territory_sigma", 0.3)
                 territory_z = _zs(pm, "territory_z", "territory", K)
                 eff = eff + territory_sigma * territory_z[terr_idx]
@@ -321,9 +338,13 @@ class BookingsForecast:
             deal_sigma = pm.HalfNormal("deal_sigma", 1.0)
             size_eff = log_med + pt.zeros(R)
             if G > 1:
-                size_region_sigma = pm.HalfNormal("size_region_sigma", 0.3)
-                size_region_z = _zs(pm, "size_region_z", "region", G)
-                size_eff = size_eff + size_region_sigma * size_region_z[region_idx]
+                if G >= cfg.min_pooled_groups:
+                    size_region_sigma = pm.HalfNormal("size_region_sigma", 0.3)
+                    size_region_z = _zs(pm, "size_region_z", "region", G)
+                    size_eff = size_eff + size_region_sigma * size_region_z[region_idx]
+                else:
+                    size_region_eff = pm.ZeroSumNormal("size_region_eff", sigma=0.5, dims="region")
+                    size_eff = size_eff + size_region_eff[region_idx]
             if cfg.rep_size_effects:
                 size_rep_sigma = pm.HalfNormal("size_rep_sigma", 0.3)
                 size_rep_z = _zs(pm, "size_rep_z", "rep", R)
@@ -342,6 +363,14 @@ class BookingsForecast:
                 pm.Binomial("cancels", n=d.total_deals, p=cancel_rate, observed=d.total_cancels)
         self.model = model
         return model
+
+    def _use_territory(self, R: int, G: int, K: int) -> bool:
+        """Territory effects are separable from rep effects only with several reps per
+        territory (over the history); ``territory_effects="auto"`` needs >= 2.5 on average."""
+        mode = self.config.territory_effects
+        if K <= max(G, 1) or mode == "off":
+            return False
+        return mode == "on" or R / K >= 2.5
 
     # ---- fitting ------------------------------------------------------------------------
     def fit(
@@ -439,6 +468,14 @@ class BookingsForecast:
             if name in p and p[name].shape[1] > 1:  # same rescaling as _zs in the model
                 n = p[name].shape[1]
                 p[name] = p[name] * np.sqrt(n / (n - 1.0))
+        # fixed (unpooled) region effects: express as sigma * z, sigma = their spread per draw
+        for eff_name, sig, z in (("region_eff", "region_sigma", "region_z"),
+                                 ("size_region_eff", "size_region_sigma", "size_region_z")):
+            if eff_name in p:
+                e = p[eff_name]
+                sd = e.std(axis=1, ddof=1) if e.shape[1] > 1 else np.zeros(D)
+                sd = np.maximum(sd, 1e-12)
+                p[sig], p[z] = sd, e / sd[:, None]
         rep_pos = {r: i for i, r in enumerate(d.rep)}
         reg_pos = {g: i for i, g in enumerate(d.regions)}
         ter_pos = {t: i for i, t in enumerate(d.territories)}
@@ -546,7 +583,7 @@ class BookingsForecast:
             mean_size = np.where(pdeals > 0, pgross / np.maximum(pdeals, 1), 0.0)
             for j in range(3):  # j = 0 → last history month
                 col = 2 - j
-                for h in range(0, 3 - j):
+                for h in range(3 - j):
                     if h >= P:
                         break
                     k = rng.binomial(np.broadcast_to(pdeals[:, col], (D, R)), (cr / 3.0)[:, None])
@@ -615,7 +652,7 @@ class BookingsForecast:
             raise InputError(f"forecast, field 'months': must be >= 1, got {months}")
         try:
             p0 = pd.Period(start, freq="M")
-        except Exception:
+        except (ValueError, TypeError):
             raise InputError(f"forecast, field 'start': not a month YYYY-MM: {start!r}") from None
         rng = np.random.default_rng(seed)
         panel = self.panel

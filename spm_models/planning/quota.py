@@ -149,6 +149,8 @@ def phasing_weights(forecast: xr.Dataset, how: str = "rep") -> xr.DataArray:
     company's median total per month; ``flat``: equal months.
     """
     da = _check_forecast(forecast)
+    if da.chunks is not None:  # median needs the whole draw axis in one chunk
+        da = da.chunk({"draw": -1})
     n_t = da.sizes["period"]
     reps, periods = da["rep"].values, da["period"].values
     if how == "flat":
@@ -159,7 +161,7 @@ def phasing_weights(forecast: xr.Dataset, how: str = "rep") -> xr.DataArray:
     if how == "company":
         w = np.broadcast_to(company, (da.sizes["rep"], n_t)).copy()
     else:
-        med = np.clip(da.median("draw").values, 0, None)
+        med = np.clip(np.asarray(da.median("draw").values), 0, None)
         tot = med.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             w = np.where(tot > 0, med / np.where(tot > 0, tot, 1.0), company[None, :])

@@ -51,7 +51,9 @@ from spm_models.planning.geo import (
 
 SECTION = "territory"
 TABLE = "table 'accounts'"
-_PENALTY = 1e6  # cost per unit of normalised band violation (one territory's mean load)
+_PENALTY = 1e5  # cost per unit of normalised band violation (one territory's mean load)
+#: (width, relative penalty) of the band-violation tiers; the last one is unbounded
+_TIERS = ((0.01, 1.0), (0.02, 3.0), (0.04, 9.0), (0.08, 27.0), (np.inf, 81.0))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -267,6 +269,10 @@ def _solve_assignment(
     threads: int,
     full_mip: bool = False,
     repair_time_limit: float = 5.0,
+    repair_boundary: bool = False,
+    repair_small: float = 0.0,
+    dive_rounds: int = 8,
+    dive_share: float = 0.5,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """LP relaxation + MIP repair of fractional accounts; returns labels and solver stats."""
     import highspy
@@ -300,12 +306,14 @@ def _solve_assignment(
     else:
         r_stay = None
     n_rows = r_next
-    # slack columns for band rows: +u (under) and -v (over)
+    # slack columns for band rows, +u (under) and -v (over), in tiers of rising penalty so
+    # an unavoidable violation is spread over territories (≈ quadratic: keeps the CV low)
     band_rows = np.arange(n, n + n_band)
-    n_s = 2 * n_band
+    n_tiers = len(_TIERS)
+    n_s = 2 * n_band * n_tiers
     s_cols = n_x + np.arange(n_s)
-    rows.append(np.concatenate([band_rows, band_rows])); cols.append(s_cols)
-    vals.append(np.concatenate([np.ones(n_band), -np.ones(n_band)]))
+    rows.append(np.tile(band_rows, 2 * n_tiers)); cols.append(s_cols)  # noqa: E702
+    vals.append(np.concatenate([np.ones(n_band * n_tiers), -np.ones(n_band * n_tiers)]))
     A = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_x + n_s)
     )
@@ -317,11 +325,16 @@ def _solve_assignment(
         row_lo[n + k : n + 2 * k], row_hi[n + k : n + 2 * k] = 1 - t_w, 1 + t_w
     if r_stay is not None:
         row_lo[r_stay], row_hi[r_stay] = n - max_moved, highspy.kHighsInf
-    col_cost = np.concatenate([cost, np.full(n_s, _PENALTY)])
+    tier_cost = np.repeat([c for _, c in _TIERS], n_band)
+    tier_cap = np.repeat([w for w, _ in _TIERS], n_band)
+    col_cost = np.concatenate([cost, _PENALTY * tier_cost, _PENALTY * tier_cost])
     col_lo = np.zeros(n_x + n_s)
-    col_hi = np.concatenate([np.ones(n_x), np.full(n_s, highspy.kHighsInf)])
+    col_hi = np.concatenate([np.ones(n_x), tier_cap, tier_cap])
 
-    def run(lo: np.ndarray, hi: np.ndarray, integer: np.ndarray | None) -> np.ndarray:
+    def run(
+        lo: np.ndarray, hi: np.ndarray, integer: np.ndarray | None, start: np.ndarray | None = None,
+        keep: list | None = None,
+    ) -> np.ndarray:
         h = _new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", int(threads))
@@ -342,7 +355,17 @@ def _solve_assignment(
             h.setOptionValue("mip_rel_gap", 1e-3)
             h.setOptionValue("time_limit", float(min(time_limit, repair_time_limit)))
         h.passModel(lp)
+        if start is not None:
+            hs = highspy.HighsSolution()
+            hs.col_value = list(start)
+            hs.value_valid = True
+            h.setSolution(hs)
         h.run()
+        if keep is not None:
+            keep.append(h)
+        return _solution(h)
+
+    def _solution(h) -> np.ndarray:
         status = h.getModelStatus()
         sol = np.asarray(h.getSolution().col_value)
         if sol.size != A.shape[1] or status not in (
@@ -357,29 +380,100 @@ def _solve_assignment(
         sol = run(col_lo, col_hi, np.concatenate([np.ones(n_x, bool), np.zeros(n_s, bool)]))
         x = sol[:n_x]
         frac_acc = np.array([], int)
+        lp_violation = float("nan")
     else:
-        sol = run(col_lo, col_hi, None)
+        keep: list = []
+        sol = run(col_lo, col_hi, None, keep=keep)
+        h_lp = keep[0]
         x = sol[:n_x]
+        lp_violation = float(sol[n_x:].reshape(2 * n_tiers, n_band).sum(0).max(initial=0.0))
+        # dive: an account larger than the band cannot be split, so fix big fractional
+        # accounts to their largest share and re-solve the LP (warm start), a few rounds
+        big = pot_n > dive_share * t_p
+        for _ in range(dive_rounds):
+            frac = (x > 1e-6) & (x < 1 - 1e-6)
+            cols_big = np.flatnonzero(frac & big[acc])
+            if cols_big.size == 0:
+                break
+            accs = np.unique(acc[cols_big])
+            cols = np.flatnonzero(np.isin(acc, accs))
+            best_share = np.zeros(n)
+            np.maximum.at(best_share, acc[cols], x[cols])
+            win = x[cols] >= best_share[acc[cols]] - 1e-12
+            # one winner per account (the first maximal column)
+            _, first_win = np.unique(acc[cols][win], return_index=True)
+            chosen = np.zeros(cols.size, bool)
+            chosen[np.flatnonzero(win)[first_win]] = True
+            new_lo = np.where(chosen, 1.0, 0.0)
+            new_hi = np.where(chosen, 1.0, 0.0)
+            col_lo[cols], col_hi[cols] = new_lo, new_hi
+            h_lp.changeColsBounds(cols.size, cols.astype(np.int32), new_lo, new_hi)
+            h_lp.run()
+            sol = _solution(h_lp)
+            x = sol[:n_x]
         frac = (x > 1e-6) & (x < 1 - 1e-6)
         frac_acc = np.unique(acc[frac])
     n_frac = int(frac_acc.size)
+    n_free = 0
     if n_frac:
-        is_frac_col = np.isin(acc, frac_acc)
+        # free the fractional accounts and the "boundary" accounts (LP territory is not their
+        # cheapest candidate): small integer adjustments need small accounts to trade
+        cheapest = np.full(n, np.inf)
+        np.minimum.at(cheapest, acc, cost)
+        chosen = x > 0.5
+        boundary = np.zeros(n, bool)
+        boundary[acc[chosen & (cost > cheapest[acc] + 1e-9)]] = True
+        if repair_boundary:
+            free_acc = np.union1d(frac_acc, np.flatnonzero(boundary))
+        else:
+            free_acc = frac_acc
+        if repair_small > 0:
+            # small accounts that could join or leave a territory touched by a fractional one
+            touched = np.zeros(k, bool)
+            touched[ter[np.isin(acc, frac_acc)]] = True
+            small = pot_n <= np.quantile(pot_n, repair_small)
+            near_touched = np.zeros(n, bool)
+            near_touched[acc[touched[ter]]] = True
+            free_acc = np.union1d(free_acc, np.flatnonzero(small & near_touched))
+        is_free_col = np.isin(acc, free_acc)
+        n_free = int(free_acc.size)
         lo, hi = col_lo.copy(), col_hi.copy()
-        fixed = ~is_frac_col
+        fixed = ~is_free_col
         xr_ = np.round(x[fixed])
         lo[:n_x][fixed] = xr_
         hi[:n_x][fixed] = xr_
-        integer = np.concatenate([is_frac_col, np.zeros(n_s, bool)])
-        sol = run(lo, hi, integer)
+        integer = np.concatenate([is_free_col, np.zeros(n_s, bool)])
+        # start from the LP solution rounded to each account's largest share
+        x0 = np.zeros(n_x)
+        order0 = np.argsort(x, kind="stable")
+        best_col = np.full(n, -1)
+        best_col[acc[order0]] = order0
+        x0[best_col] = 1.0
+        keep_m: list = []
+        sol = run(lo, hi, integer, np.concatenate([x0, np.zeros(n_s)]), keep=keep_m)
+        if keep_m[0].getInfo().primal_solution_status != 2:  # no feasible MIP solution in time
+            sol = np.concatenate([x0, np.zeros(n_s)])
         x = sol[:n_x]
     labels = np.full(n, -1)
     # the largest x per account wins (x is integral after the repair)
     order = np.argsort(x, kind="stable")
     labels[acc[order]] = ter[order]
-    slack = sol[n_x:]
-    stats = {"fractional_accounts": n_frac, "n_vars": int(n_x), "balance_violation": float(slack.max(initial=0.0))}
+    slack = sol[n_x:].reshape(2 * n_tiers, n_band).sum(0) if n_band else np.zeros(0)
+    stats = {"fractional_accounts": n_frac, "n_vars": int(n_x), "balance_violation": float(slack.max(initial=0.0)),
+             "lp_violation": lp_violation, "repair_accounts": n_free}
     return labels, stats
+
+
+def _enforce_move_limit(labels: np.ndarray, cur: np.ndarray, pot: np.ndarray, max_moved: int) -> np.ndarray:
+    """Send the smallest moved accounts home until at most ``max_moved`` accounts move (a
+    time-limited repair MIP may return an incumbent slightly over the limit)."""
+    labels = labels.copy()
+    moved = np.flatnonzero(labels != cur)
+    excess = moved.size - max_moved
+    if excess > 0:
+        back = moved[np.argsort(pot[moved], kind="stable")[:excess]]
+        labels[back] = cur[back]
+    return labels
 
 
 def _band_violation(
@@ -397,10 +491,11 @@ def balance_territories(
     k: int | None = None,
     max_moved_share: float | None = 0.2,
     *,
-    potential_tol: float = 0.05,
+    potential_tol: float = 0.03,
     workload_tol: float | None = 0.10,
     n_candidates: int = 8,
-    reach: float = 1.0,
+    reach: float = 3.0,
+    max_distance_km: float | None = None,
     max_iter: int = 10,
     move_cost_km: float = 25.0,
     distance_weight: str = "potential",
@@ -423,6 +518,9 @@ def balance_territories(
     n_candidates : nearest centres each account may join (plus its current territory).
     reach : each territory may also take its ``reach × n/k`` nearest accounts (0 = off), so
         isolated territories can reach the band.
+    max_distance_km : no account joins a territory whose centre is farther than this (it
+        may always keep its current territory); ``None`` = no cap. With a cap an isolated
+        territory (e.g. Hawaii) may stay outside the band instead of taking far accounts.
     max_iter : location-allocation iterations (stops early when the distance stops improving).
     move_cost_km : disruption penalty per moved account, in km of weighted distance.
     distance_weight : ``potential`` (textbook: potential-weighted distance), ``workload`` or
@@ -446,6 +544,7 @@ def balance_territories(
     number(SECTION, cfg, "workload_tol", problems, lo=0, lo_open=True)
     number(SECTION, cfg, "n_candidates", problems, lo=1)
     number(SECTION, {"reach": reach}, "reach", problems, lo=0)
+    number(SECTION, {"max_distance_km": max_distance_km}, "max_distance_km", problems, lo=0, lo_open=True)
     number(SECTION, cfg, "max_iter", problems, lo=1)
     number(SECTION, cfg, "move_cost_km", problems, lo=0)
     choice(SECTION, cfg, "distance_weight", ("potential", "workload", "unit"), problems)
@@ -512,12 +611,20 @@ def balance_territories(
             near_acc = np.argpartition(dist, m - 1, axis=0)[:m, :]  # (m, k)
             acc_c = np.concatenate([acc_c, near_acc.ravel()])
             ter_c = np.concatenate([ter_c, np.tile(np.arange(k_), m)])
+        if max_distance_km is not None:
+            # no new account farther than the cap (an account may always stay where it is)
+            ok = dist[acc_c, ter_c] <= max_distance_km
+            n_col = cand_m.shape[1]
+            ok[: n * n_col] |= (np.arange(n * n_col) % n_col) >= n_c  # previous/current territory
+            acc_c, ter_c = acc_c[ok], ter_c[ok]
         cand = (acc_c, ter_c)
         labels, stats = _solve_assignment(
             dist, w, pot_n, wl_n, cand, cur,
             t_p=potential_tol, t_w=workload_tol, max_moved=max_moved, move_cost=move_cost_km,
             time_limit=max(1.0, time_limit - (time.perf_counter() - t0)), threads=threads,
         )
+        if max_moved is not None and np.sum(labels != cur) > max_moved:
+            labels = _enforce_move_limit(labels, cur, pot, max_moved)
         c_lat, c_lon = weighted_centres(lat, lon, cw, labels, k_)
         obj = float(np.mean(w * haversine_km(lat, lon, c_lat[labels], c_lon[labels])))
         stats.update(iteration=it, weighted_distance=obj, seconds=time.perf_counter() - t0)
@@ -569,6 +676,7 @@ balance = balance_territories
 
 _CONFIG_KEYS = {
     "k", "max_moved_share", "potential_tol", "workload_tol", "n_candidates", "reach", "max_iter",
+    "max_distance_km",
     "move_cost_km", "distance_weight", "time_limit", "threads", "seed",
 }
 

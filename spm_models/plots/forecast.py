@@ -36,7 +36,7 @@ def plot_forecast_fan(
     for i, (lo, hi) in enumerate(quantiles):
         q = forecast.quantile([lo, hi], dim="draw").values
         ax.fill_between(xf, q[0], q[1], color="tab:blue", alpha=0.15 + 0.12 * i, lw=0,
-                        label=f"{int(round((hi - lo) * 100))} % interval")
+                        label=f"{round((hi - lo) * 100)} % interval")
     ax.plot(xf, forecast.median("draw").values, color="tab:blue", lw=2, label="median")
     step = max(1, len(labels) // 12)
     ax.set_xticks(np.arange(len(labels))[::step], labels[::step], rotation=45, ha="right")

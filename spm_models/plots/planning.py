@@ -40,7 +40,9 @@ def plot_territory_map(
     if size_by and size_by in assignment:
         v = assignment[size_by].to_numpy(float)
         sizes = 4 + 40 * np.sqrt(v / v.max()) if v.max() > 0 else 8.0
-    edge = np.where(assignment.get("moved", pd.Series(False, index=assignment.index)).to_numpy(bool), "k", "none")
+    moved = assignment["moved"].to_numpy(bool) if "moved" in assignment else np.zeros(len(assignment), bool)
+    edge = np.zeros((len(assignment), 4))
+    edge[moved, 3] = 1.0  # black outline for moved accounts, none otherwise
     ax.scatter(assignment["lon"], assignment["lat"], c=colours, s=sizes, edgecolors=edge, linewidths=0.6,
                alpha=0.85)
     if centres is not None and len(centres):
