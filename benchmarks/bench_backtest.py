@@ -69,7 +69,12 @@ def pairwise_rows(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def acceptance(args: argparse.Namespace) -> int:
-    from spm_models.forecast.backtest import HEADCOUNT_MODES, bayesian_forecaster, load_tables, run_backtest
+    from spm_models.forecast.backtest import (
+        HEADCOUNT_MODES,
+        bayesian_forecaster,
+        load_tables,
+        run_backtest,
+    )
 
     if args.data:
         tables = load_tables(args.data)

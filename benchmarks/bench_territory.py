@@ -21,7 +21,7 @@ import time
 
 def _print_metrics(before: dict, after: dict) -> None:
     keys = ["cv_potential", "cv_workload", "max_min_potential", "max_min_workload", "mean_distance_km",
-            "weighted_distance_km", "max_p90_radius_km", "share_nearest_centre", "share_within_3_nearest",
+            "weighted_distance_km", "max_p90_radius_km", "median_p90_radius_km", "share_nearest_centre", "share_within_3_nearest",
             "accounts_moved", "share_moved"]
     print(f"{'metric':28s} {'before':>12s} {'after':>12s}")
     for k in keys:

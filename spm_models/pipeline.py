@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from spm_models import __version__
-from spm_models.cube import DRAW, PERIOD, REP, month_range, read_cube, write_cube
+from spm_models.cube import DRAW, PERIOD, REP, read_cube, write_cube
 from spm_models.errors import InputError
 from spm_models.provenance import hash_file, hash_frames, hash_obj, provenance
 from spm_models.scenario import Scenario, load_scenario
@@ -43,21 +43,40 @@ HISTORY_PERIOD = "history_period"
 
 
 # --------------------------------------------------------------------------- paths
-def cache_dir() -> Path:
-    """The forecast cache directory (``$SPM_CACHE_DIR`` or ``./.spm_cache``)."""
-    return Path(os.environ.get("SPM_CACHE_DIR", DEFAULT_CACHE_DIR))
+def project_root(hint: str | Path | None = None) -> Path:
+    """The workbench folder (holding ``scenarios/`` and ``notebooks/``): the current directory
+    or one above it, else one above ``hint`` (a scenario file), else the current directory.
+
+    Notebooks run with their own folder as working directory (JupyterLab, jupyter-scheduler),
+    so relative defaults (``data/demo.duckdb``, ``.spm_cache``) are resolved against this.
+    """
+    starts = [Path.cwd().resolve()]
+    if hint is not None:
+        starts.append(Path(hint).resolve().parent)
+    for start in starts:
+        for d in (start, *start.parents):
+            if (d / "scenarios").is_dir() and (d / "notebooks").is_dir():
+                return d
+    return Path.cwd()
 
 
-def demo_path() -> Path:
-    """Where ``data: demo`` resolves to (``$SPM_DEMO_DATA`` or ``./data/demo.duckdb``)."""
-    return Path(os.environ.get("SPM_DEMO_DATA", DEFAULT_DEMO_PATH))
+def cache_dir(hint: str | Path | None = None) -> Path:
+    """The forecast cache directory (``$SPM_CACHE_DIR`` or ``<project>/.spm_cache``)."""
+    env = os.environ.get("SPM_CACHE_DIR")
+    return Path(env) if env else project_root(hint) / DEFAULT_CACHE_DIR
+
+
+def demo_path(hint: str | Path | None = None) -> Path:
+    """Where ``data: demo`` resolves to (``$SPM_DEMO_DATA`` or ``<project>/data/demo.duckdb``)."""
+    env = os.environ.get("SPM_DEMO_DATA")
+    return Path(env) if env else project_root(hint) / DEFAULT_DEMO_PATH
 
 
 def resolve_data(scenario: Scenario) -> str:
     """The data source of ``scenario``; ``demo`` becomes the demo DuckDB file (written if missing)."""
     if scenario.data != "demo":
         return scenario.data
-    path = demo_path()
+    path = demo_path(scenario.path)
     if not path.exists():
         tables = _make_demo()
         _write_source(tables, path)
@@ -178,7 +197,7 @@ def _fit_and_forecast(tables: dict[str, pd.DataFrame], scenario: Scenario,
     cfg, fit = forecast_config(scenario)
     hz = _horizon(scenario)
     panel = monthly_panel(tables)
-    model = fit_cached(panel, cfg, cache_dir() / "fits", **fit)
+    model = fit_cached(panel, cfg, cache_dir(scenario.path) / "fits", **fit)
     out = model.forecast(start=hz["start"], months=hz["months"], n_draws=scenario.draws,
                          seed=scenario.seed,
                          attrition=scenario.section("forecast").get("attrition", False))
@@ -217,7 +236,7 @@ def forecast_cube(tables: dict[str, pd.DataFrame], scenario: Scenario,
                   data_hash: str) -> tuple[xr.Dataset, dict[str, Any]]:
     """The forecast cube of ``scenario``, from the on-disk cache when present."""
     key = forecast_cache_key(data_hash, scenario)
-    root = cache_dir() / "forecast"
+    root = cache_dir(scenario.path) / "forecast"
     store = root / f"{key}.zarr"
     meta = root / f"{key}.json"
     if store.exists() and meta.exists():
@@ -319,7 +338,8 @@ def simulate_comp(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataA
     parts = []
     for key in dict.fromkeys(keys):
         sel = {REP: np.asarray(bookings[REP].values)[keys == key]}
-        res = compute_payouts(plans[key], bookings.sel(sel), quota.sel(sel),
+        res = compute_payouts(plans[key], _with_measures(bookings.sel(sel), plans[key]),
+                              _with_measures(quota.sel(sel), plans[key]),
                               target_incentive.sel(sel))
         part = xr.Dataset({
             "payout": res["payout"].reindex({PERIOD: months}, fill_value=0.0),
@@ -329,6 +349,70 @@ def simulate_comp(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataA
         parts.append(part.transpose(REP, PERIOD, DRAW, ...))
     out = xr.concat(parts, dim=REP) if len(parts) > 1 else parts[0]
     return out.reindex({REP: bookings[REP].values})
+
+
+OVERLAY_REP = "overlay_rep"
+
+
+def _with_measures(da: xr.DataArray, plan: Any) -> xr.DataArray:
+    names = list(getattr(plan, "measure_names", []) or [])
+    return da.expand_dims(measure=names) if len(names) > 1 else da
+
+
+def overlay_comp(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
+                 reps: pd.DataFrame, cube_roles: np.ndarray,
+                 region: np.ndarray | None = None) -> xr.Dataset | None:
+    """Payouts of overlay roles: plan roles with no rep in the forecast (e.g. ``SE``).
+
+    Each active overlay rep of such a role is credited an equal share of its region's forecast
+    bookings (every draw) against the same share of the region's quotas, so its attainment is
+    the region's attainment; a plan with several measures is credited that on each measure.
+    Returns ``overlay_payout(overlay_rep, period, draw)`` or None when there is no overlay.
+    """
+    from spm_models.comp import compute_payouts
+
+    if "role" not in reps or "region" not in reps:
+        return None
+    region = region if region is not None else np.asarray(bookings["region"].values).astype(str)
+    plan_start = pd.Period(str(bookings[PERIOD].values[0]), freq="M").to_timestamp()
+    plan_end = pd.Period(str(bookings[PERIOD].values[-1]), freq="M").to_timestamp("M")
+    months = [str(p) for p in bookings[PERIOD].values]
+    reg = xr.DataArray(region, dims=[REP], coords={REP: bookings[REP].values}, name="region")
+    reg_b = bookings.groupby(reg).sum(REP)
+    reg_q = quota.groupby(reg).sum(REP)
+    parts = []
+    for role, plan in plans.items():
+        if role in set(cube_roles):
+            continue
+        sel = reps[reps["role"].astype(str) == role]
+        if "term_date" in sel:
+            term = pd.to_datetime(sel["term_date"], errors="coerce")
+            sel = sel[term.isna() | (term >= plan_start)]
+        if "hire_date" in sel:
+            sel = sel[pd.to_datetime(sel["hire_date"], errors="coerce").fillna(plan_start) <= plan_end]
+        sel = sel[sel["region"].astype(str).isin(set(map(str, reg_b["region"].values)))]
+        if sel.empty:
+            continue
+        ids = sel["rep_id"].astype(str).to_numpy()
+        regions = sel["region"].astype(str).to_numpy()
+        share = 1.0 / pd.Series(regions).map(pd.Series(regions).value_counts()).to_numpy()
+        shr = xr.DataArray(share, dims=[REP], coords={REP: ids})
+        credits = reg_b.sel(region=xr.DataArray(regions, dims=[REP], coords={REP: ids})) * shr
+        quotas = reg_q.sel(region=xr.DataArray(regions, dims=[REP], coords={REP: ids})) * shr
+        credits, quotas = credits.drop_vars("region"), quotas.drop_vars("region")
+        ti = xr.DataArray(sel["target_incentive"].astype(float).to_numpy()
+                          if "target_incentive" in sel else np.full(len(ids), np.nan),
+                          dims=[REP], coords={REP: ids})
+        res = compute_payouts(plan, _with_measures(credits, plan), _with_measures(quotas, plan), ti)
+        pay = res["payout"].reindex({PERIOD: months}, fill_value=0.0)
+        part = xr.Dataset({"overlay_payout": pay.transpose(REP, PERIOD, DRAW)})
+        part = part.assign_coords(overlay_role=(REP, [role] * len(ids)),
+                                  overlay_region=(REP, regions))
+        parts.append(part)
+    if not parts:
+        return None
+    out = xr.concat(parts, dim=REP) if len(parts) > 1 else parts[0]
+    return out.rename({REP: OVERLAY_REP})
 
 
 def target_incentive_of(plans: dict[str, Any], reps: pd.DataFrame, rep_ids: np.ndarray,
@@ -353,7 +437,7 @@ def summarize(cube: xr.Dataset, scenario: Scenario, data_hash: str,
               diagnostics: dict[str, Any] | None = None) -> dict[str, Any]:
     """The decision figures of a scenario cube (``summary.json``; no timestamps)."""
     revenue = cube["bookings"].sum([REP, PERIOD])
-    cost = cube["payout"].sum([REP, PERIOD])
+    cost = total_cost(cube)
     cos = cost / revenue.where(revenue != 0)
     annual_b = cube["bookings"].sum(PERIOD)
     annual_q = cube["quota"].sum(PERIOD)
@@ -369,6 +453,7 @@ def summarize(cube: xr.Dataset, scenario: Scenario, data_hash: str,
         "n_draws": int(cube.sizes[DRAW]),
         "revenue": _q(revenue),
         "incentive_cost": _q(cost),
+        "incentive_cost_by_plan": cost_by_plan(cube),
         "cost_of_sales": {"p50": round(float(np.nanmedian(cos.values)), 6)},
         "prob_company_target": (round(float((revenue >= float(target)).mean()), 6)
                                 if target is not None else None),
@@ -389,6 +474,29 @@ def summarize(cube: xr.Dataset, scenario: Scenario, data_hash: str,
         },
     }
     return summary
+
+
+def total_cost(cube: xr.Dataset) -> xr.DataArray:
+    """Plan-year incentive cost per draw: quota carriers' payouts plus overlay payouts."""
+    cost = cube["payout"].sum([REP, PERIOD])
+    if "overlay_payout" in cube:
+        cost = cost + cube["overlay_payout"].sum([OVERLAY_REP, PERIOD])
+    return cost
+
+
+def cost_by_plan(cube: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Incentive cost P10/P50/P90 per plan role (``AE``, ``SE`` …)."""
+    out = {}
+    if "plan" in cube:
+        for key in dict.fromkeys(map(str, cube["plan"].values)):
+            mask = (cube["plan"] == key).values
+            out[key] = _q(cube["payout"].isel(rep=mask).sum([REP, PERIOD]))
+    if "overlay_payout" in cube:
+        roles = np.asarray(cube["overlay_role"].values).astype(str)
+        for key in dict.fromkeys(roles):
+            out[key] = _q(cube["overlay_payout"].isel({OVERLAY_REP: roles == key})
+                          .sum([OVERLAY_REP, PERIOD]))
+    return out
 
 
 def _quarterly_quantiles(bookings: xr.DataArray) -> list[dict[str, Any]]:
@@ -446,6 +554,11 @@ def run(scenario: Scenario | str | Path) -> ScenarioResult:
     ti = target_incentive_of(plans, reps, rep_ids, roles)
     comp = simulate_comp(plans, bookings, quota, ti, roles)
     cube = assemble_cube(bookings, quota, comp, rinfo, roles, ti, tables)
+    overlay = overlay_comp(plans, bookings, quota, reps, roles,
+                           np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
+                           else None)
+    if overlay is not None:
+        cube = cube.merge(overlay)
     prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,
                       seed=scenario.seed, scenario=scenario.name)
     prov.pop("created", None)
@@ -499,7 +612,7 @@ def data_fingerprint(scenario: Scenario) -> str:
     """Hash of the scenario's data as stored (file bytes, or folder of files) — for approvals."""
     source = scenario.data
     if source == "demo":
-        source = str(demo_path())
+        source = str(demo_path(scenario.path))
     p = Path(source)
     if p.is_file():
         return hash_file(p)

@@ -12,7 +12,9 @@ given a scenario result (its forecast cube is cached), :meth:`WhatIf.compute` ap
   ``1 − exp(−(τ + 1)/ramp_tau)``, with the quota ramped the same way);
 * ``plan`` — another plan file for the main role;
 
-and re-runs the one comp engine (``spm_models.comp.compute_payouts``) over all draws.
+and re-runs the one comp engine (``spm_models.comp.compute_payouts``) over all draws. Plan
+settings apply to the plans of the reps in the forecast; overlay plans (e.g. ``SE``, credited
+with their region's bookings) are re-run unchanged on the what-if bookings and quotas.
 :class:`WhatIfPanel` wires it to sliders, a dropdown, key-figure cards and two charts.
 """
 
@@ -107,6 +109,9 @@ class WhatIf:
         self.quota = cube["quota"].transpose(REP, PERIOD).load()
         self.ti = cube["target_incentive"].load()
         self.roles = np.asarray(cube["role"].values).astype(str)
+        self.region = (np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
+                       else np.array([""] * cube.sizes[REP]))
+        self.reps = result.tables.get("reps")
         self.plans = pipeline.load_plans(self.scenario)
         self.main_role = pipeline.plan_key(self.plans, "AE")
         self.target = self.scenario.spec.get("target")
@@ -119,15 +124,17 @@ class WhatIf:
     def n_reps(self) -> int:
         return int(self.bookings.sizes[REP])
 
-    def _headcount(self, n: int) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray, np.ndarray]:
+    def _headcount(self, n: int) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray, np.ndarray,
+                                          np.ndarray]:
         b, q, ti, roles = self.bookings, self.quota, self.ti, self.roles
         cur = self.n_reps
         rng = np.random.default_rng(self.rng_seed)
         if n == cur:
-            return b, q, ti, roles
+            return b, q, ti, roles, self.region
         if n < cur:
             keep = np.sort(rng.permutation(cur)[:n])
-            return b.isel(rep=keep), q.isel(rep=keep), ti.isel(rep=keep), roles[keep]
+            return (b.isel(rep=keep), q.isel(rep=keep), ti.isel(rep=keep), roles[keep],
+                    self.region[keep])
         extra = n - cur
         pool = np.flatnonzero(roles == self.main_role) if (roles == self.main_role).any() else np.arange(cur)
         src = rng.choice(pool, extra)
@@ -144,7 +151,8 @@ class WhatIf:
         q2 = xr.concat([q.drop_vars(dropq), nq.drop_vars(dropq, errors="ignore")], dim=REP)
         dropt = [c for c in ti.coords if c not in ti.dims]
         ti2 = xr.concat([ti.drop_vars(dropt), nti.drop_vars(dropt, errors="ignore")], dim=REP)
-        return b2, q2, ti2, np.concatenate([roles, roles[src]])
+        return (b2, q2, ti2, np.concatenate([roles, roles[src]]),
+                np.concatenate([self.region, self.region[src]]))
 
     def compute(self, quota_uplift: float = 0.0, accelerator: float | None = None,
                 cap: float | None = None, threshold: float | None = None,
@@ -157,17 +165,24 @@ class WhatIf:
         plans = dict(self.plans)
         if plan and plan in self.plan_choices:
             plans[self.main_role] = Plan.from_yaml(self.plan_choices[plan])
-        plans = {role: modify_plan(p, accelerator, cap, threshold) for role, p in plans.items()}
-        b, q, ti, roles = self._headcount(int(headcount) if headcount else self.n_reps)
+        b, q, ti, roles, region = self._headcount(int(headcount) if headcount else self.n_reps)
         q = q * (1.0 + float(quota_uplift))
-        comp = pipeline.simulate_comp(plans, b, q, ti, roles)
+        keys = {pipeline.plan_key(plans, r) for r in set(roles)} | {self.main_role}
+        main = {k: modify_plan(plans[k], accelerator, cap, threshold) for k in keys}
+        comp = pipeline.simulate_comp(main, b, q, ti, roles)
         cost = comp["payout"].sum([REP, PERIOD]).values
+        overlay_plans = {k: p for k, p in plans.items() if k not in keys}
+        if self.reps is not None and overlay_plans:
+            ov = pipeline.overlay_comp(overlay_plans, b, q, self.reps, roles, region)
+            if ov is not None:
+                cost = cost + ov["overlay_payout"].sum([pipeline.OVERLAY_REP, PERIOD]).values
         revenue = b.sum([REP, PERIOD]).values
         annual_b = b.sum(PERIOD).values
         annual_q = q.sum(PERIOD).values
         with np.errstate(divide="ignore", invalid="ignore"):
             att = annual_b / np.where(annual_q > 0, annual_q, np.nan)[:, None]
-        at_quota = np.nanmean(att >= 1.0, axis=0)
+        has_q = annual_q > 0
+        at_quota = (att[has_q] >= 1.0).sum(axis=0) / max(int(has_q.sum()), 1)
         return WhatIfFigures(
             incentive_cost=_quantiles(cost), revenue=_quantiles(revenue),
             cost_of_sales=float(np.median(cost / np.where(revenue != 0, revenue, np.nan))),
@@ -209,7 +224,7 @@ def figures_png(fig_data: WhatIfFigures, base: WhatIfFigures | None = None) -> b
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    from spm_models.plots.report import BLUE, GREY, LIGHT, ORANGE, _MONEY
+    from spm_models.plots.report import _MONEY, BLUE, GREY, LIGHT, ORANGE
 
     fig = Figure(figsize=(9, 2.8), dpi=80, layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)

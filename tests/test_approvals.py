@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import yaml
-
 from test_report_helpers import PLAN, SPM, XSS, scenario, write_tiny_org
 
 

@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_report_helpers import REPO, make_env, report_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -120,8 +119,17 @@ def test_workbench_slider_changes_incentive_cost(lab, browser):
     page.goto(f"{url}/lab/tree/workbench.ipynb?token={token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    for _attempt in range(3):  # a click before the kernel connection settles can be lost
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.jp-InputPrompt')]"
+                ".some(e => /\\[(\\d+|\\*)\\]/.test(e.innerText))", timeout=30_000)
+            break
+        except Exception:  # noqa: BLE001 - retry the click
+            page.keyboard.press("Escape")
     cost = page.locator(".spm-incentive-cost")
     cost.wait_for(timeout=180_000)
     before = cost.inner_text()
@@ -137,5 +145,9 @@ def test_workbench_slider_changes_incentive_cost(lab, browser):
         " return e && e.innerText !== b; }", arg=before, timeout=60_000)
     after = cost.inner_text()
     assert after != before
+    news = page.locator(".jp-toast-button", has_text="No")
+    if news.count():
+        news.first.click()
+    page.locator(".spm-whatif-figures").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "workbench_lab.png"), full_page=False)
     page.close()

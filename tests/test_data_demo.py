@@ -121,6 +121,10 @@ def test_bookings_within_tenure_and_territory(demo_tables):
     assert (new["date"].to_numpy() >= r["hire_date"].to_numpy()).all()
     term = r["term_date"].to_numpy()
     assert ((new["date"].to_numpy() <= term) | pd.isna(term)).all()
+    # every booking (cancellations too) falls in a month with a quota for its rep
+    q = demo_tables["quotas"]
+    has_quota = set(zip(q["rep_id"], q["period"], strict=True))
+    assert set(zip(b["rep_id"], b["date"].dt.strftime("%Y-%m"), strict=True)) <= has_quota
     acc = demo_tables["accounts"].set_index("account_id")
     assert (acc.loc[new["account_id"], "territory_id"].to_numpy()
             == r["territory_id"].to_numpy()).all()

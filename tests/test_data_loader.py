@@ -73,6 +73,14 @@ def test_csv_and_parquet_folders_load_the_same(demo_tables, tmp_path):
     _same(a, small)
 
 
+def test_csv_folder_keeps_truth_numeric(demo_tables, tmp_path):
+    out = write_source({"truth": demo_tables["truth"], "reps": demo_tables["reps"]},
+                       tmp_path / "d")
+    t = load_source(out)
+    truth = dict(zip(t["truth"]["parameter"], t["truth"]["value"], strict=True))
+    assert truth["deal_median"] == 18000.0 and truth["trend"] == pytest.approx(0.08)
+
+
 def test_sqlalchemy_sqlite_url(demo_tables, tmp_path):
     import sqlalchemy as sa
 

@@ -153,6 +153,10 @@ def test_wrong_types_from_typed_sources():
     assert "reps, row 1, column 'hire_date': not a date ('20240101')" in problems
     assert "bookings, row 1, column 'amount': not a number ('True')" in problems
     assert typed["reps"]["rep_id"].tolist() == ["1", "2"]  # ids become strings
+    far = reps.assign(hire_date=np.array(["2024-01-01", "9999-12-31"], dtype="datetime64[us]"))
+    typed, problems = validate_tables({"reps": far})
+    assert problems == ["reps, row 2, column 'hire_date': date out of range ('9999-12-31')"]
+    assert typed["reps"]["hire_date"].dtype == "datetime64[ns]"
 
 
 def test_many_bad_rows_are_capped(tmp_path):

@@ -132,10 +132,17 @@ def test_model_builds_with_expected_variables(tiny):
 
     model = BookingsForecast({"count_likelihood": "negbin"}).build_model(tiny)
     names = {v.name for v in model.free_RVs}
-    assert {"log_base_deals", "trend", "rep_sigma", "rep_z", "ramp_tau", "season_a", "season_b",
+    assert {"log_base_deals", "trend", "rep_z", "ramp_tau", "season_a", "season_b",
             "deal_sigma", "cancel_rate", "inv_alpha"} <= names
+    # 6 reps in 4 territories: territory effects on, rep/territory spread as total + share
+    assert {"effect_sigma", "territory_share", "territory_z"} <= names
+    assert {"rep_sigma", "territory_sigma", "season_amp", "season_peak"} <= set(model.named_vars)
+    # 2 regions: zero-sum fixed region effects rather than a pooled variance
+    assert "region_eff" in names and "region_sigma" not in model.named_vars
+    off = BookingsForecast({"territory_effects": "off"}).build_model(tiny)
+    assert "rep_sigma" in {v.name for v in off.free_RVs} and "territory_z" not in off.named_vars
     assert {"deals", "log_gross", "cancels"} <= {v.name for v in model.observed_RVs}
-    assert np.isfinite(model.compile_logp()(model.initial_point()))
+    assert np.isfinite(model.compile_logp(mode="FAST_RUN")(model.initial_point()))
 
 
 def test_fast_fit_and_forecast_cube(fitted, tiny):
@@ -225,26 +232,37 @@ def test_save_load_round_trip(fitted, tmp_path):
     np.testing.assert_allclose(a["bookings"].values, b["bookings"].values)
 
 
-def test_fit_cached_hit_returns_same_posterior(tiny, tmp_path, monkeypatch):
+def test_fit_cached_hit_returns_same_posterior(fitted, tiny, tmp_path, monkeypatch):
     from spm_models.forecast import cache
     from spm_models.forecast.model import BookingsForecast
 
-    kw = dict(method="fast", draws=50, seed=0, n_steps=500)
+    calls = []
+
+    def fake_fit(self, panel, **kw):  # stands in for sampling: reuse the fixture's posterior
+        calls.append(kw)
+        self.panel, self.idata = panel, fitted.idata
+        self.diagnostics, self.fit_info = dict(fitted.diagnostics), {"method": kw.get("method")}
+        return self
+
+    monkeypatch.setattr(BookingsForecast, "fit", fake_fit)
+    kw = {"method": "fast", "draws": 50, "seed": 0}
     m1 = cache.fit_cached(tiny, {"rep_size_effects": False}, tmp_path, **kw)
-    assert m1.fit_info["cache"] == "miss"
-
-    def boom(*a, **k):  # a hit must not refit
-        raise AssertionError("refit on cache hit")
-
-    monkeypatch.setattr(BookingsForecast, "fit", boom)
+    assert m1.fit_info["cache"] == "miss" and len(calls) == 1
     m2 = cache.fit_cached(tiny, {"rep_size_effects": False}, tmp_path, **kw)
-    assert m2.fit_info["cache"] == "hit"
+    assert m2.fit_info["cache"] == "hit" and len(calls) == 1  # no refit
     xr.testing.assert_allclose(m1.posterior, m2.posterior)
-    # another config or other data is another key
+    np.testing.assert_allclose(
+        m1.forecast("2027-01", 2, n_draws=10, seed=0)["bookings"].values,
+        m2.forecast("2027-01", 2, n_draws=10, seed=0)["bookings"].values,
+    )
+    # another config, other fit settings or other data is another key
     assert cache.cache_key(tiny, {"rep_size_effects": True}, kw) != cache.cache_key(tiny, {"rep_size_effects": False}, kw)
+    assert cache.cache_key(tiny, None, {**kw, "seed": 1}) != cache.cache_key(tiny, None, kw)
     other = tiny.copy()
     other["deals"] = other["deals"] + 1
     assert cache.cache_key(other, None, kw) != cache.cache_key(tiny, None, kw)
+    m3 = cache.fit_cached(other, {"rep_size_effects": False}, tmp_path, **kw)
+    assert m3.fit_info["cache"] == "miss" and len(calls) == 2
 
 
 def test_diagnostics_flag_failures():

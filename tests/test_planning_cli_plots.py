@@ -85,3 +85,11 @@ def test_plots_return_figures():
     cap = simulate_capacity("2027-01", 6, 10, hiring_plan=1, n_draws=50)
     assert isinstance(plot_capacity(cap, target=5e6), matplotlib.figure.Figure)
     matplotlib.pyplot.close("all")
+
+
+def test_map_outlines_only_moved_accounts():
+    a = pd.DataFrame({"lat": [0, 1, 2, 3.0], "lon": [0, 1, 2, 3.0], "territory_id": ["a", "a", "b", "b"],
+                      "potential": [1, 2, 3, 4.0], "moved": [True, False, False, True]})
+    fig = plot_territory_map(a)
+    np.testing.assert_array_equal(fig.axes[0].collections[0].get_edgecolors()[:, 3], [1, 0, 0, 1])
+    matplotlib.pyplot.close("all")

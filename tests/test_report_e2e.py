@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_report_helpers import XSS, make_env, report_run
 
 pytestmark = pytest.mark.slow
@@ -118,3 +116,16 @@ def test_same_scenario_and_seed_give_identical_summary(run, monkeypatch):
     again = run.root / "again"
     pipeline.write_outputs(res, again / "summary.json", again / "cube.zarr")
     assert (again / "summary.json").read_text() == (run.out / "tiny_a" / "summary.json").read_text()
+
+
+def test_compare_notebook_runs_on_the_reports(run, tmp_path):
+    import papermill as pm
+
+    from test_report_helpers import REPO
+
+    out = tmp_path / "compare.ipynb"
+    pm.execute_notebook(str(REPO / "notebooks" / "compare.ipynb"), str(out),
+                        parameters={"report_dir": str(run.out)}, kernel_name="python3",
+                        progress_bar=False, cwd=str(run.root))
+    text = out.read_text()
+    assert "tiny_a" in text and "tiny_b" in text and "image/png" in text

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-
 from test_report_helpers import BROKEN_PLAN, PLAN, SPM, scenario
 
 MONDAY_6 = "0 6 * * 1"

@@ -422,12 +422,16 @@ def make_demo(
     cancelled = rng.random(n_d) < p.cancel_rate
     lag = rng.integers(1, 4, n_d)
     c_t = rm_t[d_rm] + lag
-    keep_c = cancelled & (c_t < n_months)
+    # a cancellation is booked while the rep is still employed and inside the history
+    rep_last = np.where(tl["term_m"] >= 0, tl["term_m"], n_months - 1)
+    keep_c = cancelled & (c_t <= rep_last[d_rep])
     c_idx = np.flatnonzero(keep_c)
     c_month = months[np.minimum(c_t[c_idx], n_months - 1)]
     c_day = np.minimum((d_date[c_idx] - d_month[c_idx].astype("datetime64[D]")).astype(int),
                        _days_in(c_month) - 1)
     c_date = c_month.astype("datetime64[D]") + c_day
+    c_rep = d_rep[c_idx]
+    c_date = np.where(tl["term_m"][c_rep] >= 0, np.minimum(c_date, term_date[c_rep]), c_date)
 
     # -- opportunities ----------------------------------------------------------------------
     say("opportunity pipeline")

@@ -32,7 +32,9 @@ def _read_file(path: Path) -> dict[str, tuple[pd.DataFrame, str]]:
     suffix = path.suffix.lower()
     stem = path.stem.strip().lower()
     if suffix == ".csv":
-        return {stem: (_read_csv(path), path.name)}
+        # contract tables as text (every bad cell can be quoted); other tables typed by pandas
+        df = _read_csv(path) if stem in SCHEMAS else pd.read_csv(path, encoding="utf-8-sig")
+        return {stem: (df, path.name)}
     if suffix in (".parquet", ".pq"):
         return {stem: (pd.read_parquet(path), path.name)}
     # Excel: a workbook named after a table holds it in its first sheet; any other workbook

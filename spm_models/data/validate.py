@@ -137,7 +137,15 @@ def _coerce_date(s: pd.Series) -> tuple[pd.Series, list]:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_localize(None).astype("datetime64[ns]"), []
     if pd.api.types.is_datetime64_any_dtype(s):
-        return s.astype("datetime64[ns]"), []
+        arr = s.to_numpy()
+        lo = np.datetime64(pd.Timestamp.min.ceil("D").date())
+        hi = np.datetime64(pd.Timestamp.max.floor("D").date())
+        out_of_range = ~np.isnat(arr) & ((arr < lo) | (arr > hi))
+        if not out_of_range.any():
+            return s.astype("datetime64[ns]"), []
+        ok = pd.Series(np.where(out_of_range, np.datetime64("NaT"), arr), index=s.index)
+        return ok.astype("datetime64[ns]"), [
+            (out_of_range, lambda p: f"date out of range ({_shown(arr[p].astype('datetime64[D]'))})", "date out of range")]
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         text = _stringify(s)
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), [
@@ -251,39 +259,32 @@ def _check_values(values: pd.Series, col: ColumnSchema, schema: TableSchema, lab
 
 def _check_duplicates(df: pd.DataFrame, schema: TableSchema, usable: set[str], label: str,
                       out: Problems) -> None:
+    """Rows repeating the table's key (rows with an empty id are skipped)."""
     key = [k for k in schema.key if k in df.columns and k in usable]
     if not key or key[: min(2, len(schema.key))] != list(schema.key[:2]):
         return
-    if len(key) == 1:
-        vals = df[key[0]]
-        valid = vals.notna().to_numpy()
-        dup = vals.duplicated(keep="first").to_numpy() & valid
-        if not dup.any():
-            return
-        first = {}
-        for i in np.flatnonzero(vals.duplicated(keep=False).to_numpy() & valid):
-            first.setdefault(vals.iloc[i], i)
-        out.rows(label, key[0], dup,
-                 lambda p: f"duplicate {key[0]} {_shown(vals.iloc[p])} "
-                           f"(first at row {first[vals.iloc[p]] + 1})",
-                 f"duplicate {key[0]}")
-        return
     sub = df[key].astype(object).where(df[key].notna(), "")
     valid = df[key[:2]].notna().all(axis=1).to_numpy()
-    dup = sub.duplicated(keep="first").to_numpy() & valid
+    if len(key) == 1:
+        codes = pd.factorize(sub[key[0]])[0]
+    else:
+        codes = sub.groupby(key, sort=False).ngroup().to_numpy()
+    n = len(codes)
+    first = np.full(codes.max() + 1 if n else 0, n)
+    np.minimum.at(first, codes, np.arange(n))
+    dup = (first[codes] < np.arange(n)) & valid
     if not dup.any():
         return
-    first: dict[tuple, int] = {}
-    for i in np.flatnonzero(sub.duplicated(keep=False).to_numpy() & valid):
-        first.setdefault(tuple(sub.iloc[i]), i)
 
     def msg(p: int) -> str:
         row = tuple(sub.iloc[p])
+        at = f"(first at row {first[codes[p]] + 1})"
+        if len(key) == 1:
+            return f"duplicate {key[0]} {_shown(row[0])} {at}"
         what = " and ".join(f"{k} {_shown(v)}" for k, v in zip(key, row, strict=True) if v != "")
-        return f"duplicate row for {what} (first at row {first[row] + 1})"
+        return f"duplicate row for {what} {at}"
 
-    out.rows(label, key[1], dup, msg,
-             "duplicate " + "/".join(key))
+    out.rows(label, key[min(1, len(key) - 1)], dup, msg, "duplicate " + "/".join(key))
 
 
 def _check_rules(name: str, df: pd.DataFrame, usable: set[str], label: str,

@@ -105,7 +105,7 @@ def _read_source_minimal(source: str | Path) -> dict[str, pd.DataFrame]:
 
         try:
             con = duckdb.connect(str(path), read_only=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise InputError(f"{source}: cannot open as a DuckDB file ({exc})") from exc
         try:
             for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
@@ -239,11 +239,8 @@ def _jsonable(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
-    if hasattr(obj, "to_dict"):
-        try:
-            return _jsonable(obj.to_dict())
-        except Exception:  # noqa: BLE001
-            pass
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
     return str(obj)
 
 
@@ -374,6 +371,7 @@ def run_backtest(
     settings: Mapping[str, Any] | None = None,
     ets_model: str = "ZZZ",
     headcount: str = "steady",
+    last_month: str | None = None,
 ) -> BacktestResult:
     """Fit on all but the last ``holdout`` months and score the held-out months.
 
@@ -396,6 +394,8 @@ def run_backtest(
     headcount
         How the model's company total treats departures and hires (:data:`HEADCOUNT_MODES`,
         module docstring).
+    last_month
+        Ignore bookings after this month (``YYYY-MM``), e.g. an incomplete current month.
     """
     if "bookings" not in tables:
         raise InputError(f"{source}: table 'bookings' missing (needed for forecasting)")
@@ -408,6 +408,17 @@ def run_backtest(
     if headcount not in HEADCOUNT_MODES:
         raise InputError(f"--headcount: must be one of {', '.join(HEADCOUNT_MODES)}, got {headcount!r}")
     use = {k: tables[k] for k in ("bookings", "reps") if k in tables and tables[k] is not None}
+    last_date = pd.to_datetime(use["bookings"]["date"], errors="coerce").max()
+    if last_month:
+        try:
+            lm = pd.Period(str(last_month), freq="M")
+        except (ValueError, TypeError):
+            raise InputError(f"--last-month: not a month YYYY-MM: {last_month!r}") from None
+        bmonths = pd.to_datetime(use["bookings"]["date"], errors="coerce").dt.to_period("M")
+        use["bookings"] = use["bookings"][(bmonths <= lm).to_numpy()]
+        if use["bookings"].empty:
+            raise InputError(f"--last-month: {lm} is before the first booking month")
+        last_date = pd.to_datetime(use["bookings"]["date"], errors="coerce").max()
     full = monthly_panel(use)
     periods = [str(p) for p in full["period"].values]
     n_months = len(periods)
@@ -516,8 +527,11 @@ def run_backtest(
         "n_reps_forecast": len(fc_reps),
         "n_reps_not_forecast": n_missing,
         "headcount": headcount,
-        "n_planned_hires": 0 if hires is None or headcount == "steady" else int(len(hires)),
+        "n_planned_hires": 0 if hires is None or headcount == "steady" else len(hires),
         "has_reps_table": "reps" in use,
+        "last_booking_date": None if pd.isna(last_date) else str(pd.Timestamp(last_date).date()),
+        # a last booking early in its month suggests an incomplete month (see --last-month)
+        "last_month_maybe_partial": bool(not pd.isna(last_date) and pd.Timestamp(last_date).day < 20),
         "data_hash": hash_frames(use),
         "seed": int(seed),
         "n_draws": int(n_draws),

@@ -27,7 +27,7 @@ def _model_config(config: str | None) -> dict | None:
                 data = yaml.safe_load(text)
             else:
                 data = json.loads(text)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise InputError(f"{config}: cannot parse model config ({exc})") from exc
     else:
         try:
@@ -55,10 +55,16 @@ def backtest(
     config: Annotated[str | None, typer.Option("--config", help="Model config: YAML/JSON file or inline JSON.")] = None,
     headcount: Annotated[str, typer.Option("--headcount", help="Model company total: steady (reps at the origin, no look-ahead), attrition (random departures + planned hires), hindsight (actual departures and hires; diagnosis).")] = "steady",
     standardise: Annotated[str, typer.Option("--standardise", help="Divide each rep's amounts by its mean deal size before fitting: auto (when reps' deal sizes differ widely), on, off.")] = "auto",
+    last_month: Annotated[str | None, typer.Option("--last-month", help="Ignore bookings after this month (YYYY-MM), e.g. an incomplete current month.")] = None,
     ets_model: Annotated[str, typer.Option("--ets-model", help="statsforecast ETS spec of the ets baseline (ZZZ = automatic, ZZA = forced additive season).")] = "ZZZ",
 ) -> None:
     """Fit on all but the last HOLDOUT months, score them against seasonal-naive and ETS."""
-    from spm_models.forecast.backtest import bayesian_forecaster, load_tables, run_backtest, write_outputs
+    from spm_models.forecast.backtest import (
+        bayesian_forecaster,
+        load_tables,
+        run_backtest,
+        write_outputs,
+    )
 
     problems = []
     if holdout < 1:
@@ -85,7 +91,7 @@ def backtest(
                 "standardise": standardise}
     result = run_backtest(
         tables, holdout, forecaster=forecaster, n_draws=n_draws, seed=seed, source=data,
-        settings=settings, ets_model=ets_model, headcount=headcount,
+        settings=settings, ets_model=ets_model, headcount=headcount, last_month=last_month,
     )
     result.metrics["metadata"]["diagnostics"] = diagnostics
     write_outputs(result, out, predictions)

@@ -42,6 +42,8 @@ from spm_models.errors import InputError
 #: hyper-parameters (diagnostics thresholds apply to these)
 HYPER_PARAMS = (
     "log_base_deals",
+    "effect_sigma",
+    "territory_share",
     "trend",
     "season_a",
     "season_b",
@@ -82,7 +84,7 @@ class ForecastConfig:
         NUTS target acceptance rate.
     territory_effects
         Pooled territory effects: ``"auto"`` includes them when territories hold at least
-        2.5 reps on average over the history (otherwise territory and rep effects are not
+        1.1 reps on average over the history (otherwise territory and rep effects are not
         separable and the rep effect absorbs both), ``"on"`` / ``"off"`` force it.
     min_pooled_groups
         Fewer regions than this get zero-sum fixed effects (prior sd 0.5) instead of
@@ -287,7 +289,17 @@ class BookingsForecast:
             deals_obs = pm.Data("deals_obs", d.deals)
             log_base = pm.Normal("log_base_deals", np.log(max(mean_deals, 1e-3)), 1.0)
             trend = pm.Normal("trend", 0.0, 0.5)
-            rep_sigma = pm.HalfNormal("rep_sigma", 0.5)
+            use_terr = self._use_territory(R, G, K)
+            if use_terr:
+                # rep and territory spreads are hard to tell apart when territories hold few
+                # reps: sample their total and the territory share instead (the total is well
+                # identified, the share mixes easily), report both sigmas as deterministics
+                effect_sigma = pm.HalfNormal("effect_sigma", 0.5)
+                terr_share = pm.Beta("territory_share", 1.5, 3.0)
+                rep_sigma = pm.Deterministic("rep_sigma", effect_sigma * pt.sqrt(1.0 - terr_share))
+                territory_sigma = pm.Deterministic("territory_sigma", effect_sigma * pt.sqrt(terr_share))
+            else:
+                rep_sigma = pm.HalfNormal("rep_sigma", 0.5)
             rep_z = _zs(pm, "rep_z", "rep", R)
             eff = rep_sigma * rep_z
             if G > 1:
@@ -298,8 +310,7 @@ class BookingsForecast:
                 else:  # too few regions to learn a variance: zero-sum fixed effects
                     region_eff = pm.ZeroSumNormal("region_eff", sigma=0.5, dims="region")
                     eff = eff + region_eff[region_idx]
-            if self._use_territory(R, G, K):
-                territory_sigma = pm.HalfNormal("territory_sigma", 0.3)
+            if use_terr:
                 territory_z = _zs(pm, "territory_z", "territory", K)
                 eff = eff + territory_sigma * territory_z[terr_idx]
             log_lam = log_base + trend * tyear + eff[cell_rep]
@@ -365,12 +376,12 @@ class BookingsForecast:
         return model
 
     def _use_territory(self, R: int, G: int, K: int) -> bool:
-        """Territory effects are separable from rep effects only with several reps per
-        territory (over the history); ``territory_effects="auto"`` needs >= 2.5 on average."""
+        """Territory effects are separable from rep effects only when territories hold more
+        than one rep over the history; ``territory_effects="auto"`` needs >= 1.1 on average."""
         mode = self.config.territory_effects
         if K <= max(G, 1) or mode == "off":
             return False
-        return mode == "on" or R / K >= 2.5
+        return mode == "on" or R / K >= 1.1
 
     # ---- fitting ------------------------------------------------------------------------
     def fit(

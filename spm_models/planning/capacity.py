@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,28 @@ def _skill(u: np.ndarray, rep_sigma: float) -> np.ndarray:
 
     z = norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
     return np.exp(rep_sigma * z - 0.5 * rep_sigma**2)
+
+
+@lru_cache(maxsize=4)
+def _existing_reps(
+    h0: int, n_draws: int, months: int, seed: int, attrition: float, ramp_tau: float,
+    rep_sigma: float, tenure: tuple[float, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Headcount, ramped FTE and skill-weighted FTE ``(months, draws)`` of today's reps
+    (cached: :func:`solve_hiring` re-simulates the same reps for every candidate plan)."""
+    t = np.arange(months)
+    rng = np.random.default_rng([seed, 0])
+    u = rng.random((h0, n_draws, 2))
+    life = _lifetimes(u[..., 0], attrition)  # (R, D)
+    skill = _skill(u[..., 1], rep_sigma)
+    active = t[None, None, :] < life[..., None]  # (R, D, T)
+    r = ramp(np.asarray(tenure)[:, None] + t[None, :], ramp_tau)  # (R, T)
+    head = active.sum(0).T.astype(float)
+    fte = (active * r[:, None, :]).sum(0).T
+    eff = (active * r[:, None, :] * skill[..., None]).sum(0).T
+    for a in (head, fte, eff):
+        a.setflags(write=False)
+    return head, fte, eff
 
 
 def hiring_vector(plan: Any, months: int, periods: Sequence[str]) -> np.ndarray:
@@ -156,18 +179,12 @@ def simulate_capacity(
     # existing reps
     h0 = int(headcount_now)
     if h0:
-        rng = np.random.default_rng([seed, 0])
-        u = rng.random((h0, n_draws, 2))
-        life = _lifetimes(u[..., 0], attrition_monthly)  # (R, D)
-        skill = _skill(u[..., 1], rep_sigma)
         ten = np.full(h0, 10_000.0) if tenure_now is None else np.asarray(tenure_now, dtype=float)
         if ten.size != h0:
             raise InputError(f"{where(SECTION, 'tenure_now')}: {ten.size} values for headcount_now={h0}")
-        active = t[None, None, :] < life[..., None]  # (R, D, T)
-        r = ramp(ten[:, None] + t[None, :], ramp_tau)  # (R, T)
-        head += active.sum(0).T
-        fte += (active * r[:, None, :]).sum(0).T
-        eff += (active * r[:, None, :] * skill[..., None]).sum(0).T
+        blocks = _existing_reps(h0, n_draws, months, int(seed), float(attrition_monthly), float(ramp_tau),
+                                float(rep_sigma), tuple(ten.tolist()))
+        head, fte, eff = (b.copy() for b in blocks)
     # hires: slot j of month m starts at m + lag, with its own random numbers
     starting = np.zeros(months, dtype=np.int64)
     for m in range(months):

@@ -167,6 +167,7 @@ def territory_metrics(
         "mean_distance_km": float(own.mean()),
         "weighted_distance_km": float(np.average(own, weights=potential) if potential.sum() > 0 else own.mean()),
         "max_p90_radius_km": float(max(p90)) if p90 else float("nan"),
+        "median_p90_radius_km": float(np.median(p90)) if p90 else float("nan"),
         "share_nearest_centre": float(np.mean(rank == 0)),
         "share_within_3_nearest": float(np.mean(rank < 3)),
         "empty_territories": int(np.sum(np.bincount(labels, minlength=k) == 0)),
@@ -268,7 +269,8 @@ def _solve_assignment(
     time_limit: float,
     threads: int,
     full_mip: bool = False,
-    repair_time_limit: float = 5.0,
+    repair_time_limit: float = 60.0,
+    repair_max_nodes: int = 200,
     repair_boundary: bool = False,
     repair_small: float = 0.0,
     dive_rounds: int = 8,
@@ -312,7 +314,7 @@ def _solve_assignment(
     n_tiers = len(_TIERS)
     n_s = 2 * n_band * n_tiers
     s_cols = n_x + np.arange(n_s)
-    rows.append(np.tile(band_rows, 2 * n_tiers)); cols.append(s_cols)  # noqa: E702
+    rows.append(np.tile(band_rows, 2 * n_tiers)); cols.append(s_cols)
     vals.append(np.concatenate([np.ones(n_band * n_tiers), -np.ones(n_band * n_tiers)]))
     A = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_x + n_s)
@@ -353,6 +355,9 @@ def _solve_assignment(
                 highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integer
             ]
             h.setOptionValue("mip_rel_gap", 1e-3)
+            # a work limit (nodes), not a clock limit, keeps results reproducible under load;
+            # the time limit is only a safety net
+            h.setOptionValue("mip_max_nodes", int(repair_max_nodes))
             h.setOptionValue("time_limit", float(min(time_limit, repair_time_limit)))
         h.passModel(lp)
         if start is not None:
@@ -372,6 +377,8 @@ def _solve_assignment(
             highspy.HighsModelStatus.kOptimal,
             highspy.HighsModelStatus.kTimeLimit,
             highspy.HighsModelStatus.kInterrupt,
+            highspy.HighsModelStatus.kSolutionLimit,
+            highspy.HighsModelStatus.kIterationLimit,
         ):
             raise RuntimeError(f"HiGHS: {h.modelStatusToString(status)}")
         return sol
@@ -499,7 +506,7 @@ def balance_territories(
     max_iter: int = 10,
     move_cost_km: float = 25.0,
     distance_weight: str = "potential",
-    time_limit: float = 60.0,
+    time_limit: float = 600.0,
     threads: int = 1,
     seed: int = 0,
 ) -> TerritoryResult:
@@ -525,6 +532,8 @@ def balance_territories(
     move_cost_km : disruption penalty per moved account, in km of weighted distance.
     distance_weight : ``potential`` (textbook: potential-weighted distance), ``workload`` or
         ``unit``.
+    time_limit : safety net in seconds for the whole run (results are reproducible only when
+        it is not reached: the repair MIPs are limited by nodes, not by the clock).
 
     Returns
     -------

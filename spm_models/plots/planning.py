@@ -36,6 +36,7 @@ def plot_territory_map(
     # shuffle colours so neighbouring territory ids do not share similar colours
     perm = np.random.default_rng(0).permutation(max(len(uniques), 1))
     colours = cmap((perm[codes] % 20) / 19.0)
+    colours[:, 3] = 0.85
     sizes = 8.0
     if size_by and size_by in assignment:
         v = assignment[size_by].to_numpy(float)
@@ -43,8 +44,7 @@ def plot_territory_map(
     moved = assignment["moved"].to_numpy(bool) if "moved" in assignment else np.zeros(len(assignment), bool)
     edge = np.zeros((len(assignment), 4))
     edge[moved, 3] = 1.0  # black outline for moved accounts, none otherwise
-    ax.scatter(assignment["lon"], assignment["lat"], c=colours, s=sizes, edgecolors=edge, linewidths=0.6,
-               alpha=0.85)
+    ax.scatter(assignment["lon"], assignment["lat"], c=colours, s=sizes, edgecolors=edge, linewidths=0.6)
     if centres is not None and len(centres):
         ax.scatter(centres["lon"], centres["lat"], marker="X", s=60, c="k", edgecolors="w", linewidths=0.8,
                    label="territory centre")

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 BLUE = "#1f4e79"
 LIGHT = "#9dc3e6"
@@ -177,14 +177,15 @@ def territory_map(accounts: pd.DataFrame, color_by: str = "territory_id") -> Fig
 
 def scenario_intervals(summaries: Sequence[Mapping], key: str, title: str) -> Figure:
     """P10–P90 bar with P50 dot for each scenario's ``key`` (e.g. revenue, incentive_cost)."""
-    fig, ax = _fig(7.0, 0.6 + 0.5 * max(len(summaries), 1))
+    fig, ax = _fig(7.0, 1.0 + 0.45 * max(len(summaries), 1))
     names = [str(s["scenario"]) for s in summaries]
     for i, s in enumerate(summaries):
         q = s[key]
         ax.plot([q["p10"], q["p90"]], [i, i], color=LIGHT, lw=8, solid_capstyle="butt")
         ax.plot([q["p50"]], [i], "o", color=BLUE)
     ax.set_yticks(range(len(names)), names)
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.4, -0.6)
+    ax.margins(x=0.08)
     ax.xaxis.set_major_formatter(_MONEY)
     ax.set_title(title + " (bar P10–P90, dot P50)")
     ax.grid(axis="x", alpha=0.3)
