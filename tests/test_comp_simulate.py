@@ -40,8 +40,8 @@ def test_metrics_known_answer() -> None:
     assert m["pay_for_performance"]["corr_payout_attainment"] == pytest.approx(1.0)
     assert m["element_cost"]["bookings:tier1"] == pytest.approx(cost)
     assert m["element_cost"]["bookings:above_target"] == 0.0
-    assert m["rep_payout"]["p10"] == pytest.approx(60000, rel=0.005)
-    assert m["rep_payout"]["p90"] == pytest.approx(120000, rel=0.005)
+    assert m["rep_payout"]["p10"] == pytest.approx(60000, rel=0.006)
+    assert m["rep_payout"]["p90"] == pytest.approx(120000, rel=0.006)
 
 
 def test_metrics_elements_add_up_and_accelerators_pay_for_performance() -> None:

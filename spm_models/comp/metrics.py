@@ -16,10 +16,12 @@ from spm_models.comp.engine import MEASURE, PERIOD
 from spm_models.cube import DEFAULT_QUANTILES
 
 REP, DRAW, SCENARIO = "rep", "draw", "scenario"
-#: Attainment bins (width 0.01) for payout-at-attainment figures; streamable on dask.
-ATTAINMENT_BINS = np.concatenate([[-1e12], np.arange(0.0, 5.0 + 1e-9, 0.01), [1e12]])
-#: Rep payout bins: a zero bucket, then geometric bins (ratio 1.01) from 1 to 1e9.
-PAYOUT_BINS = np.concatenate([[-1e18, 0.5], np.geomspace(1.0, 1e9, 2084)[1:], [1e18]])
+#: Attainment bins: width 0.01 over [-0.01, 5.01); attainments are clipped into the range.
+#: Equal-width bins keep numpy's histogram O(n) (no sort), and stream on dask.
+ATT_RANGE, ATT_NBINS = (-0.01, 5.01), 502
+ATTAINMENT_BINS = np.linspace(*ATT_RANGE, ATT_NBINS + 1)
+#: Rep payouts are binned on ``log1p(payout)`` with width 0.01 (≈ 1 % bins) up to e^21.
+PAY_RANGE, PAY_NBINS = (0.0, 21.0), 2100
 #: Window (± attainment) around a level over which payouts are averaged.
 WINDOW = 0.025
 
@@ -35,46 +37,44 @@ def _has_client() -> bool:
         return False
 
 
+def _histogram(x: Any, rng: tuple[float, float], nbins: int, weights: Any = None) -> Any:
+    if hasattr(x, "dask") or hasattr(weights, "dask"):
+        import dask.array as da
+
+        x = da.asarray(x)
+        if weights is not None:
+            weights = da.asarray(weights)
+            if x.chunks != weights.chunks:
+                x = x.rechunk(weights.chunks)
+        return da.histogram(x, bins=nbins, range=rng, weights=weights)[0]
+    return np.histogram(x, bins=nbins, range=rng, weights=weights)[0]
+
+
 def _hist(att: xr.DataArray, pay: xr.DataArray) -> tuple[Any, Any]:
     """Counts and payout sums per attainment bin over all elements of ``att``/``pay``."""
     a, p = xr.broadcast(att, pay)
-    a = a.fillna(-1e13).data
-    p = p.transpose(*att.dims).data if set(pay.dims) == set(att.dims) else p.data
-    if hasattr(a, "dask") or hasattr(p, "dask"):
-        import dask.array as da
-
-        a = da.asarray(a)
-        p = da.asarray(p)
-        if a.chunks != p.chunks:
-            a = a.rechunk(p.chunks)
-        counts, _ = da.histogram(a, bins=ATTAINMENT_BINS)
-        sums, _ = da.histogram(a, bins=ATTAINMENT_BINS, weights=p)
-        return counts, sums
-    counts, _ = np.histogram(a, bins=ATTAINMENT_BINS)
-    sums, _ = np.histogram(a, bins=ATTAINMENT_BINS, weights=p)
-    return counts, sums
+    p = p.transpose(*a.dims)
+    lo, hi = ATT_RANGE
+    a = a.clip(lo, hi - 1e-9).fillna(lo - 1.0)  # NaN (no quota) falls outside: not counted
+    return (_histogram(a.data, ATT_RANGE, ATT_NBINS),
+            _histogram(a.data, ATT_RANGE, ATT_NBINS, weights=p.data))
 
 
 def _payout_hist(pay: xr.DataArray) -> Any:
-    data = pay.data
-    if hasattr(data, "dask"):
-        import dask.array as da
-
-        return da.histogram(data, bins=PAYOUT_BINS)[0]
-    return np.histogram(data, bins=PAYOUT_BINS)[0]
+    z = np.log1p(pay.clip(0.0, None)).clip(None, PAY_RANGE[1] - 1e-9)
+    return _histogram(z.data, PAY_RANGE, PAY_NBINS)
 
 
 def _payout_quantile(counts: np.ndarray, q: float) -> float:
-    """Quantile from the payout histogram (0 in the zero bucket, else the bin's
-    geometric middle: within 0.5 % of the exact value)."""
-    cdf = np.cumsum(counts) / max(counts.sum(), 1)
-    k = int(np.searchsorted(cdf, q))
+    """Quantile from the payout histogram: the middle of its 1 % bin (0 below 1 cent)."""
     if counts.sum() == 0:
         return float("nan")
+    cdf = np.cumsum(counts) / counts.sum()
+    k = int(np.searchsorted(cdf, q))
     if k == 0:
         return 0.0
-    k = min(k, len(PAYOUT_BINS) - 2)
-    return float(np.sqrt(PAYOUT_BINS[k] * PAYOUT_BINS[k + 1]))
+    width = (PAY_RANGE[1] - PAY_RANGE[0]) / PAY_NBINS
+    return float(np.expm1(PAY_RANGE[0] + (k + 0.5) * width))
 
 
 def _payout_at(counts: np.ndarray, sums: np.ndarray, level: float) -> float:
@@ -86,8 +86,7 @@ def _payout_at(counts: np.ndarray, sums: np.ndarray, level: float) -> float:
 
 def _quantile_from_hist(counts: np.ndarray, q: float) -> float:
     cdf = np.cumsum(counts) / max(counts.sum(), 1)
-    k = int(np.searchsorted(cdf, q))
-    k = min(max(k, 1), len(ATTAINMENT_BINS) - 3)
+    k = min(int(np.searchsorted(cdf, q)), len(counts) - 1)
     return float(0.5 * (ATTAINMENT_BINS[k] + ATTAINMENT_BINS[k + 1]))
 
 

@@ -318,7 +318,6 @@ def make_demo(
     term_month = start + np.maximum(tl["term_m"], 0)
     term_day = _random_day(rng, term_month)
     term_date = np.where(tl["term_m"] >= 0, term_day, np.datetime64("NaT"))
-    term_date = np.where(term_date < hire_date, hire_date + 1, term_date)
     ti_base = {"AE": 70_000, "SE": 35_000, "Manager": 55_000}
     sal_base = {"AE": 110_000, "SE": 135_000, "Manager": 165_000}
     ti = np.array([ti_base[r] for r in r_role]) * rng.lognormal(0, 0.1, n_rep)

@@ -36,7 +36,9 @@ def us_zips() -> pd.DataFrame:
     rows = [
         (z["zip_code"], z["city"], z["state"], z["lat"], z["long"])
         for z in zipcodes.list_all()
-        if z["active"] and z["zip_code_type"] == "STANDARD" and z["lat"] and z["long"]
+        # the package stores a few hundred ZIPs at (0, 0): no centroid, skip them
+        if z["active"] and z["zip_code_type"] == "STANDARD"
+        and float(z["lat"] or 0) != 0 and float(z["long"] or 0) != 0
         and z["state"] in state_region
     ]
     df = pd.DataFrame(rows, columns=["zip", "city", "state", "lat", "lon"])

@@ -108,16 +108,17 @@ def _read_sql(url: str) -> Raw:
         return {}, {}, [f"{url}: not a valid SQLAlchemy URL"]
     if shown.startswith("duckdb:///"):
         return _read_duckdb(Path(shown.removeprefix("duckdb:///")))
+    engine = None
     try:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             names = sa.inspect(conn).get_table_names()
             tables = {n.lower(): pd.read_sql_table(n, conn) for n in names}
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any connection/driver failure is an input problem
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return {}, {}, [f"{shown}: cannot read database ({first})"]
     finally:
-        if "engine" in locals():
+        if engine is not None:
             engine.dispose()
     return tables, {n: n for n in tables}, []
 

@@ -190,10 +190,13 @@ def _design(panel: xr.Dataset) -> _Design:
     all_gross = np.asarray(panel["gross"].values)
     cancels = np.asarray(panel["cancels"].values)
     camount = np.asarray(panel["cancel_amount"].values)
-    total_deals = int(all_deals.sum())
+    # cancellations land 1-3 months after the deal: deals of the last months have not had
+    # their full window yet, so they count with the share of the window inside the panel
+    window = np.clip((n_t - 1 - np.arange(n_t)) / 3.0, 0.0, 1.0)
+    total_deals = int(round(float((all_deals * window[None, :]).sum())))
     total_cancels = int(cancels.sum())
     if total_cancels > 0 and total_deals > 0:
-        ratio = float((camount.sum() / total_cancels) / (all_gross.sum() / total_deals))
+        ratio = float((camount.sum() / total_cancels) / (all_gross.sum() / max(int(all_deals.sum()), 1)))
     else:
         ratio = 1.0
     # attrition: terminations inside the panel / active rep-months

@@ -162,6 +162,7 @@ def territory_map(accounts: pd.DataFrame, color_by: str = "territory_id") -> Fig
     if accounts is None or not {"lat", "lon"} <= set(accounts.columns) or color_by not in accounts:
         return None
     acc = accounts.dropna(subset=["lat", "lon"])
+    acc = acc[~((acc["lat"] == 0) & (acc["lon"] == 0))]  # (0, 0): an unknown location
     codes, uniques = pd.factorize(acc[color_by].astype(str))
     fig, ax = _fig(7.5, 4.2)
     size = np.sqrt(acc["potential"] / acc["potential"].median()) * 8 if "potential" in acc else 8

@@ -64,7 +64,8 @@ _SUMMARY = _ENV.from_string("""<div class="spm" id="executive-summary">
   <div class="r">{% if s.company_target %}target {{ s.company_target|money }}{% else %}no target set{% endif %}</div></div>
  <div class="card" id="kpi-incentive"><div class="k">Incentive cost (P50)</div>
   <div class="v">{{ s.incentive_cost.p50|money }}</div>
-  <div class="r">80 % range {{ s.incentive_cost.p10|money }} – {{ s.incentive_cost.p90|money }}</div></div>
+  <div class="r">80 % range {{ s.incentive_cost.p10|money }} – {{ s.incentive_cost.p90|money }}
+  {% if s.incentive_cost_by_plan and s.incentive_cost_by_plan|length > 1 %}<br>{% for k, v in s.incentive_cost_by_plan.items() %}{{ k }} {{ v.p50|money }}{{ " · " if not loop.last }}{% endfor %}{% endif %}</div></div>
  <div class="card" id="kpi-cos"><div class="k">Cost of sales (P50)</div>
   <div class="v">{{ s.cost_of_sales.p50|pct(1) }}</div>
   <div class="r">incentive ÷ revenue</div></div>
@@ -250,9 +251,8 @@ def convergence_problems(diag: dict[str, Any]) -> list[str]:
     if div is not None and div > 0:
         problems.append(f"{int(div)} divergent transitions")
     if failed:
-        problems.extend(str(m) for m in diag.get("messages") or [] if str(m) not in problems)
-        if not problems:
-            problems.append("the sampler reports that the fit did not converge")
+        messages = [str(m) for m in diag.get("messages") or []]
+        problems = messages or problems or ["the sampler reports that the fit did not converge"]
     return problems
 
 
