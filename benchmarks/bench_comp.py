@@ -109,7 +109,7 @@ def bench_distributed(n_reps: int, n_draws: int, n_scen: int, workers: int,
 
     with PeakRSS() as mem:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               memory_limit=memory_limit, dashboard_address=None)
+                               memory_limit=memory_limit, dashboard_address=":0")
         client = Client(cluster)
         try:
             rng = np.random.default_rng(1)

@@ -377,9 +377,15 @@ def overlay_comp(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataAr
     plan_start = pd.Period(str(bookings[PERIOD].values[0]), freq="M").to_timestamp()
     plan_end = pd.Period(str(bookings[PERIOD].values[-1]), freq="M").to_timestamp("M")
     months = [str(p) for p in bookings[PERIOD].values]
-    reg = xr.DataArray(region, dims=[REP], coords={REP: bookings[REP].values}, name="region")
-    reg_b = bookings.groupby(reg).sum(REP)
-    reg_q = quota.groupby(reg).sum(REP)
+    # region totals by a one-hot product (much faster than groupby on a large cube)
+    names = np.unique(region)
+    onehot = (region[None, :] == names[:, None]).astype(float)
+    b_np = np.asarray(bookings.transpose(REP, PERIOD, DRAW).values)
+    reg_b = xr.DataArray(np.tensordot(onehot, b_np, axes=(1, 0)), dims=["region", PERIOD, DRAW],
+                         coords={"region": names, PERIOD: months,
+                                 DRAW: bookings[DRAW].values})
+    reg_q = xr.DataArray(onehot @ np.asarray(quota.transpose(REP, PERIOD).values),
+                         dims=["region", PERIOD], coords={"region": names, PERIOD: months})
     parts = []
     for role, plan in plans.items():
         if role in set(cube_roles):
@@ -413,6 +419,24 @@ def overlay_comp(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataAr
         return None
     out = xr.concat(parts, dim=REP) if len(parts) > 1 else parts[0]
     return out.rename({REP: OVERLAY_REP})
+
+
+def payout_totals(plans: dict[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
+                  target_incentive: xr.DataArray, roles: np.ndarray) -> np.ndarray:
+    """Total plan-year payout per draw (the what-if fast path of :func:`simulate_comp`)."""
+    from spm_models.comp import compute_payouts
+
+    keys = np.array([plan_key(plans, r) for r in roles])
+    total = np.zeros(bookings.sizes[DRAW])
+    for key in dict.fromkeys(keys):
+        idx = np.flatnonzero(keys == key)
+        sel = {REP: idx}
+        res = compute_payouts(plans[key], _with_measures(bookings.isel(sel), plans[key]),
+                              _with_measures(quota.isel(sel), plans[key]),
+                              target_incentive.isel(sel))
+        pay = res["payout"].transpose(..., DRAW).values
+        total += pay.reshape(-1, pay.shape[-1]).sum(axis=0)
+    return total
 
 
 def target_incentive_of(plans: dict[str, Any], reps: pd.DataFrame, rep_ids: np.ndarray,

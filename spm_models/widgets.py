@@ -20,7 +20,6 @@ with their region's bookings) are re-run unchanged on the what-if bookings and q
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +111,7 @@ class WhatIf:
         self.region = (np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
                        else np.array([""] * cube.sizes[REP]))
         self.reps = result.tables.get("reps")
+        self._overlay_cache: dict[tuple[int, float], np.ndarray] = {}
         self.plans = pipeline.load_plans(self.scenario)
         self.main_role = pipeline.plan_key(self.plans, "AE")
         self.target = self.scenario.spec.get("target")
@@ -169,16 +169,21 @@ class WhatIf:
         q = q * (1.0 + float(quota_uplift))
         keys = {pipeline.plan_key(plans, r) for r in set(roles)} | {self.main_role}
         main = {k: modify_plan(plans[k], accelerator, cap, threshold) for k in keys}
-        comp = pipeline.simulate_comp(main, b, q, ti, roles)
-        cost = comp["payout"].sum([REP, PERIOD]).values
+        cost = pipeline.payout_totals(main, b, q, ti, roles)
         overlay_plans = {k: p for k, p in plans.items() if k not in keys}
         if self.reps is not None and overlay_plans:
-            ov = pipeline.overlay_comp(overlay_plans, b, q, self.reps, roles, region)
-            if ov is not None:
-                cost = cost + ov["overlay_payout"].sum([pipeline.OVERLAY_REP, PERIOD]).values
-        revenue = b.sum([REP, PERIOD]).values
-        annual_b = b.sum(PERIOD).values
-        annual_q = q.sum(PERIOD).values
+            okey = (int(headcount or self.n_reps), float(quota_uplift))
+            if okey not in self._overlay_cache:  # overlay plans are not what-if'd: reuse
+                ov = pipeline.overlay_comp(overlay_plans, b, q, self.reps, roles, region)
+                self._overlay_cache[okey] = (
+                    np.zeros(b.sizes[DRAW]) if ov is None else
+                    ov["overlay_payout"].transpose(..., DRAW).values
+                    .reshape(-1, b.sizes[DRAW]).sum(axis=0))
+            cost = cost + self._overlay_cache[okey]
+        b_np = np.asarray(b.values)  # (rep, period, draw)
+        annual_b = b_np.sum(axis=1)
+        revenue = annual_b.sum(axis=0)
+        annual_q = np.asarray(q.values).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             att = annual_b / np.where(annual_q > 0, annual_q, np.nan)[:, None]
         has_q = annual_q > 0
@@ -190,8 +195,15 @@ class WhatIf:
             prob_company_target=(float((revenue >= float(self.target)).mean())
                                  if self.target is not None else None),
             n_reps=int(b.sizes[REP]), seconds=time.perf_counter() - t0,
-            cost_draws=cost, attainment=np.nanmedian(att, axis=1),
+            cost_draws=cost, attainment=_row_median(att),
         )
+
+
+def _row_median(att: np.ndarray) -> np.ndarray:
+    out = np.full(att.shape[0], np.nan)
+    ok = np.isfinite(att).all(axis=1)
+    out[ok] = np.median(att[ok], axis=1)
+    return out
 
 
 def _ramp_tau(tables: dict[str, Any]) -> float:
@@ -219,32 +231,58 @@ def plan_choices(plan_dir: Path, current: Any) -> dict[str, str]:
     return out
 
 
-def figures_png(fig_data: WhatIfFigures, base: WhatIfFigures | None = None) -> bytes:
-    """Two small charts (incentive-cost distribution, per-rep attainment) as PNG bytes."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import PercentFormatter
+def _bars(values: np.ndarray, bins: np.ndarray, color: str, marks: dict[str, float],
+          fmt: Any, title: str, ref: np.ndarray | None = None) -> str:
+    """An HTML/CSS histogram (no plotting library: renders in well under a millisecond)."""
+    import html
 
-    from spm_models.plots.report import _MONEY, BLUE, GREY, LIGHT, ORANGE
+    counts, _ = np.histogram(values, bins=bins)
+    top = max(int(counts.max()), 1)
+    rc = np.histogram(ref, bins=bins)[0] if ref is not None else None
+    if rc is not None:
+        top = max(top, int(rc.max()))
+    cols = []
+    for i, c in enumerate(counts):
+        ghost = (f"<div style='position:absolute;bottom:0;left:0;right:0;height:{100 * rc[i] / top:.1f}%;"
+                 "border-top:2px solid #7f7f7f'></div>") if rc is not None else ""
+        cols.append(f"<div style='flex:1;position:relative;height:100%'>{ghost}"
+                    f"<div style='position:absolute;bottom:0;left:1px;right:1px;"
+                    f"height:{100 * c / top:.1f}%;background:{color}'></div></div>")
+    lo, hi = float(bins[0]), float(bins[-1])
+    lines = "".join(
+        f"<div title='{html.escape(k)}' style='position:absolute;top:0;bottom:0;width:2px;"
+        f"left:{100 * (v - lo) / (hi - lo):.1f}%;background:{c}'></div>"
+        for k, (v, c) in marks.items() if lo <= v <= hi)
+    legend = " · ".join(f"<span style='color:{c}'>▍</span>{html.escape(k)} {fmt(v)}"
+                        for k, (v, c) in marks.items())
+    return (f"<div style='flex:1 1 380px;min-width:300px'><div style='font-weight:600;"
+            f"font-size:0.9em'>{html.escape(title)}</div>"
+            f"<div style='position:relative;display:flex;align-items:flex-end;height:110px;"
+            f"border-bottom:1px solid #999'>{''.join(cols)}{lines}</div>"
+            f"<div style='display:flex;justify-content:space-between;font-size:0.75em;color:#555'>"
+            f"<span>{fmt(lo)}</span><span>{legend}</span><span>{fmt(hi)}</span></div></div>")
 
-    fig = Figure(figsize=(9, 2.8), dpi=80, layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    if base is not None:
-        ax1.hist(base.cost_draws, bins=30, color=GREY, alpha=0.35, label="scenario")
-    ax1.hist(fig_data.cost_draws, bins=30, color=LIGHT, label="what-if")
-    ax1.axvline(fig_data.incentive_cost["p50"], color=BLUE, label="P50")
-    ax1.xaxis.set_major_formatter(_MONEY)
-    ax1.set_yticks([])
-    ax1.set_title("Total incentive cost")
-    ax1.legend(fontsize=7)
-    att = fig_data.attainment[np.isfinite(fig_data.attainment)]
-    ax2.hist(np.clip(att, 0, 3), bins=30, color=LIGHT)
-    ax2.axvline(1.0, color=ORANGE, ls="--")
-    ax2.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax2.set_yticks([])
-    ax2.set_title("Projected attainment per rep (P50)")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+
+def figures_html(res: WhatIfFigures, base: WhatIfFigures | None = None) -> str:
+    """Incentive-cost distribution (scenario as grey outline) and per-rep attainment, as HTML."""
+    from spm_models.plots.report import BLUE, LIGHT, ORANGE
+
+    cost = res.cost_draws
+    ref = base.cost_draws if base is not None else None
+    both = np.concatenate([cost, ref]) if ref is not None else cost
+    lo, hi = np.quantile(both, [0.005, 0.995])
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    cost_bins = np.linspace(lo, hi, 41)
+    att = res.attainment[np.isfinite(res.attainment)]
+    att_bins = np.linspace(0.0, 3.0, 31)
+    left = _bars(np.clip(cost, lo, hi), cost_bins, LIGHT,
+                 {"P50": (res.incentive_cost["p50"], BLUE)}, _fmt_money,
+                 "Total incentive cost (grey: scenario as written)",
+                 np.clip(ref, lo, hi) if ref is not None else None)
+    right = _bars(np.clip(att, 0, 3), att_bins, LIGHT, {"quota": (1.0, ORANGE)},
+                  lambda v: f"{v:.0%}", "Projected attainment per rep (P50)")
+    return f"<div style='display:flex;gap:24px;flex-wrap:wrap;margin-top:8px'>{left}{right}</div>"
 
 
 def _fmt_money(v: float) -> str:
@@ -290,7 +328,7 @@ class WhatIfPanel:
         self.reset = w.Button(description="Reset to scenario", icon="undo")
         self.figures = w.HTML()
         self.figures.add_class("spm-whatif-figures")
-        self.chart = w.Image(format="png")
+        self.chart = w.HTML()
         self.status = w.HTML()
         self.base = self.model.compute()
         self._defaults = {c: c.value for c in self._controls()}
@@ -359,7 +397,7 @@ class WhatIfPanel:
             f"<div style='font-size:0.8em;color:#555'>{html.escape(r)}</div></div>"
             for k, v, r in cards)
         self.figures.value = f"<div style='display:flex;gap:8px;flex-wrap:wrap'>{cells}</div>"
-        self.chart.value = figures_png(res, b)
+        self.chart.value = figures_html(res, b)
         self.status.value = (f"<span style='color:#777;font-size:0.8em'>recomputed in "
                              f"{res.seconds * 1000:.0f} ms over {len(res.cost_draws)} draws</span>")
 

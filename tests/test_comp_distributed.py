@@ -26,7 +26,7 @@ def test_get_client_without_cluster_for_small_cubes(monkeypatch) -> None:
 def test_simulation_on_local_cluster_processes(monkeypatch, tmp_path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, memory_limit="1GiB")
+                                       dashboard_address=":0", memory_limit="1GiB")
     try:
         monkeypatch.setenv(ENV_VAR, cluster.scheduler_address)
         client = get_client()  # from $SPM_DASK_SCHEDULER

@@ -42,7 +42,7 @@ def get_client(scheduler: str | None = None, nbytes: int | None = None,
 
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
                                memory_limit=memory_limit, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         return Client(cluster)
     return None
 

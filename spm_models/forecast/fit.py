@@ -36,9 +36,14 @@ def sample_nuts(
     target_accept: float = 0.9,
     progressbar: bool = False,
     cores: int | None = None,
+    adaptation: str | None = None,
     **kwargs: Any,
 ) -> tuple[xr.DataTree, dict[str, Any]]:
-    """Run NUTS; returns ``(idata, info)`` with ``info`` = sampler, timings, settings."""
+    """Run NUTS; returns ``(idata, info)`` with ``info`` = sampler, timings, settings.
+
+    ``adaptation`` (nutpie only): mass-matrix adaptation, ``"diag"`` (nutpie's default) or
+    ``"low_rank"`` (learns the strongest posterior correlations too).
+    """
     import pymc as pm
 
     _quiet_pymc()
@@ -62,7 +67,11 @@ def sample_nuts(
             try:
                 idata = pm.sample(
                     nuts_sampler="nutpie",
-                    nuts_sampler_kwargs={"target_accept": target_accept, **kwargs},
+                    nuts_sampler_kwargs={
+                        "target_accept": target_accept,
+                        **({"adaptation": adaptation} if adaptation else {}),
+                        **kwargs,
+                    },
                     **sample_kw,
                 )
             except ImportError:
@@ -77,6 +86,7 @@ def sample_nuts(
         "tune": tune,
         "chains": chains,
         "seed": seed,
+        "adaptation": adaptation or "diag",
         "seconds": round(elapsed, 3),
     }
     return idata, info
