@@ -60,12 +60,16 @@ def bench_in_memory(n_reps: int, n_draws: int, repeat: int) -> dict[str, float]:
         np.cumsum(data, axis=1)
 
     engine(), baseline()  # warm up (page faults, imports)
-    t_cumsum = _best(baseline, repeat)
-    t_flat = _best(lambda: np.cumsum(data.reshape(-1)), repeat)
-    t_engine = _best(engine, repeat)
-    floor = min(t_cumsum, t_flat)
-    return {"engine_s": t_engine, "cumsum_period_s": t_cumsum, "cumsum_flat_s": t_flat,
-            "ratio": t_engine / floor}
+    # interleave engine and baselines so that load from other processes hits both alike
+    t_engine, t_cumsum, t_flat = [], [], []
+    for _ in range(repeat):
+        t_cumsum.append(_best(baseline, 1))
+        t_flat.append(_best(lambda: np.cumsum(data.reshape(-1)), 1))
+        t_engine.append(_best(engine, 1))
+    floor = [min(a, b) for a, b in zip(t_cumsum, t_flat)]
+    return {"engine_s": min(t_engine), "cumsum_period_s": min(t_cumsum),
+            "cumsum_flat_s": min(t_flat), "ratio": min(t_engine) / min(floor),
+            "ratio_median_paired": float(np.median([e / f for e, f in zip(t_engine, floor)]))}
 
 
 class PeakRSS:
@@ -143,7 +147,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     ap.add_argument("--skip-large", action="store_true", help="skip the distributed cube")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="1.5GiB", help="per worker")
     args = ap.parse_args()
@@ -153,8 +157,8 @@ def main() -> None:
     print(f"[1] simulate 3-tier plan, {reps} reps x 12 x {draws} draws: "
           f"engine {r['engine_s'] * 1e3:.0f} ms; numpy.cumsum same size: "
           f"{r['cumsum_period_s'] * 1e3:.0f} ms along period, {r['cumsum_flat_s'] * 1e3:.0f} ms flat")
-    print(f"    ratio engine / cumsum = {r['ratio']:.2f}  (target <= 4)  "
-          f"{'PASS' if r['ratio'] <= 4 else 'FAIL'}")
+    print(f"    ratio engine / cumsum = {r['ratio']:.2f} (best of {args.repeat}; median of paired "
+          f"runs {r['ratio_median_paired']:.2f})  target <= 4  {'PASS' if r['ratio'] <= 4 else 'FAIL'}")
     if args.skip_large:
         return
     # chunks: all draws and scenarios, 50 reps (77 MB): long contiguous runs along `draw`

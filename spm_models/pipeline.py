@@ -57,7 +57,25 @@ def project_root(hint: str | Path | None = None) -> Path:
         for d in (start, *start.parents):
             if (d / "scenarios").is_dir() and (d / "notebooks").is_dir():
                 return d
+    source_tree = Path(__file__).resolve().parents[1]  # an editable install's checkout
+    if hint is None and (source_tree / "scenarios").is_dir() and (source_tree / "notebooks").is_dir():
+        return source_tree
     return Path.cwd()
+
+
+def resolve_path(path: str | Path) -> Path:
+    """``path`` as given when it exists, else relative to the project folder or its
+    ``notebooks/`` (so a notebook's default ``../scenarios/x.yaml`` also works when a
+    scheduler runs a copy of the notebook in a staging folder)."""
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    root = project_root()
+    for base in (root, root / "notebooks"):
+        cand = (base / p).resolve()
+        if cand.exists():
+            return cand
+    return p
 
 
 def cache_dir(hint: str | Path | None = None) -> Path:
@@ -540,6 +558,7 @@ def load_named(path: str | Path, name: str | None = None) -> Scenario:
     """The scenario ``name`` of a file (one of its sweep's expansions), or its only scenario."""
     from spm_models.scenario import load_scenarios
 
+    path = resolve_path(path)
     scenarios = load_scenarios(path)
     if name is None:
         if len(scenarios) != 1:

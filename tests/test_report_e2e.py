@@ -120,7 +120,6 @@ def test_same_scenario_and_seed_give_identical_summary(run, monkeypatch):
 
 def test_compare_notebook_runs_on_the_reports(run, tmp_path):
     import papermill as pm
-
     from test_report_helpers import REPO
 
     out = tmp_path / "compare.ipynb"

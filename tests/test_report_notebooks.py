@@ -6,7 +6,6 @@ import re
 
 import nbformat
 import pytest
-
 from test_report_helpers import REPO
 
 NOTEBOOKS = ["scenario_report.ipynb", "compare.ipynb", "workbench.ipynb"]

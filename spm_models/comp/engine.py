@@ -196,8 +196,8 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     -------
     attainment (..., measure, n_payouts), earned_to_date, earnings (ETD increments),
     payout, draw_topup (each (..., n_payouts)), tier_cost (..., measure, tier),
-    accelerator_cost (..., measure), unearned_paid (...) and, with bonuses,
-    bonus_cost (..., bonus).
+    accelerator_cost (..., measure), unearned_paid (...), credited (..., measure: the
+    plan year's credits) and, with bonuses, bonus_cost (..., bonus).
     """
     credits = np.asarray(credits, dtype=np.float64)
     quotas = np.asarray(quotas, dtype=np.float64)
@@ -213,6 +213,7 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     etd = np.zeros((n_p,) + shape)
     tier_cost = np.zeros((n_m, struct.n_tiers) + shape)
     accel_cost = np.zeros((n_m,) + shape)
+    credited = np.zeros((n_m,) + shape)
     n_b = len(struct.bonus_measures)
     bonus_cost = np.zeros((n_b,) + shape)
 
@@ -246,6 +247,8 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
                 c = np.array(x[t], dtype=np.float64, copy=True)
             else:
                 c += x[t]
+            if q_end:
+                credited[m] += c
             if not (q_end or pay_end or bonuses):
                 continue
             a = c * inv_q[j]
@@ -322,7 +325,8 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
 
     outs = [np.moveaxis(att_out, (0, 1), (-2, -1)), np.moveaxis(etd, 0, -1),
             np.moveaxis(earnings, 0, -1), np.moveaxis(payout, 0, -1), np.moveaxis(topup, 0, -1),
-            np.moveaxis(tier_cost, (0, 1), (-2, -1)), np.moveaxis(accel_cost, 0, -1), unearned]
+            np.moveaxis(tier_cost, (0, 1), (-2, -1)), np.moveaxis(accel_cost, 0, -1), unearned,
+            np.moveaxis(credited, 0, -1)]
     if n_b:
         outs.append(np.moveaxis(bonus_cost, 0, -1))
     return tuple(outs)
@@ -412,7 +416,7 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
     increments), ``payout``, ``draw_topup``; and year-level cost elements
     ``tier_cost`` (measure, tier), ``accelerator_cost`` (measure), ``bonus_cost`` (bonus),
     ``unearned_paid`` (payouts above year-end earnings: draw top-ups not recovered, clawbacks
-    not repaid).
+    not repaid); ``credited`` (measure): the plan year's credits.
     """
     struct, theta, ref = _as_plans(plan)
     credits = _prepare(credits, ref, "credits")
@@ -426,7 +430,8 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
         target_incentive = target_incentive.reindex(rep=credits.indexes["rep"])
     ti = _target_incentive(ref, target_incentive)
     n_b = len(struct.bonus_measures)
-    out_core = [[MEASURE, _PP], [_PP], [_PP], [_PP], [_PP], [MEASURE, TIER], [MEASURE], []]
+    out_core = [[MEASURE, _PP], [_PP], [_PP], [_PP], [_PP], [MEASURE, TIER], [MEASURE], [],
+                [MEASURE]]
     if n_b:
         out_core.append([BONUS])
     results = xr.apply_ufunc(
@@ -440,7 +445,7 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
                                              **({BONUS: n_b} if n_b else {})}},
     )
     names = ["attainment", "earned_to_date", "earnings", "payout", "draw_topup", "tier_cost",
-             "accelerator_cost", "unearned_paid"] + (["bonus_cost"] if n_b else [])
+             "accelerator_cost", "unearned_paid", "credited"] + (["bonus_cost"] if n_b else [])
     ds = xr.Dataset(dict(zip(names, results)))
     ds = ds.rename({_PP: PERIOD}).assign_coords({
         PERIOD: ref.payout_period_ends,

@@ -58,10 +58,8 @@ def simulate_plan(plan: Plan | Sequence[Plan] | str | Path,
     if not isinstance(plan, Plan):
         labels = list(scenarios) if scenarios is not None else [p.name for p in plan]
         ds = ds.assign_coords(scenario=labels)
-    b = _prepare(bookings, ref, "bookings")
-    q = _prepare(quotas, ref, "quotas")
-    annual_b = b.sum(PERIOD, skipna=False)
-    annual_q = q.sum(PERIOD, skipna=False)
+    annual_b = ds["credited"]  # the year's credits, summed inside the engine's pass
+    annual_q = _prepare(quotas, ref, "quotas").sum(PERIOD, skipna=False)
     ds["revenue"] = annual_b.isel({MEASURE: 0}, drop=True)
     ds["annual_attainment"] = annual_b / annual_q.where(annual_q > 0)
     return ds

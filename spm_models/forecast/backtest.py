@@ -74,50 +74,11 @@ Forecaster = Callable[[xr.Dataset, list[str], pd.DataFrame | None, int, int], xr
 
 # --------------------------------------------------------------------------- loading
 def load_tables(source: str | Path) -> dict[str, pd.DataFrame]:
-    """Load a data source with the data layer (``spm_models.data.load_source``).
+    """Load and validate a data source with the data layer (raises ``InputError``)."""
+    from spm_models.data import load_source
 
-    Falls back to a minimal reader (folder of CSV/Parquet files, or a DuckDB file) when
-    the data layer is not available.
-    """
-    try:
-        from spm_models.data import load_source  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from spm_models.data.loader import load_source
-        except ImportError:
-            return _read_source_minimal(source)
     return load_source(source)
 
-
-def _read_source_minimal(source: str | Path) -> dict[str, pd.DataFrame]:
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"{source}: data source not found")
-    tables: dict[str, pd.DataFrame] = {}
-    if path.is_dir():
-        for f in sorted(path.iterdir()):
-            if f.suffix.lower() == ".csv":
-                tables[f.stem] = pd.read_csv(f)
-            elif f.suffix.lower() == ".parquet":
-                tables[f.stem] = pd.read_parquet(f)
-    else:
-        import duckdb
-
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-        except Exception as exc:
-            raise InputError(f"{source}: cannot open as a DuckDB file ({exc})") from exc
-        try:
-            for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
-                tables[name] = con.execute(f'SELECT * FROM "{name}"').df()
-        finally:
-            con.close()
-    if "bookings" not in tables:
-        raise InputError(f"{source}: table 'bookings' missing (needed for forecasting)")
-    return tables
-
-
-# --------------------------------------------------------------------------- the model
 def rep_scales(panel: xr.Dataset) -> tuple[xr.DataArray, float]:
     """Per-rep money scale: the rep's mean gross deal size in ``panel``.
 
@@ -602,7 +563,7 @@ def write_outputs(result: BacktestResult, out: str | Path, predictions: str | Pa
     doc = _nan_to_none(_jsonable(result.metrics))
     targets = [(out, json.dumps(doc, indent=2, allow_nan=False) + "\n")]
     if predictions is not None:
-        targets.append((Path(predictions), result.predictions.to_csv(index=False, float_format="%.6g")))
+        targets.append((Path(predictions), result.predictions.to_csv(index=False, float_format="%.10g")))
     for path, _ in targets:
         if not path.parent.exists():
             raise InputError(f"{path}: output folder {path.parent} does not exist")
