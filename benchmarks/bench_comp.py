@@ -96,7 +96,7 @@ class PeakRSS:
             self.peak = max(self.peak, self._sample())
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> PeakRSS:
+    def __enter__(self):
         self.peak = self._sample()
         self._thread.start()
         return self
@@ -158,7 +158,8 @@ def main() -> None:
           f"engine {r['engine_s'] * 1e3:.0f} ms; numpy.cumsum same size: "
           f"{r['cumsum_period_s'] * 1e3:.0f} ms along period, {r['cumsum_flat_s'] * 1e3:.0f} ms flat")
     print(f"    ratio engine / cumsum = {r['ratio']:.2f} (best of {args.repeat}; median of paired "
-          f"runs {r['ratio_median_paired']:.2f})  target <= 4  {'PASS' if r['ratio'] <= 4 else 'FAIL'}")
+          f"runs {r['ratio_median_paired']:.2f})  target <= 4  "
+          f"{'(target applies at full size)' if args.quick else 'PASS' if r['ratio'] <= 4 else 'FAIL'}")
     if args.skip_large:
         return
     # chunks: all draws and scenarios, 50 reps (77 MB): long contiguous runs along `draw`

@@ -33,7 +33,7 @@ BROKEN_PLAN = {
     "name": "Broken", "plan_year_start": "2027-01",
     "measures": [{"name": "bookings", "tiers": [{"to": 1.0, "rate": -0.1}, {"rate": 0.2}]}],
 }
-FAST = {"method": "fast", "n_steps": 3000, "fit_draws": 200}
+FAST = {"method": "fast", "n_steps": 1500, "fit_draws": 100}
 
 
 def write_tiny_org(path: Path, n_reps: int = 12, seed: int = 3) -> Path:

@@ -54,7 +54,7 @@ def simulate_plan(plan: Plan | Sequence[Plan] | str | Path,
         plan = Plan.from_yaml(plan)
     bookings = _as_array(bookings)
     ds = compute_payouts(plan, bookings, quotas, target_incentive)
-    ref = plan if isinstance(plan, Plan) else list(plan)[0]
+    ref = plan if isinstance(plan, Plan) else next(iter(plan))
     if not isinstance(plan, Plan):
         labels = list(scenarios) if scenarios is not None else [p.name for p in plan]
         ds = ds.assign_coords(scenario=labels)
