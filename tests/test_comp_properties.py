@@ -277,8 +277,8 @@ def test_cli_calc_equals_simulation_with_one_draw(data) -> None:
     sim = simulate_plan(Plan.from_dict(plan), c.expand_dims(draw=[0]), q)
     pay = sim["payout"].isel(draw=0).transpose("rep", "period").values.ravel()
     etd = sim["earned_to_date"].isel(draw=0).transpose("rep", "period").values.ravel()
-    np.testing.assert_allclose(out["payout"].to_numpy(), np.round(pay, 2), atol=0.0051)
-    np.testing.assert_allclose(out["earned_to_date"].to_numpy(), np.round(etd, 2), atol=0.0051)
+    np.testing.assert_allclose(out["payout"].to_numpy(), np.round(pay, 2), atol=0.01 + 1e-9)  # half-cent ties may round either way
+    np.testing.assert_allclose(out["earned_to_date"].to_numpy(), np.round(etd, 2), atol=0.01 + 1e-9)
     for n in names:
         att = sim[f"attainment_{n}"].isel(draw=0).transpose("rep", "period").values.ravel()
         np.testing.assert_allclose(out[f"attainment_{n}"].to_numpy(), att, rtol=1e-12)
