@@ -9,7 +9,12 @@ data reuse it and a second report run skips it.
 
 The scenario cube (``rep × period × draw``) holds ``bookings``, ``quota``, ``payout``
 (in the last month of each payout period), ``target_incentive``, ``plan`` and, along ``history_period``, the actual ``history_bookings``
-and ``history_quota``.
+and ``history_quota``. With a ``territory`` section (and an ``accounts`` table) it also holds,
+along ``account``, ``territory_before``, ``territory_after``, ``potential``, ``workload``,
+``lat``, ``lon`` and ``account_moved`` (the balancing is cached like the forecast, keyed by the
+data hash and the section); with a ``capacity`` section ``capacity``, ``capacity_headcount``,
+``capacity_ramped_fte`` ``(period, draw)``, ``capacity_total(draw)`` and ``hires_opened``,
+``hires_starting(period)``.
 """
 
 from __future__ import annotations
@@ -140,7 +145,10 @@ class ScenarioResult:
     tables: dict[str, pd.DataFrame] = field(repr=False)
     diagnostics: dict[str, Any] = field(default_factory=dict)
     fairness: pd.DataFrame | None = None
-    territory: dict[str, Any] | None = None
+    #: ``planning.territory.TerritoryResult`` when the scenario has a ``territory`` section
+    territory: Any | None = None
+    #: ``planning.capacity`` simulation when the scenario has a ``capacity`` section
+    capacity: xr.Dataset | None = None
 
 
 # --------------------------------------------------------------------------- history
@@ -315,6 +323,233 @@ def quota_fairness(quota: xr.DataArray, bookings: xr.DataArray,
             if var.ndim == 0:
                 figs[str(name)] = float(var)
     return df, {k: (round(v, 6) if np.isfinite(v) else None) for k, v in figs.items()}
+
+
+# --------------------------------------------------------------------------- territories
+#: before/after figures of a territory alignment that go into ``summary["territory"]``
+TERRITORY_FIGURES = ("cv_potential", "cv_workload", "max_min_potential", "max_min_workload",
+                     "mean_distance_km", "weighted_distance_km", "max_p90_radius_km",
+                     "median_p90_radius_km", "share_nearest_centre", "empty_territories")
+ACCOUNT = "account"
+
+
+def territory_cache_key(data_hash: str, section: dict[str, Any]) -> str:
+    """Cache key of a territory balancing: data, the ``territory`` section, the solver's code."""
+    from spm_models.planning import territory as terr
+
+    return hash_obj({"data": data_hash, "territory": section, "v": __version__,
+                     "code": hash_file(Path(terr.__file__))})
+
+
+def balance_territories_cached(section: dict[str, Any], accounts: pd.DataFrame, data_hash: str,
+                               hint: str | Path | None = None) -> Any:
+    """``planning.territory.balance_from_config(section, accounts)``, cached on disk.
+
+    The result (assignment, centres, before/after metrics) is stored under
+    ``<cache>/territory/<key>/`` keyed by :func:`territory_cache_key`, so scenarios on the same
+    data with the same ``territory`` section share one run. A file lock makes concurrent report
+    processes wait for the first one instead of balancing twice.
+    """
+    import fcntl
+
+    from spm_models.planning.territory import TerritoryResult, balance_from_config
+
+    key = territory_cache_key(data_hash, section)
+    root = cache_dir(hint) / "territory"
+    root.mkdir(parents=True, exist_ok=True)
+    entry = root / key
+    with open(root / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if entry.is_dir():
+                try:
+                    meta = json.loads((entry / "metrics.json").read_text())
+                    return TerritoryResult(pd.read_parquet(entry / "assignment.parquet"),
+                                           pd.read_parquet(entry / "centres.parquet"),
+                                           meta["before"], meta["after"], meta.get("history", []),
+                                           meta.get("settings", {}))
+                except (OSError, ValueError, KeyError):  # a corrupt entry is recomputed
+                    log.warning("territory cache entry %s unreadable; rebalancing", entry)
+                    shutil.rmtree(entry, ignore_errors=True)
+            res = balance_from_config(section, accounts)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+            res.assignment.to_parquet(tmp / "assignment.parquet", index=False)
+            res.centres.to_parquet(tmp / "centres.parquet", index=False)
+            (tmp / "metrics.json").write_text(json.dumps(_jsonable({
+                "before": res.before, "after": res.after, "history": res.history,
+                "settings": res.settings}), sort_keys=True))
+            os.replace(tmp, entry)
+            return res
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def territory_variables(res: Any) -> xr.Dataset:
+    """Cube variables along ``account``: ``territory_before``, ``territory_after``,
+    ``potential``, ``workload``, ``lat``, ``lon``, ``account_moved``."""
+    a = res.assignment
+    before = a["territory_id_before"] if a["territory_id_before"].notna().all() else a["territory_id"]
+    coords = {ACCOUNT: a["account_id"].astype(str).to_numpy()}
+    return xr.Dataset({
+        "territory_before": (ACCOUNT, before.astype(str).to_numpy()),
+        "territory_after": (ACCOUNT, a["territory_id"].astype(str).to_numpy()),
+        "potential": (ACCOUNT, a["potential"].to_numpy(float)),
+        "workload": (ACCOUNT, a["workload"].to_numpy(float)),
+        "lat": (ACCOUNT, a["lat"].to_numpy(float)),
+        "lon": (ACCOUNT, a["lon"].to_numpy(float)),
+        "account_moved": (ACCOUNT, a["moved"].to_numpy(bool)),
+    }, coords=coords)
+
+
+def _fig(v: Any, nd: int = 6) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return round(v, nd) if np.isfinite(v) else None
+
+
+def _territory_figures(metrics: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _fig(metrics[k]) for k in TERRITORY_FIGURES if k in metrics}
+    if out.get("empty_territories") is not None:
+        out["empty_territories"] = int(out["empty_territories"])
+    return out
+
+
+def territory_summary(res: Any, section: dict[str, Any]) -> dict[str, Any]:
+    """``summary["territory"]``: before/after balance and compactness figures, accounts moved."""
+    a = res.assignment
+    return {
+        "n_accounts": len(a),
+        "n_territories": int(res.after.get("n_territories", len(res.centres))),
+        "max_moved_share": _fig(section.get("max_moved_share", 0.2)),
+        "accounts_moved": int(a["moved"].sum()),
+        "share_moved": _fig(a["moved"].mean()),
+        "before": _territory_figures(res.before),
+        "after": _territory_figures(res.after),
+        "balance_violation": _fig(res.after.get("balance_violation")),
+        "territories_outside_potential_band": (
+            int(res.after["territories_outside_potential_band"])
+            if res.after.get("territories_outside_potential_band") is not None else None),
+    }
+
+
+# --------------------------------------------------------------------------- capacity
+#: reps hired at least this many months before the horizon count as ramped for productivity
+RAMPED_MONTHS = 12
+
+
+def _months_between(start: str, months: np.ndarray) -> np.ndarray:
+    s = pd.Period(start, freq="M")
+    return np.array([(s - pd.Period(str(m), freq="M")).n if str(m) not in ("", "nan", "None") else 10_000
+                     for m in months], dtype=float)
+
+
+def capacity_section(scenario: Scenario, fcube: xr.Dataset) -> tuple[dict[str, Any], Any]:
+    """The scenario's ``capacity`` section completed from the scenario and forecast cube, and
+    the productivity per draw.
+
+    Defaults: ``start``/``months`` from the horizon, ``headcount_now`` (and ``tenure_now``) from
+    the AE reps of the forecast cube hired before the horizon start, ``n_draws`` and ``seed``
+    from the scenario. With ``probability`` and no ``target`` the scenario's target is used
+    (solve for the hiring plan); otherwise the section's ``hiring_plan`` (default none) is
+    simulated. Productivity: the forecast's mean monthly bookings per ramped AE rep (hired
+    ≥ 12 months before the start), per draw.
+    """
+    from spm_models.planning.capacity import productivity_from_forecast
+
+    sec = scenario.section("capacity")
+    hz = _horizon(scenario)
+    sec.setdefault("start", hz["start"])
+    sec.setdefault("months", hz["months"])
+    roles = (np.asarray(fcube["role"].values).astype(str) if "role" in fcube.coords
+             else np.array(["AE"] * fcube.sizes[REP]))
+    tenure = (_months_between(str(sec["start"]), np.asarray(fcube["hire_month"].values))
+              if "hire_month" in fcube.coords else np.full(fcube.sizes[REP], 10_000.0))
+    active = (roles == "AE") & (tenure >= 0)
+    if "headcount_now" not in sec:
+        sec["headcount_now"] = int(active.sum())
+        if "tenure_now" not in sec and "hire_month" in fcube.coords:
+            sec["tenure_now"] = [float(t) for t in tenure[active]]
+    sec.setdefault("n_draws", int(fcube.sizes[DRAW]))
+    sec.setdefault("seed", scenario.seed)
+    if "probability" in sec and "target" not in sec and scenario.spec.get("target") is not None:
+        sec["target"] = float(scenario.spec["target"])
+    ramped = active & (tenure >= RAMPED_MONTHS)
+    sel = fcube if not ramped.any() else fcube.isel({REP: np.flatnonzero(ramped)})
+    return sec, productivity_from_forecast(sel)
+
+
+def run_capacity(scenario: Scenario, fcube: xr.Dataset) -> xr.Dataset:
+    """``planning.capacity.capacity_from_config`` on the completed section (see
+    :func:`capacity_section`): ``headcount``, ``ramped_fte``, ``capacity`` ``(period, draw)``,
+    ``capacity_total(draw)``, ``hires_opened``/``hires_starting(period)``."""
+    from spm_models.planning.capacity import capacity_from_config
+
+    sec, prod = capacity_section(scenario, fcube)
+    tenure_now = sec.pop("tenure_now", None)
+    if tenure_now is not None:  # capacity_from_config has no tenure key: go through the kernels
+        from spm_models.planning import capacity as cap
+        from spm_models.planning._config import check_keys, raise_if
+
+        cfg = dict(sec)
+        raise_if(check_keys(cap.SECTION, cfg, cap._CONFIG_KEYS))
+        cfg.pop("productivity", None)
+        if "target" in cfg or "probability" in cfg:
+            sol = cap.solve_hiring(cfg.pop("target", None), cfg.pop("probability", None),
+                                   productivity=prod, tenure_now=tenure_now, **cfg)
+            ds = sol.simulation.copy()
+            ds.attrs.update(total_hires=sol.total_hires, probability_reached=sol.probability,
+                            probability_one_fewer=sol.probability_one_fewer,
+                            feasible=int(sol.feasible))
+            return ds
+        cfg.pop("schedule", None)
+        cfg.pop("max_hires", None)
+        return cap.simulate_capacity(productivity=prod, tenure_now=tenure_now, **cfg)
+    return capacity_from_config(sec, productivity=prod)
+
+
+def capacity_variables(cap: xr.Dataset, fcube: xr.Dataset) -> xr.Dataset:
+    """Capacity results as cube variables ``capacity``, ``capacity_headcount``,
+    ``capacity_ramped_fte`` ``(period, draw)``, ``capacity_total(draw)``, ``hires_opened``,
+    ``hires_starting(period)``; along ``capacity_period`` when its months differ from the
+    forecast's ``period``."""
+    ds = cap.rename({"headcount": "capacity_headcount", "ramped_fte": "capacity_ramped_fte"})
+    ds = ds.assign_coords({DRAW: fcube[DRAW].values[: ds.sizes[DRAW]]}) \
+        if ds.sizes[DRAW] <= fcube.sizes[DRAW] else ds
+    months = [str(p) for p in ds["period"].values]
+    if months != [str(p) for p in fcube[PERIOD].values]:
+        ds = ds.rename({"period": "capacity_period"})
+    if ds.sizes[DRAW] != fcube.sizes[DRAW]:
+        ds = ds.rename({DRAW: "capacity_draw"})
+    ds.attrs = {}
+    return ds
+
+
+def capacity_summary(cap: xr.Dataset, target: float | None) -> dict[str, Any]:
+    """``summary["capacity"]``: hires, probability of reaching the target, capacity and headcount."""
+    a = cap.attrs
+    total = cap["capacity_total"]
+    head_end = cap["headcount"].isel(period=-1)
+    hires = cap["hires_opened"].to_series()
+    probability_reached = a.get("probability_reached")
+    if probability_reached is None and target is not None:
+        probability_reached = float((total >= target).mean())
+    return {
+        "mode": "solve" if "probability_target" in a or "feasible" in a else "simulate",
+        "target": _fig(a.get("target", target), 2),
+        "probability_target": _fig(a.get("probability_target")),
+        "probability_reached": _fig(probability_reached),
+        "probability_one_fewer": _fig(a.get("probability_one_fewer")),
+        "feasible": bool(a["feasible"]) if "feasible" in a else None,
+        "headcount_now": int(a.get("headcount_now", 0)),
+        "total_hires": int(hires.sum()),
+        "hiring_plan": {str(k): int(v) for k, v in hires.items() if int(v)},
+        "attrition_monthly": _fig(a.get("attrition_monthly")),
+        "hiring_lag_months": int(a.get("hiring_lag_months", 0)),
+        "capacity": _q(total),
+        "headcount_end": {k: round(v, 1) for k, v in _q(head_end).items()},
+    }
 
 
 # --------------------------------------------------------------------------- comp area
@@ -577,7 +812,9 @@ def run_scenario(scenario: Scenario | str | Path) -> tuple[xr.Dataset, dict[str,
 
 
 def run(scenario: Scenario | str | Path) -> ScenarioResult:
-    """Run one scenario: data → cached forecast → quotas → comp simulation → cube + summary."""
+    """Run one scenario: data → cached forecast → quotas → comp simulation → cube + summary,
+    plus (cached) territory balancing and capacity planning when the scenario has ``territory``
+    / ``capacity`` sections (cube variables along ``account``; ``capacity(period, draw)``)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     source = resolve_data(scenario)
@@ -610,7 +847,20 @@ def run(scenario: Scenario | str | Path) -> ScenarioResult:
     summary = summarize(cube, scenario, data_hash, diag)
     summary["quota_fairness"] = fair_figs
     summary["quota_method"] = str(qds.attrs.get("quota_method", scenario.section("quota").get("method", "")))
-    return ScenarioResult(scenario, cube, summary, tables, diag, fairness)
+    terr = cap = None
+    accounts = tables.get("accounts")
+    if "territory" in scenario.spec and accounts is not None and len(accounts):
+        section = scenario.section("territory")
+        terr = balance_territories_cached(section, accounts, data_hash, scenario.path)
+        cube = cube.merge(territory_variables(terr))
+        summary["territory"] = territory_summary(terr, section)
+    if "capacity" in scenario.spec:
+        cap = run_capacity(scenario, fcube)
+        cube = cube.merge(capacity_variables(cap, fcube))
+        target = scenario.spec.get("target")
+        summary["capacity"] = capacity_summary(cap, float(target) if target is not None else None)
+    cube.attrs.update(prov)
+    return ScenarioResult(scenario, cube, summary, tables, diag, fairness, terr, cap)
 
 
 def assemble_cube(bookings: xr.DataArray, quota: xr.DataArray, comp: xr.Dataset,

@@ -4,6 +4,7 @@ what-if workbench running in a real JupyterLab."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -119,7 +120,8 @@ def test_workbench_slider_changes_incentive_cost(lab, browser):
     page.goto(f"{url}/lab/tree/workbench.ipynb?token={token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    # the kernel's display name depends on how its spec was installed: match any "<name> | Idle"
+    page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=90_000)
     for _attempt in range(3):  # a click before the kernel connection settles can be lost
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

@@ -99,6 +99,7 @@ class ForecastConfig:
     target_accept: float = 0.9
     territory_effects: Literal["auto", "on", "off"] = "auto"
     min_pooled_groups: int = 5
+    rep_effects: Literal["auto", "marginal", "centered", "noncentered"] = "auto"
 
     @classmethod
     def from_dict(cls, config: dict[str, Any] | ForecastConfig | None) -> ForecastConfig:
@@ -123,6 +124,10 @@ class ForecastConfig:
             problems.append("forecast config, field 'prior_ramp_tau': must be > 0")
         if cfg.territory_effects not in ("auto", "on", "off"):
             problems.append("forecast config, field 'territory_effects': must be auto, on or off")
+        if cfg.rep_effects not in ("auto", "marginal", "centered", "noncentered"):
+            problems.append(
+                "forecast config, field 'rep_effects': must be auto, marginal, centered or noncentered"
+            )
         if not 0.5 <= cfg.target_accept < 1:
             problems.append("forecast config, field 'target_accept': must be in [0.5, 1)")
         if problems:
@@ -190,10 +195,16 @@ def _design(panel: xr.Dataset) -> _Design:
     all_gross = np.asarray(panel["gross"].values)
     cancels = np.asarray(panel["cancels"].values)
     camount = np.asarray(panel["cancel_amount"].values)
-    # cancellations land 1-3 months after the deal: deals of the last months have not had
-    # their full window yet, so they count with the share of the window inside the panel
-    window = np.clip((n_t - 1 - np.arange(n_t)) / 3.0, 0.0, 1.0)
-    total_deals = int(round(float((all_deals * window[None, :]).sum())))
+    # cancellations land 1-3 months after the deal and are seen only while the rep is on the
+    # books: deals of a rep's last three observable months (panel end, or the term month of a
+    # rep who left) count with the share of that window we can observe. A rep's last
+    # observable month is the later of the last active month and the last month with any
+    # booking row (real data may charge cancellations to reps after they left).
+    t_idx = np.arange(n_t)
+    seen = active | (all_deals > 0) | (cancels > 0)
+    last_obs = np.where(seen.any(axis=1), n_t - 1 - np.argmax(seen[:, ::-1], axis=1), n_t - 1)
+    window = np.clip((last_obs[:, None] - t_idx[None, :]) / 3.0, 0.0, 1.0)
+    total_deals = int(round(float((all_deals * window).sum())))
     total_cancels = int(cancels.sum())
     if total_cancels > 0 and total_deals > 0:
         ratio = float((camount.sum() / total_cancels) / (all_gross.sum() / max(int(all_deals.sum()), 1)))
@@ -293,29 +304,56 @@ class BookingsForecast:
             log_base = pm.Normal("log_base_deals", np.log(max(mean_deals, 1e-3)), 1.0)
             trend = pm.Normal("trend", 0.0, 0.5)
             use_terr = self._use_territory(R, G, K)
-            if use_terr:
-                # rep and territory spreads are hard to tell apart when territories hold few
-                # reps: sample their total and the territory share instead (the total is well
-                # identified, the share mixes easily), report both sigmas as deterministics
+            mode = self._rep_effects_mode(use_terr)
+            if mode == "noncentered" and use_terr:
+                # total spread and territory share, both sigmas as deterministics
                 effect_sigma = pm.HalfNormal("effect_sigma", 0.5)
                 terr_share = pm.Beta("territory_share", 1.5, 3.0)
                 rep_sigma = pm.Deterministic("rep_sigma", effect_sigma * pt.sqrt(1.0 - terr_share))
                 territory_sigma = pm.Deterministic("territory_sigma", effect_sigma * pt.sqrt(terr_share))
             else:
                 rep_sigma = pm.HalfNormal("rep_sigma", 0.5)
-            rep_z = _zs(pm, "rep_z", "rep", R)
-            eff = rep_sigma * rep_z
+                if use_terr:
+                    territory_sigma = pm.HalfNormal("territory_sigma", 0.25)
+            group = pt.zeros(R)  # region (+ territory) part of each rep's effect
             if G > 1:
                 if G >= cfg.min_pooled_groups:
                     region_sigma = pm.HalfNormal("region_sigma", 0.3)
                     region_z = _zs(pm, "region_z", "region", G)
-                    eff = eff + region_sigma * region_z[region_idx]
+                    group = group + region_sigma * region_z[region_idx]
                 else:  # too few regions to learn a variance: zero-sum fixed effects
                     region_eff = pm.ZeroSumNormal("region_eff", sigma=0.5, dims="region")
-                    eff = eff + region_eff[region_idx]
-            if use_terr:
-                territory_z = _zs(pm, "territory_z", "territory", K)
-                eff = eff + territory_sigma * territory_z[terr_idx]
+                    group = group + region_eff[region_idx]
+            if mode == "marginal":
+                # territory effects integrated out: a rep's deviation e_r = rep + territory
+                # effect is multivariate normal, block-diagonal by territory with covariance
+                # rep_sigma² I + territory_sigma² 11ᵀ; e is centred (each rep's months identify
+                # it), so no funnel and no rep/territory trade-off across hundreds of latents.
+                # Territory effects are drawn from their conditional posterior for forecasts.
+                rep_eff = pm.Flat("rep_eff", dims="rep")
+                onehot = np.zeros((R, K))
+                onehot[np.arange(R), d.terr_idx] = 1.0
+                n_k = onehot.sum(axis=0)
+                sr2, st2 = rep_sigma**2, territory_sigma**2
+                tot = pt.dot(rep_eff, pt.as_tensor_variable(onehot))  # (K,) sums per territory
+                quad = (pt.sum(rep_eff**2) - pt.sum(st2 * tot**2 / (sr2 + n_k * st2))) / sr2
+                logdet = (R - K) * pt.log(sr2) + pt.sum(pt.log(sr2 + n_k * st2))
+                pm.Potential("rep_eff_prior", -0.5 * (quad + logdet + R * np.log(2 * np.pi)))
+                eff = group + rep_eff
+            elif mode == "centered":
+                if use_terr:
+                    territory_z = _zs(pm, "territory_z", "territory", K)
+                    group = group + territory_sigma * territory_z[terr_idx]
+                rep_eff = pm.Normal("rep_eff", group, rep_sigma, dims="rep")
+                scale = np.sqrt(R / (R - 1.0)) if R > 1 else 1.0
+                pm.Deterministic("rep_z", (rep_eff - group) / rep_sigma / scale, dims="rep")
+                eff = rep_eff
+            else:
+                if use_terr:
+                    territory_z = _zs(pm, "territory_z", "territory", K)
+                    group = group + territory_sigma * territory_z[terr_idx]
+                rep_z = _zs(pm, "rep_z", "rep", R)
+                eff = rep_sigma * rep_z + group
             log_lam = log_base + trend * tyear + eff[cell_rep]
             if cfg.season_harmonics:
                 H = cfg.season_harmonics
@@ -377,6 +415,16 @@ class BookingsForecast:
                 pm.Binomial("cancels", n=d.total_deals, p=cancel_rate, observed=d.total_cancels)
         self.model = model
         return model
+
+    def _rep_effects_mode(self, use_terr: bool) -> str:
+        """``"auto"``: territory effects integrated out ("marginal") when they are used,
+        otherwise non-centred rep effects."""
+        mode = self.config.rep_effects
+        if mode == "auto":
+            return "marginal" if use_terr else "noncentered"
+        if mode == "marginal" and not use_terr:
+            return "centered"
+        return mode
 
     def _use_territory(self, R: int, G: int, K: int) -> bool:
         """Territory effects are separable from rep effects only when territories hold more
@@ -497,13 +545,29 @@ class BookingsForecast:
         eff = np.zeros((D, R))
         size = np.repeat(p["log_deal_median"][:, None], R, axis=1)
         rep_sigma = p["rep_sigma"]
+        marginal = "rep_eff" in p and "rep_z" not in p
+        if marginal and "territory_sigma" in p:
+            # territory effects were integrated out: draw them from their conditional
+            # posterior given the reps' deviations, N(v·S_k/σr², v), v = 1/(n_k/σr² + 1/σt²)
+            K = len(d.territories)
+            S = np.zeros((D, K))
+            np.add.at(S.T, d.terr_idx, p["rep_eff"].T)
+            n_k = np.bincount(d.terr_idx, minlength=K)
+            sr2, st2 = rep_sigma[:, None] ** 2, np.maximum(p["territory_sigma"][:, None], 1e-12) ** 2
+            v = 1.0 / (n_k[None, :] / sr2 + 1.0 / st2)
+            terr = v * S / sr2 + np.sqrt(v) * rng.standard_normal((D, K))
+            p["territory_z"] = terr / np.sqrt(st2)
         region = reps["region"].astype(str).to_numpy()
         tkeys = _territory_keys(region, reps["territory_id"].astype(str).to_numpy())
         new_region: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         new_terr: dict[str, np.ndarray] = {}
         for j, (rid, g, tk) in enumerate(zip(reps["rep_id"].astype(str), region, tkeys)):
             i = rep_pos.get(rid)
-            if i is not None:
+            if i is not None and marginal:
+                eff[:, j] = p["rep_eff"][:, i]  # rep + territory deviation
+                if "size_rep_z" in p:
+                    size[:, j] += p["size_rep_sigma"] * p["size_rep_z"][:, i]
+            elif i is not None:
                 eff[:, j] = rep_sigma * p["rep_z"][:, i]
                 if "size_rep_z" in p:
                     size[:, j] += p["size_rep_sigma"] * p["size_rep_z"][:, i]
@@ -522,7 +586,7 @@ class BookingsForecast:
                     z1, z2 = new_region[g]
                     eff[:, j] += p["region_sigma"] * z1
                     size[:, j] += p["size_region_sigma"] * z2
-            if "territory_z" in p:
+            if "territory_z" in p and not (marginal and i is not None):
                 ti = ter_pos.get(tk)
                 if ti is not None:
                     eff[:, j] += p["territory_sigma"] * p["territory_z"][:, ti]

@@ -191,3 +191,106 @@ def scenario_intervals(summaries: Sequence[Mapping], key: str, title: str) -> Fi
     ax.set_title(title + " (bar P10–P90, dot P50)")
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def territory_frame(cube: xr.Dataset) -> pd.DataFrame | None:
+    """The cube's account variables (``territory_before``/``territory_after``, ``lat``, ``lon``,
+    ``potential``, ``account_moved``) as a frame, or None when the cube has none."""
+    need = {"territory_before", "territory_after", "lat", "lon"}
+    if not need <= set(cube.data_vars):
+        return None
+    df = pd.DataFrame({"account_id": cube["account"].values.astype(str),
+                       "lat": cube["lat"].values, "lon": cube["lon"].values,
+                       "territory_id_before": cube["territory_before"].values.astype(str),
+                       "territory_id": cube["territory_after"].values.astype(str)})
+    df["potential"] = cube["potential"].values if "potential" in cube else 1.0
+    df["moved"] = (cube["account_moved"].values.astype(bool) if "account_moved" in cube
+                   else (df["territory_id"] != df["territory_id_before"]).to_numpy())
+    return df[~((df["lat"] == 0) & (df["lon"] == 0))].dropna(subset=["lat", "lon"])
+
+
+def _centres(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    w = df["potential"].clip(lower=1e-9)
+    g = df.assign(w=w, wlat=w * df["lat"], wlon=w * df["lon"]).groupby(column)
+    out = pd.DataFrame({"lat": g["wlat"].sum() / g["w"].sum(), "lon": g["wlon"].sum() / g["w"].sum()})
+    return out.reset_index().rename(columns={column: "territory_id"})
+
+
+#: above this many territories the centre crosses are left out of the maps (they hide the accounts)
+MAX_CENTRES_SHOWN = 40
+
+
+def _main_extent(df: pd.DataFrame) -> tuple[tuple[float, float], tuple[float, float], int]:
+    """Longitude/latitude limits of the main body of accounts and how many accounts fall
+    outside: accounts farther from the median location than 1.25 × the 97th-percentile distance
+    are remote (e.g. Alaska and Hawaii for a US organisation, which would shrink the mainland)."""
+    from spm_models.planning.geo import haversine_km
+
+    lat0, lon0 = float(df["lat"].median()), float(df["lon"].median())
+    d = haversine_km(df["lat"].to_numpy(float), df["lon"].to_numpy(float),
+                     np.full(len(df), lat0), np.full(len(df), lon0))
+    inside = d <= 1.25 * np.quantile(d, 0.97)
+    body = df[inside]
+    lon = (float(body["lon"].min()) - 1.0, float(body["lon"].max()) + 1.0)
+    lat = (float(body["lat"].min()) - 1.0, float(body["lat"].max()) + 1.0)
+    shown = df["lon"].between(*lon) & df["lat"].between(*lat)
+    return lon, lat, int((~shown).sum())
+
+
+def territory_before_after(cube: xr.Dataset) -> Figure | None:
+    """Maps of the accounts coloured by territory before (top) and after (bottom) balancing
+    (same colour per territory in both; moved accounts outlined in black; crosses mark the
+    potential-weighted territory centres when there are at most :data:`MAX_CENTRES_SHOWN`).
+    The maps show the bulk of the accounts; remote ones are counted in the title. None when
+    the cube has no account variables."""
+    from spm_models.plots.planning import plot_territory_map
+
+    df = territory_frame(cube)
+    if df is None or df.empty:
+        return None
+    lon, lat, n_out = _main_extent(df)
+    k = df["territory_id"].nunique()
+    show_centres = k <= MAX_CENTRES_SHOWN
+    fig = Figure(figsize=(10.0, 10.5), dpi=100)
+    axes = fig.subplots(2, 1)
+    n_moved = int(df["moved"].sum())
+    outside = f"; {n_out:,} remote accounts outside the map" if n_out else ""
+    plot_territory_map(df.drop(columns=["moved"]),
+                       _centres(df, "territory_id_before") if show_centres else None,
+                       column="territory_id_before", ax=axes[0],
+                       title=f"Current alignment: {k} territories, {len(df):,} accounts{outside}")
+    plot_territory_map(df, _centres(df, "territory_id") if show_centres else None, ax=axes[1],
+                       title=f"Balanced alignment: {n_moved:,} accounts moved (black outline)")
+    for ax in axes:
+        ax.set_xlim(*lon)
+        ax.set_ylim(*lat)
+        ax.grid(alpha=0.3)
+        for coll in ax.collections[:1]:
+            coll.set_linewidths(0.4)
+    fig.tight_layout()
+    return fig
+
+
+def capacity_fan(cube: xr.Dataset, target: float | None = None) -> Figure | None:
+    """Cumulative bookings capacity fan (P10–P90, P50) vs the target, with headcount and ramped
+    FTE (``spm_models.plots.planning.plot_capacity`` on the cube's capacity variables)."""
+    from spm_models.plots.planning import plot_capacity
+
+    if "capacity" not in cube:
+        return None
+    ds = cube[["capacity", "capacity_headcount", "capacity_ramped_fte"]].rename(
+        {"capacity_headcount": "headcount", "capacity_ramped_fte": "ramped_fte"})
+    for dim in ("capacity_period", "capacity_draw"):
+        if dim in ds.dims:
+            ds = ds.rename({dim: dim.split("_")[1]})
+    fig = plot_capacity(ds, target)
+    plt.close(fig)  # drawn through pyplot: close so the notebook does not show it twice
+    ax = fig.axes[0]
+    ax.yaxis.set_major_formatter(_MONEY)
+    ax.set_title("Cumulative bookings capacity of the sales force (band P10–P90, line P50)")
+    ax.grid(alpha=0.3)
+    ax.set_ylabel("cumulative bookings")
+    fig.axes[1].set_ylabel("reps")
+    fig.axes[1].grid(alpha=0.3)
+    fig.tight_layout()  # again: the money tick labels changed the left margin
+    return fig

@@ -344,3 +344,120 @@ def territory_section(tables: dict[str, pd.DataFrame]) -> Any:
                      f"{per['workload'].std() / per['workload'].mean():.1%}"))
     return HTML(_TABLE.render(columns=["Territory balance", "value"], rows=rows, caption=None,
                               note=None, left=()))
+
+
+#: rows of the before/after territory table: summary key, label, format
+_TERR_ROWS = (
+    ("cv_potential", "Potential: coefficient of variation", "pct1"),
+    ("max_min_potential", "Potential: largest ÷ smallest territory", "ratio"),
+    ("cv_workload", "Workload: coefficient of variation", "pct1"),
+    ("max_min_workload", "Workload: largest ÷ smallest territory", "ratio"),
+    ("mean_distance_km", "Mean distance account → territory centre", "km"),
+    ("median_p90_radius_km", "Territory radius (90 % of accounts), median", "km"),
+    ("max_p90_radius_km", "Territory radius (90 % of accounts), largest", "km"),
+)
+
+
+def _terr_fmt(v: Any, kind: str) -> str:
+    if v is None:
+        return "n/a"
+    if kind == "pct1":
+        return f"{float(v):.1%}"
+    if kind == "km":
+        return f"{float(v):,.0f} km"
+    return f"{float(v):.2f}"
+
+
+def territory_table(summary: dict[str, Any]) -> HTML:
+    """Before/after balance and compactness of the territory alignment (``summary["territory"]``)."""
+    t = summary["territory"]
+    rows = [(label, _terr_fmt(t["before"].get(key), kind), _terr_fmt(t["after"].get(key), kind))
+            for key, label, kind in _TERR_ROWS if key in t["before"] or key in t["after"]]
+    limit = t.get("max_moved_share")
+    moved = f"{t['accounts_moved']:,} of {t['n_accounts']:,} ({t['share_moved']:.1%})"
+    rows.append(("Accounts moved", "–", moved))
+    note = (f"{t['n_territories']} territories. Balanced with HiGHS (spm_models.planning.territory) "
+            + (f"moving at most {limit:.0%} of accounts." if limit is not None else "without a move limit."))
+    return HTML(_TABLE.render(columns=["Territory balance", "current", "balanced"], rows=rows,
+                              caption=None, note=note, left=()))
+
+
+def territory_plan(cube: Any, summary: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Any:
+    """Before/after territory maps and metrics when the scenario balanced territories (cube
+    variables along ``account``, ``summary["territory"]``); else the current alignment
+    (:func:`territory_section`)."""
+    from IPython.display import display
+
+    from spm_models.plots.report import territory_before_after
+
+    fig = territory_before_after(cube) if summary.get("territory") else None
+    if fig is None:
+        return territory_section(tables)
+    display(figure(fig))
+    return territory_table(summary)
+
+
+_CAPACITY = _ENV.from_string("""<div class="spm" id="capacity-plan"><p>{{ text }}</p>
+{% if plan %}<table><thead><tr><th class="l">Requisitions opened</th>{% for m, n in plan %}<th>{{ m }}</th>{% endfor %}<th>total</th></tr></thead>
+<tbody><tr><td class="l">new reps</td>{% for m, n in plan %}<td>{{ n }}</td>{% endfor %}<td><b>{{ total }}</b></td></tr></tbody></table>{% endif %}
+<div class="sub">{{ note }}</div></div>""")
+
+
+def _month_label(m: str) -> str:
+    return pd.Period(m, freq="M").strftime("%b %Y")
+
+
+def capacity_sentence(c: dict[str, Any]) -> str:
+    """Plain-language answer of the capacity section (``summary["capacity"]``)."""
+    hires, plan = c["total_hires"], c.get("hiring_plan") or {}
+    lag = c.get("hiring_lag_months") or 0
+    when = ""
+    if plan:
+        months = sorted(plan)
+        when = (f" (requisitions opened {_month_label(months[0])}"
+                + (f" to {_month_label(months[-1])}" if len(months) > 1 else "")
+                + (f"; each starts {lag} month{'s' if lag != 1 else ''} later" if lag else "") + ")")
+    reps = f"{hires} rep{'s' if hires != 1 else ''}"
+    cap = c["capacity"]
+    tail = (f" With that plan the sales force's bookings capacity is {money(cap['p50'])} "
+            f"(80 % range {money(cap['p10'])}–{money(cap['p90'])}) and headcount ends the year at "
+            f"about {c['headcount_end']['p50']:.0f} (from {c['headcount_now']} today).")
+    if c.get("mode") == "solve" and c.get("target") is not None:
+        p = c.get("probability_target")
+        if c.get("feasible") is False:
+            return (f"Even {reps} do not reach {money(c['target'])} with probability {p:.0%}: "
+                    f"the best plan reaches it with probability {c['probability_reached']:.0%}." + tail)
+        if hires == 0:
+            return (f"To reach {money(c['target'])} with probability {p:.0%}, no hires are needed: "
+                    f"the current team reaches it with probability {c['probability_reached']:.0%}." + tail)
+        fewer = c.get("probability_one_fewer")
+        return (f"To reach {money(c['target'])} with probability {p:.0%}, hire {reps}{when}; "
+                f"the plan reaches it with probability {c['probability_reached']:.0%}"
+                + (f" ({fewer:.0%} with one hire fewer)" if fewer is not None else "") + "." + tail)
+    text = f"The hiring plan adds {reps}{when}."
+    if c.get("target") is not None and c.get("probability_reached") is not None:
+        text += (f" It reaches the target of {money(c['target'])} with probability "
+                 f"{c['probability_reached']:.0%}.")
+    return text + tail
+
+
+def capacity_section(cube: Any, summary: dict[str, Any]) -> Any:
+    """Capacity fan vs target and the hiring answer (or a note when the scenario plans none)."""
+    from IPython.display import display
+
+    from spm_models.plots.report import capacity_fan
+
+    c = summary.get("capacity")
+    if not c:
+        return banner("This scenario has no capacity section: no hiring plan computed.", "draft")
+    fig = capacity_fan(cube, c.get("target"))
+    if fig is not None:
+        display(figure(fig))
+    items = sorted((c.get("hiring_plan") or {}).items())
+    one_year = len({m[:4] for m, _ in items}) <= 1
+    plan = [(_month_label(m).split()[0] if one_year else _month_label(m), n) for m, n in items]
+    note = (f"Attrition {c['attrition_monthly']:.1%} a month, hiring lag {c['hiring_lag_months']} "
+            "months; a fully ramped rep books the forecast's mean monthly bookings of a tenured rep "
+            "(one value per posterior draw), a new rep ramps up over the first months.")
+    return HTML(_CAPACITY.render(text=capacity_sentence(c), plan=plan, total=c["total_hires"],
+                                 note=note))
