@@ -35,6 +35,7 @@ import xarray as xr
 from spm_models import __version__
 from spm_models.cube import DRAW, PERIOD, REP, read_cube, write_cube
 from spm_models.errors import InputError
+from spm_models.forecast.cache import model_code_hash
 from spm_models.provenance import hash_file, hash_frames, hash_obj, provenance
 from spm_models.scenario import Scenario, load_scenario
 
@@ -203,7 +204,7 @@ def forecast_cache_key(data_hash: str, scenario: Scenario) -> str:
     return hash_obj({"data": data_hash, "forecast": cfg, "fit": fit,
                      "attrition": scenario.section("forecast").get("attrition", False),
                      "horizon": _horizon(scenario), "draws": scenario.draws,
-                     "seed": scenario.seed, "v": __version__})
+                     "seed": scenario.seed, "v": __version__, "code": model_code_hash()})
 
 
 def _horizon(scenario: Scenario) -> dict[str, Any]:

@@ -125,6 +125,52 @@ def test_config_validation():
         BookingsForecast({"count_likelihood": "gaussian"})
     with pytest.raises(InputError, match="'nope': unknown option"):
         BookingsForecast({"nope": 1})
+    with pytest.raises(InputError, match="rep_effects"):
+        BookingsForecast({"rep_effects": "sideways"})
+
+
+def test_marginal_rep_territory_prior_is_the_exact_mvn(tiny):
+    """The integrated-out territory prior equals N(0, rep_sigma² I + territory_sigma² Z Zᵀ)."""
+    import pytensor
+    from scipy.stats import multivariate_normal
+
+    from spm_models.forecast.model import BookingsForecast
+
+    m = BookingsForecast()
+    model = m.build_model(tiny)
+    d = m._design
+    pot = model.replace_rvs_by_values([model["rep_eff_prior"]])[0]
+    f = pytensor.function(model.value_vars, pot, on_unused_input="ignore")
+    ip = model.initial_point()
+    e = np.random.default_rng(0).normal(0, 0.4, len(d.rep))
+    ip["rep_eff"] = e
+    ip["rep_sigma_log__"], ip["territory_sigma_log__"] = np.log(0.3), np.log(0.2)
+    Z = np.zeros((len(e), len(d.territories)))
+    Z[np.arange(len(e)), d.terr_idx] = 1.0
+    assert len(d.territories) < len(e)  # some territories hold several reps
+    cov = 0.3**2 * np.eye(len(e)) + 0.2**2 * Z @ Z.T
+    want = multivariate_normal(np.zeros(len(e)), cov).logpdf(e)
+    assert float(f(*[ip[v.name] for v in model.value_vars])) == pytest.approx(want, rel=1e-10)
+
+
+def test_cancel_exposure_stops_at_term_month():
+    """Deals in a leaver's last months count only with the observable share of the 1-3
+    month cancellation window (as at the panel end)."""
+    from spm_models.forecast.model import _design
+
+    bookings = pd.DataFrame({
+        "rep_id": ["a"] * 6 + ["b"] * 3,
+        "date": ["2025-01-05", "2025-02-05", "2025-03-05", "2025-04-05", "2025-05-05",
+                 "2025-06-05", "2025-01-05", "2025-02-05", "2025-03-05"],
+        "amount": [100.0] * 9,
+    })
+    reps = pd.DataFrame({"rep_id": ["a", "b"], "hire_date": ["2020-01-01", "2020-01-01"],
+                         "term_date": [None, "2025-03-20"]})
+    p = monthly_panel({"bookings": bookings, "reps": reps}, end="2025-06")
+    d = _design(p)
+    # share of lags 1..3 landing on or before the last observable month:
+    # a (panel end Jun): Jan-Mar 1, Apr 2/3, May 1/3, Jun 0 -> 4; b (term Mar): 2/3 + 1/3 + 0 -> 1
+    assert d.total_deals == 5
 
 
 def test_model_builds_with_expected_variables(tiny):
@@ -132,11 +178,15 @@ def test_model_builds_with_expected_variables(tiny):
 
     model = BookingsForecast({"count_likelihood": "negbin"}).build_model(tiny)
     names = {v.name for v in model.free_RVs}
-    assert {"log_base_deals", "trend", "rep_z", "ramp_tau", "season_a", "season_b",
+    assert {"log_base_deals", "trend", "rep_eff", "ramp_tau", "season_a", "season_b",
             "deal_sigma", "cancel_rate", "inv_alpha"} <= names
-    # 6 reps in 4 territories: territory effects on, rep/territory spread as total + share
-    assert {"effect_sigma", "territory_share", "territory_z"} <= names
-    assert {"rep_sigma", "territory_sigma", "season_amp", "season_peak"} <= set(model.named_vars)
+    # 6 reps in 4 territories: territory effects on and integrated out (rep_effects="auto")
+    assert {"rep_sigma", "territory_sigma"} <= names and "territory_z" not in model.named_vars
+    assert {"season_amp", "season_peak"} <= set(model.named_vars)
+    nc = BookingsForecast({"rep_effects": "noncentered"}).build_model(tiny)
+    assert {"effect_sigma", "territory_share", "territory_z", "rep_z"} <= {v.name for v in nc.free_RVs}
+    c = BookingsForecast({"rep_effects": "centered"}).build_model(tiny)
+    assert {"rep_eff", "territory_z"} <= {v.name for v in c.free_RVs} and "rep_z" in c.named_vars
     # 2 regions: zero-sum fixed region effects rather than a pooled variance
     assert "region_eff" in names and "region_sigma" not in model.named_vars
     off = BookingsForecast({"territory_effects": "off"}).build_model(tiny)

@@ -36,12 +36,23 @@ def panel_hash(panel: xr.Dataset) -> str:
     return h.hexdigest()[:16]
 
 
+def model_code_hash() -> str:
+    """Hash of the forecast model's source (panel, model, fit): a changed model never reuses
+    a posterior cached by an older one."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("panel.py", "model.py", "fit.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def cache_key(panel: xr.Dataset, config: dict[str, Any] | None, fit_kwargs: dict[str, Any]) -> str:
     """Key of a fit: data hash + model config + fit settings (method, draws, seed, ...)."""
     from spm_models.forecast.model import ForecastConfig
 
     cfg = ForecastConfig.from_dict(config).to_dict()
-    return hash_obj({"panel": panel_hash(panel), "config": cfg, "fit": fit_kwargs, "v": 1})
+    return hash_obj({"panel": panel_hash(panel), "config": cfg, "fit": fit_kwargs,
+                     "code": model_code_hash()})
 
 
 def fit_cached(
