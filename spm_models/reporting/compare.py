@@ -33,6 +33,8 @@ def comparison_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
         "Revenue P50": [], "Revenue P10–P90": [], "P(company target)": [],
         "Incentive cost P50": [], "Incentive cost P10–P90": [], "Cost of sales P50": [],
         "Reps at quota P50": [], "Total quota": [], "Quota method": [],
+        "Territory CV of potential (after)": [], "Accounts moved": [],
+        "Capacity P50": [], "Hires in plan": [],
     }
     for s in summaries:
         r, c = s["revenue"], s["incentive_cost"]
@@ -45,6 +47,13 @@ def comparison_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
         rows["Reps at quota P50"].append(pct(s["share_reps_at_quota"]["p50"]))
         rows["Total quota"].append(money(s.get("total_quota") or 0.0))
         rows["Quota method"].append(str(s.get("quota_method", "")))
+        terr, cap = s.get("territory") or {}, s.get("capacity") or {}
+        after = terr.get("after") or {}
+        rows["Territory CV of potential (after)"].append(
+            pct(after["cv_potential"], 1) if "cv_potential" in after else "–")
+        rows["Accounts moved"].append(str(terr["accounts_moved"]) if "accounts_moved" in terr else "–")
+        rows["Capacity P50"].append(money(cap["capacity"]["p50"]) if "capacity" in cap else "–")
+        rows["Hires in plan"].append(str(cap["total_hires"]) if "total_hires" in cap else "–")
     df = pd.DataFrame(rows, index=[str(s["scenario"]) for s in summaries]).T
     df.insert(0, "figure", df.index)
     return df.reset_index(drop=True)
