@@ -2,7 +2,7 @@
 
 Measures (printed, and written as JSON with ``--out``):
 
-* full NUTS fit (nutpie, 4 chains x 1000 draws after 1000 tuning steps) wall time including
+* full NUTS fit (nutpie, 4 chains x 1000 draws after 1500 tuning steps) wall time including
   compilation, R-hat, bulk ESS of the hyper-parameters, divergences;
 * the fast mode (ADVI) wall time;
 * ESS per second, nutpie vs PyMC's own NUTS sampler (the baseline, run with fewer draws:
@@ -112,7 +112,7 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument("--tune", type=int, default=1500)
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--pymc-draws", type=int, default=300)
     ap.add_argument("--skip-pymc", action="store_true")

@@ -136,13 +136,17 @@ def test_marginal_rep_territory_prior_is_the_exact_mvn(tiny):
 
     from spm_models.forecast.model import BookingsForecast
 
-    m = BookingsForecast()
+    m = BookingsForecast({"rep_effects": "marginal"})
     model = m.build_model(tiny)
     d = m._design
     pot = model.replace_rvs_by_values([model["rep_eff_prior"]])[0]
     f = pytensor.function(model.value_vars, pot, on_unused_input="ignore")
     ip = model.initial_point()
     e = np.random.default_rng(0).normal(0, 0.4, len(d.rep))
+    ip["log_base_deals"] = 0.0 * ip["log_base_deals"]  # then rep_dev = rep_eff
+    for k in ip:
+        if k.startswith("region_eff"):
+            ip[k] = 0.0 * ip[k]
     ip["rep_eff"] = e
     ip["rep_sigma_log__"], ip["territory_sigma_log__"] = np.log(0.3), np.log(0.2)
     Z = np.zeros((len(e), len(d.territories)))
@@ -176,14 +180,15 @@ def test_cancel_exposure_stops_at_term_month():
 def test_model_builds_with_expected_variables(tiny):
     from spm_models.forecast.model import BookingsForecast
 
-    model = BookingsForecast({"count_likelihood": "negbin"}).build_model(tiny)
+    model = BookingsForecast({"count_likelihood": "negbin", "rep_effects": "marginal"}).build_model(tiny)
     names = {v.name for v in model.free_RVs}
     assert {"log_base_deals", "trend", "rep_eff", "ramp_tau", "season_a", "season_b",
             "deal_sigma", "cancel_rate", "inv_alpha"} <= names
-    # 6 reps in 4 territories: territory effects on and integrated out (rep_effects="auto")
+    # 6 reps in 4 territories: territory effects on, integrated out with "marginal"
     assert {"rep_sigma", "territory_sigma"} <= names and "territory_z" not in model.named_vars
     assert {"season_amp", "season_peak"} <= set(model.named_vars)
-    nc = BookingsForecast({"rep_effects": "noncentered"}).build_model(tiny)
+    # "auto" with only 6 reps (< MARGINAL_MIN_REPS): non-centred total spread x share
+    nc = BookingsForecast().build_model(tiny)
     assert {"effect_sigma", "territory_share", "territory_z", "rep_z"} <= {v.name for v in nc.free_RVs}
     c = BookingsForecast({"rep_effects": "centered"}).build_model(tiny)
     assert {"rep_eff", "territory_z"} <= {v.name for v in c.free_RVs} and "rep_z" in c.named_vars
@@ -374,3 +379,31 @@ def test_forecast_plots_return_figures():
     post = xr.Dataset({"trend": (("chain", "draw"), rng.normal(0.08, 0.01, (2, 50)))})
     fig = plot_parameter_intervals(post, ["trend", "missing"], truth={"trend": 0.08})
     assert isinstance(fig, Figure) and len(fig.axes) == 1
+
+
+def test_marginal_mode_fast_fit_forecasts_known_and_new_reps(tiny):
+    """With territories integrated out, known reps forecast from their own effect and a new
+    hire in a known territory gets a finite, territory-informed effect."""
+    from spm_models.forecast.model import BookingsForecast
+
+    m = BookingsForecast({"rep_size_effects": False, "rep_effects": "marginal"})
+    m.fit(tiny, method="fast", draws=100, seed=2, n_steps=1500)
+    d = m._design
+    k = d.territories[0]
+    g, t = k.split("|", 1)
+    hires = pd.DataFrame({"rep_id": ["new1"], "hire_date": ["2027-01-01"], "region": [g],
+                          "territory_id": [t]})
+    rng = np.random.default_rng(0)
+    p = m._params(100, rng)
+    reps = pd.DataFrame({"rep_id": [*d.rep[:2], "new1"], "region": [*np.asarray(tiny["region"].values[:2]), g],
+                         "territory_id": [*np.asarray(tiny["territory_id"].values[:2]), t]})
+    eff, _ = m._effects(p, reps, rng)
+    assert np.isfinite(eff).all()
+    # a known rep's effect is its posterior deviation plus its region's effect
+    i0 = 0
+    region_part = eff[:, 0] - p["rep_dev"][:, i0]
+    g0 = str(tiny["region"].values[0])
+    gi = list(d.regions).index(g0)
+    np.testing.assert_allclose(region_part, p["region_eff"][:, gi], atol=1e-9)
+    cube = m.forecast("2027-01", 3, n_draws=50, seed=0, future_reps=hires)
+    assert "new1" in cube["bookings"].rep.values

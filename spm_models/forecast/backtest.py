@@ -113,7 +113,7 @@ def bayesian_forecaster(
     *,
     method: str = "nuts",
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int = 1500,
     chains: int = 4,
     config: Mapping[str, Any] | None = None,
     diagnostics: dict[str, Any] | None = None,

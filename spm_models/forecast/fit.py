@@ -29,7 +29,7 @@ def _quiet_pymc() -> None:
 def sample_nuts(
     model,
     draws: int = 1000,
-    tune: int = 1000,
+    tune: int = 1500,
     chains: int = 4,
     seed: int = 0,
     sampler: str | None = None,
@@ -49,15 +49,15 @@ def sample_nuts(
     _quiet_pymc()
     chosen = sampler or ("nutpie" if nutpie_available() else "pymc")
     t0 = time.perf_counter()
-    sample_kw: dict[str, Any] = dict(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        random_seed=seed,
-        progressbar=progressbar,
-        model=model,
-        compute_convergence_checks=False,
-    )
+    sample_kw: dict[str, Any] = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "random_seed": seed,
+        "progressbar": progressbar,
+        "model": model,
+        "compute_convergence_checks": False,
+    }
     if cores is not None:
         sample_kw["cores"] = cores
     with warnings.catch_warnings():
