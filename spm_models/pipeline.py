@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from spm_models import __version__
+from spm_models.atomic import atomic_write_text as _atomic_write_text
 from spm_models.cube import DRAW, PERIOD, REP, read_cube, write_cube
 from spm_models.errors import InputError
 from spm_models.forecast.cache import model_code_hash
@@ -892,14 +893,6 @@ def write_outputs(result: ScenarioResult, summary_path: str | Path, cube_path: s
     """Write ``summary.json`` (atomic) and ``cube.zarr`` (with provenance)."""
     write_cube(result.cube, cube_path, provenance=result.cube.attrs)
     _atomic_write_text(Path(summary_path), json.dumps(result.summary, indent=2, sort_keys=True))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def data_fingerprint(scenario: Scenario) -> str:

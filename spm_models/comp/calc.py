@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 import re
-import tempfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from spm_models.atomic import atomic_open
 from spm_models.comp.engine import compute_payouts
 from spm_models.comp.plan import Plan
 from spm_models.errors import InputError, location
@@ -293,17 +292,9 @@ def payouts_frame(ds: xr.Dataset, plan: Plan) -> pd.DataFrame:
 
 def write_csv_atomic(df: pd.DataFrame, out: str | Path) -> Path:
     """Write ``df`` to ``out`` via a temporary file in the same folder and a rename."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False, float_format=None)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    with atomic_open(out, "w", newline="") as fh:
+        df.to_csv(fh, index=False, float_format=None)
+    return Path(out)
 
 
 def calc_files(plan: str | Path, credits: str | Path, quotas: str | Path,

@@ -8,8 +8,6 @@ dimensions broadcast; :func:`sweep_plans` stacks plan variants on ``scenario``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from spm_models.atomic import atomic_write_text
 from spm_models.comp.engine import MEASURE, PERIOD, _prepare, compute_payouts, plan_structure
 from spm_models.comp.plan import Plan
 from spm_models.errors import InputError
@@ -163,10 +162,5 @@ def simulate_files(plans: Sequence[Path], quotas: Path, out: Path, *, bookings: 
         close_client(client)
     summary = {"plans": {p.name: r for p, r in zip(plan_objs, results)},
                "draws": int(b.sizes["draw"]), "reps": len(rep_ids), "seed": seed}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(summary, fh, indent=2)
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(summary, indent=2))
     return summary

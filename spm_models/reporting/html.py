@@ -8,14 +8,13 @@ rendered with Jinja2 autoescaping: scenario names, titles and error messages are
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from spm_models.atomic import atomic_write_text
 from spm_models.plots.report import money
 
 #: nbconvert template: the lab template without CDN scripts (no MathJax, no RequireJS).
@@ -32,12 +31,7 @@ _NB_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+_atomic_write = atomic_write_text
 
 
 def notebook_to_html(ipynb: str | Path, html_out: str | Path, title: str | None = None) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 from croniter import croniter
 
+from spm_models.atomic import atomic_write_text
 from spm_models.errors import InputError
 
 DEFAULT_STATE = ".spm_schedule.json"
@@ -48,12 +48,7 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
 def write_state(path: str | Path, state: dict[str, Any]) -> None:
     """Write the state atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(state, fh, indent=2, sort_keys=True)
-    os.replace(tmp, p)
+    atomic_write_text(path, json.dumps(state, indent=2, sort_keys=True))
 
 
 @dataclass(frozen=True)
