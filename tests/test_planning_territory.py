@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,8 @@ from spm_models.planning.territory import (
     nearest_centre_assignment,
     territory_metrics,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_haversine_known_answers():
@@ -162,3 +166,20 @@ def test_distance_cap_keeps_accounts_near(accounts):
     # (centres then move to the centroid, so allow a margin)
     assert a.loc[a["moved"], "distance_km"].max() < 2 * cap
     assert r.after["share_moved"] <= 0.2 + 1e-12
+
+
+@pytest.mark.slow
+def test_demo_organisation_balances_compactly():
+    """Issue 4 acceptance on the default demo org, with the scenarios' territory section:
+    CV of potential <= 5 %, at most 20 % moved, and no territory less compact than the
+    least compact one before (an isolated territory such as Hawaii keeps its own accounts)."""
+    from spm_models.data.demo import make_demo
+    from spm_models.planning.territory import balance_from_config
+    from spm_models.scenario import load_scenario
+
+    section = load_scenario(ROOT / "scenarios" / "base.yaml").section("territory")
+    res = balance_from_config(section, make_demo()["accounts"])
+    assert res.before["cv_potential"] > 0.2
+    assert res.after["cv_potential"] <= 0.05
+    assert res.after["share_moved"] <= 0.2 + 1e-9
+    assert res.after["max_p90_radius_km"] <= 1.05 * res.before["max_p90_radius_km"]
