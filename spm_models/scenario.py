@@ -32,10 +32,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from spm_models.errors import InputError
 from spm_models.provenance import hash_file, hash_obj
+from spm_models.yaml_input import read_yaml
 
 SECTIONS = ("forecast", "quota", "territory", "capacity", "plans", "schedule", "sweep")
 TOP_LEVEL_KEYS = {
@@ -56,16 +55,7 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read scenario file ({exc.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise InputError(f"{path}{where}: not valid YAML") from None
+    raw = read_yaml(path, "scenario")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

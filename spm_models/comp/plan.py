@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from spm_models.errors import InputError
+from spm_models.yaml_input import read_yaml
 
 FREQUENCIES = {"month": 1, "quarter": 3, "year": 12}
 BASES = ("revenue", "target_incentive")
@@ -115,18 +115,7 @@ class Plan:
     @classmethod
     def from_yaml(cls, path: str | Path) -> Plan:
         """Read and validate a plan file; raises :class:`InputError` naming file and key."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read plan file ({exc.strerror or exc})") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f", line {mark.line + 1}" if mark is not None else ""
-            raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path, "plan"), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "plan") -> Plan:
