@@ -27,7 +27,7 @@ import pandas as pd
 
 from spm_models.atomic import atomic_write_text
 from spm_models.distribution import acceptance
-from spm_models.distribution.charts import CurveRenderer, MapRenderer
+from spm_models.distribution.charts import TerritoryMaps, pay_curve_svg
 from spm_models.distribution.plain_words import PERIOD_WORDS, plan_in_words
 from spm_models.distribution.rep_figures import attainment_grid, pay_curves, quota_by_period, rep_table
 from spm_models.distribution.templates import DOC, INDEX, STYLE
@@ -100,33 +100,31 @@ def build_docs(world: World, *, curve_points: int = 101,
     approval = approval if approval is not None else _approval(world)
     prov = {k: cube.attrs.get(k) for k in ("scenario_hash", "data_hash", "seed", "package_version")}
     accounts = _accounts(world)
-    maps = MapRenderer(accounts) if accounts is not None and accounts["lat"].notna().any() else None
+    maps = TerritoryMaps(accounts) if accounts is not None and accounts["lat"].notna().any() else None
+    by_territory = ({str(k): v for k, v in accounts.groupby(accounts["territory"].astype(str))}
+                    if accounts is not None else {})
     n_draws = int(cube.sizes["draw"])
     docs: list[RepDoc] = []
-    curves = CurveRenderer()
-    try:
-        for key, group in table.groupby("plan_key", sort=False):
-            plan = world.plans.get(key) or next(iter(world.plans.values()))
-            monthly, months = _plan_months(cube["quota"].sel(rep=group["rep_id"].to_numpy()), plan)
-            grid = attainment_grid(plan, curve_points)
-            earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
-                plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
-            i100 = int(np.argmin(np.abs(grid - 1.0)))
-            for i, row in enumerate(group.to_dict("records")):
-                docs.append(_doc(world, plan, row, monthly[i], months, grid, earn[i], i100,
-                                 accounts, maps, curves, approval, prov, n_draws))
-    finally:
-        curves.close()
-        if maps is not None:
-            maps.close()
+    for key, group in table.groupby("plan_key", sort=False):
+        plan = world.plans.get(key) or next(iter(world.plans.values()))
+        monthly, months = _plan_months(cube["quota"].sel(rep=group["rep_id"].to_numpy()), plan)
+        grid = attainment_grid(plan, curve_points)
+        earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
+            plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
+        i100 = int(np.argmin(np.abs(grid - 1.0)))
+        for i, row in enumerate(group.to_dict("records")):
+            mine = by_territory.get(str(row["territory_id"])) if accounts is not None else None
+            if accounts is not None and mine is None:
+                mine = accounts.iloc[:0]
+            docs.append(_doc(world, plan, row, monthly[i], months, grid, earn[i], i100,
+                             mine, maps, approval, prov, n_draws))
     order = {r: i for i, r in enumerate(table["rep_id"])}
     return sorted(docs, key=lambda d: order[d.rep_id])
 
 
 def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, months: list[str],
-         grid: np.ndarray, earn: np.ndarray, i100: int, accounts: pd.DataFrame | None,
-         maps: MapRenderer | None, curves: CurveRenderer, approval: Any, prov: dict[str, Any],
-         n_draws: int) -> RepDoc:
+         grid: np.ndarray, earn: np.ndarray, i100: int, mine: pd.DataFrame | None,
+         maps: TerritoryMaps | None, approval: Any, prov: dict[str, Any], n_draws: int) -> RepDoc:
     ti = row["target_incentive"] if np.isfinite(row["target_incentive"]) else None
     words = plan_in_words(plan, ti)
     periods = []
@@ -136,7 +134,6 @@ def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, mont
         periods.append({"period": qp, "title": f"Quota per {PERIOD_WORDS.get(qp, qp)}",
                         "rows": [(label, round(v, 2)) for label, v in rows]})
     terr = str(row["territory_id"])
-    mine = accounts[accounts["territory"].astype(str) == terr] if accounts is not None else None
     d = {k: (round(float(v), 2) if isinstance(v, (float, np.floating)) and k != "p_reach_quota"
              else v) for k, v in row.items()}
     d.update(name=str(row["name"]), p_reach_quota=float(row["p_reach_quota"]),
@@ -158,10 +155,10 @@ def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, mont
     }
     h = content_hash(content)
     band = (float(row["attainment_p10"]), float(row["attainment_p90"]))
-    curve_png = curves.png(grid, earn, float(earn[i100]), band)
-    map_png = maps.png(terr) if maps is not None else None
-    html = DOC.render(d=d, words=words, cur=plan.currency or "", curve_png=curve_png,
-                      map_png=map_png, approval=approval, prov=prov, content_hash=h,
+    curve_img = pay_curve_svg(grid, earn, float(earn[i100]), band, plan.currency or "")
+    map_img = maps.svg(terr) if maps is not None else None
+    html = DOC.render(d=d, words=words, cur=plan.currency or "", curve_img=curve_img,
+                      map_img=map_img, approval=approval, prov=prov, content_hash=h,
                       scenario=world.scenario.name, style=STYLE, n_draws=n_draws)
     d["currency"] = plan.currency or ""
     return RepDoc(str(row["rep_id"]), safe_file_name(row["rep_id"]), h, html, d)

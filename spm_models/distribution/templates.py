@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import jinja2
 
-from spm_models.distribution.plain_words import money as _money
 
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                          trim_blocks=True, lstrip_blocks=True)
-ENV.filters["money"] = lambda v, cur="": "n/a" if v is None else _money(round(float(v), 2), cur)
+ENV.filters["money"] = lambda v, cur="": "n/a" if v is None else f"{cur} {float(v):,.2f}".strip()
 ENV.filters["pct"] = lambda v, d=0: "n/a" if v is None else f"{float(v) * 100:.{d}f} %"
 ENV.filters["cents"] = lambda v: "" if v is None else f"{float(v):.2f}"
 
@@ -79,7 +78,7 @@ paid under your plan. Earnings include bonuses; a draw is not counted as earning
 
 <section id="curve">
 <h2>Your pay curve</h2>
-<img id="pay-curve" alt="Pay curve: plan-year earnings against attainment, your quota marked" src="data:image/png;base64,{{ curve_png }}">
+<img id="pay-curve" alt="Pay curve: plan-year earnings against attainment, your quota marked" src="data:image/svg+xml;base64,{{ curve_img }}">
 <p class="sub small">Plan-year earnings if you reach a given share of your quota evenly through
 the year. The red dot is 100 % of your quota; the shaded band is the scenario's P10–P90 range
 of your attainment ({{ d.attainment_p10|pct }} – {{ d.attainment_p90|pct }}).</p>
@@ -99,7 +98,7 @@ of your attainment ({{ d.attainment_p10|pct }} – {{ d.attainment_p90|pct }}).<
 <div><p>Territory <b id="territory-id">{{ d.territory_id or 'none' }}</b><br>
 <span id="n-accounts">{{ d.n_accounts }}</span> accounts{% if d.potential is not none %},
 total potential {{ d.potential|money(cur) }}{% endif %}.</p></div>
-{% if map_png %}<img id="territory-map" alt="Map of the territory's accounts" src="data:image/png;base64,{{ map_png }}">{% endif %}
+{% if map_img %}<img id="territory-map" alt="Map of the territory's accounts" src="data:image/svg+xml;base64,{{ map_img }}">{% endif %}
 </div>
 </section>
 
