@@ -141,3 +141,21 @@ def test_cli_propose_approve_reject_list(world, tmp_path: Path, capsys, monkeypa
     assert "ADJ-0001  approved" in out and "-20%" in out and "ADJ-0002  rejected" in out
     code, out, _ = run("list", scen, "--status", "approved")
     assert "ADJ-0002" not in out
+
+
+def test_effects_on_revenue_and_cost(world, tmp_path: Path) -> None:
+    from spm_models.distribution.effects import adjustment_effects
+
+    store = tmp_path / "adj"
+    adjs = _potential_cut(store, "T0001", "approved")
+    q = propose(store, "synthetic", target="territory", target_id="T0002", what="quota",
+                size=-0.3, reason="split", by="Mia")
+    review(store, q.id, "approved", "Leo")
+    r = propose(store, "synthetic", target="rep", target_id="R00001", what="forecast",
+                size=0.5, reason="not reviewed", by="Mia")
+    eff = adjustment_effects(world.cube, world.plans, load_adjustments(store), seed=0)
+    assert list(eff["id"]) == ["ADJ-0001", "ADJ-0002", "all approved"] and r.id not in set(eff["id"])
+    cut, lower_quota, both = eff.to_dict("records")
+    assert cut["revenue_p50_change"] < 0 and cut["cost_p50_change"] < 0  # less revenue, less pay
+    assert lower_quota["revenue_p50_change"] == 0 and lower_quota["cost_p50_change"] > 0
+    assert both["revenue_p50_change"] == pytest.approx(cut["revenue_p50_change"])

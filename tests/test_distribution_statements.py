@@ -150,3 +150,21 @@ def test_bad_payout_file_names_row_and_field(tmp_path: Path, capsys) -> None:
     assert code == 1
     assert "row 2, field 'period'" in err
     assert not (tmp_path / "s").exists()
+
+
+def test_hostile_rep_id_is_escaped_and_kept_inside(tmp_path: Path, capsys) -> None:
+    plan, credits, quotas, *_ = EXAMPLES["marginal"]
+    bad = "../<script>alert(1)</script>"
+    credits = [{**c, "rep_id": bad} for c in credits]
+    quotas = [{**q, "rep_id": bad} for q in quotas]
+    (plan_p, credits_p, quotas_p), payouts_p, calc = _calc(tmp_path, capsys, plan, credits, quotas)
+    out = tmp_path / "s"
+    code, err = _statement(capsys, ["--payouts", str(payouts_p), "--plan", str(plan_p), "--credits",
+                                    str(credits_p), "--quotas", str(quotas_p), "--out", str(out)])
+    assert code == 0, err
+    pages = sorted(out.iterdir())
+    assert len(pages) == 5 and all(p.resolve().parent == out.resolve() for p in pages)
+    assert not list(tmp_path.glob("*_2027-*.html"))
+    for p in pages:
+        html = p.read_text()
+        assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -20,7 +20,9 @@ class _DefaultWrite(TyperGroup):
 
 docs_app = typer.Typer(cls=_DefaultWrite, no_args_is_help=True, add_completion=False,
                        pretty_exceptions_enable=False,
-                       help="Plan documents for every rep with a quota, and their acceptance.")
+                       help="Plan documents: `spm plan-docs SCENARIO.yaml --out DIR` writes one per quota-holding "
+                       "rep and index.html; `spm plan-docs accept SCENARIO.yaml --rep REP --by NAME` "
+                       "records an acceptance.")
 adjust_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                          help="Managers' adjustments to forecasts, quotas and potential, under review.")
 
