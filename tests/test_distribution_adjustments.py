@@ -147,7 +147,7 @@ def test_effects_on_revenue_and_cost(world, tmp_path: Path) -> None:
     from spm_models.distribution.effects import adjustment_effects
 
     store = tmp_path / "adj"
-    adjs = _potential_cut(store, "T0001", "approved")
+    _potential_cut(store, "T0001", "approved")
     q = propose(store, "synthetic", target="territory", target_id="T0002", what="quota",
                 size=-0.3, reason="split", by="Mia")
     review(store, q.id, "approved", "Leo")

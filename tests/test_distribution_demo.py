@@ -88,9 +88,14 @@ def test_plan_docs_on_the_demo_equal_the_cube(org, capsys) -> None:
 
 
 def test_adjustment_on_the_demo_cube(org) -> None:
-    from spm_models.distribution.adjustments import apply_adjustments, load_adjustments, propose, review
+    from spm_models.distribution.adjustments import (
+        apply_adjustments,
+        load_adjustments,
+        propose,
+        review,
+    )
 
-    root, path, world = org
+    root, _, world = org
     cube = world.cube
     terr = str(cube["territory_id"].values[0])
     in_t = cube["territory_id"].values.astype(str) == terr

@@ -63,7 +63,7 @@ def test_document_figures_equal_the_cube(world, tmp_path: Path) -> None:
             assert _value(html, f"earn-p{q}") == pytest.approx(
                 round(float(np.quantile(pay, q / 100)), 2), abs=0.006)
         assert _value(html, "p-reach") == pytest.approx(float((b >= annual_q).mean()), abs=1e-6)
-        table = re.search(r'<table class="quota" data-quota-period="quarter">.*?</table>', html, re.S)
+        table = re.search(r'<table class="quota" data-quota-period="quarter">.*?</table>', html, re.DOTALL)
         quarters = [float(v) for v in re.findall(r'data-value="([0-9.]+)"', table.group(0))]
         expect = c["quota"].values.reshape(4, 3).sum(1)
         assert quarters == pytest.approx(np.round(expect, 2).tolist(), abs=0.006)

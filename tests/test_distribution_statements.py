@@ -78,7 +78,7 @@ def test_statement_equals_calc(tmp_path: Path, capsys, case: str, with_quotas: b
             assert _value(html, "earned-to-date") == pytest.approx(rec["earned_to_date"], abs=0.001)
             if with_quotas:  # the parts add up to earned-to-date
                 parts = re.findall(r'<tr class="earning">.*?</td>\s*<td data-value="(-?[0-9.]+)">'
-                                   r'[^<]*</td><td data-value="(-?[0-9.]+)">', html, re.S)
+                                   r'[^<]*</td><td data-value="(-?[0-9.]+)">', html, re.DOTALL)
                 assert parts
                 assert sum(float(p[1]) for p in parts) == pytest.approx(rec["earned_to_date"], abs=0.011)
     assert (out / "index.html").exists()
@@ -157,7 +157,7 @@ def test_hostile_rep_id_is_escaped_and_kept_inside(tmp_path: Path, capsys) -> No
     bad = "../<script>alert(1)</script>"
     credits = [{**c, "rep_id": bad} for c in credits]
     quotas = [{**q, "rep_id": bad} for q in quotas]
-    (plan_p, credits_p, quotas_p), payouts_p, calc = _calc(tmp_path, capsys, plan, credits, quotas)
+    (plan_p, credits_p, quotas_p), payouts_p, _ = _calc(tmp_path, capsys, plan, credits, quotas)
     out = tmp_path / "s"
     code, err = _statement(capsys, ["--payouts", str(payouts_p), "--plan", str(plan_p), "--credits",
                                     str(credits_p), "--quotas", str(quotas_p), "--out", str(out)])

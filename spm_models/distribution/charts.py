@@ -67,8 +67,8 @@ def pay_curve_svg(grid: np.ndarray, earnings: np.ndarray, at_quota: float,
     def py(v: float) -> float:
         return y0 - (y0 - y1) * v / ymax
 
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' "
-             f"viewBox='0 0 {W} {H}' {FONT} font-size='10'>",
+    parts = [(f"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' "
+              f"viewBox='0 0 {W} {H}' {FONT} font-size='10'>"),
              f"<rect width='{W}' height='{H}' fill='white'/>"]
     if band is not None and all(math.isfinite(b) for b in band):
         lo, hi = (min(max(b * 100, 0.0), xmax) for b in band)
@@ -155,8 +155,8 @@ class TerritoryMaps:
         inside = (gx >= 0) & (gx <= W) & (gy >= 0) & (gy <= H)
         inside[idx] = False
         other = np.flatnonzero(inside)[:3000]
-        parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' "
-                 f"viewBox='0 0 {W} {H}'><rect width='{W}' height='{H}' fill='white' stroke='#444'/>"]
+        parts = [(f"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' "
+                  f"viewBox='0 0 {W} {H}'><rect width='{W}' height='{H}' fill='white' stroke='#444'/>")]
         parts += [f"<circle cx='{a:.1f}' cy='{b:.1f}' r='1.4' fill='#c9ced4'/>"
                   for a, b in zip(gx[other], gy[other])]
         parts += [f"<circle cx='{a:.1f}' cy='{b:.1f}' r='{r:.1f}' fill='{ACCENT}' fill-opacity='0.75'/>"

@@ -100,8 +100,8 @@ def _rate_words(ctx: MeasureContext, rate: float) -> str:
 # --------------------------------------------------------------------------- measure rules
 def rule_scope(ctx: MeasureContext) -> list[str]:
     qp = PERIOD_WORDS.get(str(ctx.get("quota_period", "year")), str(ctx.get("quota_period")))
-    out = [f"Attainment is your credited {ctx.get('name')} divided by your quota, per {qp}; "
-           "cancellations lower it."]
+    out = [(f"Attainment is your credited {ctx.get('name')} divided by your quota, per {qp}; "
+            "cancellations lower it.")]
     if ctx.get("basis", "revenue") == "target_incentive":
         weight = float(ctx.get("weight", 1.0))
         ti = ctx.target_incentive
@@ -194,9 +194,9 @@ def rule_advance_cap(ctx: MeasureContext) -> list[str]:
     x = ctx.get("advance_cap")
     if x is None:
         return []
-    return [f"Advance cap: before the last month of a quota period, what you are paid for it is "
-            f"limited to {pct(x)} of your on-target earnings for the months elapsed; the last "
-            "month trues it up."]
+    return [("Advance cap: before the last month of a quota period, what you are paid for it is "
+             f"limited to {pct(x)} of your on-target earnings for the months elapsed; the last "
+             "month trues it up.")]
 
 
 def rule_credit(ctx: MeasureContext) -> list[str]:
@@ -267,10 +267,10 @@ def rule_draw(plan: Any, ti: float | None) -> Section | None:
 
 def rule_payout_rule(plan: Any, ti: float | None) -> Section | None:
     return Section("How payouts work", (
-        "Each payout is what you have earned so far in the plan year less what you have already "
-        "been paid.",
-        "If cancellations lower your earnings below what was paid, later payouts are held back "
-        "until earnings catch up (a clawback carried forward).",
+        ("Each payout is what you have earned so far in the plan year less what you have already "
+         "been paid."),
+        ("If cancellations lower your earnings below what was paid, later payouts are held back "
+         "until earnings catch up (a clawback carried forward)."),
     ))
 
 

@@ -29,7 +29,12 @@ from spm_models.atomic import atomic_write_text
 from spm_models.distribution import acceptance
 from spm_models.distribution.charts import TerritoryMaps, pay_curve_svg
 from spm_models.distribution.plain_words import PERIOD_WORDS, plan_in_words
-from spm_models.distribution.rep_figures import attainment_grid, pay_curves, quota_by_period, rep_table
+from spm_models.distribution.rep_figures import (
+    attainment_grid,
+    pay_curves,
+    quota_by_period,
+    rep_table,
+)
 from spm_models.distribution.templates import DOC, INDEX, STYLE
 from spm_models.distribution.world import World, scenario_world
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import jinja2
 
-
 ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                          trim_blocks=True, lstrip_blocks=True)
 ENV.filters["money"] = lambda v, cur="": "n/a" if v is None else f"{cur} {float(v):,.2f}".strip()
