@@ -132,12 +132,14 @@ def test_payout_file_that_disagrees_with_the_engine_is_rejected(tmp_path: Path, 
     plan, credits, quotas, *_ = EXAMPLES["marginal"]
     (plan_p, credits_p, quotas_p), payouts_p, calc = _calc(tmp_path, capsys, plan, credits, quotas)
     calc.loc[1, "earned_to_date"] += 0.01
+    calc.loc[3, "payout"] -= 0.01
     calc.to_csv(payouts_p, index=False)
     out = tmp_path / "s"
     code, err = _statement(capsys, ["--payouts", str(payouts_p), "--plan", str(plan_p), "--credits",
                                     str(credits_p), "--quotas", str(quotas_p), "--out", str(out)])
     assert code == 1
-    assert "row 2, field 'earned_to_date'" in err and "Traceback" not in err
+    assert "row 2, field 'earned_to_date'" in err and "row 4, field 'payout'" in err
+    assert "Traceback" not in err
     assert not out.exists()
 
 

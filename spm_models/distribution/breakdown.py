@@ -76,10 +76,14 @@ def _uncapped(plan: Plan, keep_measure: int) -> Plan:
     return Plan.from_dict(data, source=plan.source)
 
 
+def _calc(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame, reps: pd.DataFrame | None,
+          names: tuple[str, str, str]) -> pd.DataFrame:
+    return calc_payouts(plan, credits, quotas, reps, names=names).set_index(["rep_id", "period"])
+
+
 def _etd(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame, reps: pd.DataFrame | None,
          names: tuple[str, str, str]) -> pd.Series:
-    df = calc_payouts(plan, credits, quotas, reps, names=names)
-    return df.set_index(["rep_id", "period"])["earned_to_date"]
+    return _calc(plan, credits, quotas, reps, names)["earned_to_date"]
 
 
 def earnings_breakdown(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
@@ -89,8 +93,9 @@ def earnings_breakdown(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
 
     Returns a long frame ``rep_id, period, measure, part, earned_to_date`` where ``part`` is
     ``tier 1`` … (with the tier's band), ``pay curve``, :data:`CAP_LINE`, or, with measure
-    ``bonuses``, each bonus's name. Also one row per rep and period with measure ``__total__``
-    (the full plan, draw excluded: the payout file's ``earned_to_date``). Raises
+    ``bonuses``, each bonus's name. Also, with measure ``__total__``, the full plan's
+    ``earned_to_date`` (part ``total``) and ``payout`` (part ``payout``, value in the
+    ``earned_to_date`` column): the payout file's figures. Raises
     :class:`~spm_models.errors.InputError` as ``spm comp calc`` does for invalid tables.
     """
     rows: list[pd.DataFrame] = []
@@ -100,8 +105,9 @@ def earnings_breakdown(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
         f["measure"], f["part"] = measure, part
         rows.append(f)
 
-    total = _etd(plan, credits, quotas, reps, names)
-    add(total, "__total__", "total")
+    full = _calc(plan, credits, quotas, reps, names)
+    add(full["earned_to_date"], "__total__", "total")
+    add(full["payout"], "__total__", "payout")
     for i, m in enumerate(plan.measures):
         measure_total = _etd(_variant(plan, i), credits, quotas, reps, names)
         tiers = getattr(m, "tiers", None) or ()
@@ -115,7 +121,9 @@ def earnings_breakdown(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
                 parts = parts + s
         else:
             s = _etd(_uncapped(plan, i), credits, quotas, reps, names)
-            add(s, m.name, "pay curve")
+            raw = (plan.to_dict().get("measures") or [{}])[i]
+            mode = (raw.get("curve") or {}).get("interpolate", "linear") if isinstance(raw, dict) else ""
+            add(s, m.name, f"pay curve ({mode})")
             parts = parts + s
         add((measure_total - parts).round(2), m.name, CAP_LINE)
     if plan.bonuses:

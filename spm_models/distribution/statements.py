@@ -97,17 +97,19 @@ def _credits_view(credits: pd.DataFrame | None, plan: Plan) -> pd.DataFrame | No
     return c
 
 
-def _check_against_engine(payouts: pd.DataFrame, total: pd.Series, path: str) -> None:
+def _check_against_engine(payouts: pd.DataFrame, engine: dict[str, pd.Series], path: str) -> None:
     problems = []
     for rec in payouts.to_dict("records"):
         key = (rec["rep_id"], rec["period"])
-        want = total.get(key)
-        if want is None:
+        if key not in engine["earned_to_date"].index:
             problems.append(f"{location(path, rec['row'], 'rep_id')}: rep {rec['rep_id']} has no "
                             "credits or quotas in the given files")
-        elif abs(rec["earned_to_date"] - want) > TOLERANCE:
-            problems.append(f"{location(path, rec['row'], 'earned_to_date')}: {rec['earned_to_date']:.2f} "
-                            f"in the payout file, but the plan, credits and quotas give {want:.2f}")
+            continue
+        for field in ("earned_to_date", "payout"):
+            want = float(engine[field][key])
+            if abs(rec[field] - want) > TOLERANCE:
+                problems.append(f"{location(path, rec['row'], field)}: {rec[field]:.2f} in the payout "
+                                f"file, but the plan, credits and quotas give {want:.2f}")
     if problems:
         raise InputError(problems[:50])
 
@@ -122,8 +124,10 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
         if credits is None:
             credits = pd.DataFrame({"rep_id": [], "period": [], "amount": []})
         parts = earnings_breakdown(plan, credits, quotas, reps, names=names[1:])
-        total = parts[parts["measure"] == "__total__"].set_index(["rep_id", "period"])["earned_to_date"]
-        _check_against_engine(payouts, total, names[0])
+        tot = parts[parts["measure"] == "__total__"]
+        engine = {f: tot[tot["part"] == p].set_index(["rep_id", "period"])["earned_to_date"]
+                  for f, p in (("earned_to_date", "total"), ("payout", "payout"))}
+        _check_against_engine(payouts, engine, names[0])
     mech = payout_mechanics(plan, payouts).set_index(["rep_id", "period"])
     cview = _credits_view(credits, plan)
     ends = plan.payout_period_ends
