@@ -170,3 +170,21 @@ def test_hostile_rep_id_is_escaped_and_kept_inside(tmp_path: Path, capsys) -> No
     for p in pages:
         html = p.read_text()
         assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_clawback_is_carried_and_recovered(tmp_path: Path, capsys) -> None:
+    plan, *_ = EXAMPLES["marginal"]
+    credits = [{"rep_id": "C1", "period": "2027-02", "amount": 300000},
+               {"rep_id": "C1", "period": "2027-05", "amount": -100000},
+               {"rep_id": "C1", "period": "2027-08", "amount": 300000}]
+    (plan_p, credits_p, quotas_p), payouts_p, calc = _calc(tmp_path, capsys, plan, credits,
+                                                           monthly_quota("C1", 100000))
+    assert calc["payout"].tolist()[:3] == [30000.0, 0.0, 20000.0]
+    out = tmp_path / "s"
+    assert _statement(capsys, ["--payouts", str(payouts_p), "--plan", str(plan_p), "--credits",
+                               str(credits_p), "--quotas", str(quotas_p), "--out", str(out)])[0] == 0
+    q2, q3 = (out / "C1_2027-06.html").read_text(), (out / "C1_2027-09.html").read_text()
+    assert _value(q2, "due") == -10000.0 and _value(q2, "balance") == 10000.0
+    assert "a clawback, carried forward" in q2
+    assert _value(q3, "due") == 20000.0 and _value(q3, "recovered") == 10000.0
+    assert _value(q3, "balance") == 0.0 and _value(q3, "ytd") == 50000.0
