@@ -88,8 +88,8 @@ def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
         else:
             starts = [float(getattr(t, "start", 0.0)) for t in getattr(m, "tiers", ())]
             top = max(top, (max(starts) if starts else 1.0) * 1.4)
-        for b in getattr(plan, "bonuses", ()):
-            top = max(top, float(b.at) * 1.2)
+    for b in getattr(plan, "bonuses", ()) or ():
+        top = max(top, float(b.at) * 1.2)
     return np.linspace(0.0, min(top, 4.0), points)
 
 
