@@ -51,20 +51,28 @@ def org():
         yield root, path, scenario_world(path)
 
 
+@pytest.fixture(scope="module")
+def demo_docs(org):
+    """``spm plan-docs`` on the demo scenario, through the real entry point."""
+    root, path, _ = org
+    out = root / "docs"
+    with pytest.raises(SystemExit) as exc:
+        main(["plan-docs", str(path), "--out", str(out)])
+    assert exc.value.code in (0, None)
+    return out
+
+
 def _value(html: str, element_id: str) -> float:
     m = re.search(rf'id="{element_id}" data-value="(-?[0-9.]+)"', html)
     assert m, element_id
     return float(m.group(1))
 
 
-def test_plan_docs_on_the_demo_equal_the_cube(org, capsys) -> None:
+def test_plan_docs_on_the_demo_equal_the_cube(org, demo_docs) -> None:
     from spm_models.distribution.plan_docs import safe_file_name
 
-    root, path, world = org
-    out = root / "docs"
-    with pytest.raises(SystemExit) as exc:
-        main(["plan-docs", str(path), "--out", str(out)])
-    assert exc.value.code in (0, None), capsys.readouterr().err
+    _, _, world = org
+    out = demo_docs
     cube = world.cube
     annual_q = cube["quota"].sum("period")
     holders = [str(r) for r in cube["rep"].values[(annual_q > 0).values]]
@@ -116,3 +124,40 @@ def test_adjustment_on_the_demo_cube(org) -> None:
             assert np.all(p50_after[in_t] < p50_before[in_t])
             assert np.allclose(p50_after[~in_t], p50_before[~in_t])
             assert rev_after < rev_before
+
+
+@pytest.mark.browser
+def test_demo_documents_in_chromium(org, demo_docs) -> None:
+    """Two demo documents and the index in headless Chromium: figures and the pay curve."""
+    from pathlib import Path
+
+    from spm_models.distribution.plan_docs import safe_file_name
+
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    cube = org[2].cube
+    annual_q = cube["quota"].sum("period")
+    reps = [str(r) for r in cube["rep"].values[(annual_q > 0).values]]
+    picks = [HOSTILE_ID, next(r for r in reps if r != HOSTILE_ID)]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        for rep in picks:
+            page.goto((demo_docs / safe_file_name(rep)).as_uri())
+            pay = cube["payout"].sel(rep=rep).sum("period").values
+            assert page.locator("#rep-id").inner_text() == rep
+            assert page.locator("#quota-annual").inner_text().replace("USD", "").strip() == \
+                f"{round(float(annual_q.sel(rep=rep)), 2):,.2f}"
+            assert page.locator("#earn-p50").inner_text().replace("USD", "").strip() == \
+                f"{round(float(np.quantile(pay, 0.5)), 2):,.2f}"
+            assert page.locator("#pay-curve").evaluate("e => e.complete && e.naturalWidth > 0")
+            assert page.locator("#rep-name").inner_text().startswith(XSS)
+        page.goto((demo_docs / "index.html").as_uri())
+        assert page.locator("#docs tbody tr").count() == len(reps)
+        assert page.locator(f'tr[data-rep="{picks[1]}"] .quota').inner_text().replace("USD", "").strip() == \
+            f"{round(float(annual_q.sel(rep=picks[1])), 2):,.2f}"
+        browser.close()
