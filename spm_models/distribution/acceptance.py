@@ -4,8 +4,10 @@ Each acceptance is one JSON line in ``plan_acceptances.jsonl``, in the same fold
 approvals ledger (:func:`spm_models.reporting.approvals.ledger_path`: ``$SPM_APPROVALS``'s
 folder, else the scenario file's folder). The rules are those of approvals: append-only
 under an exclusive file lock; the name given (``--by``) is recorded with the operating-system
-user who ran the command; every entry carries the hash of the previous entry and its own hash
-(a hash chain), so an edited, removed or reordered line is detected (:func:`verify`).
+user who ran the command (``os_user``); every entry carries ``prev``, the previous entry's
+``entry_hash`` (64 zeros for the first), and ``entry_hash``, the SHA-256 of its other fields
+(the approvals ledger's format), so an edited, removed or reordered line is detected
+(:func:`verify`).
 
 An acceptance is recorded against the *content hash* of the rep's document (the canonical
 form of everything the document states, see ``plan_docs.content_hash``): the index shows a
@@ -48,9 +50,12 @@ def os_user() -> str:
         return f"uid:{os.getuid()}"
 
 
-def _entry_hash(entry: dict[str, Any]) -> str:
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+def entry_hash(entry: dict[str, Any]) -> str:
+    """SHA-256 of an entry's fields other than ``entry_hash`` (canonical JSON: sorted keys,
+    no spaces) — the approvals ledger's rule, so one verifier reads both ledgers."""
+    body = {k: v for k, v in entry.items() if k != "entry_hash"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_entries(path: str | Path) -> list[dict[str, Any]]:
@@ -76,9 +81,9 @@ def verify(entries: list[dict[str, Any]]) -> int | None:
     """1-based number of the first entry that breaks the hash chain, or None when intact."""
     prev = GENESIS
     for i, e in enumerate(entries, start=1):
-        if e.get("prev") != prev or e.get("hash") != _entry_hash(e):
+        if e.get("prev") != prev or e.get("entry_hash") != entry_hash(e):
             return i
-        prev = e["hash"]
+        prev = e["entry_hash"]
     return None
 
 
@@ -106,9 +111,9 @@ def record(scenario_name: str, rep_id: str, content_hash: str, by: str,
                 "kind": "plan_acceptance", "scenario": scenario_name, "rep_id": str(rep_id),
                 "content_hash": content_hash, "by": by.strip(), "os_user": os_user(),
                 "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-                "prev": entries[-1]["hash"] if entries else GENESIS,
+                "prev": entries[-1]["entry_hash"] if entries else GENESIS,
             }
-            entry["hash"] = _entry_hash(entry)
+            entry["entry_hash"] = entry_hash(entry)
             fh.seek(0, os.SEEK_END)
             fh.write(json.dumps(entry, sort_keys=True) + "\n")
             fh.flush()

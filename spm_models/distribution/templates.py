@@ -25,7 +25,7 @@ th, td {border-bottom: 1px solid #e1e4e8; padding: 5px 8px; text-align: right; v
 th {background: #f3f6f9;} th.l, td.l {text-align: left;}
 .tag {display: inline-block; border-radius: 4px; padding: 1px 6px; font-size: 0.85em;}
 .approved, .accepted {background: #e2f0d9;} .draft, .not-accepted {background: #eee;}
-.changed {background: #fff2cc;} .warn {background: #fde9e7; padding: 6px 10px;}
+.changed {background: #fff2cc;} .unverified {background: #f4b6b0;} .warn {background: #fde9e7; padding: 6px 10px;}
 .grid {display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start;}
 .figs td {font-size: 1.05em;} img {max-width: 100%;}
 footer {margin-top: 32px; color: #666; font-size: 0.8em; border-top: 1px solid #ddd; padding-top: 6px;}
