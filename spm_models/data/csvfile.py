@@ -27,7 +27,7 @@ import pandas as pd
 ROW_INDEX = "spreadsheet_row"
 
 _FOOTER_RE = re.compile(r"copyright|\(c\)|©|all rights reserved|generated\s+(by|on|at)|"
-                        r"confidential|powered by|exported (by|on|at)", re.I)
+                        r"confidential|powered by|exported (by|on|at)", re.IGNORECASE)
 _ROW_ERR_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
@@ -122,12 +122,12 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
     except pd.errors.ParserError as exc:
         m = _ROW_ERR_RE.search(str(exc))
         if m:  # pandas' "line" counts records, the header being line 1
-            return None, [f"{label}, row {int(m.group(2)) - 1}: {m.group(3)} cells but the "
-                          f"header has {m.group(1)} columns (quote cells that contain commas)"]
+            return None, [(f"{label}, row {int(m.group(2)) - 1}: {m.group(3)} cells but the "
+                           f"header has {m.group(1)} columns (quote cells that contain commas)")]
         return None, [f"{label}: cannot read as CSV ({str(exc).splitlines()[0]})"]
     except (UnicodeDecodeError, OSError) as exc:
-        return None, [f"{label}: cannot read file ({type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0] if str(exc) else ''})"]
+        return None, [(f"{label}: cannot read file ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''})")]
     rows = np.arange(1, len(df) + 1, dtype=np.int64)
     problems: list[str] = []
     if df.shape[1] and len(df):

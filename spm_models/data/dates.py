@@ -94,8 +94,12 @@ def _named(values: pd.Series) -> np.ndarray:
     return out
 
 
+#: Default end of the "cannot decide" line: how to state the order.
+HOW = "set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data files"
+
+
 def parse_dates(text: pd.Series, date_format: str | None = None,
-                column: str = "date") -> ParsedDates:
+                column: str = "date", how: str = HOW) -> ParsedDates:
     """Read a column of date text with one format (see the module docstring).
 
     Parameters
@@ -107,6 +111,8 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         day/month order the column cannot decide; ``None`` when the source does not say.
     column
         Column name used in the column-level message.
+    how
+        End of the message when the order is unknown: how the user states it.
     """
     n = len(text)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
@@ -150,8 +156,7 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         else:
             example = u[is_num].iloc[0]
             problem = (f"dates such as '{example}' in column '{column}' can be read day-first "
-                       "or month-first; set date_format: DD/MM/YYYY or MM/DD/YYYY in "
-                       "source.yaml beside the data files (or pass --date-format)")
+                       f"or month-first; {how}")
         if order is None:
             u_undecided[is_num] = True
         else:

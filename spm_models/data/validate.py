@@ -21,6 +21,7 @@ from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
 from spm_models.data.schemas import (
     MAX_ABS_NUMBER,
+    MAX_ABS_TEXT,
     MAX_VALUE,
     OPPORTUNITY_STATUSES,
     SCHEMAS,
@@ -34,6 +35,9 @@ MAX_ROWS_PER_CHECK = 100
 
 _NAN_WORDS = {"nan", "na", "n/a", "null", "none", "#n/a"}
 _PERIOD_RE = r"\d{4}-(?:0[1-9]|1[0-2])"
+#: How a source states the order of dates such as 03/04/2026 (ends the column's error line).
+DATE_FORMAT_HOW = ("set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data "
+                   "files, or pass --date-format to spm data validate")
 
 
 class Problems:
@@ -140,8 +144,8 @@ def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
     huge = np.abs(vals) > MAX_ABS_NUMBER  # inf too
     if huge.any():
         shown = _stringify(s)
-        bad.append((huge, lambda p: f"number beyond ±{MAX_ABS_NUMBER:g} ({_shown(shown.iloc[p])})",
-                    f"number beyond ±{MAX_ABS_NUMBER:g}"))
+        bad.append((huge, lambda p: f"number beyond ±{MAX_ABS_TEXT} ({_shown(shown.iloc[p])})",
+                    f"number beyond ±{MAX_ABS_TEXT}"))
         num = num.where(~huge, np.nan)
     return num, bad
 
@@ -168,11 +172,11 @@ def _coerce_date(s: pd.Series, date_format: str | None = None,
             (~_empty(text), lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind in ("date", "datetime", "datetime64"):  # Python date/datetime objects: wall date
-        wall = s.map(lambda v: None if v is None or v is pd.NaT or v != v
+        wall = s.map(lambda v: None if pd.isna(v)
                      else pd.Timestamp(getattr(v, "date", lambda: v)()))
         return pd.to_datetime(wall, errors="coerce").astype("datetime64[ns]"), []
     text = _stringify(s)
-    res = parse_dates(text, date_format, column)
+    res = parse_dates(text, date_format, column, DATE_FORMAT_HOW)
     problems = [(res.bad, lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
     if res.problem:
         problems.append((res.undecided, None, res.problem))
@@ -238,8 +242,9 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
             values, bad = _COERCE[col.kind](raw)
         if col.name == "zip":
             values, not_zip = normalise_zips(values)
-            bad.append((not_zip, lambda p, v=_stringify(raw): f"not a US ZIP code ({_shown(v.iloc[p])}"
-                        "): 5 digits, or ZIP+4", "not a US ZIP code"))
+            written = _stringify(raw)
+            bad.append((not_zip, lambda p, v=written: f"not a US ZIP code ({_shown(v.iloc[p])}): "
+                        "5 digits, or ZIP+4", "not a US ZIP code"))
         failed = np.zeros(len(values), dtype=bool)
         for mask, message, summary in bad:
             if message is None:  # one line for the column
