@@ -103,7 +103,7 @@ def _months(values: pd.Series, date_format: str | None) -> tuple[list[str | None
     if not other:
         return out, None
     text = pd.Series([values.iloc[i].strip() for i in other], dtype=object)
-    res = parse_dates(text, date_format, "period",
+    res = parse_dates(text, date_format,
                       "set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the "
                       "credits file")
     for i, d in zip(other, res.values):

@@ -99,7 +99,7 @@ HOW = "set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data 
 
 
 def parse_dates(text: pd.Series, date_format: str | None = None,
-                column: str = "date", how: str = HOW) -> ParsedDates:
+                how: str = HOW) -> ParsedDates:
     """Read a column of date text with one format (see the module docstring).
 
     Parameters
@@ -109,8 +109,6 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
     date_format
         ``"DMY"``/``"MDY"`` (from :func:`parse_date_format`) deciding numeric dates whose
         day/month order the column cannot decide; ``None`` when the source does not say.
-    column
-        Column name used in the column-level message.
     how
         End of the message when the order is unknown: how the user states it.
     """
@@ -146,17 +144,16 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         elif day_first and month_first:
             ex_d = u[is_num][(a > 12).to_numpy()].iloc[0]
             ex_m = u[is_num][(b > 12).to_numpy()].iloc[0]
-            problem = (f"column '{column}' mixes day-first ('{ex_d}') and month-first "
-                       f"('{ex_m}') dates; export the column in one format (ISO YYYY-MM-DD is "
-                       "safest)")
+            problem = (f"the column mixes day-first ('{ex_d}') and month-first ('{ex_m}') "
+                       "dates; export it in one format (ISO YYYY-MM-DD is safest)")
         elif day_first:
             order = "DMY"
         elif month_first:
             order = "MDY"
         else:
             example = u[is_num].iloc[0]
-            problem = (f"dates such as '{example}' in column '{column}' can be read day-first "
-                       f"or month-first; {how}")
+            problem = (f"dates such as '{example}' can be read day-first or month-first; "
+                       f"{how}")
         if order is None:
             u_undecided[is_num] = True
         else:

@@ -150,8 +150,7 @@ def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
     return num, bad
 
 
-def _coerce_date(s: pd.Series, date_format: str | None = None,
-                 column: str = "date") -> tuple[pd.Series, list]:
+def _coerce_date(s: pd.Series, date_format: str | None = None) -> tuple[pd.Series, list]:
     """Dates at midnight (the calendar date as written; see :mod:`spm_models.data.dates`).
     A check whose message is ``None`` is a column-level problem worded by its summary."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):  # wall time in its own zone, then the date
@@ -176,7 +175,7 @@ def _coerce_date(s: pd.Series, date_format: str | None = None,
                      else pd.Timestamp(getattr(v, "date", lambda: v)()))
         return pd.to_datetime(wall, errors="coerce").astype("datetime64[ns]"), []
     text = _stringify(s)
-    res = parse_dates(text, date_format, column, DATE_FORMAT_HOW)
+    res = parse_dates(text, date_format, DATE_FORMAT_HOW)
     problems = [(res.bad, lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
     if res.problem:
         problems.append((res.undecided, None, res.problem))
@@ -237,7 +236,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
             continue
         raw = df[col.name]
         if col.kind == "date":
-            values, bad = _coerce_date(raw, date_format, col.name)
+            values, bad = _coerce_date(raw, date_format)
         else:
             values, bad = _COERCE[col.kind](raw)
         if col.name == "zip":
@@ -249,7 +248,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
         for mask, message, summary in bad:
             if message is None:  # one line for the column
                 if np.asarray(mask).any():
-                    out.add(label, summary)
+                    out.add(label, summary, col.name)
             else:
                 out.rows(label, col.name, mask, message, summary)
             failed |= np.asarray(mask, dtype=bool)
