@@ -125,3 +125,12 @@ def test_calc_day_first_period_needs_one_order(tmp_path, plan, capsys):
     assert code == 0, err
     got = pd.read_csv(out)
     assert got["earned_to_date"].tolist() == [0.0, 100.0, 100.0, 100.0]  # April: Q2
+
+
+def test_calc_semicolon_file_gets_the_delimiter_hint(tmp_path, plan, capsys):
+    quotas = write_csv(tmp_path, "quotas.csv", QUOTAS)
+    credits = write_csv(tmp_path, "credits.csv", "rep_id;period;amount\nR1;2027-01;1000,50\n")
+    code, err = run_calc(capsys, plan, credits, quotas, tmp_path / "payouts.csv")
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {credits}, header row: columns are separated by ';'")
