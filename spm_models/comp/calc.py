@@ -378,7 +378,7 @@ def payouts_frame(ds: xr.Dataset, plan: Plan) -> pd.DataFrame:
         "rep_id": np.repeat(reps, len(periods)),
         "period": np.tile(periods, len(reps)),
     }
-    for m in plan.measure_names:  # rounded on output only: no float noise (1.4, not 1.4000000000000001)
+    for m in plan.measure_names:  # rounded on output only: 1.4, not 1.4000000000000001
         data[f"attainment_{m}"] = np.round(
             ds[f"attainment_{m}"].transpose("rep", "period").values.ravel(), ATTAINMENT_DECIMALS)
     for v in ("earned_to_date", "payout"):

@@ -27,7 +27,8 @@ def validate_cmd(
     from spm_models.data.loader import load_source
 
     with Console(stderr=True).status(f"validating {source}"):
-        tables = load_source(source, date_format)  # raises InputError -> exit 1 in spm_models.cli.main
+        # raises InputError -> exit 1 in spm_models.cli.main
+        tables = load_source(source, date_format)
     counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED if n in tables)
     typer.echo(f"valid: {counts} ({source})")
 

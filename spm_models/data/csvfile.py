@@ -1,4 +1,4 @@
-"""The one reader of user CSV files (``spm data validate``, ``spm comp calc``, ``spm comp simulate``).
+"""The one reader of user CSV files (``spm data validate``, ``spm comp calc``/``simulate``).
 
 Every field is read as text (UTF-8, a BOM is ignored) so a bad cell can be quoted in an error.
 Row numbers count what a person sees in a spreadsheet (``docs/data.md``, "Row numbers"): row 1

@@ -6,8 +6,9 @@ returns typed tables plus one problem line per bad cell::
     bookings.csv, row 17, column 'amount': not a number ('abc')
 
 Rows are spreadsheet rows below the header (:mod:`spm_models.data.csvfile`: blank lines count,
-a multi-line cell is one row; tables from databases are numbered by position). A check that fails on many rows reports
-the first :data:`MAX_ROWS_PER_CHECK` rows one per line and then one summary line with the count.
+a multi-line cell is one row; tables from databases are numbered by position). A check that
+fails on many rows reports the first :data:`MAX_ROWS_PER_CHECK` rows one per line and then one
+summary line with the count.
 """
 
 from __future__ import annotations
