@@ -19,11 +19,13 @@ def plot_bridge(steps: pd.DataFrame, column: str = "revenue", *, title: str | No
         fig = ax.figure
     x = np.arange(len(steps))
     run = 0.0
+    tops: list[float] = []
     for i, row in enumerate(steps.itertuples(index=False)):
         val = float(getattr(row, column)) / scale
         if row.kind == "level":
             ax.bar(i, val, color="#4c72b0")
             run = val
+            tops.append(val)
             ax.annotate(f"{val:,.1f}{unit}", (i, val), ha="center", va="bottom", fontsize=8)
             continue
         lo = run if val >= 0 else run + val
@@ -34,12 +36,11 @@ def plot_bridge(steps: pd.DataFrame, column: str = "revenue", *, title: str | No
         ax.errorbar(i, top, yerr=[[max(val - p10, 0)], [max(p90 - val, 0)]], color="black", capsize=3, lw=0.8)
         ax.annotate(f"{val:+,.1f}{unit}", (i, max(run, top)), ha="center", va="bottom", fontsize=8)
         run = top
+        tops.append(top)
     ax.set_xticks(x, list(steps["label"]), rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(f"{column} P50 ({unit})")
-    levels = steps.loc[steps["kind"] == "level", column].to_numpy(float) / scale
-    lo = min(levels.min(), (levels.min() + np.cumsum(steps[column].to_numpy(float)[1:-1] / scale)).min()
-             if len(steps) > 2 else levels.min())
-    ax.set_ylim(bottom=max(0.0, lo * 0.95))
+    lo, hi = min(tops), max(tops)
+    ax.set_ylim(max(0.0, lo - 0.6 * (hi - lo) - 0.02 * hi), hi + 0.15 * (hi - lo) + 0.02 * hi)
     ax.set_title(title or f"What moves {column}")
     fig.tight_layout()
     return fig
