@@ -367,7 +367,7 @@ def capacity_from_config(
     the hiring plan (result attrs ``total_hires``, ``probability_reached``), else simulate
     the given ``hiring_plan``. ``productivity`` (e.g. from :func:`productivity_from_forecast`)
     overrides the section's number."""
-    config = dict(config or {})
+    config = {k: v for k, v in dict(config or {}).items() if k not in ("hire_role", "hire_plan")}
     problems = check_keys(SECTION, config, _CONFIG_KEYS)
     for key in ("start", "months", "headcount_now"):
         if key not in config:

@@ -342,6 +342,39 @@ def build_roster(forecast: xr.Dataset, hiring_plan: Any = None, *, attrition_mon
     return ds
 
 
+#: keys of the ``capacity`` section that concern the world's hires only
+HIRE_KEYS = ("hire_role", "hire_plan")
+
+
+def roster_settings(section: Mapping[str, Any] | None, seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scenario's ``capacity`` section as (:func:`build_roster` keyword arguments, solver
+    settings). Roster: ``hiring_plan`` (default none), ``attrition_monthly`` (default 0),
+    ``hiring_lag_months`` (0),
+    ``ramp_tau`` (3), ``hire_role`` (``AE``), ``hire_plan`` (plan key of hires; default their
+    role's), ``seed``. Solver (empty when the section fixes a ``hiring_plan``): ``probability``,
+    ``target`` (None = the scenario's), ``schedule``, ``max_hires``. Unknown keys and a
+    ``hiring_plan`` given together with ``probability`` raise :class:`InputError`."""
+    from spm_models.planning._config import check_keys, number, raise_if, where
+    from spm_models.planning.capacity import _CONFIG_KEYS
+
+    section = dict(section or {})
+    problems = check_keys("capacity", section, set(_CONFIG_KEYS) | set(HIRE_KEYS))
+    att = number("capacity", section, "attrition_monthly", problems, default=0.0, lo=0, hi=1, hi_open=True)
+    lag = number("capacity", section, "hiring_lag_months", problems, default=0, lo=0)
+    tau = number("capacity", section, "ramp_tau", problems, default=3.0, lo=0)
+    if "hiring_plan" in section and ("probability" in section or "target" in section):
+        problems.append(f"{where('capacity', 'hiring_plan')}: give either a hiring_plan or target+probability")
+    raise_if(problems)
+    roster = {"hiring_plan": section.get("hiring_plan"), "attrition_monthly": float(att),
+              "hiring_lag_months": int(lag), "ramp_tau": float(tau), "seed": int(seed),
+              "hire_role": str(section.get("hire_role", "AE")), "hire_plan": section.get("hire_plan")}
+    solve = {}
+    if "probability" in section:
+        solve = {"probability": section["probability"], "target": section.get("target"),
+                 "schedule": section.get("schedule", "constant"), "max_hires": section.get("max_hires", 5000)}
+    return roster, solve
+
+
 def apply_roster(values: xr.DataArray, active: xr.DataArray) -> xr.DataArray:
     """``values`` (e.g. payouts or credits ``(rep, period, draw)``) set to 0 where the rep is
     inactive: a leaver is paid nothing from the month they leave (and a hire nothing before

@@ -206,3 +206,16 @@ def apply_territory(bookings: xr.DataArray, pots: pd.DataFrame, elasticity: xr.D
     fp = potential_factor(pots, rep_ids, elasticity.assign_coords({DRAW: bookings[DRAW].values}))
     ft = transition_factor(pots, rep_ids, bookings[PERIOD].values, transition_loss, transition_months)
     return (bookings * fp * ft).transpose(*bookings.dims)
+
+
+#: keys of the ``territory`` section read here, not by the balancing solver
+TRANSITION_KEYS = ("transition_loss", "transition_months")
+
+
+def split_section(section: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, float]]:
+    """The ``territory`` section split into the balancing solver's keys (for
+    :func:`spm_models.planning.territory.balance_from_config`) and the transition settings
+    (:func:`transition_settings`)."""
+    section = dict(section or {})
+    return ({k: v for k, v in section.items() if k not in TRANSITION_KEYS},
+            transition_settings({k: section[k] for k in TRANSITION_KEYS if k in section}))
