@@ -52,3 +52,24 @@ def test_unreachable_target_is_infeasible_and_bad_input_fails(fc):
         cap.solve_hiring_on_world(revenue_of(fc), 1.0, 0.8, months=12, hiring_lag_months=12)
     with pytest.raises(InputError, match="probability"):
         cap.solve_hiring_on_world(revenue_of(fc), 1.0, 1.5, months=12)
+
+
+def test_hiring_curve_agrees_with_a_full_world_run(fc):
+    from world_helpers import plans
+
+    from spm_models.planning.world import WorldInputs, hiring_curve, incentive_cost, revenue, simulate_world
+
+    inp = WorldInputs(forecast=fc, quota={"method": "equal_probability", "probability": 0.6}, plans=plans(),
+                      roster={"attrition_monthly": 0.02, "hiring_lag_months": 2, "seed": 4, "hire_plan": "AE_new_hire"},
+                      response={"effort_elasticity": 0.2, "reference_rate": 0.1, "pull_in_share": 0.1})
+    curve = hiring_curve(inp, slots_per_month=4)
+    assert curve.exact
+    plan = {"2027-01": 3, "2027-04": 1, "2027-06": 4}
+    r, c = curve.evaluate(plan)
+    w = simulate_world(WorldInputs(**{**inp.__dict__, "roster": {**inp.roster, "hiring_plan": plan}}))
+    np.testing.assert_allclose(r, revenue(w).values, rtol=1e-10)
+    np.testing.assert_allclose(c, incentive_cost(w).values, rtol=1e-10)
+    r0, _ = curve.evaluate(None)
+    assert np.all(r >= r0) and np.median(r) > np.median(r0)
+    with pytest.raises(InputError, match="hiring curve holds 4"):
+        curve.evaluate({"2027-01": 5})

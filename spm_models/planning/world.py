@@ -164,3 +164,83 @@ def revenue(world: xr.Dataset) -> xr.DataArray:
 def incentive_cost(world: xr.Dataset) -> xr.DataArray:
     """Plan-year incentive cost of the world's reps per draw ``(draw,)``."""
     return world["payout"].sum([REP, PERIOD])
+
+
+# --------------------------------------------------------------------------- hiring curve
+@dataclass
+class HiringCurve:
+    """Revenue and incentive cost per draw of any hiring plan up to ``slots_per_month`` starts
+    per month, from one world holding every hire slot (:func:`hiring_curve`).
+
+    ``base_revenue``/``base_cost`` ``(draw,)``: today's reps; ``slot_revenue``/``slot_cost``
+    ``(start month, slot, draw)``: cumulative over slots (the first ``n`` hires of a month).
+    ``exact`` is True for ``growth`` and ``equal_probability`` with a fixed ``probability``:
+    no rep's quota depends on who else is on the roster, and :meth:`evaluate` equals
+    :func:`simulate_world` with that plan, draw by draw. With a top-down split or a
+    target-implied probability every quota moves with the headcount; the curve keeps the
+    quotas of the all-slots world and is an approximation.
+    """
+
+    periods: list[str]
+    hiring_lag_months: int
+    slots_per_month: int
+    base_revenue: np.ndarray
+    base_cost: np.ndarray
+    slot_revenue: np.ndarray
+    slot_cost: np.ndarray
+    exact: bool
+
+    def starts(self, hiring_plan: Any) -> np.ndarray:
+        """Hires starting per month (length ``months``) of a hiring plan."""
+        from spm_models.planning.capacity import hiring_vector
+
+        T = len(self.periods)
+        vec = hiring_vector(hiring_plan, T, self.periods)
+        out = np.zeros(T, dtype=np.int64)
+        lag = self.hiring_lag_months
+        out[lag:] = vec[: T - lag] if lag < T else 0
+        return out
+
+    def evaluate(self, hiring_plan: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(revenue(draw), incentive_cost(draw))`` with ``hiring_plan`` (requisitions opened per
+        month, as in the capacity section). Raises :class:`InputError` beyond the curve's slots."""
+        from spm_models.errors import InputError
+
+        n = self.starts(hiring_plan)
+        if n.max(initial=0) > self.slots_per_month:
+            raise InputError(f"scenario section 'capacity', key 'hiring_plan': {int(n.max())} hires starting in one "
+                             f"month, the hiring curve holds {self.slots_per_month}")
+        rev, cost = self.base_revenue.copy(), self.base_cost.copy()
+        for s in np.flatnonzero(n):
+            rev += self.slot_revenue[s, n[s] - 1]
+            cost += self.slot_cost[s, n[s] - 1]
+        return rev, cost
+
+
+def hiring_curve(inputs: WorldInputs, slots_per_month: int, levers: Iterable[str] = LEVERS) -> HiringCurve:
+    """Simulate the world once with ``slots_per_month`` hires starting in every month a hire
+    can start in, and tabulate each slot's plan-year revenue and incentive cost per draw
+    (:class:`HiringCurve`) — the what-if panel's headcount control and a fast path for
+    :func:`spm_models.planning.capacity.solve_hiring_on_world` (``lambda p: curve.evaluate(p)[0]``)."""
+    levers = set(levers) | {"hires"}
+    periods = [str(p) for p in inputs.forecast[PERIOD].values]
+    T = len(periods)
+    lag = int(inputs.roster.get("hiring_lag_months", 0))
+    plan = [int(slots_per_month) if m + lag < T else 0 for m in range(T)]
+    w = simulate_world(WorldInputs(**{**inputs.__dict__, "roster": {**inputs.roster, "hiring_plan": plan}}), levers)
+    rev = w["bookings"].sum(PERIOD).transpose(REP, DRAW).values
+    cost = w["payout"].sum(PERIOD).transpose(REP, DRAW).values
+    hire = w["is_hire"].values
+    D = w.sizes[DRAW]
+    K = int(slots_per_month)
+    slot_rev = np.zeros((T, K, D))
+    slot_cost = np.zeros((T, K, D))
+    for i in np.flatnonzero(hire):
+        rid = str(w[REP].values[i])  # hire-YYYY-MM-jjj
+        s = periods.index(str(w["hire_month"].values[i]))
+        j = int(rid.rsplit("-", 1)[1]) - 1
+        slot_rev[s, j], slot_cost[s, j] = rev[i], cost[i]
+    qcfg = dict(inputs.quota or {})
+    exact = qcfg.get("method") == "growth" or (qcfg.get("method") == "equal_probability" and "target" not in qcfg)
+    return HiringCurve(periods, lag, K, rev[~hire].sum(0), cost[~hire].sum(0),
+                       np.cumsum(slot_rev, axis=1), np.cumsum(slot_cost, axis=1), exact)
