@@ -103,3 +103,24 @@ def test_bridge_steps_add_up_and_plot(fc):
     assert total["revenue"] == pytest.approx(float(np.median(revenue(full).values)))
     fig = plot_bridge(steps, "revenue")
     assert len(fig.axes[0].patches) == len(steps)
+
+
+def test_effort_is_measured_against_the_reference_plan(fc):
+    p = plans()
+    w0 = simulate_world(inputs(fc, None))
+    same = simulate_world(inputs(fc, {"effort_elasticity": 0.3, "reference_plan": p["AE"]}))
+    np.testing.assert_allclose(revenue(same).values, revenue(w0).values)  # status quo: no change
+    status_quo = simulate_world(inputs(fc, {"effort_elasticity": 0.3}))  # no reference: factor 1
+    np.testing.assert_allclose(revenue(status_quo).values, revenue(w0).values)
+    # versus a richer reference plan (the new-hire plan pays 0.12 above 100 % vs 0.15, 0.09 vs 0.10 below)
+    att = resp.expected_attainment(w0["potential_bookings"], w0["quota"])
+    f = resp.effort_factor(p["AE"], att, 0.3, reference_plan=p["AE_new_hire"])
+    a = att.values
+    hi = np.isfinite(a) & (a >= 1.0) & (a < 1.5)
+    assert hi.any()
+    np.testing.assert_allclose(f.values[hi], (0.15 / 0.12) ** 0.3)
+    mid = np.isfinite(a) & (a >= 0.5) & (a < 1.0)
+    assert mid.any()
+    np.testing.assert_allclose(f.values[mid], (0.10 / 0.09) ** 0.3)
+    with pytest.raises(InputError, match="reference_plan"):
+        resp.response_settings({"effort_elasticity": 0.1, "reference_plan": "plans/x.yaml"})

@@ -6,7 +6,7 @@ who wants the plan to move bookings states it in the scenario::
 
     response:
       effort_elasticity: 0.15     # d log bookings / d log marginal commission rate
-      reference_rate: 0.10        # the marginal rate the history was sold under
+      reference_plan: plans/ae_standard.yaml   # the plan the history was sold under
       pull_in_share: 0.10         # share of next month's bookings pulled into a period end
       pull_in_window: 0.10        # ... by reps within 10 % below the threshold
       pull_in_discount: 0.05      # price given up on a pulled-in deal
@@ -15,7 +15,11 @@ Two mechanisms, both pure functions on ``(rep, period, draw)`` arrays:
 
 **Effort.** A rep expecting attainment ``a_r`` (median forecast ÷ quota) faces the plan's
 marginal commission rate ``m(a_r)`` (tier rate; 0 above the attainment cap or below the
-threshold). Bookings scale by ``(m(a_r) / reference_rate) ** effort_elasticity``. Sources and
+threshold). The forecast already reflects effort under the plan in force during the history
+(``reference_plan``, a :class:`~spm_models.comp.Plan` or a plan file the caller loads), so
+bookings scale by ``(m(a_r) / m_ref(a_r)) ** effort_elasticity`` — the change in marginal pay
+at the same attainment. ``reference_rate`` (a number) replaces ``m_ref`` by a constant; with
+neither, the reference is the rep's own plan and the factor is 1 (the status quo). Sources and
 range: Misra & Nair (2011, *QME* 9:211–257) report +9 % revenue after a plan redesign that
 raised the rewards for output (removing quota ceilings and shortening quota horizons); Chung,
 Steenburgh & Sudhir (2014, *Marketing Science* 33(2):165–187) find overachievement
@@ -74,15 +78,20 @@ def response_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     ``enabled: false``. Values outside [0, 1] (elasticity: [-1, 2]) raise :class:`InputError`;
     values outside the documented :data:`RANGES` are allowed (the analyst's call)."""
     if not section:
-        return {"enabled": False, **DEFAULTS, "reference_rate": None}
+        return {"enabled": False, **DEFAULTS, "reference_rate": None, "reference_plan": None}
     section = dict(section)
-    problems = check_keys(SECTION, section, {"enabled", "reference_rate", *DEFAULTS})
+    problems = check_keys(SECTION, section, {"enabled", "reference_rate", "reference_plan", *DEFAULTS})
     out: dict[str, Any] = {"enabled": bool(section.get("enabled", True))}
     out["effort_elasticity"] = number(SECTION, section, "effort_elasticity", problems,
                                       default=DEFAULTS["effort_elasticity"], lo=-1, hi=2)
     for k in ("pull_in_share", "pull_in_window", "pull_in_discount"):
         out[k] = number(SECTION, section, k, problems, default=DEFAULTS[k], lo=0, hi=1)
     out["reference_rate"] = number(SECTION, section, "reference_rate", problems, lo=0, lo_open=True)
+    ref_plan = section.get("reference_plan")
+    if ref_plan is not None and not hasattr(ref_plan, "measures"):
+        problems.append("scenario section 'response', key 'reference_plan': load the plan file first "
+                        f"(spm_models.comp.Plan.from_yaml), got {ref_plan!r}")
+    out["reference_plan"] = ref_plan
     raise_if(problems)
     return out
 
@@ -111,17 +120,26 @@ def expected_attainment(bookings: xr.DataArray, quota: xr.DataArray) -> xr.DataA
 
 
 def effort_factor(plan: Any, attainment: xr.DataArray, elasticity: float,
-                  reference_rate: float | None = None) -> xr.DataArray:
-    """``(m(a_r) / reference_rate) ** elasticity`` per rep ``(rep,)``; ``reference_rate``
-    defaults to the plan's rate just below 100 % attainment. 1 for reps without attainment;
-    a zero marginal rate (above the cap) is floored at 1 % of the reference rate."""
-    ref = float(reference_rate) if reference_rate else float(marginal_rate(plan, np.array([0.999]))[0])
-    if elasticity == 0 or ref <= 0:
+                  reference_rate: float | None = None, reference_plan: Any | None = None) -> xr.DataArray:
+    """``(m(a_r) / m_ref(a_r)) ** elasticity`` per rep ``(rep,)``: ``m`` the marginal rate of
+    ``plan`` at the rep's expected attainment, ``m_ref`` that of ``reference_plan`` at the same
+    attainment, or the constant ``reference_rate``; with neither, ``m_ref = m`` (factor 1).
+    1 for reps without attainment; zero rates (above a cap) are floored at 1 % of the
+    reference plan's rate at 100 % (or of ``reference_rate``), so the factor stays finite."""
+    a = np.nan_to_num(np.asarray(attainment.values, dtype=float), nan=1.0)
+    ok = np.isfinite(np.asarray(attainment.values, dtype=float))
+    if elasticity == 0 or (reference_rate is None and reference_plan is None):
         return xr.ones_like(attainment, dtype=float)
-    a = np.asarray(attainment.values, dtype=float)
-    m = marginal_rate(plan, np.nan_to_num(a, nan=1.0))
-    f = (np.maximum(m, 0.01 * ref) / ref) ** float(elasticity)
-    return attainment.copy(data=np.where(np.isfinite(a), f, 1.0))
+    if reference_plan is not None:
+        ref = marginal_rate(reference_plan, a)
+        floor = 0.01 * float(marginal_rate(reference_plan, np.array([0.999]))[0])
+    else:
+        ref = np.full(a.shape, float(reference_rate))
+        floor = 0.01 * float(reference_rate)
+    floor = max(floor, 1e-9)
+    m = marginal_rate(plan, a)
+    f = (np.maximum(m, floor) / np.maximum(ref, floor)) ** float(elasticity)
+    return attainment.copy(data=np.where(ok, f, 1.0))
 
 
 # --------------------------------------------------------------------------- pull-in
@@ -177,7 +195,7 @@ def apply_response(bookings: xr.DataArray, quota: xr.DataArray, plan_of_rep: Map
         idx = np.flatnonzero(keys.to_numpy() == key)
         plan = plan_of_rep[reps[idx[0]]]
         f = effort_factor(plan, att.isel({REP: idx}), float(settings["effort_elasticity"]),
-                          settings.get("reference_rate"))
+                          settings.get("reference_rate"), settings.get("reference_plan"))
         factor[idx] = f.values
         parts.append((idx, plan))
     out = out * xr.DataArray(factor, dims=(REP,), coords={REP: bookings[REP].values})
@@ -205,7 +223,7 @@ def response_sensitivity(evaluate: Callable[[dict[str, Any]], Mapping[str, float
     Returns one row per (parameter, end) with the figures, the base figures and the change
     (columns ``<figure>`` and ``<figure>_change``).
     """
-    base = {**DEFAULTS, "reference_rate": None, **dict(settings or {}), "enabled": True}
+    base = {**DEFAULTS, "reference_rate": None, "reference_plan": None, **dict(settings or {}), "enabled": True}
     base_figs = dict(evaluate(base))
     rows = []
     for p in params:
