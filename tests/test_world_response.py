@@ -119,8 +119,11 @@ def test_effort_is_measured_against_the_reference_plan(fc):
     hi = np.isfinite(a) & (a >= 1.0) & (a < 1.5)
     assert hi.any()
     np.testing.assert_allclose(f.values[hi], (0.15 / 0.12) ** 0.3)
-    mid = np.isfinite(a) & (a >= 0.5) & (a < 1.0)
-    assert mid.any()
-    np.testing.assert_allclose(f.values[mid], (0.10 / 0.09) ** 0.3)
+    grid = xr.DataArray([0.3, 0.8, 1.2, 2.0, 3.0, np.nan], dims=("rep",))
+    g = resp.effort_factor(p["AE"], grid, 0.3, reference_plan=p["AE_new_hire"]).values
+    # AE: 0.04/0.10/0.15/0.18, cap 2.5; new-hire plan: 0.09 to 100 %, 0.12 above, no cap
+    np.testing.assert_allclose(g[:4], [(0.04 / 0.09) ** 0.3, (0.10 / 0.09) ** 0.3, (0.15 / 0.12) ** 0.3,
+                                       (0.18 / 0.12) ** 0.3])
+    assert g[4] < 0.5 and g[5] == 1.0  # above the cap effort collapses; no attainment: unchanged
     with pytest.raises(InputError, match="reference_plan"):
         resp.response_settings({"effort_elasticity": 0.1, "reference_plan": "plans/x.yaml"})
