@@ -171,8 +171,14 @@ def hire_productivity(forecast: xr.Dataset) -> tuple[xr.DataArray, float]:
     """Monthly bookings of a ramped rep ``(period, draw)`` — the mean over the forecast's
     ramped reps (:func:`ramped_reps`) — and the log-sd of ramped reps' median plan-year
     bookings (the spread of rep skill a hire is drawn from)."""
-    b = forecast["bookings"].isel({REP: ramped_reps(forecast)})
-    prod = b.mean(REP).transpose(PERIOD, DRAW)
+    sel = {REP: ramped_reps(forecast)}
+    b = forecast["bookings"].isel(sel)
+    if "active" in forecast:  # a rep with a known leave date does not dilute the mean
+        act = forecast["active"].isel(sel).astype(float)
+        prod = (b * act).sum(REP) / act.sum(REP).where(act.sum(REP) > 0)
+        prod = prod.fillna(b.mean(REP)).transpose(PERIOD, DRAW)
+    else:
+        prod = b.mean(REP).transpose(PERIOD, DRAW)
     med = np.asarray(b.sum(PERIOD).median(DRAW).values, dtype=float)
     med = med[med > 0]
     sigma = float(np.std(np.log(med), ddof=1)) if med.size > 2 else 0.0
@@ -271,7 +277,8 @@ def build_roster(forecast: xr.Dataset, hiring_plan: Any = None, *, attrition_mon
     ----------
     forecast : forecast cube, ``bookings(rep, period, draw)`` (plan currency per month) with rep
         coords ``region``/``territory_id``/``role``/``hire_month`` when known, optional
-        ``active(rep, period, draw)``.
+        ``active(rep, period, draw)`` (known terminations). The world's attrition replaces the
+        forecast's own ``attrition`` option: forecast today's reps without it, or they leave twice.
     hiring_plan : requisitions opened per month (see :func:`hire_slots`); None = no hires.
     attrition_monthly : monthly leave probability of every rep (0 = nobody leaves).
     hiring_lag_months, ramp_tau : requisition → start lag, ramp constant (months).
