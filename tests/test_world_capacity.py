@@ -57,7 +57,13 @@ def test_unreachable_target_is_infeasible_and_bad_input_fails(fc):
 def test_hiring_curve_agrees_with_a_full_world_run(fc):
     from world_helpers import plans
 
-    from spm_models.planning.world import WorldInputs, hiring_curve, incentive_cost, revenue, simulate_world
+    from spm_models.planning.world import (
+        WorldInputs,
+        hiring_curve,
+        incentive_cost,
+        revenue,
+        simulate_world,
+    )
 
     inp = WorldInputs(forecast=fc, quota={"method": "equal_probability", "probability": 0.6}, plans=plans(),
                       roster={"attrition_monthly": 0.02, "hiring_lag_months": 2, "seed": 4, "hire_plan": "AE_new_hire"},

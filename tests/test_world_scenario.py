@@ -61,7 +61,7 @@ def test_solved_world_reaches_the_target_on_its_own_revenue(setup):
 
 
 def test_fixed_plan_and_bad_sections(setup):
-    fc, tables, terr = setup
+    fc, tables, _ = setup
     s = spec(hiring_plan={"2027-01": 3})
     res = run_world(s, world_inputs(s, fc, tables, plans(), None), bridge=False, curve_slots=4)
     assert res.solution is None and res.figures["capacity"]["headcount_end_p50"] > 0

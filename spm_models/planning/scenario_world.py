@@ -25,7 +25,11 @@ from spm_models.planning import response as resp
 from spm_models.planning import roster as ros
 from spm_models.planning import territory_effect as te
 from spm_models.planning.bridge import bridge_steps
-from spm_models.planning.capacity import WorldHiringSolution, solve_hiring_on_world, world_capacity_summary
+from spm_models.planning.capacity import (
+    WorldHiringSolution,
+    solve_hiring_on_world,
+    world_capacity_summary,
+)
 from spm_models.planning.world import (
     LEVERS,
     HiringCurve,
@@ -140,7 +144,7 @@ def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = Tr
         while True:
             window = T - lag
             max_h = curve.slots_per_month * (window if solve["schedule"] == "constant" else 1)
-            sol = solve_hiring_on_world(lambda plan: curve.evaluate(plan)[0], float(tgt), float(solve["probability"]),
+            sol = solve_hiring_on_world(lambda plan, c=curve: c.evaluate(plan)[0], float(tgt), float(solve["probability"]),
                                         months=T, hiring_lag_months=lag, schedule=solve["schedule"],
                                         max_hires=min(max_h, int(solve["max_hires"])))
             if sol.feasible or max_h >= int(solve["max_hires"]):
