@@ -73,3 +73,15 @@ def test_fixed_plan_and_bad_sections(setup):
                      base_dir=ROOT / "scenarios")
     with pytest.raises(InputError, match="hiring_plan"):
         world_inputs(spec(hiring_plan=3, probability=0.8), fc, tables, plans())
+
+
+def test_response_sensitivity_is_reported_when_the_response_is_on(setup):
+    fc, tables, _ = setup
+    s = {**spec(hiring_plan={"2027-01": 2}), "target": 1.0e8,
+         "response": {"effort_elasticity": 0.1, "reference_plan": "plans/ae_new_hire_draw.yaml", "pull_in_share": 0.1}}
+    res = run_world(s, world_inputs(s, fc, tables, plans(), None, base_dir=ROOT / "scenarios"), bridge=True, curve_slots=2)
+    assert "response" in res.levers and res.sensitivity is not None
+    eff = res.sensitivity[res.sensitivity.parameter == "effort_elasticity"].set_index("end")
+    assert eff.loc["high", "revenue_p50"] != eff.loc["low", "revenue_p50"]
+    assert {"prob_company_target", "cost_p50_change"} <= set(res.sensitivity.columns)
+    assert res.bridge.set_index("step").loc["response", "revenue"] != 0

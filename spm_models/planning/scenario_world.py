@@ -52,6 +52,8 @@ class WorldResult:
     curve: HiringCurve | None = None
     bridge: pd.DataFrame | None = None
     figures: dict[str, Any] = field(default_factory=dict)
+    #: :func:`~spm_models.planning.response.response_sensitivity` table when the response is on
+    sensitivity: pd.DataFrame | None = None
 
 
 def _q(x: np.ndarray) -> dict[str, float]:
@@ -119,7 +121,7 @@ def scenario_levers(inputs: WorldInputs) -> tuple[str, ...]:
 
 
 def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = True,
-              curve_slots: int = 16) -> WorldResult:
+              curve_slots: int = 16, sensitivity: bool = True) -> WorldResult:
     """Solve (when asked), simulate and read the decision figures of a scenario's world.
 
     With ``capacity.probability`` the hiring plan is solved on the world's revenue through a
@@ -128,7 +130,10 @@ def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = Tr
     world; with a fixed ``hiring_plan`` the curve is still built for the what-if panel.
     ``figures``: ``revenue``/``incentive_cost`` P10/P50/P90, ``prob_company_target``,
     ``capacity`` (:func:`~spm_models.planning.capacity.world_capacity_summary`), ``roster``,
-    ``territory_effect`` (elasticity point and 90 % interval, moved-in share).
+    ``territory_effect`` (elasticity point and 90 % interval, moved-in share). With the
+    ``response`` section on and ``sensitivity``, ``WorldResult.sensitivity`` holds revenue and
+    cost P50 and P(target) at both ends of each response parameter's documented range (the
+    hiring plan held at the scenario's).
     """
     levers = scenario_levers(inputs)
     _, solve = ros.roster_settings(spec.get("capacity"), seed=int(spec.get("seed", 0)))
@@ -177,4 +182,14 @@ def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = Tr
             w = world if set(on) == set(levers) else simulate_world(inputs, on)
             return revenue(w).values, incentive_cost(w).values
         steps = bridge_steps(evaluate, active=levers)
-    return WorldResult(world, inputs, levers, sol, curve, steps, figures)
+    table = None
+    if sensitivity and "response" in levers:
+        def figs(settings: dict[str, Any]) -> dict[str, float]:
+            w = simulate_world(WorldInputs(**{**inputs.__dict__, "response": settings}), levers)
+            r, c = revenue(w).values, incentive_cost(w).values
+            out = {"revenue_p50": float(np.median(r)), "cost_p50": float(np.median(c))}
+            if target is not None:
+                out["prob_company_target"] = float((r >= float(target)).mean())
+            return out
+        table = resp.response_sensitivity(figs, resp.response_settings(inputs.response))
+    return WorldResult(world, inputs, levers, sol, curve, steps, figures, table)
