@@ -14,7 +14,7 @@ from spm_models.errors import InputError
 from spm_models.planning import response as resp
 from spm_models.planning.bridge import bridge_steps
 from spm_models.planning.world import WorldInputs, incentive_cost, revenue, simulate_world
-from spm_models.plots.bridge import plot_bridge
+from spm_models.plots.bridge import plot_bridge, plot_response_sensitivity
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,8 @@ def test_sensitivity_covers_the_documented_ranges(fc):
     lo = table[(table.parameter == "effort_elasticity") & (table.end == "low")].iloc[0]
     assert hi["value"] == 0.3 and lo["value"] == 0.0
     assert hi["revenue_p50"] != lo["revenue_p50"]
+    fig = plot_response_sensitivity(table)
+    assert len(fig.axes[0].patches) == 4
     with pytest.raises(InputError, match="effort_elasticity"):
         resp.response_settings({"effort_elasticity": "lots"})
     with pytest.raises(InputError, match="unknown key"):

@@ -44,3 +44,29 @@ def plot_bridge(steps: pd.DataFrame, column: str = "revenue", *, title: str | No
     ax.set_title(title or f"What moves {column}")
     fig.tight_layout()
     return fig
+
+
+def plot_response_sensitivity(table: pd.DataFrame, figure: str = "revenue_p50", *, scale: float = 1e6,
+                              unit: str = "M", ax: plt.Axes | None = None) -> Figure:
+    """Tornado of :func:`spm_models.planning.response.response_sensitivity`: for each response
+    parameter, the change of ``figure`` at the low and high end of its documented range."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.45 * table["parameter"].nunique()))
+    else:
+        fig = ax.figure
+    params = list(dict.fromkeys(table["parameter"]))
+    for i, p in enumerate(params):
+        rows = table[table["parameter"] == p].set_index("end")
+        for end, color in (("low", "#8172b2"), ("high", "#dd8452")):
+            if end in rows.index:
+                v = float(rows.loc[end, f"{figure}_change"]) / scale
+                ax.barh(i, v, color=color, label=end if i == 0 else None)
+                ax.annotate(f"{rows.loc[end, 'value']:g}", (v, i), ha="left" if v >= 0 else "right",
+                            va="center", fontsize=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(params)), params, fontsize=8)
+    ax.set_xlabel(f"change of {figure} ({unit})")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("Plan response: documented range")
+    fig.tight_layout()
+    return fig
