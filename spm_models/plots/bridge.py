@@ -34,7 +34,7 @@ def plot_bridge(steps: pd.DataFrame, column: str = "revenue", *, title: str | No
         p90 = float(getattr(row, f"{column}_change_p90")) / scale
         top = run + val
         ax.errorbar(i, top, yerr=[[max(val - p10, 0)], [max(p90 - val, 0)]], color="black", capsize=3, lw=0.8)
-        ax.annotate(f"{val:+,.1f}{unit}", (i, max(run, top)), ha="center", va="bottom", fontsize=8)
+        ax.annotate(f"{val:+,.1f}{unit}", (i, max(run, top, run + p90)), ha="center", va="bottom", fontsize=8)
         run = top
         tops.append(top)
     ax.set_xticks(x, list(steps["label"]), rotation=20, ha="right", fontsize=8)
