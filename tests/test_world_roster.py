@@ -109,3 +109,15 @@ def test_apply_roster_masks_values():
     act = xr.DataArray(np.array([[True, False]]), dims=("rep", "period"))
     val = xr.DataArray(np.array([[5.0, 7.0]]), dims=("rep", "period"))
     assert ros.apply_roster(val, act).values.tolist() == [[5.0, 0.0]]
+
+
+def test_top_down_by_history_gives_hires_a_share(fc):
+    tables = history_tables(fc)
+    q = {"method": "top_down", "target": 5.0e7, "allocate_by": "history"}
+    w = simulate_world(inputs(fc, {"2027-01": 2}, attrition=0.0, quota=q, tables=tables))
+    annual = w["quota"].sum("period").values
+    hires = w["is_hire"].values
+    assert annual.sum() == pytest.approx(5.0e7)
+    assert np.all(annual[hires] > 0)
+    full = ~hires & (w["hire_month"].values == "2020-01")
+    assert np.all(annual[hires] < np.median(annual[full]))
