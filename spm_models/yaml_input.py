@@ -15,7 +15,8 @@ Every YAML file the workbench reads goes through :func:`read_yaml`:
   aliases, or a document that would expand to more than :data:`MAX_NODES` nodes, is rejected
   before anything is constructed.
 * **No echo.** Error lines name the file (and line) and the kind of problem, never the file's
-  content.
+  content; a mapping key that does not look like a setting name (``root:x:0:0:...``) stops
+  the read, so a validator never lists a foreign file's lines as "unknown keys".
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ MAX_NODES = 100_000
 _FLOAT_12 = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
     |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X)
+    |\.(?:nan|NaN|NAN))$""", re.VERBOSE)
 _INT_11 = re.compile(r"""^(?:[-+]?0b[0-1_]+
     |[-+]?0[0-7_]+
     |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
+    |[-+]?0x[0-9a-fA-F_]+)$""", re.VERBOSE)
 
 
 class _Resolver(yaml.resolver.Resolver):
@@ -101,9 +102,24 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _Bou
 
 
 class _TooBig(Exception):
-    def __init__(self, what: str, mark: Any = None):
+    def __init__(self, what: str, mark: Any = None, kind: str = "size"):
         super().__init__(what)
-        self.what, self.mark = what, mark
+        self.what, self.mark, self.kind = what, mark, kind
+
+
+_KEY_CHARS = set(" _.-/+=()&#',")
+
+
+def _check_key(node: yaml.Node) -> None:
+    """A mapping key must look like a setting name (letters, digits, a few separators, at
+    most 64 characters): a file that is not a scenario or plan (``/etc/passwd`` renamed,
+    an export) is refused without echoing its lines."""
+    if not isinstance(node, yaml.ScalarNode):
+        return
+    text = node.value
+    if len(text) > 64 or not all(c.isalnum() or c in _KEY_CHARS for c in text):
+        raise _TooBig("a key that is not a setting name (is this the right file?)",
+                      node.start_mark, kind="content")
 
 
 def _expanded_size(node: yaml.Node) -> int:
@@ -122,6 +138,8 @@ def _expanded_size(node: yaml.Node) -> int:
         if isinstance(n, yaml.SequenceNode):
             total += sum(size(c) for c in n.value)
         elif isinstance(n, yaml.MappingNode):
+            for k, _v in n.value:
+                _check_key(k)
             total += sum(size(k) + size(v) for k, v in n.value)
         on_path.discard(key)
         memo[key] = total
@@ -146,7 +164,8 @@ def loads(text: str) -> Any:
         return loader.construct_document(node)
     except _TooBig as exc:
         where = f"line {exc.mark.line + 1}: " if exc.mark is not None else ""
-        raise ValueError(f"{where}{exc.what}") from None
+        suffix = " (YAML alias expansion is limited)" if exc.kind == "size" else ""
+        raise ValueError(f"{where}{exc.what}{suffix}") from None
     finally:
         loader.dispose()
 
@@ -180,7 +199,7 @@ def read_yaml(path: str | Path, kind: str) -> Any:
         problem = getattr(exc, "problem", None) or "syntax error"
         raise InputError(f"{path}{where}: not valid YAML ({problem})") from None
     except ValueError as exc:
-        raise InputError(f"{path}: rejected: {exc} (YAML alias expansion is limited)") from None
+        raise InputError(f"{path}, {exc}") from None
 
 
 def check_yaml_path(value: Any, file: str | Path, key: str, kind: str) -> Path:

@@ -84,9 +84,8 @@ def run_due_cmd(
     now: str = typer.Option(None, "--now", help="Pretend the time is this ISO timestamp (UTC)."),
 ) -> None:
     """Render every scenario whose schedule is due since it last ran; remember the runs."""
-    from spm_models.reporting.schedule import run_due
-
     from spm_models.errors import InputError
+    from spm_models.reporting.schedule import run_due
 
     try:
         t = datetime.fromisoformat(now) if now else None

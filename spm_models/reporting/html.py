@@ -8,6 +8,7 @@ rendered with Jinja2 autoescaping: scenario names, titles and error messages are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ from spm_models.masking import redact
 from spm_models.names import href, is_valid_name
 from spm_models.plots.report import money
 
-#: nbconvert template: the lab template without CDN scripts (no MathJax, no RequireJS).
+#: nbconvert template: the lab template without CDN scripts (no MathJax, RequireJS, Mermaid or
+#: widget manager); :func:`strip_remote_scripts` removes anything remote that remains.
 _NB_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {% block markdowncell scoped %}
 <div {{ cell_id_anchor(cell) }} class="jp-Cell jp-MarkdownCell jp-Notebook-cell">
 <div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput spm-narrative" data-mime-type="text/markdown">
@@ -55,8 +59,23 @@ def notebook_to_html(ipynb: str | Path, html_out: str | Path, title: str | None 
     name = title or _notebook_title(nb) or Path(ipynb).stem
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     out = Path(html_out)
-    _atomic_write(out, body)
+    _atomic_write(out, strip_remote_scripts(body))
     return out
+
+
+_SCRIPT_RE = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+_REMOTE_RE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|import\s*(?:\(|[^;]*?from)\s*["'](?:https?:)?//""",
+                        re.IGNORECASE)
+_LINK_RE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+
+
+def strip_remote_scripts(html: str) -> str:
+    """``html`` without ``<script>`` elements that load or import remote code and without
+    ``<link>`` elements that fetch remote resources (reports must work offline)."""
+    def drop(m: re.Match[str]) -> str:
+        return "" if _REMOTE_RE.search(m.group(0)) else m.group(0)
+
+    return _LINK_RE.sub(drop, _SCRIPT_RE.sub(drop, html))
 
 
 def _notebook_title(nb: Any) -> str | None:

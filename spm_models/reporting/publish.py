@@ -72,7 +72,7 @@ class OutputLock:
                 self._key = key
                 return self
         try:
-            fh = open(self.out / LOCK_NAME, "a+")  # noqa: SIM115 - held until __exit__
+            fh = open(self.out / LOCK_NAME, "a+")
         except OSError as exc:
             raise InputError(f"{self.out}: cannot write to the output folder "
                              f"({exc.strerror or type(exc).__name__})") from None

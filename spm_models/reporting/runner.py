@@ -78,9 +78,8 @@ def _first_line(text: str, limit: int = 400) -> str:
 
 def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
     """Load every scenario file (sweeps expand); a file that fails to load is a failed run."""
-    from spm_models.scenario import load_scenarios
-
     from spm_models.names import is_valid_name, slug
+    from spm_models.scenario import load_scenarios
 
     runs: list[ScenarioRun] = []
     for p in paths:
@@ -195,12 +194,11 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
         }
         nb_out = staged / "report.ipynb"
         try:
-            with _quiet_kernel():
-                pm.execute_notebook(
-                    str(report_notebook()), str(nb_out), parameters=params,
-                    kernel_name=KERNEL_NAME, cwd=str(cwd), progress_bar=False, log_output=False,
-                    request_save_on_cell_execute=False,
-                )
+            pm.execute_notebook(
+                str(report_notebook()), str(nb_out), parameters=params,
+                kernel_name=KERNEL_NAME, cwd=str(cwd), progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False, kernel_manager_class=_quiet_kernel_manager(),
+            )
             notebook_to_html(nb_out, staged / "report.html")
             run.summary = json.loads((staged / "summary.json").read_text())
             run.ok = True
@@ -223,32 +221,22 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
     return run
 
 
-class _quiet_kernel:
-    """Keep kernel start/stop chatter (ZMQ/TCP warnings, "KeyboardInterrupt caught in kernel"
-    at shutdown) off the terminal: the kernel's own stderr goes to ``$SPM_KERNEL_LOG`` or
-    nowhere. Cell output (the report's content) is unaffected: it travels over ZMQ."""
+def _quiet_kernel_manager() -> type:
+    """A kernel manager whose kernel process writes its own stdout/stderr chatter (the
+    "running over TCP without encryption" warning at start, "KeyboardInterrupt caught in
+    kernel" when it is stopped) to ``$SPM_KERNEL_LOG`` or nowhere, so a successful run
+    prints nothing (cron mails stay empty). Cell output travels over ZMQ and is unaffected."""
+    from jupyter_client.manager import AsyncKernelManager
 
-    _lock = threading.Lock()
-    _depth = 0
-    _saved: int | None = None
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            target = os.environ.get("SPM_KERNEL_LOG") or os.devnull
+            with open(target, "ab") as sink:
+                kw.setdefault("stdout", sink)
+                kw.setdefault("stderr", sink)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    def __enter__(self) -> None:
-        with self._lock:
-            if _quiet_kernel._depth == 0:
-                target = os.environ.get("SPM_KERNEL_LOG", os.devnull)
-                _quiet_kernel._saved = os.dup(2)
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-                os.dup2(fd, 2)
-                os.close(fd)
-            _quiet_kernel._depth += 1
-
-    def __exit__(self, *exc) -> None:
-        with self._lock:
-            _quiet_kernel._depth -= 1
-            if _quiet_kernel._depth == 0 and _quiet_kernel._saved is not None:
-                os.dup2(_quiet_kernel._saved, 2)
-                os.close(_quiet_kernel._saved)
-                _quiet_kernel._saved = None
+    return QuietKernelManager
 
 
 def _interrupt_kernels() -> None:
@@ -300,7 +288,7 @@ class _TermAsInterrupt:
     def __enter__(self) -> None:
         self._old = None
         if threading.current_thread() is threading.main_thread():
-            def _raise(signum, frame):  # noqa: ARG001
+            def _raise(signum, frame):
                 raise KeyboardInterrupt
             self._old = signal.signal(signal.SIGTERM, _raise)
 
