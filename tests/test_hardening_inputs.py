@@ -251,11 +251,11 @@ def test_yaml_bomb_is_rejected_fast_with_a_short_line(tmp_path, kind):
     if kind == "plan":
         p = tmp_path / "bomb.yaml"
         p.write_text("name: bomb\nplan_year_start: 2027-01\n" + text + "measures: *a8\n")
-        call = lambda: Plan.from_yaml(p)  # noqa: E731
+        call = lambda: Plan.from_yaml(p)
     else:
         p = tmp_path / "s.yaml"
         p.write_text("name: s\n" + text.replace("a0:", "description:", 1))
-        call = lambda: load_scenarios(p)  # noqa: E731
+        call = lambda: load_scenarios(p)
     t0 = time.perf_counter()
     with pytest.raises(InputError) as exc:
         call()

@@ -164,9 +164,8 @@ def test_output_lock_fails_or_waits_with_a_clear_message(tmp_path):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(InputError) as exc:
-            with OutputLock(out, wait=False):
-                pass
+        with pytest.raises(InputError) as exc, OutputLock(out, wait=False):
+            pass
         assert str(out) in exc.value.problems[0] and f"pid {holder.pid}" in exc.value.problems[0]
         said: list[str] = []
         t0 = time.monotonic()
@@ -232,7 +231,7 @@ def test_report_html_has_no_remote_scripts(tmp_path):
     html = notebook_to_html(src, tmp_path / "r.html").read_text()
     import re
 
-    for tag in re.findall(r"<script\b[^>]*>.*?</script>", html, re.S | re.I):
+    for tag in re.findall(r"<script\b[^>]*>.*?</script>", html, re.DOTALL | re.IGNORECASE):
         assert "//" not in re.sub(r"//[^\n]*\n", "", tag.split(">", 1)[0]), tag[:200]
         assert not re.search(r"import[^;]*['\"]https?://", tag), tag[:200]
     assert "cdnjs" not in html and "unpkg" not in html and "jsdelivr" not in html
