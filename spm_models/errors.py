@@ -6,7 +6,8 @@ exits with code 1 -- never a traceback.
 
 Messages never carry unbounded values: :func:`short_repr` truncates a value's repr, and
 every problem line is cut to :data:`MAX_LINE` characters (a YAML bomb or a binary file
-cannot blow up an error message).
+cannot blow up an error message). Nor credentials: every line goes through
+:func:`spm_models.masking.redact` (URL user info and query values masked).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def short_repr(value: object, limit: int = 80) -> str:
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(str(text).split("\n"))
+    from spm_models.masking import redact
+
+    text = redact(" ".join(str(text).split("\n")))
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 

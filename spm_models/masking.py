@@ -136,6 +136,8 @@ def _mask_urls_in(text: str) -> str:
             continue
         start = m.start()
         end = _URL_REST.match(text, i + 3).end()
+        while end > i + 3 and text[end - 1] in ".,:;)]}":  # punctuation after the URL
+            end -= 1
         pieces.append(text[pos:start])
         pieces.append(mask_url(text[start:end]))
         pos = end
