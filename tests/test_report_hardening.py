@@ -169,21 +169,27 @@ def test_sigkill_at_random_points_leaves_old_or_new(stand_in):
     assert set(old) == set(NAMES)
     # time a warm run (the forecast is cached now): kill points spread over it
     t0 = time.monotonic()
-    warm = _report(root, files, env, out, "--workers", "2")
+    warm = _report(root, files, env, out, "--workers", "1")
     warm.communicate(timeout=900)
     span = time.monotonic() - t0
     assert warm.returncode == 0
     rng = random.Random(12)
     seen_new = 0
-    for _ in range(4):
+    for k in range(5):
         before = _check_consistent(out)
-        proc = _report(root, files, env, out, "--workers", "2")
-        time.sleep(rng.uniform(0.2, span))
+        proc = _report(root, files, env, out, "--workers", "1")
+        if k == 0:  # right after the first scenario was swapped in: old and new side by side
+            while proc.poll() is None and all(
+                    _token_of(out / n) in (before[n], None) for n in NAMES):
+                time.sleep(0.02)
+        else:  # random points, one per quarter of the run
+            time.sleep(span * rng.uniform((k - 1) / 4, k / 4) + 0.1)
         os.killpg(proc.pid, signal.SIGKILL)  # the run and its kernels, as an OOM killer would
         proc.communicate(timeout=60)
         after = _check_consistent(out)
         assert set(after) == set(NAMES)  # never neither
         seen_new += sum(after[n] != before[n] for n in NAMES)
+    assert seen_new >= 1  # the first kill came after a swap
     last = _report(root, files, env, out)
     _, err = last.communicate(timeout=900)
     assert last.returncode == 0, err

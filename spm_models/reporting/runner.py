@@ -54,6 +54,8 @@ class ScenarioRun:
     summary: dict[str, Any] | None = None
     approval: dict[str, Any] | None = None
     seconds: float = 0.0
+    #: seconds spent on staging, masking and publishing (``benchmarks/bench_report_safety.py``)
+    overhead: float = 0.0
     interrupted: bool = False
     scenario: Scenario | None = field(default=None, repr=False)
 
@@ -182,6 +184,7 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
         return run
     t0 = time.perf_counter()
     staged = publish.stage(out_dir, run.name)
+    run.overhead = time.perf_counter() - t0
     try:
         sc = run.scenario
         assert sc is not None and sc.path is not None
@@ -213,8 +216,10 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
             run.ok, run.summary, run.interrupted = False, None, True
             run.error = "interrupted while running; previous outputs (if any) kept"
             return run
+        t1 = time.perf_counter()
         _scrub(staged)
         publish.publish(out_dir, run.name, staged)
+        run.overhead += time.perf_counter() - t1
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     run.seconds = time.perf_counter() - t0
