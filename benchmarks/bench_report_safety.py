@@ -5,7 +5,9 @@ with the fast forecast -- once to fill the forecast cache, then timed -- and com
 spent in the safety steps (staging folder, credential masking of every output file, atomic
 swap; plus taking the lock and cleaning leftovers) with the run's wall time, measured in the
 same run. A small organisation is the hard case: the report run is short while the outputs
-still hold every figure. Exits 1 when the ratio is 5 % or more.
+still hold every figure. The figure is conservative: most of it is deleting the previous
+outputs after the swap, which the runner did before too (``write_cube`` removed the old
+cube). Exits 1 when the ratio is 5 % or more.
 
 Run: ``.venv/bin/python benchmarks/bench_report_safety.py``
 """
