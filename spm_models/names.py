@@ -69,3 +69,28 @@ def href(name: str, *parts: str) -> str:
     if not is_valid_name(name):
         raise ValueError(f"not a valid name for a link: {short_repr(name)}")
     return "/".join(quote(p, safe="=") for p in (name, *parts))
+
+
+def sweep_names(base: str, sweep: dict[str, Any], file: str | Path) -> list[str]:
+    """Names of a sweep's scenarios: ``sweep.names`` (each checked by the rule, one per
+    value) or ``BASE-KEY=VALUE`` built with :func:`slug`; :class:`InputError` names the key."""
+    given = sweep.get("names")
+    if given is None:
+        leaf = str(sweep["key"]).split(".")[-1]
+        made = [f"{base}-{slug(leaf)}={slug(v)}" for v in sweep["values"]]
+        return [check_name(n, file, "sweep.values") for n in made]
+    if not isinstance(given, list) or len(given) != len(sweep["values"]):
+        raise InputError(f"{file}, key 'sweep.names': must be a list with one name per value")
+    return [check_name(n, file, f"sweep.names[{i}]") for i, n in enumerate(given)]
+
+
+def sweep_value(key: str, value: Any, file: str | Path) -> Any:
+    """A sweep value as the scenario uses it: plan files (``key`` ``plans.ROLE``) are
+    resolved relative to the scenario ``file`` and checked like ``plans:``."""
+    if str(key).startswith("plans.") and isinstance(value, str):
+        from spm_models.yaml_input import check_yaml_path
+
+        base = Path(file).resolve()
+        value = str((base.parent / value).resolve())
+        check_yaml_path(value, base, "sweep.values", "plan")
+    return value

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from spm_models.errors import InputError, short_repr
-from spm_models.names import check_name, slug
+from spm_models.names import check_name, sweep_names, sweep_value
 from spm_models.provenance import hash_file, hash_obj
 from spm_models.yaml_input import check_yaml_path, read_yaml
 
@@ -209,19 +209,6 @@ def _set_dotted(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> No
         node[parts[-1]] = value
 
 
-def _sweep_names(spec: dict[str, Any], sweep: dict[str, Any], path: Path) -> list[str]:
-    """Names of a sweep's scenarios: ``sweep.names`` (checked by the name rule) or
-    ``NAME-KEY=VALUE`` (path-like values give their stem)."""
-    given = sweep.get("names")
-    if given is None:
-        leaf = str(sweep["key"]).split(".")[-1]
-        made = [f"{spec['name']}-{slug(leaf)}={slug(v)}" for v in sweep["values"]]
-        return [check_name(n, path, "sweep.values") for n in made]
-    if not isinstance(given, list) or len(given) != len(sweep["values"]):
-        raise InputError(f"{path}, key 'sweep.names': must be a list with one name per value")
-    return [check_name(n, path, f"sweep.names[{i}]") for i, n in enumerate(given)]
-
-
 def load_scenarios(path: str | Path) -> list[Scenario]:
     """Read a scenario file, resolve ``extends`` and expand ``sweep`` into scenarios."""
     path = Path(path)
@@ -234,12 +221,9 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
     if not sweep:
         return [Scenario(spec, path)]
     out = []
-    names = _sweep_names(spec, sweep, path)
+    names = sweep_names(spec["name"], sweep, path)
     for value, name in zip(sweep["values"], names, strict=True):
-        if str(sweep["key"]).startswith("plans.") and isinstance(value, str):
-            # plan files of a sweep are relative to the scenario file, like `plans:`
-            value = str((path.resolve().parent / value).resolve())
-            check_yaml_path(value, path.resolve(), "sweep.values", "plan")
+        value = sweep_value(sweep["key"], value, path)
         child = copy.deepcopy(spec)
         _set_dotted(child, sweep["key"], value, path)
         child["name"] = str(name)

@@ -69,8 +69,8 @@ def test_secret_in_data_url_appears_nowhere():
 
 # ----------------------------------------------------------------------------- stand-in notebook
 STAND_IN = [
-    ("parameters", 'scenario_path = ""\nscenario_name = None\nsummary_path = "summary.json"\n'
-                   'cube_path = "cube.zarr"\nledger = None'),
+    ("parameters", ('scenario_path = ""\nscenario_name = None\nsummary_path = "summary.json"\n'
+                    'cube_path = "cube.zarr"\nledger = None')),
     (None, """import json, os, time, uuid
 import numpy as np, xarray as xr
 token = uuid.uuid4().hex

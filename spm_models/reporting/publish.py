@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 from spm_models.atomic import exchange, make_temp_dir
 from spm_models.errors import InputError
@@ -59,7 +60,7 @@ class OutputLock:
         except OSError:
             return ""
 
-    def __enter__(self) -> OutputLock:
+    def __enter__(self) -> Self:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
             key = self.out.resolve()

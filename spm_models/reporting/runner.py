@@ -236,7 +236,7 @@ def _quiet_kernel_manager() -> type:
     class QuietKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             target = os.environ.get("SPM_KERNEL_LOG") or os.devnull
-            with open(target, "ab") as sink:
+            with open(target, "ab") as sink:  # noqa: ASYNC230 - opened once per kernel start
                 kw.setdefault("stdout", sink)
                 kw.setdefault("stderr", sink)
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
