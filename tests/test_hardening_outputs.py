@@ -53,13 +53,16 @@ def test_atomic_writes_follow_the_umask(tmp_path, umask, mask):
 
 
 def test_payout_csv_follows_the_umask(tmp_path, umask):
-    """A comp-engine CSV written through the shared helper gets 0644 under umask 022."""
-    from spm_models.atomic import atomic_open
+    """The payout CSV of `spm comp calc` gets 0644 under umask 022 (0640 under 027)."""
+    import pandas as pd
 
-    umask(0o022)
-    with atomic_open(tmp_path / "payouts.csv", "w") as fh:
-        fh.write("rep_id,payout\nR1,1\n")
-    assert _mode(tmp_path / "payouts.csv") == 0o644
+    from spm_models.comp.calc import write_csv_atomic
+
+    for mask in (0o022, 0o027):
+        umask(mask)
+        out = write_csv_atomic(pd.DataFrame({"rep_id": ["R1"], "payout": [1.0]}),
+                               tmp_path / f"payouts-{mask:o}.csv")
+        assert _mode(Path(out)) == 0o666 & ~mask
 
 
 # ----------------------------------------------------------------------------- item 12: publish
