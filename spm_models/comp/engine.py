@@ -184,13 +184,30 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     accelerator_cost (..., measure), unearned_paid (...), credited (..., measure: the
     plan year's credits) and, with bonuses, bonus_cost (..., bonus).
     """
-    n_b = len(struct.bonus_measures)
-    outs = kernel.payout_gufunc(
-        np.asarray(credits, dtype=np.float64), np.asarray(quotas, dtype=np.float64),
-        np.asarray(ti, dtype=np.float64), np.asarray(theta, dtype=np.float64),
-        struct.layout(), np.empty(struct.n_payouts), np.empty(struct.n_tiers),
-        np.empty(max(n_b, 1)))
-    return tuple(outs) if n_b else tuple(outs[:-1])
+    credits = np.asarray(credits, dtype=np.float64)
+    quotas = np.asarray(quotas, dtype=np.float64)
+    ti = np.asarray(ti, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    n_m = len(struct.measures)
+    n_p, n_r, n_b = struct.n_payouts, struct.n_tiers, len(struct.bonus_measures)
+    batch = np.broadcast_shapes(credits.shape[:-2], quotas.shape[:-2], ti.shape, theta.shape[:-1])
+    # the compiled loop takes a 2-D batch; further leading axes are looped over here
+    lead, inner = batch[:-2], batch[-2:]
+    inner = (1,) * (2 - len(inner)) + inner
+    full = lead + inner
+    c = np.broadcast_to(credits, batch + credits.shape[-2:]).reshape(full + credits.shape[-2:])
+    q = np.broadcast_to(quotas, batch + quotas.shape[-2:]).reshape(full + quotas.shape[-2:])
+    u = np.broadcast_to(ti, batch).reshape(full)
+    th = np.broadcast_to(theta, batch + theta.shape[-1:]).reshape(full + theta.shape[-1:])
+    outs = (np.empty(full + (n_m, n_p)), np.empty(full + (n_p,)), np.empty(full + (n_p,)),
+            np.empty(full + (n_p,)), np.empty(full + (n_p,)), np.empty(full + (n_m, n_r)),
+            np.empty(full + (n_m,)), np.empty(full), np.empty(full + (n_m,)),
+            np.empty(full + (max(n_b, 1),)))
+    layout = struct.layout()
+    for idx in np.ndindex(*lead):
+        kernel.payout_batch(c[idx], q[idx], u[idx], th[idx], layout, *(o[idx] for o in outs))
+    outs = tuple(o.reshape(batch + o.shape[len(full):]) for o in outs)
+    return outs if n_b else outs[:-1]
 
 
 # ---------------------------------------------------------------------------------------
