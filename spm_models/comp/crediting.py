@@ -103,17 +103,13 @@ def _numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
 
 
 def _rules(plan: Plan, names: Names, problems: list[str]) -> list[CreditRule]:
-    rules = []
-    for i, m in enumerate(plan.measures):
-        if m.credit is None:
-            if len(plan.measures) > 1:
-                problems.append(f"{names.plan}, key 'measures[{i}].credit': missing: a plan with "
-                                "several measures needs a credit section on every measure "
-                                "to credit bookings")
-            rules.append(CreditRule())
-        else:
-            rules.append(m.credit)
-    return rules
+    lacking = [i for i, m in enumerate(plan.measures) if m.credit is None]
+    if lacking and len(plan.measures) > 1:
+        more = f" (and {len(lacking) - 1} more measures)" if len(lacking) > 1 else ""
+        problems.append(f"{names.plan}, key 'measures[{lacking[0]}].credit': missing: a plan "
+                        "with several measures needs a credit section on every measure to "
+                        f"credit bookings{more}")
+    return [m.credit or CreditRule() for m in plan.measures]
 
 
 def _hierarchy(reps_df: pd.DataFrame | None, plan: Plan, rules: list[CreditRule],
