@@ -226,7 +226,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         amount, a split for an unknown booking, split shares not summing to 1, a
         ``manager_id`` cycle, ``rollup`` without a ``manager_id`` column.
     """
-    names = names or Names()
+    names = names or Names(plan=plan.source)
     problems: list[str] = []
     rules = _rules(plan, names, problems)
     b = bookings.copy()
