@@ -598,6 +598,6 @@ def credit_cube(plan: Plan, bookings: xr.DataArray, *,
             ).rename(rep_out="rep").assign_coords(rep=out_reps).transpose(*dims)
         parts.append(x)
     out = xr.concat(parts, dim="measure", coords="minimal", compat="override", join="override")
-    out = out.assign_coords(measure=plan.measure_names)
+    out = out.assign_coords(measure=plan.measure_names).transpose(..., "measure")
     out.name = "credits"
     return out
