@@ -205,7 +205,7 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
             np.empty(full + (max(n_b, 1),)))
     layout = struct.layout()
     for idx in np.ndindex(*lead):
-        kernel.payout_batch(c[idx], q[idx], u[idx], th[idx], layout, *(o[idx] for o in outs))
+        kernel.run_batch(c[idx], q[idx], u[idx], th[idx], layout, *(o[idx] for o in outs))
     outs = tuple(o.reshape(batch + o.shape[len(full):]) for o in outs)
     return outs if n_b else outs[:-1]
 

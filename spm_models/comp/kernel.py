@@ -29,6 +29,8 @@ then its factors; each bonus ``at, amount``; the last entry is the draw amount.
 from __future__ import annotations
 
 import math
+import os
+import threading
 
 import numba
 import numpy as np
@@ -44,7 +46,7 @@ MEASURE_PARAMS = 5  # weight, threshold, limit, cap_payout, advance_cap
 KIND_MARGINAL, KIND_RETRO, KIND_LINEAR, KIND_STEP = 0, 1, 2, 3
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _factor(a, theta, i, j, off, n, kind):
     """``f(a)`` per unit of ``U`` and the index of the tier/point it falls in (-1: none).
 
@@ -91,7 +93,7 @@ def _factor(a, theta, i, j, off, n, kind):
     return y, k
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _element(credits, quotas, ti, theta, layout, i, j,
              att, etd, earnings, payout, topup, tier_cost, accel, credited, bonus_cost):
     """The rules for one batch element (one rep, draw and scenario); writes the outputs."""
@@ -265,7 +267,7 @@ _I1 = numba.types.Array(numba.int64, 1, "C")
 
 
 @numba.njit([numba.void(_A4, _A4, _A2, _A3, _I1, _C4, _C3, _C3, _C3, _C3, _C4, _C3, _C2, _C3,
-                        _C3)], cache=True, nogil=True)
+                        _C3)], cache=True, nogil=True, error_model="numpy")
 def payout_batch(credits, quotas, ti, theta, layout,
                  att, etd, earnings, payout, topup, tier_cost, accel, unearned, credited,
                  bonus_cost):
@@ -285,3 +287,41 @@ def payout_batch(credits, quotas, ti, theta, layout,
                                       earnings, payout, topup, tier_cost, accel, credited,
                                       bonus_cost)
 
+
+
+@numba.njit([numba.void(_A4, _A4, _A2, _A3, _I1, _C4, _C3, _C3, _C3, _C3, _C4, _C3, _C2, _C3,
+                        _C3)], cache=True, nogil=True, error_model="numpy", parallel=True)
+def payout_batch_parallel(credits, quotas, ti, theta, layout,
+                          att, etd, earnings, payout, topup, tier_cost, accel, unearned,
+                          credited, bonus_cost):
+    """:func:`payout_batch` with the first batch axis spread over numba's threads."""
+    for i in numba.prange(credits.shape[0]):
+        for j in range(credits.shape[1]):
+            unearned[i, j] = _element(credits, quotas, ti[i, j], theta, layout, i, j, att, etd,
+                                      earnings, payout, topup, tier_cost, accel, credited,
+                                      bonus_cost)
+
+
+#: Batches smaller than this run on one thread (threads cost more than they save).
+PARALLEL_MIN = 50_000
+_LOCK = threading.Lock()
+_PARALLEL_PID: list[int] = []
+
+
+def run_batch(*args) -> None:
+    """Run the kernel on a 2-D batch: threaded for large batches, else serial.
+
+    The threaded kernel uses numba's threading layer (OpenMP here), which must not be
+    used again in a process forked after it started; a forked child (another pid than the
+    first user's) therefore runs the serial kernel. Concurrent callers (dask threads) take
+    turns, each using every thread numba has."""
+    n = args[0].shape[0] * args[0].shape[1]
+    if n >= PARALLEL_MIN and args[0].shape[0] > 1:
+        pid = os.getpid()
+        if not _PARALLEL_PID:
+            _PARALLEL_PID.append(pid)
+        if _PARALLEL_PID[0] == pid:
+            with _LOCK:
+                payout_batch_parallel(*args)
+            return
+    payout_batch(*args)
