@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_comp_properties import LENGTH, _arrays, _earn, _F, books_st, plans_st
+from test_comp_properties import _F, LENGTH, _arrays, _earn, books_st, plans_st
 
 from spm_models.comp import Plan, compute_payouts
 from spm_models.comp.crediting import credit_bookings

@@ -145,7 +145,6 @@ def _element(credits, quotas, ti, theta, layout, i, j,
             for u in range(q0, q0 + L):
                 q_sum += quotas[i, j, m, u]
             valid = q_sum > 0.0
-            inv_q = 1.0 / q_sum if valid else 0.0
             unit = ti * weight * (L / 12.0) if ti_basis else q_sum
             if has_adv:
                 a1 = 1.0 if limit > 1.0 else limit
