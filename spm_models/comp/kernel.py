@@ -229,8 +229,8 @@ def _element(credits, quotas, ti, theta, layout, i, j,
                         etd[i, j, k] += count * theta[i, j, layout[bb + 1] + 1]
                     k += 1
         # year-end breakdown: scale tier earnings down to the payout cap
-        if prior > cap_pay:
-            scale = cap_pay / prior if prior > 0.0 else 0.0
+        if cap_pay < math.inf:  # (with a payout cap, a year without earnings keeps none)
+            scale = (cap_pay if prior > cap_pay else prior) / prior if prior > 0.0 else 0.0
             for z in range(n_r):
                 tier_cost[i, j, m, z] *= scale
             accel[i, j, m] *= scale
