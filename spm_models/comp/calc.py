@@ -244,8 +244,10 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
     if reps_df is None:
         return None
     reps_df = reps_df.copy()
-    if not _columns(reps_df, name, ["rep_id", "target_incentive"], problems):
+    if not _columns(reps_df, name, ["rep_id"], problems):
         return None
+    if "target_incentive" not in reps_df.columns:  # optional (a reps file of managers)
+        reps_df["target_incentive"] = ""
     ti: dict[str, float] = {}
     for i, rec in zip(row_numbers(reps_df).tolist(), reps_df.to_dict("records")):
         rep = str(rec["rep_id"]).strip()
@@ -395,14 +397,48 @@ def write_csv_atomic(df: pd.DataFrame, out: str | Path) -> Path:
     return Path(out)
 
 
-def calc_files(plan: str | Path, credits: str | Path, quotas: str | Path,
-               reps: str | Path | None, out: str | Path) -> pd.DataFrame:
-    """``spm comp calc``: read, validate, compute and write the payout CSV atomically."""
+def calc_files(plan: str | Path, credits: str | Path | None, quotas: str | Path,
+               reps: str | Path | None, out: str | Path, *, bookings: str | Path | None = None,
+               splits: str | Path | None = None) -> pd.DataFrame:
+    """``spm comp calc``: read, validate, compute and write the payout CSV atomically.
+
+    With ``bookings`` (and optional ``splits``) instead of ``credits``, the bookings are
+    credited first by the plan's credit rules (:func:`credit_files` without writing)."""
     plan_obj = Plan.from_yaml(plan)
-    credits_df = read_table(credits)
-    quotas_df = read_table(quotas)
     reps_df = read_table(reps) if reps is not None else None
-    df = calc_payouts(plan_obj, credits_df, quotas_df, reps_df, date_format=_date_format(credits),
-                      names=(str(credits), str(quotas), str(reps) if reps else "reps"))
+    if bookings is not None:
+        credits_df = _credit_tables(plan_obj, plan, bookings, splits, reps, reps_df)
+        credits_name = f"{bookings} (credited)"
+    else:
+        assert credits is not None
+        credits_df = read_table(credits)
+        credits_name = str(credits)
+    quotas_df = read_table(quotas)
+    df = calc_payouts(plan_obj, credits_df, quotas_df, reps_df,
+                      date_format=_date_format(bookings if bookings is not None else credits),
+                      names=(credits_name, str(quotas), str(reps) if reps else "reps"))
+    write_csv_atomic(df, out)
+    return df
+
+
+def _credit_tables(plan_obj: Plan, plan: str | Path, bookings: str | Path,
+                   splits: str | Path | None, reps: str | Path | None,
+                   reps_df: pd.DataFrame | None) -> pd.DataFrame:
+    from spm_models.comp.crediting import Names, credit_bookings
+
+    names = Names(plan=str(plan), bookings=str(bookings), splits=str(splits or "splits"),
+                  reps=str(reps or "reps"))
+    return credit_bookings(plan_obj, read_table(bookings),
+                           read_table(splits) if splits is not None else None, reps_df,
+                           names=names)
+
+
+def credit_files(plan: str | Path, bookings: str | Path, splits: str | Path | None,
+                 reps: str | Path | None, out: str | Path) -> pd.DataFrame:
+    """``spm comp credit``: credit bookings by the plan's rules; write the credits CSV
+    (``rep_id, period, amount, measure``) atomically."""
+    plan_obj = Plan.from_yaml(plan)
+    reps_df = read_table(reps) if reps is not None else None
+    df = _credit_tables(plan_obj, plan, bookings, splits, reps, reps_df)
     write_csv_atomic(df, out)
     return df

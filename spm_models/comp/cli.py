@@ -11,17 +11,47 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 @app.command("calc")
 def calc(
-    plan: Path = typer.Option(..., "--plan", help="Comp plan YAML (spec/comp_plan.md)."),
-    credits: Path = typer.Option(..., "--credits", help="CSV: rep_id, period, amount [, measure]."),
+    plan: Path = typer.Option(..., "--plan", help="Comp plan YAML (docs/comp.md)."),
     quotas: Path = typer.Option(..., "--quotas", help="CSV: rep_id, period, quota [, measure]."),
-    reps: Path | None = typer.Option(None, "--reps", help="CSV: rep_id, target_incentive."),
     out: Path = typer.Option(..., "--out", help="Payout CSV to write."),
+    credits: Path | None = typer.Option(
+        None, "--credits", help="CSV: rep_id, period, amount [, measure] (or --bookings)."),
+    bookings: Path | None = typer.Option(
+        None, "--bookings", help="CSV: booking_id, rep_id, date, amount, ...: credited first "
+        "by the plan's credit rules (instead of --credits)."),
+    splits: Path | None = typer.Option(None, "--splits", help="CSV: booking_id, rep_id, share "
+                                       "(with --bookings)."),
+    reps: Path | None = typer.Option(None, "--reps", help="CSV: rep_id [, target_incentive] "
+                                     "[, manager_id]."),
 ) -> None:
     """Actual payouts for each rep and payout period of the plan year."""
     from spm_models.comp.calc import calc_files
+    from spm_models.errors import InputError
 
-    df = calc_files(plan, credits, quotas, reps, out)
+    if (credits is None) == (bookings is None):
+        raise InputError("spm comp calc: give exactly one of --credits and --bookings")
+    if splits is not None and bookings is None:
+        raise InputError("spm comp calc: --splits needs --bookings")
+    df = calc_files(plan, credits, quotas, reps, out, bookings=bookings, splits=splits)
     typer.echo(f"wrote {len(df)} payout rows for {df['rep_id'].nunique()} reps to {out}")
+
+
+@app.command("credit")
+def credit(
+    plan: Path = typer.Option(..., "--plan", help="Comp plan YAML (its measures' credit rules)."),
+    bookings: Path = typer.Option(..., "--bookings", help="CSV: booking_id, rep_id, date, "
+                                  "amount, plus any columns the credit rules use."),
+    out: Path = typer.Option(..., "--out", help="Credits CSV to write (rep_id, period, amount, "
+                             "measure)."),
+    splits: Path | None = typer.Option(None, "--splits", help="CSV: booking_id, rep_id, share."),
+    reps: Path | None = typer.Option(None, "--reps", help="CSV: rep_id [, manager_id] (needed "
+                                     "by rollup)."),
+) -> None:
+    """Credits by rep, month and measure from bookings (splits and roll-up applied)."""
+    from spm_models.comp.calc import credit_files
+
+    df = credit_files(plan, bookings, splits, reps, out)
+    typer.echo(f"wrote {len(df)} credit rows for {df['rep_id'].nunique()} reps to {out}")
 
 
 @app.command("simulate")

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from spm_models.comp.plan import Plan
+from spm_models.comp import kernel
+from spm_models.comp.plan import Measure, Plan
 from spm_models.errors import InputError
 
 #: Attainments within this distance of a boundary (tier start, threshold, bonus ``at``)
@@ -47,8 +48,14 @@ _PP = "payout_period"  # output core dim inside apply_ufunc, renamed to ``period
 class MeasureStructure:
     quota_months: int
     ti_basis: bool
-    retroactive: bool
-    n_tiers: int
+    kind: int  # kernel.KIND_*: marginal, retroactive, linear curve, step curve
+    n_tiers: int  # tiers, or curve points
+    modifiers: tuple[tuple[int, int], ...] = ()  # (modifier measure index, table rows)
+    advance_cap: bool = False
+
+    @property
+    def retroactive(self) -> bool:
+        return self.kind == kernel.KIND_RETRO
 
 
 @dataclass(frozen=True)
@@ -69,29 +76,62 @@ class PlanStructure:
     def n_payouts(self) -> int:
         return 12 // self.payout_months
 
-    def offsets(self) -> tuple[list[int], list[int], int]:
-        """Start of each measure's and bonus' parameters in ``theta``; the draw's index."""
-        pos, m_off = 0, []
+    def offsets(self) -> tuple[list[int], list[list[int]], list[int], int]:
+        """Start of each measure's, modifier table's and bonus' parameters in ``theta``;
+        the draw's index."""
+        pos, m_off, mod_off = 0, [], []
         for m in self.measures:
             m_off.append(pos)
-            pos += 4 + 2 * m.n_tiers  # weight, threshold, limit, cap_payout, starts, rates
+            pos += kernel.MEASURE_PARAMS + 2 * m.n_tiers
+        for m in self.measures:
+            offs = []
+            for _, rows in m.modifiers:
+                offs.append(pos)
+                pos += 2 * rows
+            mod_off.append(offs)
         b_off = []
         for _ in self.bonus_measures:
             b_off.append(pos)
             pos += 2  # at, amount
-        return m_off, b_off, pos
+        return m_off, mod_off, b_off, pos
 
     @property
     def n_params(self) -> int:
-        return self.offsets()[2] + 1
+        return self.offsets()[3] + 1
+
+    def layout(self) -> np.ndarray:
+        """The integer layout the kernel reads (see :mod:`spm_models.comp.kernel`)."""
+        m_off, mod_off, b_off, d_idx = self.offsets()
+        n_mod = sum(len(m.modifiers) for m in self.measures)
+        out = [len(self.measures), self.payout_months, int(self.has_draw),
+               int(self.draw_recoverable), len(self.bonus_measures), d_idx, n_mod]
+        first = 0
+        for i, m in enumerate(self.measures):
+            out += [m.quota_months, int(m.ti_basis), m.kind, m.n_tiers, m_off[i], first,
+                    len(m.modifiers), int(m.advance_cap)]
+            first += len(m.modifiers)
+        for i, m in enumerate(self.measures):
+            for (mm, rows), off in zip(m.modifiers, mod_off[i]):
+                out += [mm, rows, off]
+        for bm, off in zip(self.bonus_measures, b_off):
+            out += [bm, off]
+        return np.asarray(out, dtype=np.int64)
+
+
+def _kind(m: Measure) -> int:
+    if m.has_curve:
+        return kernel.KIND_STEP if m.interpolate == "step" else kernel.KIND_LINEAR
+    return kernel.KIND_RETRO if m.retroactive else kernel.KIND_MARGINAL
 
 
 def plan_structure(plan: Plan) -> PlanStructure:
     names = plan.measure_names
     return PlanStructure(
         measures=tuple(
-            MeasureStructure(m.quota_months, m.basis == "target_incentive", m.retroactive,
-                             len(m.tiers))
+            MeasureStructure(m.quota_months, m.basis == "target_incentive", _kind(m),
+                             len(m.curve) if m.has_curve else len(m.tiers),
+                             tuple((names.index(x.measure), len(x.table)) for x in m.modifiers),
+                             m.advance_cap is not None)
             for m in plan.measures
         ),
         payout_months=plan.payout_months,
@@ -106,8 +146,15 @@ def plan_theta(plan: Plan) -> np.ndarray:
     theta: list[float] = []
     for m in plan.measures:
         theta += [m.weight, m.threshold, m.attainment_limit,
-                  np.inf if m.cap_payout is None else m.cap_payout]
-        theta += [t.start for t in m.tiers] + [t.rate for t in m.tiers]
+                  np.inf if m.cap_payout is None else m.cap_payout,
+                  0.0 if m.advance_cap is None else m.advance_cap]
+        if m.has_curve:
+            theta += [x for x, _ in m.curve] + [f for _, f in m.curve]
+        else:
+            theta += [t.start for t in m.tiers] + [t.rate for t in m.tiers]
+    for m in plan.measures:
+        for mod in m.modifiers:
+            theta += [x for x, _ in mod.table] + [f for _, f in mod.table]
     for b in plan.bonuses:
         theta += [b.at, b.amount]
     theta.append(plan.draw.amount if plan.draw else 0.0)
@@ -115,76 +162,14 @@ def plan_theta(plan: Plan) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# numpy kernel
+# the kernel
 # ---------------------------------------------------------------------------------------
-def _earn(a: np.ndarray, mask: np.ndarray | None, unit: Any, starts: list, rates: list,
-          ends: list, retroactive: bool, terms: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Earnings ``U × f(a)`` for capped attainment ``a``; optional per-tier terms
-    (already multiplied by ``U`` and masked)."""
-    out_terms: list[np.ndarray] = []
-    if not retroactive:
-        shape = np.broadcast_shapes(np.shape(a), *[np.shape(v) for v in (*starts, *rates)])
-        total = np.zeros(shape)
-        scratch = np.empty(shape)
-        for s, e, r in zip(starts, ends, rates):
-            np.subtract(a, s, out=scratch)
-            np.clip(scratch, 0.0, None if e is None else np.subtract(e, s), out=scratch)
-            np.multiply(scratch, r, out=scratch)
-            if terms:
-                out_terms.append(scratch.copy())
-            np.add(total, scratch, out=total)
-    else:
-        rate = rates[0]
-        idx: Any = 0
-        for i in range(1, len(starts)):
-            hit = a >= np.subtract(starts[i], BOUNDARY_TOL)
-            rate = np.where(hit, rates[i], rate)
-            if terms:
-                idx = np.where(hit, i, idx)
-        total = _scale(np.maximum(a, 0.0), rate, None)
-        if terms:
-            out_terms = [np.where(idx == i, total, 0.0) for i in range(len(starts))]
-    total = _scale(total, unit, mask)
-    out_terms = [_scale(t, unit, mask) for t in out_terms]
-    return total, out_terms
-
-
-def _scale(x: np.ndarray, unit: Any, mask: np.ndarray | None) -> np.ndarray:
-    if x.shape == np.broadcast_shapes(x.shape, np.shape(unit)):
-        np.multiply(x, unit, out=x)
-    else:
-        x = x * unit
-    if mask is not None:
-        x = np.where(mask, x, 0.0)
-    return x
-
-
-def _above_target(a: np.ndarray, terms: list[np.ndarray], mask: np.ndarray | None, unit: Any,
-                  starts: list, rates: list, ends: list, retroactive: bool) -> np.ndarray:
-    """Earnings attributable to attainment above 100 %: ``E(a) − E(min(a, 1))``."""
-    if retroactive:
-        full = sum(terms)
-        base, _ = _earn(np.minimum(a, 1.0), mask, unit, starts, rates, ends, True, False)
-        return full - base
-    acc: Any = 0.0
-    for s, e, r, term in zip(starts, ends, rates, terms):
-        if np.all(np.asarray(s) >= 1.0):
-            acc = acc + term  # the whole tier lies above target
-        elif e is not None and np.all(np.asarray(e) <= 1.0):
-            continue  # the whole tier lies below target
-        else:
-            lo = np.maximum(s, 1.0)
-            tmp = np.clip(a - lo, 0.0, None if e is None else np.maximum(np.subtract(e, lo), 0.0))
-            acc = acc + _scale(tmp * r, unit, mask)
-    return np.broadcast_to(acc, a.shape) if np.ndim(acc) == 0 else acc
-
-
 def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta: np.ndarray,
                   *, struct: PlanStructure) -> tuple[np.ndarray, ...]:
     """Payouts of one plan over any batch of reps/draws/scenarios.
 
-    Loops run over the 12 months, the tiers and the payout periods only; every step is a
-    numpy operation over the whole batch.
+    The rules run as one compiled pass per batch element (:mod:`spm_models.comp.kernel`);
+    the leading batch axes broadcast as in any numpy ufunc.
 
     Parameters
     ----------
@@ -204,132 +189,25 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     ti = np.asarray(ti, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
     n_m = len(struct.measures)
-    n_p, pm = struct.n_payouts, struct.payout_months
-    shape = np.broadcast_shapes(credits.shape[:-2], quotas.shape[:-2], ti.shape, theta.shape[:-1])
-    par = [theta[..., j] for j in range(theta.shape[-1])]
-    m_off, b_off, d_idx = struct.offsets()
-
-    att_out = np.empty((n_m, n_p) + shape)
-    etd = np.zeros((n_p,) + shape)
-    tier_cost = np.zeros((n_m, struct.n_tiers) + shape)
-    accel_cost = np.zeros((n_m,) + shape)
-    credited = np.zeros((n_m,) + shape)
-    n_b = len(struct.bonus_measures)
-    bonus_cost = np.zeros((n_b,) + shape)
-
-    for m, ms in enumerate(struct.measures):
-        o = m_off[m]
-        weight, threshold, limit, cap_pay = par[o], par[o + 1], par[o + 2], par[o + 3]
-        starts = par[o + 4: o + 4 + ms.n_tiers]
-        rates = par[o + 4 + ms.n_tiers: o + 4 + 2 * ms.n_tiers]
-        ends: list = list(starts[1:]) + [None]
-        use_mask = bool(np.any(threshold > 0))
-        use_limit = bool(np.any(np.isfinite(limit)))
-        use_cap = bool(np.any(np.isfinite(cap_pay)))
-        L = ms.quota_months
-        x = np.moveaxis(credits[..., m, :], -1, 0)  # (12, ...)
-        q = quotas[..., m, :]
-        qsum = np.moveaxis(q.reshape(q.shape[:-1] + (12 // L, L)).sum(-1), -1, 0)  # (nq, ...)
-        valid = qsum > 0
-        all_valid = bool(valid.all())
-        inv_q = np.divide(1.0, qsum, out=np.zeros_like(qsum), where=valid)
-        bonuses = [b for b, bm in enumerate(struct.bonus_measures) if bm == m]
-        prior = np.zeros(shape)  # earnings of the completed quota periods
-        tiers_acc = [np.zeros(shape) for _ in range(ms.n_tiers)]
-        b_prior = {b: np.zeros(shape) for b in bonuses}
-        c: Any = None
-        a_max: Any = None
-        for t in range(12):
-            j, first = divmod(t, L)
-            q_end = first == L - 1
-            pay_end = (t + 1) % pm == 0
-            if first == 0:
-                c = np.array(x[t], dtype=np.float64, copy=True)
-            else:
-                c += x[t]
-            if q_end:
-                credited[m] += c
-            if not (q_end or pay_end or bonuses):
-                continue
-            a = c * inv_q[j]
-            reached: dict[int, np.ndarray] = {}
-            if bonuses:
-                a_nan = a if all_valid else np.where(valid[j], a, -np.inf)
-                a_max = a_nan.copy() if first == 0 else np.maximum(a_max, a_nan, out=a_max)
-                for b in bonuses:
-                    reached[b] = a_max >= np.subtract(par[b_off[b]], BOUNDARY_TOL)
-            if not (q_end or pay_end):
-                continue
-            if pay_end:
-                k = (t + 1) // pm - 1
-                att_out[m, k] = a if all_valid else np.where(valid[j], a, np.nan)
-            unit = (ti * weight * (L / 12.0)) if ms.ti_basis else qsum[j]
-            mask = (a >= np.subtract(threshold, BOUNDARY_TOL)) if use_mask else None
-            if use_limit:
-                a_lim = (np.minimum(a, limit, out=a)
-                         if a.shape == np.broadcast_shapes(a.shape, np.shape(limit))
-                         else np.minimum(a, limit))
-            else:
-                a_lim = a
-            e, terms = _earn(a_lim, mask, unit, starts, rates, ends, ms.retroactive, q_end)
-            if q_end:
-                prior = np.add(prior, e, out=prior) if prior.shape == e.shape else prior + e
-                for i, term in enumerate(terms):
-                    tiers_acc[i] += term
-                accel_cost[m] += _above_target(a_lim, terms, mask, unit, starts, rates, ends,
-                                               ms.retroactive)
-                for b in bonuses:
-                    b_prior[b] = b_prior[b] + reached[b]
-                total = prior
-            else:
-                total = np.add(e, prior, out=e) if e.shape == prior.shape else e + prior
-            if pay_end:
-                etd[k] += np.minimum(total, cap_pay) if use_cap else total
-                for b in bonuses:
-                    count = b_prior[b] if q_end else b_prior[b] + reached[b]
-                    etd[k] += count * par[b_off[b] + 1]
-        # year-end breakdown: scale tier earnings down to the payout cap
-        if use_cap:
-            capped = np.minimum(prior, cap_pay)
-            scale = np.divide(capped, prior, out=np.zeros(shape), where=prior > 0)
-        else:
-            scale = 1.0
-        for i in range(ms.n_tiers):
-            tier_cost[m, i] = tiers_acc[i] * scale
-        accel_cost[m] *= scale
-        for b in bonuses:
-            bonus_cost[b] = b_prior[b] * par[b_off[b] + 1]
-
-    payout = np.empty((n_p,) + shape)
-    topup = np.empty((n_p,) + shape)
-    earnings = np.empty((n_p,) + shape)
-    counted = np.zeros(shape)
-    draw = par[d_idx]
-    carry_paid = struct.draw_recoverable or not struct.has_draw
-    for k in range(n_p):
-        due = np.subtract(etd[k], counted, out=payout[k])  # payout[k] holds `due` for now
-        earned_due = np.maximum(due, 0.0, out=topup[k])  # topup[k] holds max(due, 0)
-        if carry_paid and not struct.has_draw:
-            counted += earned_due
-            payout[k] = earned_due
-            topup[k] = 0.0
-        else:
-            paid = np.maximum(due, draw, out=payout[k]) if struct.has_draw else due
-            counted += paid if carry_paid else earned_due
-            np.subtract(paid, earned_due, out=topup[k])
-        if k == 0:
-            earnings[0] = etd[0]
-        else:
-            np.subtract(etd[k], etd[k - 1], out=earnings[k])
-    unearned = payout.sum(0) - etd[-1]
-
-    outs = [np.moveaxis(att_out, (0, 1), (-2, -1)), np.moveaxis(etd, 0, -1),
-            np.moveaxis(earnings, 0, -1), np.moveaxis(payout, 0, -1), np.moveaxis(topup, 0, -1),
-            np.moveaxis(tier_cost, (0, 1), (-2, -1)), np.moveaxis(accel_cost, 0, -1), unearned,
-            np.moveaxis(credited, 0, -1)]
-    if n_b:
-        outs.append(np.moveaxis(bonus_cost, 0, -1))
-    return tuple(outs)
+    n_p, n_r, n_b = struct.n_payouts, struct.n_tiers, len(struct.bonus_measures)
+    batch = np.broadcast_shapes(credits.shape[:-2], quotas.shape[:-2], ti.shape, theta.shape[:-1])
+    # the compiled loop takes a 2-D batch; further leading axes are looped over here
+    lead, inner = batch[:-2], batch[-2:]
+    inner = (1,) * (2 - len(inner)) + inner
+    full = lead + inner
+    c = np.broadcast_to(credits, batch + credits.shape[-2:]).reshape(full + credits.shape[-2:])
+    q = np.broadcast_to(quotas, batch + quotas.shape[-2:]).reshape(full + quotas.shape[-2:])
+    u = np.broadcast_to(ti, batch).reshape(full)
+    th = np.broadcast_to(theta, batch + theta.shape[-1:]).reshape(full + theta.shape[-1:])
+    outs = (np.empty(full + (n_m, n_p)), np.empty(full + (n_p,)), np.empty(full + (n_p,)),
+            np.empty(full + (n_p,)), np.empty(full + (n_p,)), np.empty(full + (n_m, n_r)),
+            np.empty(full + (n_m,)), np.empty(full), np.empty(full + (n_m,)),
+            np.empty(full + (max(n_b, 1),)))
+    layout = struct.layout()
+    for idx in np.ndindex(*lead):
+        kernel.run_batch(c[idx], q[idx], u[idx], th[idx], layout, *(o[idx] for o in outs))
+    outs = tuple(o.reshape(batch + o.shape[len(full):]) for o in outs)
+    return outs if n_b else outs[:-1]
 
 
 # ---------------------------------------------------------------------------------------

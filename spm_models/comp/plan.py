@@ -24,6 +24,13 @@ from spm_models.yaml_input import read_yaml
 FREQUENCIES = {"month": 1, "quarter": 3, "year": 12}
 BASES = ("revenue", "target_incentive")
 WEIGHT_TOLERANCE = 1e-9
+#: Largest magnitude accepted for money in a plan (target incentive, payout caps, bonus and
+#: draw amounts): beyond it float64 sums lose cents, so such a value is an input error.
+MAX_MONEY = 1e15
+#: Largest magnitude accepted for rates, factors and attainments (a commission rate of
+#: 1e6 = 100,000,000 % is already far outside any real plan).
+MAX_RATE = 1e6
+INTERPOLATIONS = ("linear", "step")
 
 _PLAN_KEYS = {
     "name", "currency", "plan_year_start", "payout_frequency", "target_incentive",
@@ -31,7 +38,11 @@ _PLAN_KEYS = {
 }
 _MEASURE_KEYS = {
     "name", "weight", "quota_period", "basis", "retroactive", "threshold", "tiers", "cap",
+    "curve", "modifiers", "advance_cap", "credit",
 }
+_CURVE_KEYS = {"points", "interpolate"}
+_MODIFIER_KEYS = {"measure", "table"}
+_CREDIT_KEYS = {"amount", "where", "rollup"}
 _TIER_KEYS = {"from", "to", "rate"}
 _CAP_KEYS = {"attainment", "payout"}
 _BONUS_KEYS = {"name", "measure", "at", "amount"}
@@ -48,8 +59,28 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Modifier:
+    """Scales a measure's earnings by a step table on another measure's attainment."""
+
+    measure: str
+    table: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class CreditRule:
+    """How bookings become credits of one measure (``credit`` section; part 2).
+
+    ``where`` holds ``(column, allowed values as text)`` pairs that must all match.
+    """
+
+    amount: str = "amount"
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    rollup: bool = False
+
+
+@dataclass(frozen=True)
 class Measure:
-    """One plan measure (bookings, new logos, ...) with its tiers."""
+    """One plan measure (bookings, new logos, ...) with its tiers or pay curve."""
 
     name: str
     weight: float = 1.0
@@ -60,6 +91,11 @@ class Measure:
     tiers: tuple[Tier, ...] = ()
     cap_attainment: float | None = None
     cap_payout: float | None = None
+    curve: tuple[tuple[float, float], ...] = ()
+    interpolate: str = "linear"
+    modifiers: tuple[Modifier, ...] = ()
+    advance_cap: float | None = None
+    credit: CreditRule | None = None
 
     @property
     def quota_months(self) -> int:
@@ -76,6 +112,10 @@ class Measure:
         if self.tiers and self.tiers[-1].end is not None:
             limits.append(self.tiers[-1].end)
         return min(limits)
+
+    @property
+    def has_curve(self) -> bool:
+        return bool(self.curve)
 
 
 @dataclass(frozen=True)
@@ -187,6 +227,19 @@ def _set_path(data: Any, key: str, value: Any) -> None:
         raise InputError(f"plan key '{key}': no such key in the plan") from None
 
 
+def _short(v: Any, limit: int = 60) -> str:
+    """``repr`` of a value cut to ``limit`` characters (never format unbounded input)."""
+    text = repr(v) if not isinstance(v, (dict, list)) else type(v).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _as_text(x: Any) -> str:
+    """A YAML scalar as the text a CSV cell would hold (``True`` → ``true``; 1.0 → ``1.0``)."""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    return str(x).strip()
+
+
 class _Parser:
     """Collects every problem of one plan, then raises them together."""
 
@@ -200,7 +253,8 @@ class _Parser:
     # scalar helpers --------------------------------------------------------------------
     def number(self, d: dict, key: str, path: str, *, required: bool = False,
                default: float | None = None, minimum: float | None = None,
-               positive: bool = False, what: str = "value") -> float | None:
+               positive: bool = False, what: str = "value",
+               money: bool = False) -> float | None:
         if key not in d or d[key] is None:
             if required:
                 self.err(path, "missing (required)")
@@ -212,6 +266,11 @@ class _Parser:
         v = float(v)
         if not math.isfinite(v):
             self.err(path, f"expected a finite number, got {v!r}")
+            return default
+        bound = MAX_MONEY if money else MAX_RATE
+        if abs(v) > bound:
+            self.err(path, f"{what} {v:g} is beyond the accepted bound "
+                           f"(|x| <= {bound:g}{' in money' if money else ''})")
             return default
         if positive and v <= 0:
             self.err(path, f"{what} must be positive, got {v:g}")
@@ -252,7 +311,7 @@ class _Parser:
         start = self.plan_year_start(data.get("plan_year_start"))
         freq = self.choice(data, "payout_frequency", "payout_frequency", tuple(FREQUENCIES), "quarter")
         ti = self.number(data, "target_incentive", "target_incentive", minimum=0.0,
-                         what="target_incentive")
+                         what="target_incentive", money=True)
         currency = data.get("currency")
         if currency is not None and not isinstance(currency, str):
             self.err("currency", f"expected text, got {currency!r}")
@@ -304,7 +363,34 @@ class _Parser:
                 self.err(f"measures[{i}].name", f"duplicate measure name '{m.name}'")
             seen.add(m.name)
             out.append(m)
+        self.check_modifiers(out, v)
         return out
+
+    def check_modifiers(self, measures: list[Measure], raw: list) -> None:
+        """Modifier measures exist, are not the measure itself, share its quota period and
+        are not modified themselves (no nesting)."""
+        by_name = {m.name: m for m in measures}
+        index = {}
+        for i, item in enumerate(raw):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                index.setdefault(item["name"], i)
+        for m in measures:
+            i = index.get(m.name)
+            for j, mod in enumerate(m.modifiers):
+                key = f"measures[{i}].modifiers[{j}].measure"
+                other = by_name.get(mod.measure)
+                if other is None:
+                    self.err(key, f"'{mod.measure}' is not a measure of the plan "
+                                  f"({', '.join(by_name)})")
+                elif other.name == m.name:
+                    self.err(key, f"measure '{m.name}' cannot modify itself")
+                elif other.quota_period != m.quota_period:
+                    self.err(key, f"modifier measure '{other.name}' has quota_period "
+                                  f"{other.quota_period}, not {m.quota_period} like "
+                                  f"'{m.name}'")
+                elif other.modifiers:
+                    self.err(key, f"modifier measure '{other.name}' has modifiers itself "
+                                  "(modifiers do not nest)")
 
     def measure(self, item: Any, p: str, single: bool) -> Measure | None:
         d = self.mapping(item, p)
@@ -326,7 +412,22 @@ class _Parser:
             retro = False
         threshold = self.number(d, "threshold", f"{p}.threshold", default=0.0, minimum=0.0,
                                 what="threshold")
-        tiers = self.tiers(d.get("tiers"), f"{p}.tiers")
+        curve: list[tuple[float, float]] = []
+        interpolate = "linear"
+        if d.get("curve") is not None:
+            if d.get("tiers") is not None:
+                self.err(f"{p}.curve", "a measure has either 'tiers' or 'curve', not both")
+            if "retroactive" in d:
+                self.err(f"{p}.retroactive", "'retroactive' does not apply to a 'curve' "
+                                             "(remove it)")
+            curve, interpolate = self.curve(d["curve"], f"{p}.curve")
+            tiers: list[Tier] = []
+        else:
+            tiers = self.tiers(d.get("tiers"), f"{p}.tiers")
+        modifiers = self.modifiers(d.get("modifiers"), f"{p}.modifiers")
+        advance_cap = self.number(d, "advance_cap", f"{p}.advance_cap", minimum=0.0,
+                                  what="advance_cap")
+        credit = self.credit(d.get("credit"), f"{p}.credit")
         cap_att = cap_pay = None
         if d.get("cap") is not None:
             cap = self.mapping(d["cap"], f"{p}.cap")
@@ -335,12 +436,110 @@ class _Parser:
                 cap_att = self.number(cap, "attainment", f"{p}.cap.attainment", positive=True,
                                       what="cap attainment")
                 cap_pay = self.number(cap, "payout", f"{p}.cap.payout", minimum=0.0,
-                                      what="cap payout")
+                                      what="cap payout", money=True)
         return Measure(
             name=str(name), weight=float(weight), quota_period=qp, basis=basis,
             retroactive=retro, threshold=float(threshold), tiers=tuple(tiers),
-            cap_attainment=cap_att, cap_payout=cap_pay,
+            cap_attainment=cap_att, cap_payout=cap_pay, curve=tuple(curve),
+            interpolate=interpolate, modifiers=tuple(modifiers), advance_cap=advance_cap,
+            credit=credit,
         )
+
+    def table(self, v: Any, p: str, what: str) -> list[tuple[float, float]]:
+        """Pairs ``[attainment, factor]``: attainments strictly ascending and ≥ 0,
+        factors ≥ 0."""
+        if not isinstance(v, list) or not v:
+            self.err(p, f"expected a non-empty list of [attainment, factor] {what}")
+            return []
+        out: list[tuple[float, float]] = []
+        for i, pair in enumerate(v):
+            ip = f"{p}[{i}]"
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                self.err(ip, f"expected a pair [attainment, factor], got {_short(pair)}")
+                return []
+            a = self.number({"a": pair[0]}, "a", f"{ip}[0]", required=True, minimum=0.0,
+                            what="attainment")
+            f = self.number({"f": pair[1]}, "f", f"{ip}[1]", required=True, minimum=0.0,
+                            what="factor")
+            if a is None or f is None:
+                return []
+            if out and a <= out[-1][0]:
+                self.err(f"{ip}[0]", f"{what} not ascending: attainment {a:g} is not above "
+                                     f"the previous {out[-1][0]:g}")
+                return []
+            out.append((a, f))
+        return out
+
+    def curve(self, v: Any, p: str) -> tuple[list[tuple[float, float]], str]:
+        d = self.mapping(v, p)
+        if d is None:
+            return [], "linear"
+        self.unknown(d, _CURVE_KEYS, p)
+        interpolate = self.choice(d, "interpolate", f"{p}.interpolate", INTERPOLATIONS, "linear")
+        if d.get("points") is None:
+            self.err(f"{p}.points", "missing (required): [[attainment, factor], ...]")
+            return [], interpolate
+        return self.table(d["points"], f"{p}.points", "points"), interpolate
+
+    def modifiers(self, v: Any, p: str) -> list[Modifier]:
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            self.err(p, "expected a list of modifiers {measure, table}")
+            return []
+        out = []
+        for j, item in enumerate(v):
+            mp = f"{p}[{j}]"
+            d = self.mapping(item, mp)
+            if d is None:
+                continue
+            self.unknown(d, _MODIFIER_KEYS, mp)
+            measure = d.get("measure")
+            if not isinstance(measure, str) or not measure:
+                self.err(f"{mp}.measure", "missing (required)" if measure is None
+                         else f"expected a measure name, got {_short(measure)}")
+                continue
+            if d.get("table") is None:
+                self.err(f"{mp}.table", "missing (required): [[attainment, factor], ...]")
+                continue
+            table = self.table(d["table"], f"{mp}.table", "table rows")
+            if table:
+                out.append(Modifier(measure=measure, table=tuple(table)))
+        return out
+
+    def credit(self, v: Any, p: str) -> CreditRule | None:
+        if v is None:
+            return None
+        d = self.mapping(v, p)
+        if d is None:
+            return None
+        self.unknown(d, _CREDIT_KEYS, p)
+        amount = d.get("amount", "amount")
+        if not isinstance(amount, str) or not amount.strip():
+            self.err(f"{p}.amount", f"expected a bookings column name, got {_short(amount)}")
+            amount = "amount"
+        where: list[tuple[str, tuple[str, ...]]] = []
+        if d.get("where") is not None:
+            w = self.mapping(d["where"], f"{p}.where")
+            for col, values in (w or {}).items():
+                wp = f"{p}.where.{col}"
+                if not isinstance(values, list):
+                    values = [values]
+                if not values:
+                    self.err(wp, "expected a non-empty list of values")
+                    continue
+                bad = [x for x in values if isinstance(x, (dict, list)) or x is None]
+                if bad:
+                    self.err(wp, f"expected values as text or numbers, got {_short(bad[0])}")
+                    continue
+                where.append((str(col), tuple(_as_text(x) for x in values)))
+        rollup = d.get("rollup", False)
+        if rollup is None:
+            rollup = False
+        if not isinstance(rollup, bool):
+            self.err(f"{p}.rollup", f"expected true or false, got {_short(rollup)}")
+            rollup = False
+        return CreditRule(amount=amount.strip(), where=tuple(where), rollup=rollup)
 
     def tiers(self, v: Any, p: str) -> list[Tier]:
         if v is None:
@@ -406,7 +605,7 @@ class _Parser:
                                          f"({', '.join(measure_names)})")
             at = self.number(d, "at", f"{p}.at", required=True, minimum=0.0, what="attainment")
             amount = self.number(d, "amount", f"{p}.amount", required=True, minimum=0.0,
-                                 what="amount")
+                                 what="amount", money=True)
             out.append(Bonus(name=str(name), measure=str(measure), at=float(at or 0.0),
                              amount=float(amount or 0.0)))
         names = [b.name for b in out]
@@ -423,7 +622,7 @@ class _Parser:
             return None
         self.unknown(d, _DRAW_KEYS, "draw")
         amount = self.number(d, "amount", "draw.amount", required=True, minimum=0.0,
-                             what="draw amount")
+                             what="draw amount", money=True)
         rec = d.get("recoverable", True)
         if not isinstance(rec, bool):
             self.err("draw.recoverable", f"expected true or false, got {rec!r}")

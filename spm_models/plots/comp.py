@@ -13,44 +13,133 @@ from spm_models.comp.engine import compute_payouts
 from spm_models.comp.plan import Plan
 
 
+def _even_credits(plan: Plan, att: np.ndarray, quota: float,
+                  levels: dict[str, float] | None = None, focus: str | None = None
+                  ) -> tuple[xr.DataArray, xr.DataArray]:
+    """Credits of reps (one per attainment) crediting ``A × quota`` evenly every month.
+
+    ``focus`` measure at ``att``; measures in ``levels`` at their fixed attainment; others
+    at ``att`` too when no focus is given, else 0."""
+    n = len(att)
+    monthly = quota / 12.0
+    names = plan.measure_names
+    per = []
+    for name in names:
+        if levels and name in levels:
+            a = np.full(n, levels[name])
+        elif focus is None or name == focus:
+            a = att
+        else:
+            a = np.zeros(n)
+        per.append(np.repeat(a[:, None] * monthly, 12, axis=1))
+    credits = xr.DataArray(np.stack(per, axis=-1), dims=["rep", "period", "measure"],
+                           coords={"rep": [f"A{i}" for i in range(n)], "period": plan.months,
+                                   "measure": names})
+    return credits, xr.full_like(credits, monthly)
+
+
 def pay_curve_data(plan: Plan, max_attainment: float = 2.5, n: int = 251,
-                   quota: float = 1_000_000.0, target_incentive: float | None = None) -> xr.DataArray:
+                   quota: float = 1_000_000.0, target_incentive: float | None = None,
+                   measure: str | None = None, attainments: np.ndarray | None = None
+                   ) -> xr.DataArray:
     """Plan-year earnings (through the engine) when a rep attains ``A`` evenly all year.
 
     Every month is credited ``A`` × its quota, so each quota period ends at attainment
-    ``A``; returns earned-to-date at year end along an ``attainment`` dimension.
+    ``A``. With ``measure``, only that measure is credited and only its earnings are
+    returned (after modifiers and caps; other measures at 0). Works for tiers and pay
+    curves alike. Returns earnings (plan currency) along an ``attainment`` dimension
+    (``attainments``, else ``n`` points on ``[0, max_attainment]``).
     """
-    grid = np.linspace(0.0, max_attainment, n)
-    months = plan.months
-    monthly = quota / 12.0
-    credits = xr.DataArray(np.repeat(grid[:, None] * monthly, 12, axis=1), dims=["rep", "period"],
-                           coords={"rep": [f"A{i}" for i in range(n)], "period": months})
-    quotas = xr.full_like(credits, monthly)
-    if len(plan.measures) > 1:
-        credits = credits.expand_dims(measure=plan.measure_names)
-        quotas = quotas.expand_dims(measure=plan.measure_names)
+    grid = np.linspace(0.0, max_attainment, n) if attainments is None else np.asarray(attainments, float)
+    credits, quotas = _even_credits(plan, grid, quota, focus=measure)
     ti = target_incentive if target_incentive is not None else plan.target_incentive
     ds = compute_payouts(plan, credits, quotas, ti)
-    etd = ds["earned_to_date"].isel(period=-1).values
-    return xr.DataArray(etd, dims=["attainment"], coords={"attainment": grid},
-                        name="earnings", attrs={"plan": plan.name})
+    if measure is None:
+        vals = ds["earned_to_date"].isel(period=-1).values
+    else:
+        vals = ds["tier_cost"].sel(measure=measure).sum("tier").values
+    return xr.DataArray(vals, dims=["attainment"], coords={"attainment": grid},
+                        name="earnings", attrs={"plan": plan.name, "measure": measure or ""})
+
+
+def modifier_curve_data(plan: Plan, measure: str, levels: Sequence[float] | None = None,
+                        max_attainment: float = 2.5, n: int = 251, quota: float = 1_000_000.0,
+                        target_incentive: float | None = None,
+                        attainments: np.ndarray | None = None) -> xr.DataArray:
+    """A measure's plan-year earnings against its attainment, one curve per attainment of
+    its modifier measure (a family of pay curves).
+
+    Dims ``(modifier_attainment, attainment)``; the first modifier of ``measure`` sets the
+    family (``levels``: its attainments, default the rows of its table and midpoints).
+    Raises ValueError when ``measure`` has no modifiers.
+    """
+    m = plan.measure(measure)
+    if not m.modifiers:
+        raise ValueError(f"measure {measure!r} of plan {plan.name!r} has no modifiers")
+    mod = m.modifiers[0]
+    if levels is None:
+        xs = [x for x, _ in mod.table]
+        levels = sorted(set(xs + [max(xs) + 0.1] + ([xs[0] - 0.01] if xs[0] > 0 else [])))
+    grid = np.linspace(0.0, max_attainment, n) if attainments is None else np.asarray(attainments, float)
+    rows = []
+    ti = target_incentive if target_incentive is not None else plan.target_incentive
+    for level in levels:
+        credits, quotas = _even_credits(plan, grid, quota, levels={mod.measure: level},
+                                        focus=measure)
+        ds = compute_payouts(plan, credits, quotas, ti)
+        rows.append(ds["tier_cost"].sel(measure=measure).sum("tier").values)
+    return xr.DataArray(np.array(rows), dims=["modifier_attainment", "attainment"],
+                        coords={"modifier_attainment": list(levels), "attainment": grid},
+                        name="earnings", attrs={"plan": plan.name, "measure": measure,
+                                                "modifier": mod.measure})
 
 
 def pay_curve(plans: Plan | Sequence[Plan], max_attainment: float = 2.5,
               quota: float = 1_000_000.0, target_incentive: float | None = None,
-              labels: Sequence[str] | None = None) -> Figure:
-    """Earnings against attainment for one or more plans (overlaid)."""
+              labels: Sequence[str] | None = None, measure: str | None = None) -> Figure:
+    """Earnings against attainment for one or more plans (overlaid): tiers or curves."""
     plans = [plans] if isinstance(plans, Plan) else list(plans)
     labels = list(labels) if labels is not None else [p.name for p in plans]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for plan, label in zip(plans, labels):
-        curve = pay_curve_data(plan, max_attainment, quota=quota, target_incentive=target_incentive)
-        ax.plot(curve["attainment"] * 100, curve.values, label=label)
+        curve = pay_curve_data(plan, max_attainment, quota=quota,
+                               target_incentive=target_incentive, measure=measure)
+        ax.plot(curve["attainment"] * 100, curve.values, label=label,
+                drawstyle="steps-post" if _is_step(plan, measure) else "default")
     ax.axvline(100, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("attainment (%)")
     ax.set_ylabel(f"plan-year earnings ({plans[0].currency or 'currency'})")
-    ax.set_title("Pay curve")
+    ax.set_title("Pay curve" + (f": {measure}" if measure else ""))
     ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _is_step(plan: Plan, measure: str | None) -> bool:
+    ms = [plan.measure(measure)] if measure else list(plan.measures)
+    return all(m.has_curve and m.interpolate == "step" for m in ms)
+
+
+def modifier_curves(plan: Plan, measure: str, levels: Sequence[float] | None = None,
+                    max_attainment: float = 2.5, quota: float = 1_000_000.0,
+                    target_incentive: float | None = None) -> Figure:
+    """A measure's pay curve as a family: one line per attainment of its modifier measure
+    (e.g. a margin gate closed below 80 % and a kicker above 110 %)."""
+    data = modifier_curve_data(plan, measure, levels, max_attainment, quota=quota,
+                               target_incentive=target_incentive)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    cmap = plt.get_cmap("viridis")
+    k = data.sizes["modifier_attainment"]
+    for i, level in enumerate(data["modifier_attainment"].values):
+        ax.plot(data["attainment"] * 100, data.sel(modifier_attainment=level).values,
+                color=cmap(i / max(k - 1, 1)),
+                label=f"{data.attrs['modifier']} at {float(level) * 100:.0f} %")
+    ax.axvline(100, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel(f"{measure} attainment (%)")
+    ax.set_ylabel(f"plan-year earnings on {measure} ({plan.currency or 'currency'})")
+    ax.set_title(f"Pay curve of {measure} by {data.attrs['modifier']} attainment")
+    ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
