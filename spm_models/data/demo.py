@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from spm_models.data.demo_history import opportunity_history
 from spm_models.data.geography import REGION_CODES, allocate, build_territories, us_zips
 from spm_models.errors import InputError
 
@@ -74,6 +75,25 @@ class DemoParams:
     region_sigma: float = 0.10  #: sd of region effect on log deal rate
     region_size_sigma: float = 0.10  #: sd of region effect on log deal size
     win_rate: float = 0.30  #: share of closed opportunities that are won
+    cycle_median: float = 60.0  #: median sales cycle in days (plus 7), created to close
+    cycle_sigma: float = 0.5  #: log-sd of the sales cycle
+    lost_advance: float = 0.6  #: probability a losing deal still advances to the next stage
+    slip_rate: float = 0.7  #: mean number of close-date pushes per opportunity
+    slip_shape: float = 1.0  #: gamma shape of the per-deal slip propensity (small = clumpy)
+    slip_days: float = 25.0  #: mean push beyond 7 days
+    amount_change_p: float = 0.5  #: share of deals whose amount changes once
+    amount_change_mu: float = 0.05  #: log-mean of amount at creation / final amount
+    amount_change_sigma: float = 0.2  #: log-sd of that ratio
+
+
+#: A second organisation for out-of-sample checks of the pipeline model: fewer wins, longer
+#: cycles, more and longer slips, losing deals dying earlier (use with another seed).
+SECOND_ORG = DemoParams(
+    base_deals=2.0, deal_median=30_000.0, deal_sigma=0.9, season_amp=0.2, season_peak=6.0,
+    trend=0.12, win_rate=0.22, cycle_median=95.0, cycle_sigma=0.6, lost_advance=0.45,
+    slip_rate=1.3, slip_shape=0.6, slip_days=35.0, amount_change_p=0.7,
+    amount_change_mu=0.12, amount_change_sigma=0.3,
+)
 
 
 @dataclass(frozen=True)
@@ -266,7 +286,8 @@ def make_demo(
     Returns
     -------
     dict of DataFrame
-        ``reps, bookings, quotas, accounts, opportunities`` (the data contract) plus
+        ``reps, bookings, quotas, accounts, opportunities, opportunity_history`` (the data
+        contract) plus
         ``truth`` (``parameter, value``), ``truth_reps`` and ``territories``.
     """
     if int(n_reps) < 3:
@@ -471,8 +492,8 @@ def make_demo(
     o_created = np.maximum(o_created, hire_date[o_rep])
     o_stage = np.clip(4 - o_h + rng.integers(-1, 2, n_o), 0, 3)
     o_acc = _pick_weighted(rng, r_terr[o_rep], acc_start, acc_cum)
-    cycle_w = np.round(rng.lognormal(np.log(60), 0.5, n_d)).astype(int) + 7
-    cycle_l = np.round(rng.lognormal(np.log(60), 0.5, n_l)).astype(int) + 7
+    cycle_w = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, n_d)).astype(int) + 7
+    cycle_l = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, n_l)).astype(int) + 7
     won_created = d_date - cycle_w
     lost_created = l_date - cycle_l
     opp_created = np.concatenate([won_created, lost_created, o_created])
@@ -511,6 +532,10 @@ def make_demo(
         "status": status_names[status_code],
         "loss_reason": loss_names[loss_code],
     })
+
+    say("opportunity stage history")
+    history = opportunity_history(opportunities, history_end, p, np.random.default_rng([seed, 13]),
+                                  OPEN_STAGES, OPEN_STAGE_P)
 
     # -- bookings table -------------------------------------------------------------------------
     b_deal = np.concatenate([np.arange(n_d), c_idx])  # deal behind each booking row
@@ -568,5 +593,5 @@ def make_demo(
         n_accounts=n_acc,
     )
     return {"reps": reps, "bookings": bookings, "quotas": quotas, "accounts": accounts,
-            "opportunities": opportunities, "truth": truth, "truth_reps": truth_reps,
+            "opportunities": opportunities, "opportunity_history": history, "truth": truth, "truth_reps": truth_reps,
             "territories": terr_table}

@@ -1,0 +1,153 @@
+"""The demo organisation's CRM stage history (``opportunity_history``), consistent with outcomes.
+
+Every opportunity of the demo gets a row when it is created, one per stage it enters, one per
+close-date push (slip), one when its amount changes and, for closed ones, a final
+``Closed Won`` / ``Closed Lost`` row on its close date. The generating process (parameters in
+:class:`~spm_models.data.demo.DemoParams`):
+
+* **stages**: won deals pass through all four open stages; a lost deal advances from one stage
+  to the next with probability ``lost_advance`` (so it dies early more often); open deals have
+  entered the stages up to their current one. Time in each stage is a share of the deal's life
+  (exponential gaps, normalised).
+* **slips**: the number of close-date pushes is Poisson with a gamma-distributed propensity
+  per opportunity (mean ``slip_rate``, shape ``slip_shape``: slippery deals keep slipping), at
+  most :data:`MAX_SLIPS`; each push moves the close date by ``7 + Exponential(slip_days)`` days
+  and is made up to a week before the old date arrives. Pushes that would fall before the
+  creation date are dropped. Won deals close up to 10 days before the (final) expected date,
+  lost deals up to 45 days before.
+* **amounts**: with probability ``amount_change_p`` the amount at creation differs from the
+  final one by a factor ``LogNormal(amount_change_mu, amount_change_sigma)`` and changes once,
+  part-way through the deal's life.
+
+Vectorised: a dense (opportunity × event slot) matrix, sorted per row; memory is
+O(opportunities × 10).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Most close-date pushes per opportunity.
+MAX_SLIPS = 4
+_N_SLOTS = 6 + MAX_SLIPS  # created, 3 stage entries, slips, amount change, close
+_SLOT_AMOUNT = 4 + MAX_SLIPS
+_SLOT_CLOSE = 5 + MAX_SLIPS
+_BIG = np.int64(1) << 40
+
+
+def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
+                        rng: np.random.Generator, open_stages: tuple[str, ...],
+                        open_stage_p: tuple[float, ...]) -> pd.DataFrame:
+    """Stage history of ``opps`` (the demo's ``opportunities`` table, in its row order).
+
+    Parameters
+    ----------
+    opps
+        ``opp_id, amount, stage, created_date, close_date, status`` (final state).
+    history_end
+        Last day of the history (open deals' histories stop before it).
+    p
+        :class:`~spm_models.data.demo.DemoParams` (``lost_advance``, ``slip_rate``,
+        ``slip_shape``, ``slip_days``, ``amount_change_p``, ``amount_change_mu``,
+        ``amount_change_sigma``).
+    rng
+        Random generator (its own stream, so the other demo tables do not change).
+
+    Returns
+    -------
+    DataFrame
+        ``opp_id, date, stage, amount, close_date, probability``, oldest first per opportunity.
+    """
+    n = len(opps)
+    status = opps["status"].to_numpy()
+    won = status == "won"
+    lost = status == "lost"
+    is_open = ~(won | lost)
+    c = opps["created_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    a = opps["close_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    end = np.int64(np.datetime64(history_end, "D").astype(np.int64))
+    stage_idx = {s: i for i, s in enumerate(open_stages)}
+    cur = np.array([stage_idx.get(s, 0) for s in opps["stage"].to_numpy()]) if is_open.any() \
+        else np.zeros(n, int)
+    # highest open stage reached
+    adv = rng.random((n, 3)) < p.lost_advance
+    lost_max = np.cumprod(adv, axis=1).sum(axis=1)
+    top = np.where(won, 3, np.where(lost, lost_max, cur)).astype(np.int64)
+    life_end = np.where(is_open, end, a)
+    life = np.maximum(life_end - c, 1)
+
+    # stage entry times: k+1 exponential gaps, normalised over the deal's life
+    gaps = rng.exponential(1.0, (n, 4))
+    gaps = np.where(np.arange(4)[None, :] <= top[:, None], gaps, 0.0)
+    frac = np.cumsum(gaps, axis=1)[:, :3] / gaps.sum(axis=1, keepdims=True)
+    entry = c[:, None] + np.floor(frac * life[:, None]).astype(np.int64)
+    entry = np.where(np.arange(1, 4)[None, :] <= top[:, None], entry, _BIG)
+    if is_open.any():
+        entry = np.where(is_open[:, None], np.minimum(entry, end - 1), entry)
+
+    # close-date pushes, built backwards from the final expected close date
+    final_exp = np.where(won, a + rng.integers(0, 11, n),
+                         np.where(lost, a + rng.integers(0, 46, n), a))
+    prop = rng.gamma(p.slip_shape, p.slip_rate / p.slip_shape, n)
+    n_slip = np.minimum(rng.poisson(prop), MAX_SLIPS)
+    d = 7 + np.round(rng.exponential(p.slip_days, (n, MAX_SLIPS))).astype(np.int64)
+    early = rng.integers(0, 8, (n, MAX_SLIPS))
+    back = np.empty((n, MAX_SLIPS + 1), np.int64)
+    back[:, 0] = final_exp
+    back[:, 1:] = final_exp[:, None] - np.cumsum(d, axis=1)
+    t_slip = back[:, 1:] - early
+    ok = (np.arange(1, MAX_SLIPS + 1)[None, :] <= n_slip[:, None]) & (t_slip > c[:, None])
+    ok &= np.where(is_open[:, None], t_slip < end, t_slip < a[:, None])
+    ok = np.cumprod(ok, axis=1).astype(bool)
+    m = ok.sum(axis=1)
+    t_slip = np.where(ok, t_slip, _BIG)
+
+    # amount at creation and the day it changes
+    change = rng.random(n) < p.amount_change_p
+    a_final = opps["amount"].to_numpy(dtype=float)
+    ratio = rng.lognormal(p.amount_change_mu, p.amount_change_sigma, n)
+    t_amt = c + 1 + np.floor(rng.uniform(0.15, 0.85, n) * (life - 1)).astype(np.int64)
+    change &= t_amt < life_end
+    a0 = np.where(change, np.round(a_final * ratio, 2), a_final)
+    t_amt = np.where(change, t_amt, _BIG)
+
+    # dense event matrix: key = day * 16 + slot (slot order breaks same-day ties)
+    days = np.full((n, _N_SLOTS), _BIG, np.int64)
+    days[:, 0] = c
+    days[:, 1:4] = entry
+    days[:, 4:4 + MAX_SLIPS] = t_slip
+    days[:, _SLOT_AMOUNT] = t_amt
+    days[:, _SLOT_CLOSE] = np.where(is_open, _BIG, a)
+    # nothing after the close row
+    days = np.where((days > a[:, None]) & ~is_open[:, None], _BIG, days)
+    days[:, _SLOT_CLOSE] = np.where(is_open, _BIG, a)
+    key = np.where(days < _BIG, days * 16 + np.arange(_N_SLOTS)[None, :], _BIG * 16)
+    key.sort(axis=1)
+    valid = key < _BIG * 16
+    slot = (key & 15).astype(np.int8)
+    day = key >> 4
+    n_stage = np.cumsum((slot >= 1) & (slot <= 3) & valid, axis=1)
+    n_push = np.cumsum((slot >= 4) & (slot < 4 + MAX_SLIPS) & valid, axis=1)
+    changed = np.cumsum((slot == _SLOT_AMOUNT) & valid, axis=1) > 0
+    closing = (slot == _SLOT_CLOSE) & valid
+    close_day = np.take_along_axis(back, np.clip(m[:, None] - n_push, 0, MAX_SLIPS), axis=1)
+    close_day = np.where(closing, a[:, None], close_day)
+    amount = np.where(changed | closing, a_final[:, None], a0[:, None])
+    stage_code = np.where(closing, np.where(won, 4, 5)[:, None], n_stage)
+
+    rows = valid.ravel()
+    opp_row = np.repeat(np.arange(n), _N_SLOTS)[rows]
+    stage_names = np.array((*open_stages, "Closed Won", "Closed Lost"), dtype=object)
+    stage_p = np.array((*open_stage_p, 1.0, 0.0))
+    code = stage_code.ravel()[rows]
+    return pd.DataFrame({
+        "opp_id": opps["opp_id"].to_numpy()[opp_row],
+        "date": day.ravel()[rows].astype("datetime64[D]").astype("datetime64[ns]"),
+        "stage": stage_names[code],
+        "amount": amount.ravel()[rows],
+        "close_date": close_day.ravel()[rows].astype("datetime64[D]").astype("datetime64[ns]"),
+        "probability": stage_p[code],
+    })
