@@ -466,31 +466,36 @@ def make_demo(
     l_date = np.maximum(l_date, hire_date[l_rep])
     l_date = np.where(tl["term_m"][l_rep] >= 0, np.minimum(l_date, term_date[l_rep]), l_date)
     l_acc = _pick_weighted(rng, rm_terr[l_rm], acc_start, acc_cum)
-    # open pipeline of the AEs in seat at the end of history, closing in the next 6 months
+    # deals of the AEs in seat at the end of history that close in the next 6 months: the
+    # same process continued; those created by the end of history are the open pipeline
     active = ae[(tl["term_m"][ae] < 0)]
-    cover = np.array([0.9, 0.8, 0.6, 0.4, 0.25, 0.15])
-    o_rep_l, o_h_l = [], []
-    for h, c in enumerate(cover, start=1):
+    o_rep_l, o_h_l, o_won_l = [], [], []
+    for h in range(1, 7):
         t = n_months - 1 + h
         tau = t - tl["hire_m"][active]
         fm = (start_m0 + t) % 12 + 1
         lam_h = np.exp(np.log(p.base_deals) + terr_reff[r_terr[active]] + terr_eff[r_terr[active]]
                        + skill[active] + p.trend * t / 12.0 + _season(np.array(fm), p)
                        + np.log(_ramp(tau, p.ramp_tau)))
-        k = rng.poisson(lam_h / p.win_rate * c)
-        o_rep_l.append(np.repeat(active, k))
-        o_h_l.append(np.full(k.sum(), h))
+        kw, kl = rng.poisson(lam_h), rng.poisson(lam_h * odds)
+        o_rep_l += [np.repeat(active, kw), np.repeat(active, kl)]
+        o_h_l += [np.full(kw.sum(), h), np.full(kl.sum(), h)]
+        o_won_l += [np.ones(kw.sum(), bool), np.zeros(kl.sum(), bool)]
     o_rep = np.concatenate(o_rep_l)
     o_h = np.concatenate(o_h_l)
-    n_o = len(o_rep)
+    o_won = np.concatenate(o_won_l)
     o_region_size = np.array([region_size_eff[r] for r in regions])[
         pd.Categorical(terr_region[r_terr[o_rep]], categories=regions).codes]
-    o_amount = np.round(np.exp(np.log(p.deal_median) + o_region_size
-                               + p.deal_sigma * rng.standard_normal(n_o)), 2)
+    o_amount = np.round(np.exp(np.log(p.deal_median) + o_region_size + np.where(o_won, 0.0, 0.1)
+                               + p.deal_sigma * rng.standard_normal(len(o_rep))), 2)
     o_close = _random_day(rng, months[-1] + o_h)
-    o_created = history_end - rng.integers(0, 150, n_o)
-    o_created = np.maximum(o_created, hire_date[o_rep])
-    o_stage = np.clip(4 - o_h + rng.integers(-1, 2, n_o), 0, 3)
+    o_cycle = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, len(o_rep))).astype(int) + 7
+    o_created = o_close - o_cycle
+    keep_o = (o_created <= history_end) & (o_created >= hire_date[o_rep])
+    o_rep, o_won, o_amount = o_rep[keep_o], o_won[keep_o], o_amount[keep_o]
+    o_close, o_created = o_close[keep_o], o_created[keep_o]
+    n_o = len(o_rep)
+    o_stage = np.zeros(n_o, int)  # set from the stage history below
     o_acc = _pick_weighted(rng, r_terr[o_rep], acc_start, acc_cum)
     cycle_w = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, n_d)).astype(int) + 7
     cycle_l = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, n_l)).astype(int) + 7
@@ -534,8 +539,15 @@ def make_demo(
     })
 
     say("opportunity stage history")
-    history = opportunity_history(opportunities, history_end, p, np.random.default_rng([seed, 13]),
-                                  OPEN_STAGES, OPEN_STAGE_P)
+    outcome_won = np.concatenate([np.ones(n_d, bool), np.zeros(n_l, bool), o_won])[order]
+    history, at_end = opportunity_history(opportunities, outcome_won, history_end, p,
+                                          np.random.default_rng([seed, 13]), OPEN_STAGES,
+                                          OPEN_STAGE_P)
+    still = status_code == 2  # open at the end of history: the state of the last row
+    for col in ("stage", "amount", "close_date", "probability"):
+        vals = opportunities[col].to_numpy().copy()
+        vals[still] = at_end[col].to_numpy()[still]
+        opportunities[col] = vals
 
     # -- bookings table -------------------------------------------------------------------------
     b_deal = np.concatenate([np.arange(n_d), c_idx])  # deal behind each booking row

@@ -1,13 +1,15 @@
 """The demo organisation's CRM stage history (``opportunity_history``), consistent with outcomes.
 
 Every opportunity of the demo gets a row when it is created, one per stage it enters, one per
-close-date push (slip), one when its amount changes and, for closed ones, a final
-``Closed Won`` / ``Closed Lost`` row on its close date. The generating process (parameters in
+close-date push (slip), one when its amount changes and a final ``Closed Won`` /
+``Closed Lost`` row on its close date. Deals are generated with their outcome; those closing
+after the end of the history are cut there and form the open pipeline (their state at the end
+is returned too). The generating process (parameters in
 :class:`~spm_models.data.demo.DemoParams`):
 
 * **stages**: won deals pass through all four open stages; a lost deal advances from one stage
-  to the next with probability ``lost_advance`` (so it dies early more often); open deals have
-  entered the stages up to their current one. Time in each stage is a share of the deal's life
+  to the next with probability ``lost_advance`` (so it dies early more often).
+  Time in each stage is a share of the deal's life
   (exponential gaps, normalised).
 * **slips**: the number of close-date pushes is Poisson with a gamma-distributed propensity
   per opportunity (mean ``slip_rate``, shape ``slip_shape``: slippery deals keep slipping), at
@@ -38,17 +40,20 @@ _SLOT_CLOSE = 5 + MAX_SLIPS
 _BIG = np.int64(1) << 40
 
 
-def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
+def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.datetime64, p: Any,
                         rng: np.random.Generator, open_stages: tuple[str, ...],
-                        open_stage_p: tuple[float, ...]) -> pd.DataFrame:
+                        open_stage_p: tuple[float, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage history of ``opps`` (the demo's ``opportunities`` table, in its row order).
 
     Parameters
     ----------
     opps
-        ``opp_id, amount, stage, created_date, close_date, status`` (final state).
+        ``opp_id, amount, created_date, close_date`` (final amount and close date; deals that
+        close after ``history_end`` are still open at its end).
+    won
+        Outcome of each deal (bool, one per row of ``opps``).
     history_end
-        Last day of the history (open deals' histories stop before it).
+        Last day of the history: later rows are dropped.
     p
         :class:`~spm_models.data.demo.DemoParams` (``lost_advance``, ``slip_rate``,
         ``slip_shape``, ``slip_days``, ``amount_change_p``, ``amount_change_mu``,
@@ -58,25 +63,22 @@ def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
 
     Returns
     -------
-    DataFrame
-        ``opp_id, date, stage, amount, close_date, probability``, oldest first per opportunity.
+    (DataFrame, DataFrame)
+        The history ``opp_id, date, stage, amount, close_date, probability`` (oldest first per
+        opportunity, rows up to ``history_end``) and each opportunity's state at
+        ``history_end`` (``stage, amount, close_date, probability``; row order of ``opps``).
     """
     n = len(opps)
-    status = opps["status"].to_numpy()
-    won = status == "won"
-    lost = status == "lost"
-    is_open = ~(won | lost)
+    won = np.asarray(won, bool)
+    lost = ~won
     c = opps["created_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     a = opps["close_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     end = np.int64(np.datetime64(history_end, "D").astype(np.int64))
-    stage_idx = {s: i for i, s in enumerate(open_stages)}
-    cur = np.array([stage_idx.get(s, 0) for s in opps["stage"].to_numpy()]) if is_open.any() \
-        else np.zeros(n, int)
     # highest open stage reached
     adv = rng.random((n, 3)) < p.lost_advance
     lost_max = np.cumprod(adv, axis=1).sum(axis=1)
-    top = np.where(won, 3, np.where(lost, lost_max, cur)).astype(np.int64)
-    life_end = np.where(is_open, end, a)
+    top = np.where(won, 3, lost_max).astype(np.int64)
+    life_end = a
     life = np.maximum(life_end - c, 1)
 
     # stage entry times: k+1 exponential gaps, normalised over the deal's life
@@ -85,12 +87,9 @@ def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
     frac = np.cumsum(gaps, axis=1)[:, :3] / gaps.sum(axis=1, keepdims=True)
     entry = c[:, None] + np.floor(frac * life[:, None]).astype(np.int64)
     entry = np.where(np.arange(1, 4)[None, :] <= top[:, None], entry, _BIG)
-    if is_open.any():
-        entry = np.where(is_open[:, None], np.minimum(entry, end - 1), entry)
 
     # close-date pushes, built backwards from the final expected close date
-    final_exp = np.where(won, a + rng.integers(0, 11, n),
-                         np.where(lost, a + rng.integers(0, 46, n), a))
+    final_exp = np.where(won, a + rng.integers(0, 11, n), a + rng.integers(0, 46, n))
     prop = rng.gamma(p.slip_shape, p.slip_rate / p.slip_shape, n)
     n_slip = np.minimum(rng.poisson(prop), MAX_SLIPS)
     d = 7 + np.round(rng.exponential(p.slip_days, (n, MAX_SLIPS))).astype(np.int64)
@@ -100,7 +99,7 @@ def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
     back[:, 1:] = final_exp[:, None] - np.cumsum(d, axis=1)
     t_slip = back[:, 1:] - early
     ok = (np.arange(1, MAX_SLIPS + 1)[None, :] <= n_slip[:, None]) & (t_slip > c[:, None])
-    ok &= np.where(is_open[:, None], t_slip < end, t_slip < a[:, None])
+    ok &= t_slip < a[:, None]
     ok = np.cumprod(ok, axis=1).astype(bool)
     m = ok.sum(axis=1)
     t_slip = np.where(ok, t_slip, _BIG)
@@ -120,10 +119,9 @@ def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
     days[:, 1:4] = entry
     days[:, 4:4 + MAX_SLIPS] = t_slip
     days[:, _SLOT_AMOUNT] = t_amt
-    days[:, _SLOT_CLOSE] = np.where(is_open, _BIG, a)
     # nothing after the close row
-    days = np.where((days > a[:, None]) & ~is_open[:, None], _BIG, days)
-    days[:, _SLOT_CLOSE] = np.where(is_open, _BIG, a)
+    days = np.where(days > a[:, None], _BIG, days)
+    days[:, _SLOT_CLOSE] = a
     key = np.where(days < _BIG, days * 16 + np.arange(_N_SLOTS)[None, :], _BIG * 16)
     key.sort(axis=1)
     valid = key < _BIG * 16
@@ -138,12 +136,13 @@ def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
     amount = np.where(changed | closing, a_final[:, None], a0[:, None])
     stage_code = np.where(closing, np.where(won, 4, 5)[:, None], n_stage)
 
+    valid &= day <= end
     rows = valid.ravel()
     opp_row = np.repeat(np.arange(n), _N_SLOTS)[rows]
     stage_names = np.array((*open_stages, "Closed Won", "Closed Lost"), dtype=object)
     stage_p = np.array((*open_stage_p, 1.0, 0.0))
     code = stage_code.ravel()[rows]
-    return pd.DataFrame({
+    hist = pd.DataFrame({
         "opp_id": opps["opp_id"].to_numpy()[opp_row],
         "date": day.ravel()[rows].astype("datetime64[D]").astype("datetime64[ns]"),
         "stage": stage_names[code],
@@ -151,3 +150,6 @@ def opportunity_history(opps: pd.DataFrame, history_end: np.datetime64, p: Any,
         "close_date": close_day.ravel()[rows].astype("datetime64[D]").astype("datetime64[ns]"),
         "probability": stage_p[code],
     })
+    last = np.flatnonzero(np.r_[opp_row[1:] != opp_row[:-1], True])  # every opp has a row
+    at_end = hist.iloc[last][["stage", "amount", "close_date", "probability"]].reset_index(drop=True)
+    return hist, at_end

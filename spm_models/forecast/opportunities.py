@@ -32,7 +32,10 @@ def _day(values) -> np.ndarray:
 
 
 def to_day(date) -> int:
-    """A date (str, Timestamp, datetime64) as days since 1970-01-01."""
+    """A date (str, Timestamp, datetime64; an int is already a day number) as days since
+    1970-01-01; raises :class:`InputError` when it is not a date."""
+    if isinstance(date, int | np.integer):
+        return int(date)
     try:
         return int(np.datetime64(pd.Timestamp(date).date(), "D").astype(np.int64))
     except (ValueError, TypeError):
