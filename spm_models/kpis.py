@@ -57,7 +57,7 @@ def kpi_parts(tables: Mapping[str, pd.DataFrame], as_of=None) -> xr.Dataset:
         end = pd.Timestamp(np.datetime64(to_day(as_of), "D")).to_period("M") - 1
     first = pd.Timestamp(np.datetime64(int(o["created"].min()), "D")).to_period("M")
     if len(bday):
-        first = max(first, pd.Timestamp(np.datetime64(int(bday.min()), "D")).to_period("M"))
+        first = min(first, pd.Timestamp(np.datetime64(int(bday.min()), "D")).to_period("M"))
     periods = pd.period_range(first, end, freq="M")
     reps = sorted(set(o["rep_id"]) | (set(b["rep_id"].astype(str)) if b is not None else set()))
     rix = pd.Index(reps)
@@ -83,21 +83,22 @@ def kpi_parts(tables: Mapping[str, pd.DataFrame], as_of=None) -> xr.Dataset:
     add("lost", rep_of[lost], book.lost_day[lost], 1.0)
     if b is not None:
         add("bookings", b["rep_id"].astype(str).to_numpy(), bday, b["amount"].to_numpy(float))
-    # quotas by rep-month
-    quota = np.zeros((R, P))
+    # quota of each rep and calendar quarter (all its months, also those after the end)
+    qtr = np.array([p.quarter + 4 * p.year for p in periods])
+    quota_q = np.zeros((R, P))
     q = tables.get("quotas")
     if q is not None:
         qp = pd.PeriodIndex(q["period"].astype(str), freq="M")
-        pi = pd.Index(periods).get_indexer(qp)
+        qq = np.asarray(qp.quarter + 4 * qp.year)
         ri = rix.get_indexer(q["rep_id"].astype(str))
-        ok = (pi >= 0) & (ri >= 0)
-        np.add.at(quota, (ri[ok], pi[ok]), q["quota"].to_numpy(float)[ok])
-    qtr = np.array([p.quarter + 4 * p.year for p in periods])
+        vals = q["quota"].to_numpy(float)
+        for j in range(P):
+            sel = (qq == qtr[j]) & (ri >= 0)
+            quota_q[:, j] = np.bincount(ri[sel], vals[sel], R)
     for j, p in enumerate(periods):
         same = qtr == qtr[j]
-        q_total = quota[:, same].sum(1)
         booked = parts["bookings"][:, same & (np.arange(P) < j)].sum(1)
-        parts["quota_left"][:, j] = q_total - booked
+        parts["quota_left"][:, j] = quota_q[:, j] - booked
         snap = book.snapshot(starts[j])
         q_end = _mday(pd.Period(year=p.year, quarter=p.quarter, freq="Q").asfreq("M", "end") + 1) - 1
         ri = rix.get_indexer(snap["rep_id"])

@@ -260,3 +260,35 @@ def levels_table(quarter_draws: xr.DataArray, closed: xr.DataArray, quarter: str
     for i, r in enumerate(quarter_draws["rep"].values):
         add("rep", str(r), x[i], c[i])
     return pd.DataFrame(rows)
+
+
+def join_bookings_cube(cube: xr.DataArray | xr.Dataset, quarter: xr.Dataset) -> xr.DataArray:
+    """The bookings cube with the current quarter's months taken from the pipeline forecast.
+
+    Parameters
+    ----------
+    cube
+        ``BookingsForecast.forecast(...)`` output (Dataset with ``bookings``) or its
+        ``bookings`` DataArray, dims ``rep × period × draw`` (``period`` = ``YYYY-MM``).
+    quarter
+        :func:`quarter_forecast` output (``bookings(rep, period, draw)``).
+
+    Returns
+    -------
+    xr.DataArray
+        Same dims, coords and draws as ``cube``: for reps in both and the quarter's months in
+        the cube, the pipeline draws (pipeline draw ``j mod D`` for cube draw ``j``); every
+        other cell (later quarters, reps without pipeline) keeps the history model's draws.
+        ``attrs["pipeline_quarter"]`` names the replaced quarter.
+    """
+    da = cube["bookings"] if isinstance(cube, xr.Dataset) else cube
+    out = da.copy()
+    reps = [r for r in da["rep"].values if r in set(quarter["rep"].values)]
+    periods = [p for p in da["period"].values if p in set(quarter["period"].values)]
+    if reps and periods:
+        q = quarter["bookings"].sel(rep=reps, period=periods).reset_coords(drop=True)
+        D = quarter.sizes["draw"]
+        q = q.isel(draw=np.arange(da.sizes["draw"]) % D).assign_coords(draw=da["draw"].values)
+        out.loc[{"rep": reps, "period": periods}] = q.transpose(*[d for d in da.dims]).values
+    out.attrs = {**da.attrs, "pipeline_quarter": quarter.attrs.get("quarter", "")}
+    return out
