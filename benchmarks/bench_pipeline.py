@@ -5,7 +5,7 @@ lower win rate, longer cycles, more slips) without retuning.
 Prints each organisation's table of mean CRPS / APE / coverage by method, level and as-of point
 (day 1, 30, 60 of each of the last 4 quarters) and the acceptance checks of issue 13:
 pipeline CRPS <= 0.7 x stage-weighted and <= bookings-only at day 30 and 60 (company and region),
-region q10-q90 coverage in 60-95 % and q05-q95 >= 80 %, win-model fit <= 120 s. The baseline
+region q10-q90 coverage in 60-95 % and q05-q95 >= 80 %, win-model fit <= 120 s of CPU. The baseline
 measured in the same run is the bookings model's fast fit (ratio reported). Exits 1 on a miss.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--quarters 4] [--out DIR] [--org demo|second|both]
@@ -46,12 +46,16 @@ def main() -> int:
         md = res["metadata"]
         print(f"\n=== {name} ({time.perf_counter() - t0:.0f} s) ===")
         print(format_table(res))
-        fit = max(md["win_model_fit_seconds"])
+        wall = max(md["win_model_fit_seconds"])
+        cpu = max(md["win_model_fit_cpu_seconds"])
         base = max(md["bookings_model_fit_seconds"] or [float("nan")])
-        fit_ok = fit <= FIT_TARGET_S
-        print(f"win-model fit: max {fit:.1f} s wall ({max(md['win_model_fit_cpu_seconds']):.1f} s CPU "
-              f"in this process), target {FIT_TARGET_S:.0f} s: {'ok' if fit_ok else 'MISS'}; "
-              f"bookings-model fast fit {base:.1f} s (ratio {fit / base:.2f})")
+        # gated on the fit's CPU time (all threads of this process): on a shared machine the
+        # wall time mostly measures waiting for a core; on an idle 2-core machine the two
+        # chains run in parallel and wall time <= CPU time
+        fit_ok = cpu <= FIT_TARGET_S
+        print(f"win-model fit: max {cpu:.1f} s CPU ({wall:.1f} s wall, incl. compilation), target "
+              f"{FIT_TARGET_S:.0f} s CPU: {'ok' if fit_ok else 'MISS'}; bookings-model fast fit "
+              f"{base:.1f} s wall (ratio win/bookings wall {wall / base:.2f})")
         ok &= bool(res["acceptance"]["all_gated_ok"]) and fit_ok
         if a.out:
             a.out.mkdir(parents=True, exist_ok=True)

@@ -134,7 +134,7 @@ def _score(actual: float, x: np.ndarray) -> dict[str, Any]:
 
 
 def run_pipeline_backtest(tables: Mapping[str, pd.DataFrame], quarters: int = 4, *, n_draws: int = 1000,
-                          seed: int = 0, draws: int = 500, tune: int = 500, chains: int = 2,
+                          seed: int = 0, draws: int = 250, tune: int = 250, chains: int = 2,
                           with_bookings_model: bool = True, progress=None) -> dict[str, Any]:
     """Score every method at every as-of point of the last ``quarters`` quarters.
 

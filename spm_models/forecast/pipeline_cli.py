@@ -20,7 +20,7 @@ from spm_models.errors import InputError
 
 
 def forecast_quarter(tables: dict[str, pd.DataFrame], as_of: str, *, n_draws: int = 1000,
-                     seed: int = 0, draws: int = 500, tune: int = 500,
+                     seed: int = 0, draws: int = 250, tune: int = 250,
                      chains: int = 2) -> tuple[pd.DataFrame, list[str]]:
     """The contract's quarter table for ``as_of`` and the notes on the parts used.
 

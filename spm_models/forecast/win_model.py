@@ -10,7 +10,7 @@ probability that it is won **and** closes by ``h``::
 with ``X`` = margin of the expected close date before the quarter end (months, split into
 its positive and negative part), expected close already past (overdue), share of the quarter
 left, close-date pushes so far, log age, standardised log amount. Training rows are snapshots
-(:meth:`OppBook.snapshot`) on fixed days of past quarters whose end lies strictly before the
+(:meth:`OppBook.snapshot`) on day 1, 30 and 60 of the last four quarters whose end lies strictly before the
 as-of date, so each label is known from information before it (a discrete-time
 event-history design, Allison 1982, *Sociological Methodology* 13; rep effects partially
 pooled as in Gelman & Hill 2007, ch. 14). Sampling: NUTS via nutpie
@@ -57,6 +57,7 @@ class Design:
     amount_sd: float
     names: tuple[str, ...] = ("margin_pos", "margin_neg", "overdue", "left", "slips",
                               "log_age", "log_amount")
+    x_mean: np.ndarray | None = None  #: training means of X (centred: better NUTS geometry)
 
     def encode(self, snap: pd.DataFrame, s: int, h: int) -> dict[str, np.ndarray]:
         """``X`` (n × 7), ``group`` (stage × in-quarter, n), ``rep`` (n; -1 = unseen rep)."""
@@ -72,6 +73,8 @@ class Design:
             np.full(len(snap), (h - s) / 91.0), np.minimum(snap["n_slips"].to_numpy(), 4),
             np.log1p(age / 30.0), (amt - self.amount_mu) / self.amount_sd,
         ])
+        if self.x_mean is not None:
+            X = X - self.x_mean
         rep = pd.Categorical(snap["rep_id"].astype(str), categories=self.reps).codes
         return {"X": X, "group": stage * 2 + in_q, "rep": rep.astype(np.int64)}
 
@@ -119,7 +122,7 @@ class WinModel:
         return 1.0 / (1.0 + np.exp(-eta))
 
 
-def training_rows(book: OppBook, as_of: int, max_quarters: int = 6,
+def training_rows(book: OppBook, as_of: int, max_quarters: int = 4,
                   snapshot_days: tuple[int, ...] = SNAPSHOT_DAYS) -> list[tuple[pd.DataFrame, int, int, np.ndarray]]:
     """Snapshots of past quarters ending strictly before ``as_of``: list of
     ``(snapshot, s, h, y)`` with ``y`` = won and closed by ``h`` (0/1)."""
@@ -143,8 +146,8 @@ def training_rows(book: OppBook, as_of: int, max_quarters: int = 6,
     return out
 
 
-def fit_win_model(book: OppBook, as_of: int, *, draws: int = 300, tune: int = 300,
-                  chains: int = 2, seed: int = 0, max_quarters: int = 6,
+def fit_win_model(book: OppBook, as_of: int, *, draws: int = 250, tune: int = 250,
+                  chains: int = 2, seed: int = 0, max_quarters: int = 4,
                   sampler: str | None = None) -> WinModel:
     """Fit the win-and-timing model on snapshots before ``as_of`` (days since epoch).
 
@@ -173,6 +176,8 @@ def fit_win_model(book: OppBook, as_of: int, *, draws: int = 300, tune: int = 30
                     amount_sd=float(amt.std() or 1.0))
     enc = [design.encode(sn, s, h) for sn, s, h, _ in rows]
     X = np.vstack([e["X"] for e in enc])
+    design.x_mean = X.mean(axis=0)
+    X = X - design.x_mean
     g = np.concatenate([e["group"] for e in enc])
     r = np.concatenate([e["rep"] for e in enc])
     y = np.concatenate([row[3] for row in rows])
