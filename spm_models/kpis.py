@@ -59,11 +59,12 @@ def kpi_parts(tables: Mapping[str, pd.DataFrame], as_of=None) -> xr.Dataset:
     if len(bday):
         first = min(first, pd.Timestamp(np.datetime64(int(bday.min()), "D")).to_period("M"))
     periods = pd.period_range(first, end, freq="M")
-    reps = sorted(set(o["rep_id"]) | (set(b["rep_id"].astype(str)) if b is not None else set()))
-    rix = pd.Index(reps)
-    R, P = len(reps), len(periods)
     starts = np.array([_mday(p) for p in periods] + [_mday(end + 1)])
     cut = starts[-1]
+    reps = sorted(set(o.loc[o["created"] < cut, "rep_id"])
+                  | (set(b["rep_id"].astype(str).to_numpy()[bday < cut]) if b is not None else set()))
+    rix = pd.Index(reps)
+    R, P = len(reps), len(periods)
     parts = {k: np.zeros((R, P)) for k in _PARTS}
 
     def add(key, rep_ids, days, values):

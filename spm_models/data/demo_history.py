@@ -113,41 +113,45 @@ def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.dat
     a0 = np.where(change, np.round(a_final * ratio, 2), a_final)
     t_amt = np.where(change, t_amt, _BIG)
 
-    # dense event matrix: key = day * 16 + slot (slot order breaks same-day ties)
+    # dense event matrix: key = day * 16 + slot (slot order breaks same-day ties); int32 keeps
+    # the 10,000-rep demo (3 M deals) small
     days = np.full((n, _N_SLOTS), _BIG, np.int64)
     days[:, 0] = c
     days[:, 1:4] = entry
     days[:, 4:4 + MAX_SLIPS] = t_slip
     days[:, _SLOT_AMOUNT] = t_amt
-    # nothing after the close row
-    days = np.where(days > a[:, None], _BIG, days)
-    days[:, _SLOT_CLOSE] = a
-    key = np.where(days < _BIG, days * 16 + np.arange(_N_SLOTS)[None, :], _BIG * 16)
+    # nothing after the close row, nothing after the end of the history
+    days = np.where((days > a[:, None]) | (days > end), _BIG, days)
+    days[:, _SLOT_CLOSE] = np.where(a <= end, a, _BIG)
+    pad = np.int32(1 << 30)
+    key = np.where(days < _BIG, days * 16 + np.arange(_N_SLOTS)[None, :], pad).astype(np.int32)
+    del days
     key.sort(axis=1)
-    valid = key < _BIG * 16
+    valid = key < pad
     slot = (key & 15).astype(np.int8)
-    day = key >> 4
-    n_stage = np.cumsum((slot >= 1) & (slot <= 3) & valid, axis=1)
-    n_push = np.cumsum((slot >= 4) & (slot < 4 + MAX_SLIPS) & valid, axis=1)
-    changed = np.cumsum((slot == _SLOT_AMOUNT) & valid, axis=1) > 0
-    closing = (slot == _SLOT_CLOSE) & valid
-    close_day = np.take_along_axis(back, np.clip(m[:, None] - n_push, 0, MAX_SLIPS), axis=1)
-    close_day = np.where(closing, a[:, None], close_day)
-    amount = np.where(changed | closing, a_final[:, None], a0[:, None])
-    stage_code = np.where(closing, np.where(won, 4, 5)[:, None], n_stage)
-
-    valid &= day <= end
+    n_stage = np.cumsum((slot >= 1) & (slot <= 3) & valid, axis=1, dtype=np.int8)
+    n_push = np.cumsum((slot >= 4) & (slot < 4 + MAX_SLIPS) & valid, axis=1, dtype=np.int8)
+    changed = np.cumsum((slot == _SLOT_AMOUNT) & valid, axis=1, dtype=np.int8) > 0
     rows = valid.ravel()
-    opp_row = np.repeat(np.arange(n), _N_SLOTS)[rows]
+    opp_row = np.repeat(np.arange(n, dtype=np.int32), _N_SLOTS)[rows]
+    day = (key.ravel()[rows] >> 4).astype(np.int64)
+    del key
+    slot_r = slot.ravel()[rows]
+    closing = slot_r == _SLOT_CLOSE
+    n_push_r = n_push.ravel()[rows].astype(np.int64)
+    close_day = back[opp_row, np.clip(m[opp_row] - n_push_r, 0, MAX_SLIPS)]
+    close_day = np.where(closing, a[opp_row], close_day)
+    amount = np.where(changed.ravel()[rows] | closing, a_final[opp_row], a0[opp_row])
+    code = np.where(closing, np.where(won[opp_row], 4, 5), n_stage.ravel()[rows]).astype(np.int8)
+    del slot, n_stage, n_push, changed, valid
     stage_names = np.array((*open_stages, "Closed Won", "Closed Lost"), dtype=object)
     stage_p = np.array((*open_stage_p, 1.0, 0.0))
-    code = stage_code.ravel()[rows]
     hist = pd.DataFrame({
         "opp_id": opps["opp_id"].to_numpy()[opp_row],
-        "date": day.ravel()[rows].astype("datetime64[D]").astype("datetime64[ns]"),
+        "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
         "stage": stage_names[code],
-        "amount": amount.ravel()[rows],
-        "close_date": close_day.ravel()[rows].astype("datetime64[D]").astype("datetime64[ns]"),
+        "amount": amount,
+        "close_date": close_day.astype("datetime64[D]").astype("datetime64[ns]"),
         "probability": stage_p[code],
     })
     last = np.flatnonzero(np.r_[opp_row[1:] != opp_row[:-1], True])  # every opp has a row

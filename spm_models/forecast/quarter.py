@@ -190,7 +190,11 @@ def quarter_forecast(tables: Mapping[str, pd.DataFrame], as_of, model: WinModel 
         created = o["created"].to_numpy()
         win90 = (created < a) & (created >= a - 90)
         n_r = np.bincount(rix.get_indexer(o.loc[win90, "rep_id"]).clip(-1) + 1, minlength=R + 1)[1:]
-        exposure = np.full(R, 90.0)
+        # days of the window the data cover (an as-of date after the data's end)
+        seen = created[created < a]
+        data_end = max(int(seen.max()) if len(seen) else a - 1,
+                       int(bk["day"].max()) if len(bk) else a - 1)
+        exposure = np.full(R, float(np.clip(data_end + 1 - (a - 90), 1, 90)))
         reg_rate = pd.Series(n_r / exposure).groupby(reps["region"].to_numpy()).transform("mean").to_numpy()
         ly = (created >= a - 365) & (created <= h - 365)
         ly_before = (created >= a - 365 - 90) & (created < a - 365)
