@@ -31,6 +31,9 @@ from spm_models.forecast.opportunities import OppBook
 #: Days into the quarter of the training snapshots (day 1, 30, 60: the as-of points).
 SNAPSHOT_DAYS = (0, 29, 59)
 _MIN_ROWS = 200
+#: At most this many training rows (a seeded random subsample beyond): bounds the fit time on
+#: organisations with long cycles (many open deals per snapshot)
+MAX_ROWS = 50_000
 
 
 def quarter_bounds(day: int) -> tuple[int, int]:
@@ -167,6 +170,11 @@ def fit_win_model(book: OppBook, as_of: int, *, draws: int = 250, tune: int = 25
     if n < _MIN_ROWS:
         raise InputError(f"opportunity_history: too little history before the as-of date "
                          f"({n} open-opportunity snapshots in finished quarters, need {_MIN_ROWS})")
+    if n > MAX_ROWS:
+        sub = np.random.default_rng(seed)
+        rows = [(sn.iloc[np.sort(k)].reset_index(drop=True), s, h, yy[np.sort(k)])
+                for sn, s, h, yy in rows
+                for k in [sub.choice(len(sn), max(1, round(len(sn) * MAX_ROWS / n)), replace=False)]]
     allsnap = pd.concat([r[0] for r in rows], ignore_index=True)
     counts = allsnap["stage"].astype(str).value_counts()
     stages = [s for s in counts.index if counts[s] >= 50] + ["__other__"]
