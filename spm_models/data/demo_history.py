@@ -40,6 +40,10 @@ _SLOT_CLOSE = 5 + MAX_SLIPS
 _BIG = np.int64(1) << 40
 
 
+#: Deals per chunk: bounds the temporaries of the 10,000-rep demo (3 M deals)
+CHUNK = 400_000
+
+
 def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.datetime64, p: Any,
                         rng: np.random.Generator, open_stages: tuple[str, ...],
                         open_stage_p: tuple[float, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,12 +72,42 @@ def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.dat
         opportunity, rows up to ``history_end``) and each opportunity's state at
         ``history_end`` (``stage, amount, close_date, probability``; row order of ``opps``).
     """
-    n = len(opps)
     won = np.asarray(won, bool)
-    lost = ~won
-    c = opps["created_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    a = opps["close_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     end = np.int64(np.datetime64(history_end, "D").astype(np.int64))
+    created = opps["created_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    closes = opps["close_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    amounts = opps["amount"].to_numpy(dtype=float)
+    parts = []
+    for lo in range(0, len(opps), CHUNK):
+        sl = slice(lo, lo + CHUNK)
+        part = _chunk(created[sl], closes[sl], amounts[sl], won[sl], end, p, rng)
+        part[0] += lo
+        parts.append(part)
+    opp_row, day, code, amount, close_day = (
+        np.concatenate([q[i] for q in parts]) if parts else np.zeros(0) for i in range(5))
+    del parts
+    opp_row = opp_row.astype(np.int64)
+    code = code.astype(np.int8)
+    stage_names = np.array((*open_stages, "Closed Won", "Closed Lost"), dtype=object)
+    stage_p = np.array((*open_stage_p, 1.0, 0.0))
+    hist = pd.DataFrame({
+        "opp_id": opps["opp_id"].to_numpy()[opp_row],
+        "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
+        "stage": stage_names[code],
+        "amount": amount,
+        "close_date": close_day.astype("datetime64[D]").astype("datetime64[ns]"),
+        "probability": stage_p[code],
+    })
+    last = np.flatnonzero(np.r_[opp_row[1:] != opp_row[:-1], True])  # every opp has a row
+    at_end = hist.iloc[last][["stage", "amount", "close_date", "probability"]].reset_index(drop=True)
+    return hist, at_end
+
+
+def _chunk(c: np.ndarray, a: np.ndarray, a_final: np.ndarray, won: np.ndarray, end: np.int64,
+           p: Any, rng: np.random.Generator) -> list[np.ndarray]:
+    """History rows of one chunk of deals: ``[opp_row, day, stage code, amount, close day]``."""
+    n = len(c)
+    lost = ~won
     # highest open stage reached
     adv = rng.random((n, 3)) < p.lost_advance
     lost_max = np.cumprod(adv, axis=1).sum(axis=1)
@@ -106,7 +140,6 @@ def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.dat
 
     # amount at creation and the day it changes
     change = rng.random(n) < p.amount_change_p
-    a_final = opps["amount"].to_numpy(dtype=float)
     ratio = rng.lognormal(p.amount_change_mu, p.amount_change_sigma, n)
     t_amt = c + 1 + np.floor(rng.uniform(0.15, 0.85, n) * (life - 1)).astype(np.int64)
     change &= t_amt < life_end
@@ -144,16 +177,4 @@ def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.dat
     amount = np.where(changed.ravel()[rows] | closing, a_final[opp_row], a0[opp_row])
     code = np.where(closing, np.where(won[opp_row], 4, 5), n_stage.ravel()[rows]).astype(np.int8)
     del slot, n_stage, n_push, changed, valid
-    stage_names = np.array((*open_stages, "Closed Won", "Closed Lost"), dtype=object)
-    stage_p = np.array((*open_stage_p, 1.0, 0.0))
-    hist = pd.DataFrame({
-        "opp_id": opps["opp_id"].to_numpy()[opp_row],
-        "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "stage": stage_names[code],
-        "amount": amount,
-        "close_date": close_day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "probability": stage_p[code],
-    })
-    last = np.flatnonzero(np.r_[opp_row[1:] != opp_row[:-1], True])  # every opp has a row
-    at_end = hist.iloc[last][["stage", "amount", "close_date", "probability"]].reset_index(drop=True)
-    return hist, at_end
+    return [opp_row, day, code, amount, close_day]
