@@ -34,7 +34,7 @@ def main() -> int:
     from spm_models.forecast.pipeline_backtest import run_pipeline_backtest
     from spm_models.forecast.pipeline_cli import _clean, format_table
 
-    orgs = {"demo": dict(seed=0), "second": dict(seed=11, params=SECOND_ORG)}
+    orgs = {"demo": {"seed": 0}, "second": {"seed": 11, "params": SECOND_ORG}}
     ok = True
     for name, kw in orgs.items():
         if a.org not in (name, "both"):
@@ -42,7 +42,7 @@ def main() -> int:
         t0 = time.perf_counter()
         tables = make_demo(**kw)
         res = run_pipeline_backtest(tables, a.quarters, n_draws=a.n_draws, seed=0,
-                                    progress=lambda m: print(f"[{name}] {m}", file=sys.stderr, flush=True))
+                                    progress=lambda m, name=name: print(f"[{name}] {m}", file=sys.stderr, flush=True))
         md = res["metadata"]
         print(f"\n=== {name} ({time.perf_counter() - t0:.0f} s) ===")
         print(format_table(res))

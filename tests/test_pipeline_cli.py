@@ -31,7 +31,7 @@ def _run(args, capsys):
 def test_pipeline_cli_contract(tmp_path: Path, capsys):
     t = make_demo(n_reps=40, years=2, seed=8)
     write_source(t, tmp_path / "src")
-    code, out, err = _run(["forecast", "pipeline", "--data", str(tmp_path / "src"), "--as-of",
+    code, _out, err = _run(["forecast", "pipeline", "--data", str(tmp_path / "src"), "--as-of",
                            "2026-08-20", "--out", str(tmp_path / "o"), "--n-draws", "300"], capsys)
     assert code == 0, err
     q = pd.read_csv(tmp_path / "o" / "quarter_forecast.csv")
@@ -53,7 +53,7 @@ def test_pipeline_cli_contract(tmp_path: Path, capsys):
     assert k["period"].max() == "2026-07"  # only months before the as-of month
     # a source without the stage history: bookings model only, with a note
     write_source({n: t[n] for n in ("reps", "bookings", "quotas", "opportunities")}, tmp_path / "nohist")
-    code, out, err = _run(["forecast", "pipeline", "--data", str(tmp_path / "nohist"), "--as-of",
+    code, _out, err = _run(["forecast", "pipeline", "--data", str(tmp_path / "nohist"), "--as-of",
                            "2026-08-20", "--out", str(tmp_path / "o2"), "--n-draws", "200"], capsys)
     assert code == 0, err
     notes = (tmp_path / "o2" / "notes.txt").read_text()

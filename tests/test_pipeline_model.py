@@ -128,7 +128,7 @@ def _run(args, capsys):
 
 def test_cli_bad_as_of_one_line(tmp_path: Path, capsys):
     (tmp_path / "bookings.csv").write_text("rep_id,date,amount\nR1,2024-02-01,5\n")
-    code, out, err = _run(["forecast", "pipeline", "--data", str(tmp_path), "--as-of", "2024-13-45",
+    code, _out, err = _run(["forecast", "pipeline", "--data", str(tmp_path), "--as-of", "2024-13-45",
                            "--out", str(tmp_path / "o")], capsys)
     assert code == 1 and "--as-of" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
@@ -140,7 +140,7 @@ def test_cli_without_opportunities_uses_bookings_model(tmp_path: Path, capsys):
     from spm_models.data.write import write_source
 
     write_source({k: t[k] for k in ("reps", "bookings", "quotas")}, tmp_path / "src")
-    code, out, err = _run(["forecast", "pipeline", "--data", str(tmp_path / "src"), "--as-of", "2026-08-15",
+    code, _out, err = _run(["forecast", "pipeline", "--data", str(tmp_path / "src"), "--as-of", "2026-08-15",
                            "--out", str(tmp_path / "o"), "--n-draws", "200"], capsys)
     assert code == 0, err
     q = pd.read_csv(tmp_path / "o" / "quarter_forecast.csv")

@@ -107,7 +107,6 @@ def _chunk(c: np.ndarray, a: np.ndarray, a_final: np.ndarray, won: np.ndarray, e
            p: Any, rng: np.random.Generator) -> list[np.ndarray]:
     """History rows of one chunk of deals: ``[opp_row, day, stage code, amount, close day]``."""
     n = len(c)
-    lost = ~won
     # highest open stage reached
     adv = rng.random((n, 3)) < p.lost_advance
     lost_max = np.cumprod(adv, axis=1).sum(axis=1)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from spm_models.errors import InputError
-from spm_models.forecast.opportunities import NO_REGION, OppBook, rep_regions, to_day
+from spm_models.forecast.opportunities import NO_REGION, OppBook, rep_regions
 from spm_models.forecast.quarter import _bookings_before, active_reps, quarter_forecast
 from spm_models.forecast.scoring import crps_draws
 from spm_models.forecast.win_model import fit_win_model, quarter_bounds, quarter_label

@@ -29,9 +29,9 @@ def forecast_quarter(tables: dict[str, pd.DataFrame], as_of: str, *, n_draws: in
     bookings model (fast fit on the complete months before ``as_of``) for the rest of the
     quarter. Raises :class:`InputError` for a bad date or without bookings.
     """
-    from spm_models.forecast.opportunities import OppBook, to_day
     import xarray as xr
 
+    from spm_models.forecast.opportunities import OppBook, to_day
     from spm_models.forecast.pipeline_backtest import _closed, bookings_only_at
     from spm_models.forecast.quarter import active_reps, levels_table, quarter_forecast
     from spm_models.forecast.win_model import fit_win_model, quarter_bounds, quarter_label

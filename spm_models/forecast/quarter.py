@@ -252,7 +252,7 @@ def levels_table(quarter_draws: xr.DataArray, closed: xr.DataArray, quarter: str
         q = np.quantile(draws, QUANTILES)
         rows.append({"level": level, "id": ident, "quarter": quarter, "closed_to_date": float(c),
                      "mean": float(draws.mean()),
-                     **{f"q{int(round(p * 100)):02d}": float(v) for p, v in zip(QUANTILES, q, strict=True)}})
+                     **{f"q{round(p * 100):02d}": float(v) for p, v in zip(QUANTILES, q, strict=True)}})
 
     x = np.asarray(quarter_draws.transpose("rep", "draw").values)
     c = np.asarray(closed.values)

@@ -210,7 +210,7 @@ def fit_win_model(book: OppBook, as_of: int, *, draws: int = 250, tune: int = 25
         return a.reshape((-1,) + a.shape[2:])
 
     sig = flat("sigma_rep")
-    info.update({"rows": int(len(y)), "positives": int(y.sum()), "snapshots": len(rows),
+    info.update({"rows": len(y), "positives": int(y.sum()), "snapshots": len(rows),
                  "stages": stages, "max_rhat": _max_rhat(post)})
     return WinModel(design, flat("alpha"), flat("beta"), flat("z") * sig[:, None], sig,
                     log_ratio, info)
@@ -222,5 +222,5 @@ def _max_rhat(post) -> float | None:
 
         rh = az.rhat(post)
         return float(max(float(rh[v].max()) for v in rh.data_vars))
-    except Exception:  # diagnostics are informative only
+    except (ValueError, KeyError, TypeError, ImportError):  # diagnostics are informative only
         return None
