@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from spm_models.data.demo_history import opportunity_history
 from spm_models.data.geography import REGION_CODES, allocate, build_territories, us_zips
 from spm_models.errors import InputError
 
@@ -74,6 +75,25 @@ class DemoParams:
     region_sigma: float = 0.10  #: sd of region effect on log deal rate
     region_size_sigma: float = 0.10  #: sd of region effect on log deal size
     win_rate: float = 0.30  #: share of closed opportunities that are won
+    cycle_median: float = 60.0  #: median sales cycle in days (plus 7), created to close
+    cycle_sigma: float = 0.5  #: log-sd of the sales cycle
+    lost_advance: float = 0.6  #: probability a losing deal still advances to the next stage
+    slip_rate: float = 0.7  #: mean number of close-date pushes per opportunity
+    slip_shape: float = 1.0  #: gamma shape of the per-deal slip propensity (small = clumpy)
+    slip_days: float = 25.0  #: mean push beyond 7 days
+    amount_change_p: float = 0.5  #: share of deals whose amount changes once
+    amount_change_mu: float = 0.05  #: log-mean of amount at creation / final amount
+    amount_change_sigma: float = 0.2  #: log-sd of that ratio
+
+
+#: A second organisation for out-of-sample checks of the pipeline model: fewer wins, longer
+#: cycles, more and longer slips, losing deals dying earlier (use with another seed).
+SECOND_ORG = DemoParams(
+    base_deals=2.0, deal_median=30_000.0, deal_sigma=0.9, season_amp=0.2, season_peak=6.0,
+    trend=0.12, win_rate=0.22, cycle_median=95.0, cycle_sigma=0.6, lost_advance=0.45,
+    slip_rate=1.3, slip_shape=0.6, slip_days=35.0, amount_change_p=0.7,
+    amount_change_mu=0.12, amount_change_sigma=0.3,
+)
 
 
 @dataclass(frozen=True)
@@ -266,7 +286,8 @@ def make_demo(
     Returns
     -------
     dict of DataFrame
-        ``reps, bookings, quotas, accounts, opportunities`` (the data contract) plus
+        ``reps, bookings, quotas, accounts, opportunities, opportunity_history`` (the data
+        contract) plus
         ``truth`` (``parameter, value``), ``truth_reps`` and ``territories``.
     """
     if int(n_reps) < 3:
@@ -445,34 +466,39 @@ def make_demo(
     l_date = np.maximum(l_date, hire_date[l_rep])
     l_date = np.where(tl["term_m"][l_rep] >= 0, np.minimum(l_date, term_date[l_rep]), l_date)
     l_acc = _pick_weighted(rng, rm_terr[l_rm], acc_start, acc_cum)
-    # open pipeline of the AEs in seat at the end of history, closing in the next 6 months
+    # deals of the AEs in seat at the end of history that close in the next 6 months: the
+    # same process continued; those created by the end of history are the open pipeline
     active = ae[(tl["term_m"][ae] < 0)]
-    cover = np.array([0.9, 0.8, 0.6, 0.4, 0.25, 0.15])
-    o_rep_l, o_h_l = [], []
-    for h, c in enumerate(cover, start=1):
+    o_rep_l, o_h_l, o_won_l = [], [], []
+    for h in range(1, 7):
         t = n_months - 1 + h
         tau = t - tl["hire_m"][active]
         fm = (start_m0 + t) % 12 + 1
         lam_h = np.exp(np.log(p.base_deals) + terr_reff[r_terr[active]] + terr_eff[r_terr[active]]
                        + skill[active] + p.trend * t / 12.0 + _season(np.array(fm), p)
                        + np.log(_ramp(tau, p.ramp_tau)))
-        k = rng.poisson(lam_h / p.win_rate * c)
-        o_rep_l.append(np.repeat(active, k))
-        o_h_l.append(np.full(k.sum(), h))
+        kw, kl = rng.poisson(lam_h), rng.poisson(lam_h * odds)
+        o_rep_l += [np.repeat(active, kw), np.repeat(active, kl)]
+        o_h_l += [np.full(kw.sum(), h), np.full(kl.sum(), h)]
+        o_won_l += [np.ones(kw.sum(), bool), np.zeros(kl.sum(), bool)]
     o_rep = np.concatenate(o_rep_l)
     o_h = np.concatenate(o_h_l)
-    n_o = len(o_rep)
+    o_won = np.concatenate(o_won_l)
     o_region_size = np.array([region_size_eff[r] for r in regions])[
         pd.Categorical(terr_region[r_terr[o_rep]], categories=regions).codes]
-    o_amount = np.round(np.exp(np.log(p.deal_median) + o_region_size
-                               + p.deal_sigma * rng.standard_normal(n_o)), 2)
+    o_amount = np.round(np.exp(np.log(p.deal_median) + o_region_size + np.where(o_won, 0.0, 0.1)
+                               + p.deal_sigma * rng.standard_normal(len(o_rep))), 2)
     o_close = _random_day(rng, months[-1] + o_h)
-    o_created = history_end - rng.integers(0, 150, n_o)
-    o_created = np.maximum(o_created, hire_date[o_rep])
-    o_stage = np.clip(4 - o_h + rng.integers(-1, 2, n_o), 0, 3)
+    o_cycle = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, len(o_rep))).astype(int) + 7
+    o_created = o_close - o_cycle
+    keep_o = (o_created <= history_end) & (o_created >= hire_date[o_rep])
+    o_rep, o_won, o_amount = o_rep[keep_o], o_won[keep_o], o_amount[keep_o]
+    o_close, o_created = o_close[keep_o], o_created[keep_o]
+    n_o = len(o_rep)
+    o_stage = np.zeros(n_o, int)  # set from the stage history below
     o_acc = _pick_weighted(rng, r_terr[o_rep], acc_start, acc_cum)
-    cycle_w = np.round(rng.lognormal(np.log(60), 0.5, n_d)).astype(int) + 7
-    cycle_l = np.round(rng.lognormal(np.log(60), 0.5, n_l)).astype(int) + 7
+    cycle_w = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, n_d)).astype(int) + 7
+    cycle_l = np.round(rng.lognormal(np.log(p.cycle_median), p.cycle_sigma, n_l)).astype(int) + 7
     won_created = d_date - cycle_w
     lost_created = l_date - cycle_l
     opp_created = np.concatenate([won_created, lost_created, o_created])
@@ -511,6 +537,17 @@ def make_demo(
         "status": status_names[status_code],
         "loss_reason": loss_names[loss_code],
     })
+
+    say("opportunity stage history")
+    outcome_won = np.concatenate([np.ones(n_d, bool), np.zeros(n_l, bool), o_won])[order]
+    history, at_end = opportunity_history(opportunities, outcome_won, history_end, p,
+                                          np.random.default_rng([seed, 13]), OPEN_STAGES,
+                                          OPEN_STAGE_P)
+    still = status_code == 2  # open at the end of history: the state of the last row
+    for col in ("stage", "amount", "close_date", "probability"):
+        vals = opportunities[col].to_numpy().copy()
+        vals[still] = at_end[col].to_numpy()[still]
+        opportunities[col] = vals
 
     # -- bookings table -------------------------------------------------------------------------
     b_deal = np.concatenate([np.arange(n_d), c_idx])  # deal behind each booking row
@@ -568,5 +605,5 @@ def make_demo(
         n_accounts=n_acc,
     )
     return {"reps": reps, "bookings": bookings, "quotas": quotas, "accounts": accounts,
-            "opportunities": opportunities, "truth": truth, "truth_reps": truth_reps,
+            "opportunities": opportunities, "opportunity_history": history, "truth": truth, "truth_reps": truth_reps,
             "territories": terr_table}

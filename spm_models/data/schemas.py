@@ -17,6 +17,22 @@ Kind = Literal["id", "text", "date", "number", "period"]
 #: Allowed values of ``opportunities.status`` (compared case-insensitively, stored lower case).
 OPPORTUNITY_STATUSES: tuple[str, ...] = ("open", "won", "lost")
 
+#: Stage names of the two closed stages (``opportunities.stage``, ``opportunity_history.stage``).
+CLOSED_STAGES: tuple[str, ...] = ("Closed Won", "Closed Lost")
+
+#: Known open stage names (compared case-insensitively): the demo's four stages plus the usual
+#: CRM defaults (Salesforce's standard sales process, forecast categories). Any other stage is
+#: reported as unknown.
+OPEN_STAGE_NAMES: tuple[str, ...] = (
+    "Prospecting", "Qualification", "Proposal", "Negotiation",
+    "Discovery", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
+    "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Demo",
+    "Pipeline", "Best Case", "Commit", "Contract",
+)
+
+#: Every known stage, lower case, for the validity check.
+KNOWN_STAGES: frozenset[str] = frozenset(s.lower() for s in (*OPEN_STAGE_NAMES, *CLOSED_STAGES))
+
 
 class ColumnSchema(BaseModel):
     """One column of a contract table."""
@@ -120,19 +136,35 @@ OPPORTUNITIES = TableSchema(
     columns=(
         _req("opp_id", "id"),
         _req("rep_id", "id"),
-        _req("amount", "number"),
+        _req("amount", "number", min_value=0.0),
         _req("stage", "text"),
         _req("created_date", "date"),
         _req("close_date", "date"),
         _req("status", "text"),
         _opt("account_id", "id"),
+        _opt("probability", "number", min_value=0.0),
+        _opt("region", "text"),
+        _opt("product", "text"),
     ),
     key=("opp_id",),
 )
 
+OPPORTUNITY_HISTORY = TableSchema(
+    name="opportunity_history",
+    columns=(
+        _req("opp_id", "id"),
+        _req("date", "date"),
+        _req("stage", "text"),
+        _req("amount", "number", min_value=0.0),
+        _req("close_date", "date"),
+        _opt("probability", "number", min_value=0.0),
+        _opt("status", "text"),
+    ),
+)
+
 #: The contract tables by name, in the order they are validated and reported.
 SCHEMAS: dict[str, TableSchema] = {
-    s.name: s for s in (REPS, BOOKINGS, QUOTAS, ACCOUNTS, OPPORTUNITIES)
+    s.name: s for s in (REPS, BOOKINGS, QUOTAS, ACCOUNTS, OPPORTUNITIES, OPPORTUNITY_HISTORY)
 }
 
 #: Largest magnitude accepted in any number column (money, quotas, potential, ...): a value
@@ -142,4 +174,7 @@ MAX_ABS_NUMBER: float = 1e15
 MAX_ABS_TEXT = "1e15"
 
 #: Upper bounds for coordinates (lower bounds are the columns' ``min_value``).
-MAX_VALUE: dict[tuple[str, str], float] = {("accounts", "lat"): 90.0, ("accounts", "lon"): 180.0}
+MAX_VALUE: dict[tuple[str, str], float] = {
+    ("accounts", "lat"): 90.0, ("accounts", "lon"): 180.0,
+    ("opportunities", "probability"): 1.0, ("opportunity_history", "probability"): 1.0,
+}

@@ -21,6 +21,7 @@ import pandas as pd
 from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
 from spm_models.data.schemas import (
+    KNOWN_STAGES,
     MAX_ABS_NUMBER,
     MAX_ABS_TEXT,
     MAX_VALUE,
@@ -344,6 +345,40 @@ def _check_rules(name: str, df: pd.DataFrame, usable: set[str], label: str,
     return df
 
 
+def _check_pipeline_rules(name: str, df: pd.DataFrame, usable: set[str], label: str,
+                          out: Problems) -> pd.DataFrame:
+    """Opportunity and stage-history rules: unknown stage names (see
+    :data:`~spm_models.data.schemas.KNOWN_STAGES`), history status normalised to lower case."""
+    if name in ("opportunities", "opportunity_history") and "stage" in usable:
+        stage = df["stage"]
+        bad = (stage.notna() & ~stage.str.lower().isin(KNOWN_STAGES)).to_numpy()
+        out.rows(label, "stage", bad,
+                 lambda p: f"unknown stage {_shown(stage.iloc[p])} (known: an open CRM stage "
+                           "such as Prospecting/Qualification/Proposal/Negotiation, or "
+                           "Closed Won/Closed Lost)",
+                 "unknown stage")
+    if name == "opportunity_history" and "status" in usable:
+        status = df["status"].str.lower()
+        bad = (status.notna() & ~status.isin(OPPORTUNITY_STATUSES)).to_numpy()
+        out.rows(label, "status", bad,
+                 lambda p: f"status {_shown(df['status'].iloc[p])} is not one of "
+                           f"{'/'.join(OPPORTUNITY_STATUSES)}",
+                 "status not in " + "/".join(OPPORTUNITY_STATUSES))
+        df = df.assign(status=status.where(~bad, None))
+    return df
+
+
+def _check_history_reference(typed: Mapping[str, pd.DataFrame], usable: Mapping[str, set[str]],
+                             labels: Mapping[str, str], out: Problems) -> None:
+    """``opportunity_history.opp_id`` must name an opportunity (when both tables exist)."""
+    if "opp_id" in usable.get("opportunities", set()) and "opp_id" in usable.get(
+            "opportunity_history", set()):
+        known = set(typed["opportunities"]["opp_id"].dropna())
+        _check_reference(typed["opportunity_history"], "opp_id", known,
+                         labels.get("opportunity_history", "opportunity_history"),
+                         labels.get("opportunities", "opportunities"), out)
+
+
 def _check_reference(df: pd.DataFrame, column: str, known: set[str], label: str,
                      ref_label: str, out: Problems) -> None:
     vals = df[column]
@@ -387,6 +422,7 @@ def validate_tables(
         df, ok = _check_table(tables[name], SCHEMAS[name], label, out, date_format)
         _check_duplicates(df, SCHEMAS[name], ok, label, out)
         typed[name] = _check_rules(name, df, ok, label, out)
+        typed[name] = _check_pipeline_rules(name, typed[name], ok, label, out)
         usable[name] = ok
     if "rep_id" in usable.get("reps", set()):
         rep_ids = set(typed["reps"]["rep_id"].dropna())
@@ -401,6 +437,7 @@ def validate_tables(
             if "account_id" in usable.get(name, set()):
                 _check_reference(typed[name], "account_id", acc_ids, labels.get(name, name), ref,
                                  out)
+    _check_history_reference(typed, usable, labels, out)
     for name, df in tables.items():
         if name not in typed:
             typed[name] = df

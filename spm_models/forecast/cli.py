@@ -104,3 +104,9 @@ def backtest(
         f"{m['seasonal_naive']['total']['crps']:.4g}  ets {m['ets']['total']['crps']:.4g}; "
         f"rep coverage 80% {m['model']['rep']['coverage_80']:.3f}  95% {m['model']['rep']['coverage_95']:.3f}"
     )
+
+
+# pipeline analytics: `spm forecast pipeline` and `spm forecast pipeline-backtest`
+from spm_models.forecast.pipeline_cli import register as _register_pipeline  # noqa: E402
+
+_register_pipeline(app)
