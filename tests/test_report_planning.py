@@ -37,11 +37,11 @@ def org():
 
 @pytest.fixture(scope="module")
 def result(org):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPM_CACHE_DIR", str(org[0] / "cache"))
-        return pipeline.run(org[3])
+        return workflow.run(org[3])
 
 
 def _cv(x: np.ndarray) -> float:
@@ -98,7 +98,7 @@ def test_capacity_variables_and_figures(result):
 
 
 def test_balancing_is_cached_and_shared(org, result, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
     from spm_models.planning import territory
 
     root, data, plan, _ = org
@@ -110,27 +110,27 @@ def test_balancing_is_cached_and_shared(org, result, monkeypatch):
     other = scenario(root / "plan_b.yaml", "plan_b", data, plan, seed=2,
                      quota={"method": "growth", "growth": 0.3},
                      territory=dict(TERRITORY), capacity={"hiring_plan": 1})
-    res_b = pipeline.run(other)
+    res_b = workflow.run(other)
     assert calls == []  # same data + territory section: the first scenario's balancing is reused
     assert (res_b.cube["territory_after"].values == result.cube["territory_after"].values).all()
     assert res_b.summary["territory"] == result.summary["territory"]
     changed = scenario(root / "plan_c.yaml", "plan_c", data, plan, seed=1,
                        territory={"max_moved_share": 0.1})
-    res_c = pipeline.run(changed)
+    res_c = workflow.run(changed)
     assert calls == [1]  # a different section is a different cache entry
     assert res_c.summary["territory"]["share_moved"] <= 0.1 + 1e-9
     assert "capacity" not in res_c.summary and "capacity" not in res_c.cube
 
 
 def test_hiring_plan_is_simulated(org, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     root, data, plan, _ = org
     monkeypatch.setenv("SPM_CACHE_DIR", str(root / "cache"))
     path = scenario(root / "plan_d.yaml", "plan_d", data, plan, seed=1,
                     capacity={"hiring_plan": {"2027-02": 3, "2027-05": 2}, "hiring_lag_months": 1,
                               "start": "2027-02", "months": 6})
-    res = pipeline.run(path)
+    res = workflow.run(path)
     c = res.summary["capacity"]
     assert c["mode"] == "simulate" and c["total_hires"] == 5
     assert c["hiring_plan"] == {"2027-02": 3, "2027-05": 2}
@@ -142,10 +142,10 @@ def test_hiring_plan_is_simulated(org, monkeypatch):
 
 
 def test_summary_is_deterministic_and_strict_json(org, result, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     monkeypatch.setenv("SPM_CACHE_DIR", str(org[0] / "cache"))
-    again = pipeline.run(org[3])
+    again = workflow.run(org[3])
     first = json.dumps(result.summary, indent=2, sort_keys=True, allow_nan=False)
     assert json.dumps(again.summary, indent=2, sort_keys=True, allow_nan=False) == first
     for key in ("revenue", "incentive_cost", "quota_fairness", "provenance"):

@@ -22,7 +22,9 @@ def _plan(rate_hi: float = 0.15, cap: float | None = None, single: bool = False)
 
 @pytest.fixture
 def result(tmp_path):
-    from spm_models.pipeline import ScenarioResult, assemble_cube, load_plans, simulate_comp
+    from spm_models.comp.roles import simulate_roles
+    from spm_models.workflow import ScenarioResult, load_plans
+    from spm_models.workflow.run import assemble_cube
     from spm_models.scenario import load_scenario
 
     plans = tmp_path / "plans"
@@ -51,7 +53,7 @@ def result(tmp_path):
     roles = np.array(["AE"] * 20)
     ti = xr.DataArray(np.full(20, 50000.0), dims=["rep"], coords={"rep": reps})
     p = load_plans(sc)
-    comp = simulate_comp(p, bookings, quota, ti, roles)
+    comp = simulate_roles(p, bookings, quota, ti, roles)
     rinfo = table.set_index("rep_id").reindex(reps)
     tables = {"reps": table, "bookings": pd.DataFrame({"rep_id": reps, "date": "2026-01-05",
                                                        "amount": 1.0})}
@@ -60,18 +62,20 @@ def result(tmp_path):
 
 
 def test_single_tier_cost_is_rate_times_revenue(result):
-    from spm_models import pipeline
+    from spm_models.comp.roles import overlay_payouts
+    from spm_models.workflow import load_plans
 
     cube = result.cube
     revenue = cube["bookings"].sum(["rep", "period"]).values
     np.testing.assert_allclose(cube["payout"].sum(["rep", "period"]).values, 0.10 * revenue,
                                rtol=1e-9)
     # overlay: the three SEs share their region's bookings (W: two halves, E: all) at 10 %
-    ov = pipeline.overlay_comp(pipeline.load_plans(result.scenario), cube["bookings"],
-                               cube["quota"], result.tables["reps"], np.array(["AE"] * 20),
-                               np.asarray(cube["region"].values))
-    assert list(ov["overlay_rep"].values) == ["S1", "S2", "S3"]
-    per_se = ov["overlay_payout"].sum("period")
+    ov = overlay_payouts(load_plans(result.scenario), cube["bookings"], cube["quota"],
+                         result.tables["reps"], np.array(["AE"] * 20),
+                         np.asarray(cube["region"].values))
+    assert list(ov["rep"].values) == ["S1", "S2", "S3"]
+    assert list(ov["role"].values) == ["SE"] * 3
+    per_se = ov["payout"].sum("period").rename(rep="overlay_rep")
     w = cube["bookings"].where(cube["region"] == "W").sum(["rep", "period"])
     e = cube["bookings"].where(cube["region"] == "E").sum(["rep", "period"])
     np.testing.assert_allclose(per_se.sel(overlay_rep="S1"), 0.05 * w, rtol=1e-9)

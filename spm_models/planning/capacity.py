@@ -356,7 +356,7 @@ def productivity_from_forecast(forecast: xr.Dataset, by_period: bool = False) ->
 _CONFIG_KEYS = {
     "start", "months", "headcount_now", "hiring_plan", "attrition_monthly", "ramp_tau",
     "hiring_lag_months", "n_draws", "seed", "rep_sigma", "target", "probability", "schedule",
-    "max_hires", "productivity",
+    "max_hires", "productivity", "tenure_now",
 }
 
 
@@ -366,7 +366,8 @@ def capacity_from_config(
     """Run the scenario's ``capacity`` section: with ``target`` and ``probability`` solve for
     the hiring plan (result attrs ``total_hires``, ``probability_reached``), else simulate
     the given ``hiring_plan``. ``productivity`` (e.g. from :func:`productivity_from_forecast`)
-    overrides the section's number."""
+    overrides the section's number; ``tenure_now`` (months in seat of each current rep) may
+    be given (see :func:`spm_models.planning.capacity_inputs.capacity_config`)."""
     config = dict(config or {})
     problems = check_keys(SECTION, config, _CONFIG_KEYS)
     for key in ("start", "months", "headcount_now"):

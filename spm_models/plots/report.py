@@ -1,6 +1,6 @@
 """Figures of the executive scenario report and the what-if workbench.
 
-Every function takes labelled arrays (a scenario cube from :mod:`spm_models.pipeline`, or
+Every function takes labelled arrays (a scenario cube from :mod:`spm_models.workflow`, or
 frames derived from it) and returns a :class:`matplotlib.figure.Figure`.
 """
 

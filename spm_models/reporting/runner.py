@@ -86,10 +86,11 @@ def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
     return runs
 
 
-def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] | None = None) -> None:
+def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] | None = None,
+                   workbench: Path | None = None) -> None:
     """Fit/forecast each distinct (data, forecast config) once, into the on-disk cache."""
-    from spm_models import pipeline
-    from spm_models.provenance import hash_frames
+    from spm_models import workflow
+    from spm_models.workflow.forecast_step import forecast_key
 
     done: dict[str, str | None] = {}
     tables_by_source: dict[str, Any] = {}
@@ -98,19 +99,18 @@ def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] 
             continue
         sc = r.scenario
         try:
-            pipeline.load_plans(sc)  # a broken plan fails here, before any kernel starts
-            source = pipeline.resolve_data(sc)
+            workflow.load_plans(sc)  # a broken plan fails here, before any kernel starts
+            source = workflow.resolve_data(sc, workbench)
             if source not in tables_by_source:
-                tables = pipeline.load_tables(source)
-                tables_by_source[source] = (tables, hash_frames({k: v for k, v in tables.items()
-                                                                if k != "truth"}))
+                tables = workflow.load_tables(source)
+                tables_by_source[source] = (tables, workflow.data_hash_of(tables))
             tables, data_hash = tables_by_source[source]
-            key = pipeline.forecast_cache_key(data_hash, sc)
+            key = forecast_key(data_hash, sc)
             if key not in done:
                 if progress:
                     progress(f"forecast for {sc.name}")
                 try:
-                    pipeline.forecast_cube(tables, sc, data_hash)
+                    workflow.warm_forecast(sc, tables, data_hash, workbench)
                     done[key] = None
                 except Exception as exc:  # noqa: BLE001 - isolate the failing scenarios
                     done[key] = _reason(exc)
@@ -147,6 +147,7 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path) -> ScenarioRun:
         "summary_path": str((target / "summary.json").resolve()),
         "cube_path": str((target / "cube.zarr").resolve()),
         "ledger": os.environ.get("SPM_APPROVALS"),
+        "workbench": str(cwd.resolve()),
     }
     nb_out = target / "report.ipynb"
     try:
@@ -176,10 +177,12 @@ def run_reports(paths: Sequence[str | Path], out_dir: str | Path, workers: int |
     os.environ["TQDM_DISABLE"] = "1"  # nbclient + ipywidgets + tqdm otherwise misbehave
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cwd = Path.cwd()
+    from spm_models.workflow.paths import workbench_dir
+
+    cwd = workbench_dir()
     runs = collect(paths)
     progress = _Progress(len(runs), enabled=show_progress)
-    warm_forecasts(runs, progress.note)
+    warm_forecasts(runs, progress.note, cwd)
     todo = [r for r in runs if r.error is None]
     for r in runs:
         if r.error is not None:
