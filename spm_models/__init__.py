@@ -11,4 +11,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+local"
 
+# the ``.spm`` accessors on xarray objects are registered on ``import spm_models``
+from spm_models import cube as _cube  # noqa: E402,F401
+
 __all__ = ["__version__"]

@@ -30,7 +30,7 @@ def test_outputs_per_scenario_and_exit_code(run):
 
 
 def test_summary_contract_matches_cube(run):
-    from spm_models.cube import read_cube
+    from spm_models.cube import read_tree
 
     s = json.loads((run.out / "tiny_a" / "summary.json").read_text())
     assert s["scenario"] == "tiny_a"
@@ -40,9 +40,12 @@ def test_summary_contract_matches_cube(run):
     assert 0 <= s["share_reps_at_quota"]["p50"] <= 1
     assert set(s["provenance"]) >= {"package_version", "scenario_hash", "data_hash", "seed"}
     assert s["provenance"]["seed"] == 1
-    cube = read_cube(run.out / "tiny_a" / "cube.zarr")
-    assert cube.attrs["scenario_hash"] == s["provenance"]["scenario_hash"]
-    assert cube.attrs["data_hash"] == s["provenance"]["data_hash"]
+    tree = read_tree(run.out / "tiny_a" / "cube.zarr")
+    assert tree.attrs["scenario_hash"] == s["provenance"]["scenario_hash"]
+    assert tree.attrs["data_hash"] == s["provenance"]["data_hash"]
+    assert {"forecast", "comp", "history"} <= set(tree.children)
+    assert tree["history"]["bookings"].dims == ("rep", "period")
+    cube = tree.spm.cube
     revenue = cube["bookings"].sum(["rep", "period"]).values
     cost = cube["payout"].sum(["rep", "period"]).values
     assert s["revenue"]["p50"] == pytest.approx(np.quantile(revenue, 0.5), abs=0.01)

@@ -21,12 +21,14 @@ from spm_models.workflow.run import (
     warm_forecast,
     write_outputs,
 )
+from spm_models.workflow.summary import incentive_cost_of
 
 __all__ = [
     "ScenarioResult",
     "cache_dir",
     "data_hash_of",
     "demo_path",
+    "incentive_cost_of",
     "load_named",
     "load_plans",
     "load_tables",

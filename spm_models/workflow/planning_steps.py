@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from spm_models import __version__
-from spm_models.cube import DRAW, PERIOD, REP
+from spm_models.cube import PERIOD, REP
 from spm_models.provenance import hash_file, hash_obj
 from spm_models.scenario import Scenario
 from spm_models.workflow.cache import Cache
@@ -142,23 +142,6 @@ def run_capacity(scenario: Scenario, fcube: xr.Dataset) -> xr.Dataset:
     return capacity_for_forecast(scenario.section("capacity"), fcube, start=hz["start"],
                                  months=hz["months"], seed=scenario.seed,
                                  target=float(target) if target is not None else None)
-
-
-def capacity_variables(cap: xr.Dataset, fcube: xr.Dataset) -> xr.Dataset:
-    """Capacity results as cube variables ``capacity``, ``capacity_headcount``,
-    ``capacity_ramped_fte`` ``(period, draw)``, ``capacity_total(draw)``, ``hires_opened``,
-    ``hires_starting(period)``; along ``capacity_period`` when its months differ from the
-    forecast's ``period``."""
-    ds = cap.rename({"headcount": "capacity_headcount", "ramped_fte": "capacity_ramped_fte"})
-    ds = ds.assign_coords({DRAW: fcube[DRAW].values[: ds.sizes[DRAW]]}) \
-        if ds.sizes[DRAW] <= fcube.sizes[DRAW] else ds
-    months = [str(p) for p in ds["period"].values]
-    if months != [str(p) for p in fcube[PERIOD].values]:
-        ds = ds.rename({"period": "capacity_period"})
-    if ds.sizes[DRAW] != fcube.sizes[DRAW]:
-        ds = ds.rename({DRAW: "capacity_draw"})
-    ds.attrs = {}
-    return ds
 
 
 def capacity_summary(cap: xr.Dataset, target: float | None) -> dict[str, Any]:

@@ -11,11 +11,12 @@
     capacity   headcount and capacity (``capacity:``)        spm_models.planning
     summary    the decision figures                          spm_models.figures
 
-The scenario cube (``rep × period × draw``) holds ``bookings``, ``quota``, ``payout`` (in the
-last month of each payout period), ``target_incentive``, ``plan`` and, along
-``history_period``, the actual ``history_bookings`` and ``history_quota``; overlay payouts as
-``overlay_payout(overlay_rep, period, draw)``; territory variables along ``account`` and
-capacity variables (see :mod:`spm_models.workflow.planning_steps`).
+The result is an :class:`xarray.DataTree` (:func:`assemble_tree`) with groups ``/forecast``,
+``/comp``, ``/history`` and, when the scenario has them, ``/overlay``, ``/territory`` and
+``/capacity`` — each with its own dimensions (see :data:`spm_models.cube.TREE_GROUPS`) — and the
+provenance in the root attributes. ``result.cube`` is the ``rep × period × draw`` view
+(``/forecast`` + ``/comp``): ``bookings``, ``quota``, ``payout`` (in the last month of each
+payout period), ``target_incentive``, ``plan``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import xarray as xr
 
 from spm_models.atomic import atomic_write_text
 from spm_models.comp import roles as comp_roles
-from spm_models.cube import REP, write_cube
+from spm_models.cube import PERIOD, REP, cube_view, write_tree
 from spm_models.errors import InputError
 from spm_models.provenance import hash_frames, provenance
 from spm_models.scenario import Scenario, load_scenario, load_scenarios
@@ -39,7 +40,6 @@ from spm_models.workflow import forecast_step, planning_steps, summary as summar
 from spm_models.workflow.cache import Cache
 from spm_models.workflow.paths import cache_dir, load_tables, resolve_data
 
-HISTORY_PERIOD = "history_period"
 
 
 @dataclass
@@ -47,7 +47,8 @@ class ScenarioResult:
     """What one scenario run produces (the report notebook renders it)."""
 
     scenario: Scenario
-    cube: xr.Dataset
+    #: the result tree (groups in :data:`spm_models.cube.TREE_GROUPS`)
+    tree: xr.DataTree
     summary: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(repr=False)
     diagnostics: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +57,11 @@ class ScenarioResult:
     territory: Any | None = None
     #: ``planning.capacity`` simulation when the scenario has a ``capacity`` section
     capacity: xr.Dataset | None = None
+
+    @property
+    def cube(self) -> xr.Dataset:
+        """The ``rep × period × draw`` view of :attr:`tree` (``/forecast`` + ``/comp``)."""
+        return cube_view(self.tree)
 
 
 def data_hash_of(tables: dict[str, pd.DataFrame]) -> str:
@@ -100,34 +106,42 @@ def history_panel(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Dat
     return booked.sort_index(axis=1), quota.sort_index(axis=1)
 
 
-def assemble_cube(bookings: xr.DataArray, quota: xr.DataArray, comp: xr.Dataset,
+def assemble_tree(forecast: xr.Dataset, quota: xr.DataArray, comp: xr.Dataset,
                   rinfo: pd.DataFrame, roles: np.ndarray, ti: xr.DataArray,
-                  tables: dict[str, pd.DataFrame]) -> xr.Dataset:
-    """The scenario cube: forecast, quotas, payouts and the actual history."""
-    ds = xr.Dataset({"bookings": bookings, "quota": quota, "target_incentive": ti})
+                  tables: dict[str, pd.DataFrame], overlay: xr.Dataset | None = None,
+                  territory: xr.Dataset | None = None, capacity: xr.Dataset | None = None,
+                  attrs: dict[str, Any] | None = None) -> xr.DataTree:
+    """The scenario result tree (groups in :data:`spm_models.cube.TREE_GROUPS`).
+
+    ``/forecast`` holds the forecast cube as given (``bookings(rep, period, draw)``);
+    ``/comp`` the quotas, target incentives, payouts and paying plan of the quota carriers,
+    with ``role``, ``region`` and ``territory_id`` along ``rep``; ``/history`` the actual
+    ``bookings`` and ``quota`` over the history months; ``/overlay``, ``/territory`` and
+    ``/capacity`` when given. ``attrs`` (provenance) go to the root.
+    """
+    rep_ids = np.asarray(forecast[REP].values)
+    cds = xr.Dataset({"quota": quota, "target_incentive": ti})
     for name in comp.data_vars:
-        if name not in ds:
-            ds[name] = comp[name]
-    rep_ids = ds[REP].values
+        if name not in cds:
+            cds[name] = comp[name]
+    cds = cds.drop_vars([c for c in cds.coords if c not in cds.dims])
     for col in ("territory_id", "region"):
         if col in rinfo:
-            ds = ds.assign_coords({col: (REP, rinfo[col].astype(str).values)})
-    ds = ds.assign_coords(role=(REP, np.asarray(roles, dtype=str)))
+            cds = cds.assign_coords({col: (REP, rinfo[col].astype(str).values)})
+    cds = cds.assign_coords(role=(REP, np.asarray(roles, dtype=str)))
     booked, hq = history_panel(tables)
     booked = booked.reindex(index=rep_ids).fillna(0.0)
     hperiods = [str(c) for c in booked.columns]
-    ds["history_bookings"] = xr.DataArray(booked.values, dims=[REP, HISTORY_PERIOD],
-                                          coords={REP: rep_ids, HISTORY_PERIOD: hperiods})
     hq = hq.reindex(index=rep_ids, columns=hperiods)
-    ds["history_quota"] = xr.DataArray(hq.values.astype(float), dims=[REP, HISTORY_PERIOD],
-                                       coords={REP: rep_ids, HISTORY_PERIOD: hperiods})
-    return ds
-
-
-def _overlay_variables(overlay: xr.Dataset) -> xr.Dataset:
-    out = overlay.rename({"payout": "overlay_payout", "role": "overlay_role",
-                          "region": "overlay_region"})
-    return out.rename({REP: summary_mod.OVERLAY_REP})
+    history = xr.Dataset({"bookings": ((REP, PERIOD), booked.values),
+                          "quota": ((REP, PERIOD), hq.values.astype(float))},
+                         coords={REP: rep_ids, PERIOD: hperiods})
+    nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs=dict(attrs or {})),
+                                    "/forecast": forecast, "/comp": cds, "/history": history}
+    for name, ds in (("overlay", overlay), ("territory", territory), ("capacity", capacity)):
+        if ds is not None:
+            nodes[f"/{name}"] = ds
+    return xr.DataTree.from_dict(nodes)
 
 
 def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) -> ScenarioResult:
@@ -156,50 +170,50 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     roles = comp_roles.rep_roles(reps, rep_ids)
     ti = comp_roles.target_incentive_of(plans, reps, rep_ids, roles)
     comp = comp_roles.simulate_roles(plans, bookings, quota, ti, roles)
-    cube = assemble_cube(bookings, quota, comp, rinfo, roles, ti, tables)
-    overlay = comp_roles.overlay_payouts(
-        plans, bookings, quota, reps, roles,
-        np.asarray(cube["region"].values).astype(str) if "region" in cube.coords else None)
-    if overlay is not None:
-        cube = cube.merge(_overlay_variables(overlay))
-    prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,
-                      seed=scenario.seed, scenario=scenario.name)
-    prov.pop("created", None)
-    # summary
-    fairness, fair_figs = summary_mod.quota_fairness(quota, bookings, qds)
-    summary = summary_mod.summarize(cube, scenario, data_hash, diag)
-    summary["quota_fairness"] = fair_figs
-    summary["quota_method"] = str(qds.attrs.get("quota_method",
-                                                scenario.section("quota").get("method", "")))
+    region = rinfo["region"].astype(str).to_numpy() if "region" in rinfo else None
+    overlay = comp_roles.overlay_payouts(plans, bookings, quota, reps, roles, region)
     # territory
     terr = cap = None
+    tgroup = None
     accounts = tables.get("accounts")
     if "territory" in scenario.spec and accounts is not None and len(accounts):
-        section = scenario.section("territory")
-        terr = planning_steps.balance_territories(section, accounts, data_hash, cache)
-        cube = cube.merge(planning_steps.territory_variables(terr))
-        summary["territory"] = planning_steps.territory_summary(terr, section)
+        terr = planning_steps.balance_territories(scenario.section("territory"), accounts,
+                                                  data_hash, cache)
+        tgroup = planning_steps.territory_variables(terr)
     # capacity
     if "capacity" in scenario.spec:
         cap = planning_steps.run_capacity(scenario, fcube)
-        cube = cube.merge(planning_steps.capacity_variables(cap, fcube))
+    prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,
+                      seed=scenario.seed, scenario=scenario.name)
+    prov.pop("created", None)
+    tree = assemble_tree(fcube, quota, comp, rinfo, roles, ti, tables, overlay, tgroup, cap,
+                         prov)
+    # summary
+    fairness, fair_figs = summary_mod.quota_fairness(quota, bookings, qds)
+    summary = summary_mod.summarize(tree, scenario, data_hash, diag)
+    summary["quota_fairness"] = fair_figs
+    summary["quota_method"] = str(qds.attrs.get("quota_method",
+                                                scenario.section("quota").get("method", "")))
+    if terr is not None:
+        summary["territory"] = planning_steps.territory_summary(terr, scenario.section("territory"))
+    if cap is not None:
         target = scenario.spec.get("target")
         summary["capacity"] = planning_steps.capacity_summary(
             cap, float(target) if target is not None else None)
-    cube.attrs.update(prov)
-    return ScenarioResult(scenario, cube, summary, tables, diag, fairness, terr, cap)
+    return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap)
 
 
 def run_scenario(scenario: Scenario | str | Path,
-                 workbench: str | Path | None = None) -> tuple[xr.Dataset, dict[str, Any]]:
-    """Run one scenario end to end; return its cube and ``summary.json`` figures."""
+                 workbench: str | Path | None = None) -> tuple[xr.DataTree, dict[str, Any]]:
+    """Run one scenario end to end; return its result tree and ``summary.json`` figures."""
     res = run(scenario, workbench)
-    return res.cube, res.summary
+    return res.tree, res.summary
 
 
 def write_outputs(result: ScenarioResult, summary_path: str | Path, cube_path: str | Path) -> None:
-    """Write ``summary.json`` (atomic) and ``cube.zarr`` (with provenance)."""
-    write_cube(result.cube, cube_path, provenance=result.cube.attrs)
+    """Write ``summary.json`` (atomic) and ``cube.zarr`` (the result tree, provenance at the
+    root; read it back with :func:`spm_models.cube.read_tree`)."""
+    write_tree(result.tree, cube_path)
     atomic_write_text(Path(summary_path), json.dumps(result.summary, indent=2, sort_keys=True))
 
 
@@ -211,5 +225,5 @@ def warm_forecast(scenario: Scenario, tables: dict[str, pd.DataFrame], data_hash
     return forecast_step.forecast_key(data_hash, scenario)
 
 
-__all__ = ["ScenarioResult", "assemble_cube", "load_named", "load_plans", "run",
+__all__ = ["ScenarioResult", "assemble_tree", "load_named", "load_plans", "run",
            "run_scenario", "warm_forecast", "write_outputs"]

@@ -14,38 +14,40 @@ import pandas as pd
 import xarray as xr
 
 from spm_models import __version__, figures
-from spm_models.cube import DRAW, PERIOD, REP
+from spm_models.cube import DRAW, PERIOD, REP, cube_view, tree_group
 from spm_models.scenario import Scenario
 from spm_models.workflow.forecast_step import horizon, jsonable
 
-OVERLAY_REP = "overlay_rep"
+def incentive_cost_of(tree: xr.DataTree) -> xr.DataArray:
+    """Incentive cost per draw of a result tree (``/comp`` plus ``/overlay`` payouts)."""
+    overlay = tree_group(tree, "overlay")
+    return figures.incentive_cost(tree_group(tree, "comp")["payout"],
+                                  None if overlay is None else overlay["payout"])
 
 
-def overlay_payout(cube: xr.Dataset) -> xr.DataArray | None:
-    """The overlay reps' payouts of a scenario cube, if any."""
-    return cube["overlay_payout"] if "overlay_payout" in cube else None
-
-
-def cube_figures(cube: xr.Dataset, target: float | None, budget: float | None) -> dict[str, Any]:
-    """:func:`spm_models.figures.decision_figures` of a scenario cube."""
+def cube_figures(tree: xr.DataTree, target: float | None,
+                 budget: float | None) -> dict[str, Any]:
+    """:func:`spm_models.figures.decision_figures` of a scenario result tree."""
+    cube = cube_view(tree)
     return figures.decision_figures(
-        figures.revenue(cube["bookings"]),
-        figures.incentive_cost(cube["payout"], overlay_payout(cube)),
+        figures.revenue(cube["bookings"]), incentive_cost_of(tree),
         figures.attainment(cube["bookings"], cube["quota"]), target, budget)
 
 
-def cost_by_plan(cube: xr.Dataset) -> dict[str, dict[str, float]]:
+def cost_by_plan(tree: xr.DataTree) -> dict[str, dict[str, float]]:
     """Incentive cost P10/P50/P90 per plan role (``AE``, ``SE`` …)."""
     out = {}
-    if "plan" in cube:
-        for key in dict.fromkeys(map(str, cube["plan"].values)):
-            mask = (cube["plan"] == key).values
-            out[key] = figures.quantiles(figures.incentive_cost(cube["payout"].isel(rep=mask)))
-    if "overlay_payout" in cube:
-        roles = np.asarray(cube["overlay_role"].values).astype(str)
+    comp = tree_group(tree, "comp")
+    if comp is not None and "plan" in comp:
+        for key in dict.fromkeys(map(str, comp["plan"].values)):
+            mask = (comp["plan"] == key).values
+            out[key] = figures.quantiles(figures.incentive_cost(comp["payout"].isel(rep=mask)))
+    overlay = tree_group(tree, "overlay")
+    if overlay is not None:
+        roles = np.asarray(overlay["role"].values).astype(str)
         for key in dict.fromkeys(roles):
             out[key] = figures.quantiles(figures.incentive_cost(
-                cube["overlay_payout"].isel({OVERLAY_REP: roles == key})))
+                overlay["payout"].isel({REP: roles == key})))
     return out
 
 
@@ -92,9 +94,10 @@ def quota_fairness(quota: xr.DataArray, bookings: xr.DataArray,
     return df, {k: (round(v, 6) if np.isfinite(v) else None) for k, v in figs.items()}
 
 
-def summarize(cube: xr.Dataset, scenario: Scenario, data_hash: str,
+def summarize(tree: xr.DataTree, scenario: Scenario, data_hash: str,
               diagnostics: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The decision figures of a scenario cube (``summary.json``; no timestamps)."""
+    """The decision figures of a scenario result tree (``summary.json``; no timestamps)."""
+    cube = cube_view(tree)
     target = scenario.spec.get("target")
     budget = scenario.spec.get("budget")
     summary: dict[str, Any] = {
@@ -103,8 +106,8 @@ def summarize(cube: xr.Dataset, scenario: Scenario, data_hash: str,
         "horizon": horizon(scenario),
         "n_reps": int(cube.sizes[REP]),
         "n_draws": int(cube.sizes[DRAW]),
-        **cube_figures(cube, target, budget),
-        "incentive_cost_by_plan": cost_by_plan(cube),
+        **cube_figures(tree, target, budget),
+        "incentive_cost_by_plan": cost_by_plan(tree),
         "company_target": float(target) if target is not None else None,
         "total_quota": round(float(cube["quota"].sum()), 2),
         "budget": float(budget) if budget is not None else None,
