@@ -31,17 +31,14 @@ import xarray as xr
 
 from spm_models.errors import InputError
 from spm_models.planning._config import check_keys, choice, number, raise_if, where
+from spm_models.planning.sections import QUOTA_COMMON_KEYS, QUOTA_METHOD_KEYS
 
 SECTION = "quota"
 METHODS = ("growth", "top_down", "equal_probability")
 ALLOCATE_BY = ("potential", "history", "forecast")
 PHASING = ("rep", "company", "flat")
-_COMMON_KEYS = {"method", "phasing", "history_months"}
-_METHOD_KEYS = {
-    "growth": {"growth"},
-    "top_down": {"target", "allocate_by", "over_assignment"},
-    "equal_probability": {"probability", "target", "over_assignment", "reconcile"},
-}
+_COMMON_KEYS = QUOTA_COMMON_KEYS
+_METHOD_KEYS = QUOTA_METHOD_KEYS
 
 
 # --------------------------------------------------------------------------- helpers

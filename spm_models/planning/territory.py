@@ -41,6 +41,8 @@ import xarray as xr
 
 from spm_models.errors import InputError
 from spm_models.planning._config import check_keys, choice, number, raise_if
+from spm_models.planning.sections import TerritorySection
+from spm_models.planning.sections import keys as section_keys
 from spm_models.planning.geo import (
     distance_matrix_km,
     haversine_km,
@@ -683,11 +685,7 @@ def balance_territories(
 #: Alias named in docs/architecture.md.
 balance = balance_territories
 
-_CONFIG_KEYS = {
-    "k", "max_moved_share", "potential_tol", "workload_tol", "n_candidates", "reach", "max_iter",
-    "max_distance_km",
-    "move_cost_km", "distance_weight", "time_limit", "threads", "seed",
-}
+_CONFIG_KEYS = section_keys(TerritorySection)
 
 
 def balance_from_config(config: Mapping[str, Any] | None, accounts: pd.DataFrame) -> TerritoryResult:
