@@ -21,13 +21,15 @@ import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from spm_models.errors import InputError
 from spm_models.scenario import Scenario
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "scenario_report.ipynb"
+#: the report notebook shipped in the package (``spm_models/notebooks``)
+NOTEBOOK = Path(str(resources.files("spm_models") / "notebooks" / "scenario_report.ipynb"))
 KERNEL_NAME = "python3"
 
 

@@ -1,8 +1,9 @@
 """The ``spm`` command line.
 
-Sub-commands live beside the code they drive (``spm_models/<area>/cli.py``) and import
-their heavy dependencies (PyMC, dask, papermill) inside the command bodies, so that
-``spm --help`` stays fast.
+The app is assembled here (``spm_models.cli``); the sub-commands of each area live beside the
+code they drive (``spm_models/<area>/cli.py``) and import their heavy dependencies (PyMC, dask,
+papermill) inside the command bodies, so that ``spm --help`` stays fast. ``spm init`` (a new
+workbench folder) is defined here.
 
 Exit codes: 0 success, 1 invalid input (one line per problem on stderr, no traceback),
 2 usage error.
@@ -11,6 +12,8 @@ Exit codes: 0 success, 1 invalid input (one line per problem on stderr, no trace
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -33,6 +36,16 @@ app.add_typer(comp_app, name="comp", help="Compensation plans: payouts and simul
 app.add_typer(forecast_app, name="forecast", help="Bayesian revenue forecasts and backtests.")
 app.add_typer(plan_app, name="plan", help="Planning: quotas, territories, hiring capacity.")
 register_reporting(app)
+
+
+@app.command("init")
+def init(directory: Annotated[Path, typer.Argument(help="The new workbench folder.")]) -> None:
+    """Create a workbench folder: scenarios/, scenarios/plans/, notebooks/, Makefile."""
+    from spm_models.workflow.init import init_workbench
+
+    files = init_workbench(directory)
+    typer.echo(f"wrote {len(files)} files to {directory}; next: cd {directory} && "
+               "spm report scenarios/*.yaml --out reports  (or: make report, make lab)")
 
 
 def main(argv: list[str] | None = None) -> None:
