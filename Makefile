@@ -50,7 +50,9 @@ report: $(VENV)/.installed $(DEMO)
 	$(BIN)/spm report $(SCENARIOS) --out reports
 
 test: $(VENV)/.dev-installed
+	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser tests will be SKIPPED (apt-get install -y chromium; with CI=true they fail instead)."
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+	@test -x /usr/bin/chromium || echo "NOTE: browser tests were SKIPPED (no /usr/bin/chromium)."
 
 test-fast: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)

@@ -160,7 +160,10 @@ def main() -> None:
     print(f"    ratio engine / cumsum = {r['ratio']:.2f} (best of {args.repeat}; median of paired "
           f"runs {r['ratio_median_paired']:.2f})  target <= 4  "
           f"{'(target applies at full size)' if args.quick else 'PASS' if r['ratio'] <= 4 else 'FAIL'}")
+    missed = [] if args.quick or r["ratio"] <= 4 else ["engine / cumsum ratio > 4"]
     if args.skip_large:
+        if missed:
+            raise SystemExit(f"bench_comp: missed target(s): {', '.join(missed)}")
         return
     # chunks: all draws and scenarios, 50 reps (77 MB): long contiguous runs along `draw`
     big = (400, 400, 4, 40) if args.quick else (20000, 4000, 4, 50)
@@ -172,6 +175,10 @@ def main() -> None:
           f"(target < 4 GB; ratio to cube {d['peak_rss_gb'] / d['cube_gb']:.3f})  "
           f"{'PASS' if d['peak_rss_gb'] < 4 else 'FAIL'}")
     print(f"    incentive cost P50 by scenario (M): {d['cost_p50_musd']}")
+    if d["peak_rss_gb"] >= 4:
+        missed.append("peak RSS >= 4 GB")
+    if missed:
+        raise SystemExit(f"bench_comp: missed target(s): {', '.join(missed)}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+local"
 
 # the ``.spm`` accessors on xarray objects are registered on ``import spm_models``
-from spm_models import cube as _cube  # noqa: E402,F401
+from spm_models import cube as _cube  # noqa: F401
 
 _API = {
     "load_source": "spm_models.data",
@@ -37,7 +37,8 @@ _API = {
     "plan_metrics": "spm_models.comp",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = ["BookingsForecast", "Plan", "__version__", "load_scenario", "load_source",
+           "plan_metrics", "run_scenario", "simulate_plan"]
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,7 @@ DRAW = "draw"
 CUBE_DIMS = (SCENARIO, REP, PERIOD, DRAW)
 
 #: Cubes larger than this (bytes) are dask-backed by default.
-DEFAULT_MEMORY_BUDGET = int(os.environ.get("SPM_MEMORY_BUDGET", 2 * 1024**3))
+DEFAULT_MEMORY_BUDGET = int(os.environ.get("SPM_MEMORY_BUDGET", str(2 * 1024**3)))
 #: Target size of one dask chunk (bytes).
 DEFAULT_CHUNK_BYTES = 128 * 1024**2
 
@@ -240,7 +240,7 @@ def tree_group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
     """The Dataset of group ``name`` of ``tree`` (its own coordinates), or None when absent."""
     if name not in tree.children:
         return None
-    return tree[name].to_dataset(inherit=False)
+    return tree.children[name].to_dataset(inherit=False)
 
 
 def cube_view(obj: xr.DataTree | xr.Dataset) -> xr.Dataset:

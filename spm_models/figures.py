@@ -46,7 +46,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 def quantiles(values: Any, qs: Sequence[float] = QUANTILES, ndigits: int = 2) -> dict[str, float]:
     """``{"p10": …, "p50": …, "p90": …}`` of all values of ``values`` (rounded)."""
     vals = np.quantile(np.asarray(getattr(values, "values", values), dtype=float), list(qs))
-    return {f"p{int(round(q * 100))}": round(float(v), ndigits)
+    return {f"p{round(q * 100)}": round(float(v), ndigits)
             for q, v in zip(qs, vals, strict=True)}
 
 

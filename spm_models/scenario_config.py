@@ -153,7 +153,7 @@ def validate_spec(spec: dict[str, Any], path: str | Path) -> ScenarioSpec:
     except ValidationError as exc:
         by_key: dict[str, str] = {}
         for e in exc.errors():  # a union gives one error per member: keep one line per key
-            line = _line(Path(path), e, spec)
+            line = _line(Path(path), dict(e), spec)
             by_key.setdefault(line.split("':", 1)[0], line)
         raise InputError(list(by_key.values())) from None
 

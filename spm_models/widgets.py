@@ -239,7 +239,7 @@ def plan_choices(plan_dir: Path, current: Any) -> dict[str, str]:
     return out
 
 
-def _bars(values: np.ndarray, bins: np.ndarray, color: str, marks: dict[str, float],
+def _bars(values: np.ndarray, bins: np.ndarray, color: str, marks: dict[str, tuple[float, str]],
           fmt: Any, title: str, ref: np.ndarray | None = None) -> str:
     """An HTML/CSS histogram (no plotting library: renders in well under a millisecond)."""
     import html

@@ -56,8 +56,9 @@ def test_wheel_installs_and_runs_init_and_report(tmp_path):
     wb = tmp_path / "wb"
     _run([str(venv / "bin" / "spm"), "init", str(wb)], cwd=tmp_path, env=env)
     # a tiny organisation and a quick forecast so the report runs in a minute
-    _run([str(py), "-c", "from spm_models.workflow.paths import write_demo; "
-          "write_demo('data/demo.duckdb', n_reps=12, years=2, seed=3)"], cwd=wb, env=env)
+    make_demo = ("from spm_models.workflow.paths import write_demo; "
+                 "write_demo('data/demo.duckdb', n_reps=12, years=2, seed=3)")
+    _run([str(py), "-c", make_demo], cwd=wb, env=env)
     base = wb / "scenarios" / "base.yaml"
     spec = yaml.safe_load(base.read_text())
     spec.update(draws=100, target=15_000_000,

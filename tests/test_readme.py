@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _block() -> str:
     text = (REPO / "README.md").read_text()
     section = text.split("## Python API in one screen", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 def test_readme_block_uses_the_one_screen_api():

@@ -23,9 +23,9 @@ def _plan(rate_hi: float = 0.15, cap: float | None = None, single: bool = False)
 @pytest.fixture
 def result(tmp_path):
     from spm_models.comp.roles import simulate_roles
+    from spm_models.scenario import load_scenario
     from spm_models.workflow import ScenarioResult, load_plans
     from spm_models.workflow.run import assemble_tree
-    from spm_models.scenario import load_scenario
 
     plans = tmp_path / "plans"
     plans.mkdir()

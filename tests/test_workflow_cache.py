@@ -134,7 +134,7 @@ def test_deleted_chunk_is_detected_refitted_and_figures_identical(tiny, tmp_path
                                                                   caplog, kind):
     from spm_models import workflow
 
-    root, path = tiny
+    _root, path = tiny
     cache_root = tmp_path / "cache"
     monkeypatch.setenv("SPM_CACHE_DIR", str(cache_root))
     first = workflow.run(path)

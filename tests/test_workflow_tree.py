@@ -54,8 +54,8 @@ def test_groups_keep_their_own_dims_and_round_trip(tmp_path):
     # the same dim name means each group's own axis: no renamed duplicates
     assert back["overlay"].sizes["rep"] == 2 and back["forecast"].sizes["rep"] == 3
     assert back["history"].sizes["period"] == 24 and back["capacity"].sizes["period"] == 6
-    assert not {"overlay_rep", "capacity_period", "capacity_draw", "history_period"} & set(
-        d for node in back.subtree for d in node.dims)
+    assert not {"overlay_rep", "capacity_period", "capacity_draw", "history_period"} & {
+        d for node in back.subtree for d in node.dims}
     view = back.spm.cube
     assert set(view.data_vars) == {"bookings", "quota", "payout", "plan"}
     assert view["bookings"].dims == ("rep", "period", "draw")

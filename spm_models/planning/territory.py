@@ -41,8 +41,6 @@ import xarray as xr
 
 from spm_models.errors import InputError
 from spm_models.planning._config import check_keys, choice, number, raise_if
-from spm_models.planning.sections import TerritorySection
-from spm_models.planning.sections import keys as section_keys
 from spm_models.planning.geo import (
     distance_matrix_km,
     haversine_km,
@@ -50,6 +48,8 @@ from spm_models.planning.geo import (
     weighted_centres,
     zip_to_latlon,
 )
+from spm_models.planning.sections import TerritorySection
+from spm_models.planning.sections import keys as section_keys
 
 SECTION = "territory"
 TABLE = "table 'accounts'"

@@ -43,7 +43,7 @@ def _fig(w: float = 8.0, h: float = 3.6) -> tuple[Figure, plt.Axes]:
     return fig, fig.add_subplot()
 
 
-def _quarter(periods: Sequence[str]) -> list[str]:
+def _quarter(periods: Sequence[str] | np.ndarray) -> list[str]:
     return [str(pd.Period(p, freq="M").asfreq("Q")) for p in periods]
 
 

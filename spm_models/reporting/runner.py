@@ -204,7 +204,8 @@ def run_reports(paths: Sequence[str | Path], out_dir: str | Path, workers: int |
     write_index(out, runs)
     ok = [r for r in runs if r.ok and r.summary]
     if len(runs) >= 2:
-        write_compare(out, [r.summary for r in ok], failed=[r for r in runs if not r.ok])
+        write_compare(out, [s for r in ok if (s := r.summary) is not None],
+                      failed=[r for r in runs if not r.ok])
     return runs
 
 

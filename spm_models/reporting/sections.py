@@ -334,7 +334,7 @@ def territory_section(tables: dict[str, pd.DataFrame]) -> Any:
 
     acc = tables.get("accounts")
     fig = territory_map(acc) if acc is not None else None
-    if fig is None:
+    if fig is None or acc is None:
         return banner("No account locations in the data: territory map not available.", "draft")
     display(figure(fig))
     agg = {"accounts": ("account_id", "count"), "potential": ("potential", "sum")}

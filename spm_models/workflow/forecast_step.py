@@ -48,8 +48,9 @@ def forecast_settings(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any
     cfg = {}
     for k, v in section.items():
         if k in FIT_KEYS:
-            if FIT_KEYS[k]:
-                fit[FIT_KEYS[k]] = v
+            name = FIT_KEYS[k]
+            if name:
+                fit[name] = v
         else:
             cfg[k] = v
     if fit["method"] == "full":

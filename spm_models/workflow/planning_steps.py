@@ -106,9 +106,10 @@ def territory_variables(res: Any) -> xr.Dataset:
 
 
 def _territory_figures(metrics: dict[str, Any]) -> dict[str, Any]:
-    out = {k: fig(metrics[k]) for k in TERRITORY_FIGURES if k in metrics}
-    if out.get("empty_territories") is not None:
-        out["empty_territories"] = int(out["empty_territories"])
+    out: dict[str, Any] = {k: fig(metrics[k]) for k in TERRITORY_FIGURES if k in metrics}
+    empty = out.get("empty_territories")
+    if empty is not None:
+        out["empty_territories"] = int(empty)
     return out
 
 

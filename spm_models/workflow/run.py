@@ -36,10 +36,10 @@ from spm_models.cube import PERIOD, REP, cube_view, write_tree
 from spm_models.errors import InputError
 from spm_models.provenance import hash_frames, provenance
 from spm_models.scenario import Scenario, load_scenario, load_scenarios
-from spm_models.workflow import forecast_step, planning_steps, summary as summary_mod
+from spm_models.workflow import forecast_step, planning_steps
+from spm_models.workflow import summary as summary_mod
 from spm_models.workflow.cache import Cache
 from spm_models.workflow.paths import cache_dir, load_tables, resolve_data
-
 
 
 @dataclass

@@ -18,10 +18,13 @@ from spm_models.cube import DRAW, PERIOD, REP, cube_view, tree_group
 from spm_models.scenario import Scenario
 from spm_models.workflow.forecast_step import horizon, jsonable
 
+
 def incentive_cost_of(tree: xr.DataTree) -> xr.DataArray:
     """Incentive cost per draw of a result tree (``/comp`` plus ``/overlay`` payouts)."""
-    overlay = tree_group(tree, "overlay")
-    return figures.incentive_cost(tree_group(tree, "comp")["payout"],
+    overlay, comp = tree_group(tree, "overlay"), tree_group(tree, "comp")
+    if comp is None:
+        raise KeyError("the result tree has no /comp group")
+    return figures.incentive_cost(comp["payout"],
                                   None if overlay is None else overlay["payout"])
 
 
