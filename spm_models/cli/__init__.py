@@ -1,9 +1,10 @@
 """The ``spm`` command line.
 
-The app is assembled here (``spm_models.cli``); the sub-commands of each area live beside the
-code they drive (``spm_models/<area>/cli.py``) and import their heavy dependencies (PyMC, dask,
-papermill) inside the command bodies, so that ``spm --help`` stays fast. ``spm init`` (a new
-workbench folder) is defined here.
+All command-line code sits in this package: the app is assembled here, each area's
+sub-commands are in ``spm_models/cli/<area>.py`` (``data``, ``comp``, ``forecast``,
+``planning``, ``reporting``, ``distribution``) and import their area's heavy dependencies
+(PyMC, dask, papermill) inside the command bodies, so that ``spm --help`` stays fast. The
+areas never import this package. ``spm init`` (a new workbench folder) is defined here.
 
 Exit codes: 0 success, 1 invalid input (one line per problem on stderr, no traceback),
 2 usage error.
@@ -17,13 +18,13 @@ from typing import Annotated
 
 import typer
 
-from spm_models.comp.cli import app as comp_app
-from spm_models.data.cli import app as data_app
-from spm_models.distribution.cli import adjust_app, docs_app
+from spm_models.cli.comp import app as comp_app
+from spm_models.cli.data import app as data_app
+from spm_models.cli.distribution import adjust_app, docs_app
 from spm_models.errors import InputError
-from spm_models.forecast.cli import app as forecast_app
-from spm_models.planning.cli import app as plan_app
-from spm_models.reporting.cli import register as register_reporting
+from spm_models.cli.forecast import app as forecast_app
+from spm_models.cli.planning import app as plan_app
+from spm_models.cli.reporting import register as register_reporting
 
 app = typer.Typer(
     name="spm",
