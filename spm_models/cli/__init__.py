@@ -21,10 +21,10 @@ import typer
 from spm_models.cli.comp import app as comp_app
 from spm_models.cli.data import app as data_app
 from spm_models.cli.distribution import adjust_app, docs_app
-from spm_models.errors import InputError
 from spm_models.cli.forecast import app as forecast_app
 from spm_models.cli.planning import app as plan_app
 from spm_models.cli.reporting import register as register_reporting
+from spm_models.errors import InputError
 
 app = typer.Typer(
     name="spm",
