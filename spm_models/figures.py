@@ -50,11 +50,17 @@ def quantiles(values: Any, qs: Sequence[float] = QUANTILES, ndigits: int = 2) ->
             for q, v in zip(qs, vals, strict=True)}
 
 
+def annual(values: xr.DataArray) -> xr.DataArray:
+    """Plan-year totals: ``values`` summed over ``period`` (as is when it has none)."""
+    return values.sum(PERIOD) if PERIOD in values.dims else values
+
+
 def attainment(bookings: xr.DataArray, quota: xr.DataArray) -> xr.DataArray:
-    """Plan-year attainment ``(rep, draw)``: bookings ``(rep, period, draw)`` summed over
-    ``period`` ÷ quota ``(rep, period)`` summed; NaN where the quota is not positive."""
-    annual_q = quota.sum(PERIOD)
-    return bookings.sum(PERIOD) / annual_q.where(annual_q > 0)
+    """Plan-year attainment ``(rep, draw)``: bookings ``(rep, period, draw)`` (or already
+    summed over ``period``) ÷ quota ``(rep, period)`` summed; NaN where the quota is not
+    positive."""
+    annual_q = annual(quota)
+    return annual(bookings) / annual_q.where(annual_q > 0)
 
 
 def share_at_quota(att: xr.DataArray) -> xr.DataArray:
@@ -64,7 +70,8 @@ def share_at_quota(att: xr.DataArray) -> xr.DataArray:
 
 
 def revenue(bookings: xr.DataArray) -> xr.DataArray:
-    """Company plan-year bookings per draw ``(draw,)``."""
+    """Company plan-year bookings per draw ``(draw,)`` (of ``(rep, period, draw)`` bookings or
+    of their plan-year totals ``(rep, draw)``)."""
     return bookings.sum([d for d in bookings.dims if d != DRAW])
 
 
@@ -86,6 +93,17 @@ def prob_at_least(values: xr.DataArray, threshold: float | None) -> float | None
     if threshold is None:
         return None
     return round(float((values >= float(threshold)).mean()), 6)
+
+
+def cube_figures(bookings: xr.DataArray, quota: xr.DataArray, cost: xr.DataArray,
+                 target: float | None = None, budget: float | None = None
+                 ) -> tuple[dict[str, Any], xr.DataArray]:
+    """:func:`decision_figures` of ``bookings (rep, period, draw)``, ``quota (rep, period)``
+    and the incentive ``cost (draw,)`` — the one sequence of reductions every caller uses —
+    and the attainment ``(rep, draw)``."""
+    annual_b = annual(bookings)
+    att = attainment(annual_b, quota)
+    return decision_figures(revenue(annual_b), cost, att, target, budget), att
 
 
 def decision_figures(rev: xr.DataArray, cost: xr.DataArray, att: xr.DataArray,

@@ -198,8 +198,7 @@ class WhatIf:
                 self._overlay_cache[okey] = None if ov is None else ov["payout"]
             overlay = self._overlay_cache[okey]
         cost = figures.incentive_cost(payout, overlay)
-        att = figures.attainment(b, q)
-        figs = figures.decision_figures(figures.revenue(b), cost, att, self.target, self.budget)
+        figs, att = figures.cube_figures(b, q, cost, self.target, self.budget)
         return WhatIfFigures(
             figures=figs, n_reps=int(b.sizes[REP]), seconds=time.perf_counter() - t0,
             cost_draws=np.asarray(cost.values), attainment=_row_median(

@@ -105,15 +105,23 @@ def simulate_roles(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.D
     measures is credited the rep's bookings (and quota) on each measure.
     """
     months = [str(p) for p in bookings[PERIOD].values]
+    month_pos = {m: i for i, m in enumerate(months)}
     rep_ids = np.asarray(bookings[REP].values)
-    parts = []
+    n_draw = bookings.sizes[DRAW]
+    payout = np.zeros((len(rep_ids), len(months), n_draw))
+    plan = np.empty(len(rep_ids), dtype=object)
     for key, idx, res in payouts_by_plan(plans, roles, bookings, quota, target_incentive):
-        part = xr.Dataset({"payout": res["payout"].reindex({PERIOD: months}, fill_value=0.0)})
-        part["plan"] = xr.DataArray(np.array([key] * len(idx)), dims=[REP],
-                                    coords={REP: rep_ids[idx]})
-        parts.append(part.transpose(REP, PERIOD, DRAW, ...))
-    out = xr.concat(parts, dim=REP) if len(parts) > 1 else parts[0]
-    return out.reindex({REP: rep_ids})
+        pay = res["payout"]
+        if set(pay.dims) != {REP, PERIOD, DRAW}:
+            raise ValueError(f"payouts of plan {key!r} have dims {pay.dims}; expected rep, period, draw")
+        pay = pay.transpose(REP, PERIOD, DRAW)
+        pos = np.array([month_pos[str(p)] for p in pay[PERIOD].values])  # payout months
+        payout[idx[:, None], pos[None, :], :] = pay.values
+        plan[idx] = key
+    coords = {REP: bookings[REP].values, PERIOD: bookings[PERIOD].values,
+              DRAW: bookings[DRAW].values}
+    return xr.Dataset({"payout": ((REP, PERIOD, DRAW), payout), "plan": (REP, plan.astype(str))},
+                      coords=coords)
 
 
 def payout_totals(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.DataArray,

@@ -32,9 +32,8 @@ def cube_figures(tree: xr.DataTree, target: float | None,
                  budget: float | None) -> dict[str, Any]:
     """:func:`spm_models.figures.decision_figures` of a scenario result tree."""
     cube = cube_view(tree)
-    return figures.decision_figures(
-        figures.revenue(cube["bookings"]), incentive_cost_of(tree),
-        figures.attainment(cube["bookings"], cube["quota"]), target, budget)
+    return figures.cube_figures(cube["bookings"], cube["quota"], incentive_cost_of(tree),
+                                target, budget)[0]
 
 
 def cost_by_plan(tree: xr.DataTree) -> dict[str, dict[str, float]]:
