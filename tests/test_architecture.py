@@ -65,3 +65,19 @@ def test_modules_stay_small():
     long = {p.relative_to(PKG).as_posix(): n for p in PKG.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 520}
     assert set(long) <= LONG_OK, long
+
+
+def test_deprecations_reached_from_spm_models_are_errors():
+    """pyproject's filterwarnings: a DeprecationWarning attributed to spm_models fails a test."""
+    import warnings
+
+    import pytest
+
+    from spm_models import figures
+
+    with pytest.raises(DeprecationWarning):
+        warnings.warn_explicit("old API", DeprecationWarning, filename=figures.__file__,
+                               lineno=1, module="spm_models.figures")
+    with pytest.warns(DeprecationWarning):  # a third-party module's own warning is reported
+        warnings.warn_explicit("old API", DeprecationWarning, filename="x.py", lineno=1,
+                               module="somelib.internal")
