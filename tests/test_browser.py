@@ -88,7 +88,8 @@ def lab(run):
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
             cell.source = (f'scenario_path = {str(run.scenarios["tiny_a"])!r}\n'
-                           'scenario_name = None')
+                           'scenario_name = None\n'
+                           f'workbench = {str(run.root)!r}')
     nbformat.write(nb, str(run.root / "workbench.ipynb"))
     port, token = _free_port(), secrets.token_hex(16)
     log = open(run.root / "jupyterlab.log", "w")
