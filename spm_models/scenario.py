@@ -2,7 +2,7 @@
 
 A scenario file::
 
-    name: base                      # required, [A-Za-z0-9_.-]+; names the report folder
+    name: base                      # required; names the report folder (spm_models.names)
     title: FY27 base plan
     extends: other.yaml             # optional; path relative to this file; deep-merged
     data: demo                      # data source: 'demo' (the embedded demo org), a DuckDB
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from spm_models.errors import InputError
+from spm_models.names import sweep_names, sweep_value
 from spm_models.provenance import hash_file, hash_obj
 from spm_models.scenario_config import ScenarioSpec, validate_spec
 from spm_models.yaml_input import read_yaml
@@ -172,8 +173,9 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
     if not sweep:
         return [Scenario(spec, path)]
     out = []
-    names = sweep.get("names") or [f"{spec['name']}-{sweep['key'].split('.')[-1]}={v}" for v in sweep["values"]]
-    for value, name in zip(sweep["values"], names, strict=False):
+    names = sweep_names(spec["name"], sweep, path)
+    for value, name in zip(sweep["values"], names, strict=True):
+        value = sweep_value(sweep["key"], value, path)
         child = copy.deepcopy(spec)
         _set_dotted(child, sweep["key"], value, path)
         child["name"] = str(name)

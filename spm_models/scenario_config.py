@@ -13,7 +13,6 @@ settings are typed here; model options pass through as a dict to
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -37,13 +36,33 @@ from spm_models.planning.sections import (
     TerritorySection,
 )
 
-NAME_PATTERN = r"^[A-Za-z0-9_.=\-]+$"
+
+def _reason(exc: InputError) -> str:
+    """The message part of a one-line ``FILE, key 'K': message`` problem."""
+    line = exc.problems[0]
+    return line.split("': ", 1)[1] if "': " in line else line
 
 
 def _plan_exists(p: str) -> str:
-    if not Path(p).exists():
-        raise ValueError(f"plan file not found: {p}")
+    """A plan path must name an existing .yaml/.yml file (``yaml_input.check_yaml_path``)."""
+    from spm_models.yaml_input import check_yaml_path
+
+    try:
+        check_yaml_path(p, "", "plans", "plan")
+    except InputError as exc:
+        raise ValueError(_reason(exc)) from None
     return p
+
+
+def _name_ok(name: str) -> str:
+    """The one name rule of :mod:`spm_models.names` (names become folders and links)."""
+    from spm_models.names import check_name
+
+    try:
+        check_name(name, "", "name")
+    except InputError as exc:
+        raise ValueError(_reason(exc)) from None
+    return name
 
 
 PlanFile = Annotated[str, AfterValidator(_plan_exists)]
@@ -83,7 +102,7 @@ class Sweep(Section):
 class ScenarioSpec(Section):
     """A resolved scenario file (see :mod:`spm_models.scenario` for the format)."""
 
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    name: Annotated[str, AfterValidator(_name_ok)]
     title: str | None = None
     description: str | None = None
     data: str = "demo"
@@ -107,10 +126,12 @@ class ScenarioSpec(Section):
     @classmethod
     def _cron(cls, sched: str | None) -> str | None:
         if sched is not None:
-            from croniter import croniter
+            from spm_models.reporting.schedule import check_cron
 
-            if not croniter.is_valid(sched):
-                raise ValueError(f"not a valid cron expression: {sched!r}")
+            try:
+                check_cron(sched, "")
+            except InputError as exc:
+                raise ValueError(_reason(exc)) from None
         return sched
 
 
@@ -136,8 +157,6 @@ def _line(path: Path, err: dict[str, Any], spec: dict[str, Any]) -> str:
         msg = "unknown key"
     elif kind == "missing":
         msg = "required"
-    elif kind == "string_pattern_mismatch" and keys and keys[-1] == "name":
-        msg = "use letters, digits, '_', '-', '.', '=' only"
     elif kind == "string_pattern_mismatch":
         msg = "expected YYYY-MM"
     else:
@@ -156,8 +175,3 @@ def validate_spec(spec: dict[str, Any], path: str | Path) -> ScenarioSpec:
             line = _line(Path(path), dict(e), spec)
             by_key.setdefault(line.split("':", 1)[0], line)
         raise InputError(list(by_key.values())) from None
-
-
-def is_valid_name(name: str) -> bool:
-    """A scenario name usable as a folder name (letters, digits, ``_ - . =``)."""
-    return bool(re.match(NAME_PATTERN, name))

@@ -77,7 +77,8 @@ def test_imported_third_party_packages_are_declared():
     declared = set(_pyproject())
     # import name -> distribution name where they differ; zarr/nutpie/openpyxl are used through
     # xarray, pymc and pandas
-    dist = {"yaml": "pyyaml", "IPython": "ipython", "jinja2": "jinja2", "sklearn": "scikit-learn"}
+    dist = {"yaml": "pyyaml", "IPython": "ipython", "dateutil": "python-dateutil",
+            "sklearn": "scikit-learn"}
     found = set()
     for path in (ROOT / "spm_models").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

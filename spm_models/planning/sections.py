@@ -28,7 +28,7 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-QUOTA_COMMON_KEYS = {"method", "phasing", "history_months"}
+QUOTA_COMMON_KEYS = {"method", "phasing", "history_months", "ramp_tau"}
 QUOTA_METHOD_KEYS = {
     "growth": {"growth"},
     "top_down": {"target", "allocate_by", "over_assignment"},
@@ -44,6 +44,7 @@ class QuotaSection(Section):
     method: Literal["growth", "top_down", "equal_probability"]
     phasing: Literal["rep", "company", "flat"] | None = None
     history_months: Count | None = None
+    ramp_tau: Positive | None = None
     growth: Annotated[float, Field(gt=-1)] | None = None
     target: Positive | None = None
     allocate_by: Literal["potential", "history", "forecast"] | None = None
@@ -100,6 +101,9 @@ class CapacitySection(Section):
     schedule: Literal["constant", "front_loaded"] | None = None
     max_hires: NonNegativeInt | None = None
     productivity: Positive | None = None
+    #: role of the hires and the plan key they are paid on (``spm_models.planning.roster``)
+    hire_role: str | None = None
+    hire_plan: str | None = None
 
 
 def keys(model: type[BaseModel]) -> set[str]:
