@@ -33,6 +33,10 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
+$(VENV)/.lab-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[lab]'
+	@touch $@
+
 venv: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
@@ -46,13 +50,15 @@ report: $(VENV)/.installed $(DEMO)
 	$(BIN)/spm report $(SCENARIOS) --out reports
 
 test: $(VENV)/.dev-installed
+	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser tests will be SKIPPED (apt-get install -y chromium; with CI=true they fail instead)."
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+	@test -x /usr/bin/chromium || echo "NOTE: browser tests were SKIPPED (no /usr/bin/chromium)."
 
 test-fast: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
-lab: $(VENV)/.installed $(DEMO)
-	$(BIN)/jupyter lab notebooks/workbench.ipynb
+lab: $(VENV)/.lab-installed $(DEMO)
+	SPM_WORKBENCH=$(CURDIR) $(BIN)/jupyter lab notebooks/workbench.ipynb
 
 bench: $(VENV)/.dev-installed $(DEMO)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

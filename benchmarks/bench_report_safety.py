@@ -31,15 +31,15 @@ PLAN = {
 
 
 def main() -> int:
-    from spm_models import pipeline
     from spm_models.reporting import publish
     from spm_models.reporting.runner import run_reports
+    from spm_models.workflow.paths import write_demo
 
     root = Path(tempfile.mkdtemp(prefix="spm-bench-safety-"))
     os.environ.update(SPM_CACHE_DIR=str(root / "cache"), SPM_APPROVALS=str(root / "a.jsonl"),
                       SPM_DEMO_DATA=str(root / "demo.duckdb"))
     data = root / "org.duckdb"
-    pipeline._write_source(pipeline._make_demo(n_reps=12, years=2, seed=3), data)
+    write_demo(data, n_reps=12, years=2, seed=3)
     (root / "ae.yaml").write_text(yaml.safe_dump(PLAN, sort_keys=False))
     files = []
     for i, growth in enumerate((0.1, 0.2)):

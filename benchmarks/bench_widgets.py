@@ -35,7 +35,7 @@ def _time(fn, repeat: int = 5) -> float:
 
 
 def main() -> None:
-    from spm_models import pipeline, widgets
+    from spm_models import widgets, workflow
     from spm_models.scenario import load_scenario
 
     ap = argparse.ArgumentParser()
@@ -49,12 +49,12 @@ def main() -> None:
     if args.fast:
         sc.spec.setdefault("forecast", {})["method"] = "fast"
     t0 = time.perf_counter()
-    result = pipeline.run(sc)
+    result = workflow.run(sc)
     t_run = time.perf_counter() - t0
     wi = widgets.WhatIf(result)
     n_rep, n_per, n_draw = (result.cube.sizes[d] for d in ("rep", "period", "draw"))
     print(f"scenario {sc.name}: {n_rep} reps × {n_per} months × {n_draw} draws; "
-          f"pipeline.run (cached forecast) {t_run:.1f} s")
+          f"workflow.run (cached forecast) {t_run:.1f} s")
 
     arr = np.random.default_rng(0).random((n_rep, n_per, n_draw))
     t_floor = _time(lambda: np.cumsum(arr, axis=1))
@@ -86,6 +86,8 @@ def main() -> None:
               f"{total * 1000 / TARGET_MS:>10.2f}  {cost:,.0f}")
     print(f"worst recompute incl. chart: {worst * 1000:.0f} ms "
           f"({'meets' if worst * 1000 < TARGET_MS else 'MISSES'} the {TARGET_MS:.0f} ms target)")
+    if worst * 1000 >= TARGET_MS:
+        raise SystemExit(f"bench_widgets: missed the {TARGET_MS:.0f} ms target")
 
 
 if __name__ == "__main__":

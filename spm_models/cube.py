@@ -37,7 +37,7 @@ DRAW = "draw"
 CUBE_DIMS = (SCENARIO, REP, PERIOD, DRAW)
 
 #: Cubes larger than this (bytes) are dask-backed by default.
-DEFAULT_MEMORY_BUDGET = int(os.environ.get("SPM_MEMORY_BUDGET", 2 * 1024**3))
+DEFAULT_MEMORY_BUDGET = int(os.environ.get("SPM_MEMORY_BUDGET", str(2 * 1024**3)))
 #: Target size of one dask chunk (bytes).
 DEFAULT_CHUNK_BYTES = 128 * 1024**2
 
@@ -222,3 +222,96 @@ def read_cube(path: str | Path, chunks: Mapping[str, int] | str | None = None) -
     if chunks is None:
         ds = ds.load()
     return ds
+
+
+# --------------------------------------------------------------------------- scenario trees
+#: groups of a scenario result tree (:func:`spm_models.workflow.run`), each with its own dims
+TREE_GROUPS = {
+    "forecast": "bookings(rep, period, draw): posterior-predictive plan-year bookings",
+    "comp": "quota(rep, period), target_incentive(rep), payout(rep, period, draw), plan(rep)",
+    "overlay": "payout(rep, period, draw), role(rep), region(rep) of overlay roles (e.g. SE)",
+    "history": "bookings(rep, period), quota(rep, period): the actual history",
+    "territory": "territory_before/after, potential, workload, lat, lon, account_moved (account)",
+    "capacity": "headcount, ramped_fte, capacity (period, draw), capacity_total(draw), hires",
+}
+
+
+def tree_group(tree: xr.DataTree, name: str) -> xr.Dataset | None:
+    """The Dataset of group ``name`` of ``tree`` (its own coordinates), or None when absent."""
+    if name not in tree.children:
+        return None
+    return tree.children[name].to_dataset(inherit=False)
+
+
+def cube_view(obj: xr.DataTree | xr.Dataset) -> xr.Dataset:
+    """The ``rep × period × draw`` view of a scenario tree: ``/forecast`` and ``/comp`` merged
+    (``bookings``, ``quota``, ``payout``, ``plan``, ``target_incentive`` and the rep
+    coordinates). A Dataset is returned as is."""
+    if isinstance(obj, xr.Dataset):
+        return obj
+    parts = [g for g in (tree_group(obj, "forecast"), tree_group(obj, "comp")) if g is not None]
+    out = xr.merge(parts, compat="override", join="exact") if parts else xr.Dataset()
+    out.attrs = dict(obj.attrs)
+    return out
+
+
+def _storable(ds: xr.Dataset) -> xr.Dataset:
+    out = ds.copy()
+    out.attrs = _jsonable_attrs(out.attrs)
+    for name in list(out.variables):
+        var = out[name]
+        if var.dtype == object:
+            out[name] = var.astype(str)
+        out[name].encoding = {}
+    return out
+
+
+def write_tree(tree: xr.DataTree, path: str | Path,
+               provenance: Mapping[str, Any] | None = None) -> Path:
+    """Write a scenario tree to a zarr store atomically (temporary folder, then rename), with
+    ``provenance`` merged into the root attributes. String variables are stored as fixed-width
+    unicode so the store reads back anywhere."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nodes = {node.path: _storable(node.to_dataset(inherit=False)) for node in tree.subtree}
+    root = nodes["/"]
+    if provenance:
+        root.attrs.update(_jsonable_attrs(provenance))
+    out = xr.DataTree.from_dict(nodes)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        store = tmp / "tree.zarr"
+        out.to_zarr(store, mode="w", consolidated=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(store, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def read_tree(path: str | Path) -> xr.DataTree:
+    """Open a scenario tree written by :func:`write_tree` (loaded into memory)."""
+    return xr.open_datatree(path, engine="zarr", consolidated=False).load()
+
+
+@xr.register_datatree_accessor("spm")
+class SpmTreeAccessor:
+    """Domain verbs on scenario result trees: ``tree.spm.cube``, ``tree.spm.group("capacity")``."""
+
+    def __init__(self, tree: xr.DataTree):
+        self._tree = tree
+
+    @property
+    def cube(self) -> xr.Dataset:
+        """The ``rep × period × draw`` view (:func:`cube_view`)."""
+        return cube_view(self._tree)
+
+    def group(self, name: str) -> xr.Dataset | None:
+        """Group ``name`` as a Dataset, or None (:func:`tree_group`)."""
+        return tree_group(self._tree, name)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return {k: self._tree.attrs.get(k)
+                for k in ("package_version", "scenario_hash", "data_hash", "seed")}

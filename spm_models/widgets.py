@@ -12,9 +12,12 @@ given a scenario result (its forecast cube is cached), :meth:`WhatIf.compute` ap
   ``1 − exp(−(τ + 1)/ramp_tau)``, with the quota ramped the same way);
 * ``plan`` — another plan file for the main role;
 
-and re-runs the one comp engine (``spm_models.comp.compute_payouts``) over all draws. Plan
-settings apply to the plans of the reps in the forecast; overlay plans (e.g. ``SE``, credited
-with their region's bookings) are re-run unchanged on the what-if bookings and quotas.
+and re-runs the one comp engine (``spm_models.comp.compute_payouts``, through
+``spm_models.comp.roles``) over all draws. Plan settings apply to the plans of the reps in the
+forecast; overlay plans (e.g. ``SE``, credited with their region's bookings) are re-run
+unchanged on the what-if bookings and quotas. The figures come from the one reducer,
+:func:`spm_models.figures.decision_figures`, so with no setting changed they equal the
+scenario's ``summary.json``.
 :class:`WhatIfPanel` wires it to sliders, a dropdown, key-figure cards and two charts.
 """
 
@@ -28,6 +31,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from spm_models import figures
+from spm_models.comp import roles as comp_roles
 from spm_models.cube import DRAW, PERIOD, REP
 
 DEFAULT_RAMP_TAU = 3.0
@@ -35,22 +40,37 @@ DEFAULT_RAMP_TAU = 3.0
 
 @dataclass
 class WhatIfFigures:
-    """Key figures of one what-if setting."""
+    """Key figures of one what-if setting (see :mod:`spm_models.figures` for definitions).
 
-    incentive_cost: dict[str, float]
-    revenue: dict[str, float]
-    cost_of_sales: float
-    share_reps_at_quota: float
-    prob_company_target: float | None
+    ``figures`` is :func:`spm_models.figures.decision_figures`; ``cost_draws`` the incentive
+    cost per draw ``(draw,)``; ``attainment`` each rep's median plan-year attainment ``(rep,)``.
+    """
+
+    figures: dict[str, Any]
     n_reps: int
     seconds: float
     cost_draws: np.ndarray
     attainment: np.ndarray
 
+    @property
+    def incentive_cost(self) -> dict[str, float]:
+        return self.figures["incentive_cost"]
 
-def _quantiles(v: np.ndarray) -> dict[str, float]:
-    q = np.quantile(v, [0.1, 0.5, 0.9])
-    return {"p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])}
+    @property
+    def revenue(self) -> dict[str, float]:
+        return self.figures["revenue"]
+
+    @property
+    def cost_of_sales(self) -> float:
+        return self.figures["cost_of_sales"]["p50"]
+
+    @property
+    def share_reps_at_quota(self) -> float:
+        return self.figures["share_reps_at_quota"]["p50"]
+
+    @property
+    def prob_company_target(self) -> float | None:
+        return self.figures["prob_company_target"]
 
 
 def _tier_starts(tiers: list[dict[str, Any]]) -> list[float]:
@@ -99,8 +119,6 @@ class WhatIf:
     """Recompute comp figures on a cached scenario cube under what-if settings."""
 
     def __init__(self, result: Any, plan_dir: str | Path | None = None, seed: int = 0):
-        from spm_models import pipeline
-
         self.result = result
         self.scenario = result.scenario
         cube = result.cube
@@ -111,10 +129,11 @@ class WhatIf:
         self.region = (np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
                        else np.array([""] * cube.sizes[REP]))
         self.reps = result.tables.get("reps")
-        self._overlay_cache: dict[tuple[int, float], np.ndarray] = {}
-        self.plans = pipeline.load_plans(self.scenario)
-        self.main_role = pipeline.plan_key(self.plans, "AE")
+        self._overlay_cache: dict[tuple[int, float], xr.DataArray | None] = {}
+        self.plans = comp_roles.load_plans(self.scenario.plans, self.scenario.path)
+        self.main_role = comp_roles.plan_key(self.plans, comp_roles.DEFAULT_ROLE)
         self.target = self.scenario.spec.get("target")
+        self.budget = self.scenario.spec.get("budget")
         self.rng_seed = seed
         self.ramp_tau = _ramp_tau(result.tables)
         plan_dir = Path(plan_dir) if plan_dir else Path(self.plans[self.main_role].source).parent
@@ -158,7 +177,6 @@ class WhatIf:
                 cap: float | None = None, threshold: float | None = None,
                 headcount: int | None = None, plan: str | None = None) -> WhatIfFigures:
         """Key figures under the what-if settings (``None`` keeps the scenario's value)."""
-        from spm_models import pipeline
         from spm_models.comp import Plan
 
         t0 = time.perf_counter()
@@ -166,36 +184,25 @@ class WhatIf:
         if plan and plan in self.plan_choices:
             plans[self.main_role] = Plan.from_yaml(self.plan_choices[plan])
         b, q, ti, roles, region = self._headcount(int(headcount) if headcount else self.n_reps)
-        q = q * (1.0 + float(quota_uplift))
-        keys = {pipeline.plan_key(plans, r) for r in set(roles)} | {self.main_role}
+        if quota_uplift:
+            q = q * (1.0 + float(quota_uplift))
+        keys = {comp_roles.plan_key(plans, r) for r in set(roles)} | {self.main_role}
         main = {k: modify_plan(plans[k], accelerator, cap, threshold) for k in keys}
-        cost = pipeline.payout_totals(main, b, q, ti, roles)
+        payout = comp_roles.simulate_roles(main, b, q, ti, roles)["payout"]
+        overlay = None
         overlay_plans = {k: p for k, p in plans.items() if k not in keys}
         if self.reps is not None and overlay_plans:
             okey = (int(headcount or self.n_reps), float(quota_uplift))
             if okey not in self._overlay_cache:  # overlay plans are not what-if'd: reuse
-                ov = pipeline.overlay_comp(overlay_plans, b, q, self.reps, roles, region)
-                self._overlay_cache[okey] = (
-                    np.zeros(b.sizes[DRAW]) if ov is None else
-                    ov["overlay_payout"].transpose(..., DRAW).values
-                    .reshape(-1, b.sizes[DRAW]).sum(axis=0))
-            cost = cost + self._overlay_cache[okey]
-        b_np = np.asarray(b.values)  # (rep, period, draw)
-        annual_b = b_np.sum(axis=1)
-        revenue = annual_b.sum(axis=0)
-        annual_q = np.asarray(q.values).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            att = annual_b / np.where(annual_q > 0, annual_q, np.nan)[:, None]
-        has_q = annual_q > 0
-        at_quota = (att[has_q] >= 1.0).sum(axis=0) / max(int(has_q.sum()), 1)
+                ov = comp_roles.overlay_payouts(overlay_plans, b, q, self.reps, roles, region)
+                self._overlay_cache[okey] = None if ov is None else ov["payout"]
+            overlay = self._overlay_cache[okey]
+        cost = figures.incentive_cost(payout, overlay)
+        figs, att = figures.cube_figures(b, q, cost, self.target, self.budget)
         return WhatIfFigures(
-            incentive_cost=_quantiles(cost), revenue=_quantiles(revenue),
-            cost_of_sales=float(np.median(cost / np.where(revenue != 0, revenue, np.nan))),
-            share_reps_at_quota=float(np.median(at_quota)),
-            prob_company_target=(float((revenue >= float(self.target)).mean())
-                                 if self.target is not None else None),
-            n_reps=int(b.sizes[REP]), seconds=time.perf_counter() - t0,
-            cost_draws=cost, attainment=_row_median(att),
+            figures=figs, n_reps=int(b.sizes[REP]), seconds=time.perf_counter() - t0,
+            cost_draws=np.asarray(cost.values), attainment=_row_median(
+                np.asarray(att.transpose(REP, DRAW).values)),
         )
 
 
@@ -231,7 +238,7 @@ def plan_choices(plan_dir: Path, current: Any) -> dict[str, str]:
     return out
 
 
-def _bars(values: np.ndarray, bins: np.ndarray, color: str, marks: dict[str, float],
+def _bars(values: np.ndarray, bins: np.ndarray, color: str, marks: dict[str, tuple[float, str]],
           fmt: Any, title: str, ref: np.ndarray | None = None) -> str:
     """An HTML/CSS histogram (no plotting library: renders in well under a millisecond)."""
     import html

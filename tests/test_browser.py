@@ -4,6 +4,7 @@ what-if workbench running in a real JupyterLab."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import socket
@@ -32,7 +33,10 @@ def run():
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+        msg = "Debian chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI: {msg}; browser tests cannot be skipped on CI")
+        pytest.skip(msg)
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -84,7 +88,8 @@ def lab(run):
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
             cell.source = (f'scenario_path = {str(run.scenarios["tiny_a"])!r}\n'
-                           'scenario_name = None')
+                           'scenario_name = None\n'
+                           f'workbench = {str(run.root)!r}')
     nbformat.write(nb, str(run.root / "workbench.ipynb"))
     port, token = _free_port(), secrets.token_hex(16)
     log = open(run.root / "jupyterlab.log", "w")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import spm_models.cube as cube
+from spm_models import cube
 from spm_models.provenance import provenance
 
 

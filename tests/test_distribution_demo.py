@@ -26,10 +26,11 @@ XSS = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def org():
-    from spm_models import pipeline
+    from spm_models.data import write_source
+    from spm_models.data.demo import make_demo
 
     root = private_tmp("spm-distribution-")
-    tables = pipeline._make_demo(n_reps=20, years=2, seed=5)
+    tables = make_demo(n_reps=20, years=2, seed=5)
     booked = tables["bookings"].groupby("rep_id")["amount"].sum().sort_values()
     victim = str(booked.index[-1])
     for df in tables.values():
@@ -38,7 +39,7 @@ def org():
                 df[col] = df[col].where(df[col].astype(str) != victim, HOSTILE_ID)
     tables["reps"]["name"] = [f"{XSS} {i}" for i in range(len(tables["reps"]))]
     data = root / "tiny.duckdb"
-    pipeline._write_source(tables, data)
+    write_source(tables, data)
     plan = root / "ae.yaml"
     plan.write_text(yaml.safe_dump(PLAN, sort_keys=False))
     path = scenario(root / "demo.yaml", "demo_docs", data, plan, seed=1,

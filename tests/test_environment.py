@@ -1,4 +1,4 @@
-"""environment.yml must mirror pyproject.toml's runtime dependencies."""
+"""environment.yml must mirror pyproject.toml's runtime dependencies (and the `lab` extra)."""
 
 import re
 import tomllib
@@ -23,7 +23,9 @@ def _split(req: str) -> tuple[str, set[str], str]:
 
 
 def _pyproject() -> dict[str, str]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # the conda environment is for interactive users: runtime dependencies plus the `lab` extra
+    deps = project["dependencies"] + project["optional-dependencies"]["lab"]
     out = {}
     for req in deps:
         name, extras, spec = _split(req)
@@ -65,3 +67,27 @@ def test_environment_pins_python_and_installs_package():
     assert pip and "-e ." in pip[0]["pip"]
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert requires == ">=3.12"
+
+
+def test_imported_third_party_packages_are_declared():
+    """Every third-party module spm_models imports is a declared dependency (issue 10)."""
+    import ast
+    import sys
+
+    declared = set(_pyproject())
+    # import name -> distribution name where they differ; zarr/nutpie/openpyxl are used through
+    # xarray, pymc and pandas
+    dist = {"yaml": "pyyaml", "IPython": "ipython", "dateutil": "python-dateutil",
+            "sklearn": "scikit-learn"}
+    found = set()
+    for path in (ROOT / "spm_models").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and
+                     node.level == 0 else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top != "spm_models" and top not in sys.stdlib_module_names:
+                    found.add(_norm(dist.get(top, top)))
+    missing = sorted(found - declared)
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
+from spm_models.cli.planning import app
 from spm_models.planning.capacity import simulate_capacity
-from spm_models.planning.cli import app
 from spm_models.planning.quota import set_quotas
 from spm_models.planning.synthetic import synthetic_accounts, synthetic_forecast
 from spm_models.planning.territory import balance_territories

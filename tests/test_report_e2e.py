@@ -30,7 +30,7 @@ def test_outputs_per_scenario_and_exit_code(run):
 
 
 def test_summary_contract_matches_cube(run):
-    from spm_models.cube import read_cube
+    from spm_models.cube import read_tree
 
     s = json.loads((run.out / "tiny_a" / "summary.json").read_text())
     assert s["scenario"] == "tiny_a"
@@ -40,9 +40,12 @@ def test_summary_contract_matches_cube(run):
     assert 0 <= s["share_reps_at_quota"]["p50"] <= 1
     assert set(s["provenance"]) >= {"package_version", "scenario_hash", "data_hash", "seed"}
     assert s["provenance"]["seed"] == 1
-    cube = read_cube(run.out / "tiny_a" / "cube.zarr")
-    assert cube.attrs["scenario_hash"] == s["provenance"]["scenario_hash"]
-    assert cube.attrs["data_hash"] == s["provenance"]["data_hash"]
+    tree = read_tree(run.out / "tiny_a" / "cube.zarr")
+    assert tree.attrs["scenario_hash"] == s["provenance"]["scenario_hash"]
+    assert tree.attrs["data_hash"] == s["provenance"]["data_hash"]
+    assert {"forecast", "comp", "history"} <= set(tree.children)
+    assert tree["history"]["bookings"].dims == ("rep", "period")
+    cube = tree.spm.cube
     revenue = cube["bookings"].sum(["rep", "period"]).values
     cost = cube["payout"].sum(["rep", "period"]).values
     assert s["revenue"]["p50"] == pytest.approx(np.quantile(revenue, 0.5), abs=0.01)
@@ -60,7 +63,7 @@ def test_summary_contract_matches_cube(run):
 def test_html_has_no_code_and_is_self_contained(run):
     html = (run.out / "tiny_a" / "report.html").read_text()
     assert 'class="jp-InputArea' not in html and 'class="jp-Cell-inputWrapper' not in html
-    assert "pipeline.run(" not in html and "from spm_models" not in html
+    assert "workflow.run(" not in html and "from spm_models" not in html
     assert "Executive summary" in html and "Leaderboard" in html and "Provenance" in html
     assert "data:image/png;base64," in html
     assert not re.search(r"""<(script|link)[^>]+(src|href)=["']https?://""", html)
@@ -100,21 +103,25 @@ def test_index_shows_headline_figures(run):
 
 
 def test_forecast_fit_is_shared_between_scenarios(run):
-    fits = list((run.cache / "fits").glob("fit-*"))
+    def entries(kind):
+        return [p for p in (run.cache / kind).iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+    fits = entries("fits")
     assert len(fits) == 1, fits  # tiny_a and tiny_b differ in seed and quota only
-    assert len(list((run.cache / "forecast").glob("*.zarr"))) == 2
+    assert len(entries("forecast")) == 2
+    assert all((p / "manifest.json").is_file() for p in fits + entries("forecast"))
 
 
 def test_same_scenario_and_seed_give_identical_summary(run, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     for k, v in make_env(run.root, run.cache).items():
         monkeypatch.setenv(k, v)
     shutil.rmtree(run.cache / "forecast")  # regenerate the forecast draws from the posterior
     monkeypatch.chdir(run.root)
-    res = pipeline.run(run.scenarios["tiny_a"])
+    res = workflow.run(run.scenarios["tiny_a"])
     again = run.root / "again"
-    pipeline.write_outputs(res, again / "summary.json", again / "cube.zarr")
+    workflow.write_outputs(res, again / "summary.json", again / "cube.zarr")
     assert (again / "summary.json").read_text() == (run.out / "tiny_a" / "summary.json").read_text()
 
 

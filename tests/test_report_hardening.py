@@ -31,10 +31,10 @@ SECRETS = ("s3cr3t", "Pa55word99", "ana_lopez")
 
 # ----------------------------------------------------------------------------- secrets (item 7)
 def test_secret_in_data_url_appears_nowhere():
-    from spm_models import pipeline
+    from spm_models.data.demo import make_demo
 
     root = private_tmp("spm-secret-")
-    tables = pipeline._make_demo(n_reps=8, years=2, seed=3)
+    tables = make_demo(n_reps=8, years=2, seed=3)
     db = root / "org.db"
     con = sqlite3.connect(db)
     for k, v in tables.items():

@@ -38,16 +38,17 @@ FAST = {"method": "fast", "n_steps": 1500, "fit_draws": 100}
 
 def write_tiny_org(path: Path, n_reps: int = 12, seed: int = 3) -> Path:
     """A small demo organisation whose first AE is named like an XSS payload."""
-    from spm_models import pipeline
+    from spm_models.data import write_source
+    from spm_models.data.demo import make_demo
 
-    tables = pipeline._make_demo(n_reps=n_reps, years=2, seed=seed)
+    tables = make_demo(n_reps=n_reps, years=2, seed=seed)
     reps = tables["reps"]
     booked = set(tables["bookings"]["rep_id"].astype(str))
     first = reps.index[reps["rep_id"].astype(str).isin(booked)][0]
     if "name" not in reps:
         reps["name"] = reps["rep_id"].astype(str)
     reps.loc[first, "name"] = XSS
-    pipeline._write_source(tables, path)
+    write_source(tables, path)
     return path
 
 

@@ -23,6 +23,6 @@ def test_notebook_is_parameterized_stripped_and_logic_free(name):
         if cell.cell_type != "code":
             continue
         assert cell.outputs == [] and cell.execution_count is None
-        assert not re.search(r"^\s*(def|class|for .* in range)\b", cell.source, re.M)
-        imports = re.findall(r"^(?:from|import)\s+([\w.]+)", cell.source, re.M)
+        assert not re.search(r"^\s*(def|class|for .* in range)\b", cell.source, re.MULTILINE)
+        imports = re.findall(r"^(?:from|import)\s+([\w.]+)", cell.source, re.MULTILINE)
         assert all(m.split(".")[0] in ("spm_models", "IPython") for m in imports), imports

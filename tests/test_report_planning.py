@@ -37,11 +37,11 @@ def org():
 
 @pytest.fixture(scope="module")
 def result(org):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPM_CACHE_DIR", str(org[0] / "cache"))
-        return pipeline.run(org[3])
+        return workflow.run(org[3])
 
 
 def _cv(x: np.ndarray) -> float:
@@ -49,7 +49,7 @@ def _cv(x: np.ndarray) -> float:
 
 
 def test_territory_variables_and_figures(result):
-    cube, s = result.cube, result.summary
+    cube, s = result.tree["territory"].to_dataset(), result.summary
     for name in ("territory_before", "territory_after", "potential", "workload", "lat", "lon",
                  "account_moved"):
         assert cube[name].dims == ("account",), name
@@ -73,32 +73,33 @@ def test_territory_variables_and_figures(result):
 
 
 def test_capacity_variables_and_figures(result):
-    cube, s = result.cube, result.summary
-    assert cube["capacity"].dims == ("period", "draw")
-    assert list(cube["capacity"]["period"].values) == list(cube["bookings"]["period"].values)
-    assert cube["capacity_headcount"].dims == ("period", "draw")
-    assert cube.sizes["draw"] == 200  # one capacity draw per forecast draw
+    cap, s = result.tree["capacity"].to_dataset(), result.summary
+    cube = result.cube
+    assert cap["capacity"].dims == ("period", "draw")
+    assert list(cap["period"].values) == list(cube["period"].values)
+    assert cap["headcount"].dims == ("period", "draw")
+    assert cap.sizes["draw"] == 200  # one capacity draw per forecast draw
     c = s["capacity"]
-    total = cube["capacity_total"].values
-    np.testing.assert_allclose(total, cube["capacity"].sum("period").values)
+    total = cap["capacity_total"].values
+    np.testing.assert_allclose(total, cap["capacity"].sum("period").values)
     assert c["mode"] == "solve" and c["target"] == 15_000_000
     # the solved plan reaches the target with the asked probability, one hire fewer does not
     assert c["probability_reached"] == pytest.approx(float((total >= 15_000_000).mean()))
     assert c["probability_reached"] >= 0.8
     if c["total_hires"] > 0:
         assert c["probability_one_fewer"] < 0.8
-    assert c["total_hires"] == int(cube["hires_opened"].sum())
+    assert c["total_hires"] == int(cap["hires_opened"].sum())
     assert sum(c["hiring_plan"].values()) == c["total_hires"]
     assert c["capacity"]["p50"] == pytest.approx(float(np.quantile(total, 0.5)), abs=0.01)
     # headcount now: the AE reps of the forecast hired before the horizon start
     hired = cube["hire_month"].values.astype(str) if "hire_month" in cube.coords else None
     if hired is not None:
         assert c["headcount_now"] == int(((cube["role"].values == "AE") & (hired <= "2027-01")).sum())
-    assert float(cube["capacity_headcount"].isel(period=0).max()) <= c["headcount_now"]
+    assert float(cap["headcount"].isel(period=0).max()) <= c["headcount_now"]
 
 
 def test_balancing_is_cached_and_shared(org, result, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
     from spm_models.planning import territory
 
     root, data, plan, _ = org
@@ -110,42 +111,45 @@ def test_balancing_is_cached_and_shared(org, result, monkeypatch):
     other = scenario(root / "plan_b.yaml", "plan_b", data, plan, seed=2,
                      quota={"method": "growth", "growth": 0.3},
                      territory=dict(TERRITORY), capacity={"hiring_plan": 1})
-    res_b = pipeline.run(other)
+    res_b = workflow.run(other)
     assert calls == []  # same data + territory section: the first scenario's balancing is reused
-    assert (res_b.cube["territory_after"].values == result.cube["territory_after"].values).all()
+    assert (res_b.tree["territory"]["territory_after"].values
+            == result.tree["territory"]["territory_after"].values).all()
     assert res_b.summary["territory"] == result.summary["territory"]
     changed = scenario(root / "plan_c.yaml", "plan_c", data, plan, seed=1,
                        territory={"max_moved_share": 0.1})
-    res_c = pipeline.run(changed)
+    res_c = workflow.run(changed)
     assert calls == [1]  # a different section is a different cache entry
     assert res_c.summary["territory"]["share_moved"] <= 0.1 + 1e-9
-    assert "capacity" not in res_c.summary and "capacity" not in res_c.cube
+    assert "capacity" not in res_c.summary and "capacity" not in res_c.tree.children
 
 
 def test_hiring_plan_is_simulated(org, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     root, data, plan, _ = org
     monkeypatch.setenv("SPM_CACHE_DIR", str(root / "cache"))
     path = scenario(root / "plan_d.yaml", "plan_d", data, plan, seed=1,
                     capacity={"hiring_plan": {"2027-02": 3, "2027-05": 2}, "hiring_lag_months": 1,
                               "start": "2027-02", "months": 6})
-    res = pipeline.run(path)
+    res = workflow.run(path)
     c = res.summary["capacity"]
     assert c["mode"] == "simulate" and c["total_hires"] == 5
     assert c["hiring_plan"] == {"2027-02": 3, "2027-05": 2}
-    # months differ from the forecast's: own dim, no misalignment with `period`
-    assert res.cube["capacity"].dims == ("capacity_period", "draw")
-    assert list(res.cube["capacity_period"].values) == [f"2027-0{m}" for m in range(2, 8)]
-    assert int(res.cube["hires_starting"].sel(capacity_period="2027-03")) == 3
+    # months differ from the forecast's: the /capacity group has its own `period`
+    cap = res.tree["capacity"].to_dataset()
+    assert cap["capacity"].dims == ("period", "draw")
+    assert list(cap["period"].values) == [f"2027-0{m}" for m in range(2, 8)]
+    assert list(res.cube["period"].values) == [f"2027-{m:02d}" for m in range(1, 13)]
+    assert int(cap["hires_starting"].sel(period="2027-03")) == 3
     assert "territory" not in res.summary
 
 
 def test_summary_is_deterministic_and_strict_json(org, result, monkeypatch):
-    from spm_models import pipeline
+    from spm_models import workflow
 
     monkeypatch.setenv("SPM_CACHE_DIR", str(org[0] / "cache"))
-    again = pipeline.run(org[3])
+    again = workflow.run(org[3])
     first = json.dumps(result.summary, indent=2, sort_keys=True, allow_nan=False)
     assert json.dumps(again.summary, indent=2, sort_keys=True, allow_nan=False) == first
     for key in ("revenue", "incentive_cost", "quota_fairness", "provenance"):
@@ -159,13 +163,13 @@ def test_report_sections_render_planning(result):
     from spm_models.reporting import sections
 
     s = result.summary
-    fig = territory_before_after(result.cube)
+    fig = territory_before_after(result.tree)
     assert fig is not None and len(fig.axes) == 2
-    assert capacity_fan(result.cube, s["capacity"]["target"]) is not None
-    terr = sections.territory_plan(result.cube, s, result.tables)
+    assert capacity_fan(result.tree, s["capacity"]["target"]) is not None
+    terr = sections.territory_plan(result.tree, s, result.tables)
     assert isinstance(terr, HTML)
     assert "balanced" in terr.data and f"{s['territory']['accounts_moved']:,}" in terr.data
-    cap = sections.capacity_section(result.cube, s).data
+    cap = sections.capacity_section(result.tree, s).data
     n = s["capacity"]["total_hires"]
     assert "with probability 80%" in cap
     assert (f"hire {n} rep" in cap) if n else ("no hires are needed" in cap)
@@ -184,6 +188,16 @@ def test_sections_without_planning(result):
     from spm_models.reporting import sections
 
     s = {k: v for k, v in result.summary.items() if k not in ("territory", "capacity")}
-    assert "no capacity section" in sections.capacity_section(result.cube, s).data
+    assert "no capacity section" in sections.capacity_section(result.tree, s).data
     # without a balancing the territory section falls back to the current alignment
-    assert "Territory balance" in sections.territory_plan(result.cube, s, result.tables).data
+    assert "Territory balance" in sections.territory_plan(result.tree, s, result.tables).data
+
+
+def test_whatif_panel_equals_summary_json(result):
+    """summary.json and the what-if panel (no setting changed) give identical figures."""
+    from spm_models.widgets import WhatIf
+
+    figs = WhatIf(result).compute().figures
+    for key in ("revenue", "incentive_cost", "cost_of_sales", "share_reps_at_quota",
+                "prob_company_target", "prob_cost_over_budget"):
+        assert figs[key] == result.summary[key], key

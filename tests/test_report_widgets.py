@@ -22,8 +22,10 @@ def _plan(rate_hi: float = 0.15, cap: float | None = None, single: bool = False)
 
 @pytest.fixture
 def result(tmp_path):
-    from spm_models.pipeline import ScenarioResult, assemble_cube, load_plans, simulate_comp
+    from spm_models.comp.roles import simulate_roles
     from spm_models.scenario import load_scenario
+    from spm_models.workflow import ScenarioResult, load_plans
+    from spm_models.workflow.run import assemble_tree
 
     plans = tmp_path / "plans"
     plans.mkdir()
@@ -51,32 +53,35 @@ def result(tmp_path):
     roles = np.array(["AE"] * 20)
     ti = xr.DataArray(np.full(20, 50000.0), dims=["rep"], coords={"rep": reps})
     p = load_plans(sc)
-    comp = simulate_comp(p, bookings, quota, ti, roles)
+    comp = simulate_roles(p, bookings, quota, ti, roles)
     rinfo = table.set_index("rep_id").reindex(reps)
     tables = {"reps": table, "bookings": pd.DataFrame({"rep_id": reps, "date": "2026-01-05",
                                                        "amount": 1.0})}
-    cube = assemble_cube(bookings, quota, comp, rinfo, roles, ti, tables)
-    return ScenarioResult(sc, cube, {}, tables)
+    tree = assemble_tree(bookings.to_dataset(name="bookings"), quota, comp, rinfo, roles, ti,
+                         tables)
+    return ScenarioResult(sc, tree, {}, tables)
 
 
 def test_single_tier_cost_is_rate_times_revenue(result):
-    from spm_models import pipeline
+    from spm_models.comp.roles import overlay_payouts
+    from spm_models.workflow import load_plans
 
     cube = result.cube
     revenue = cube["bookings"].sum(["rep", "period"]).values
     np.testing.assert_allclose(cube["payout"].sum(["rep", "period"]).values, 0.10 * revenue,
                                rtol=1e-9)
     # overlay: the three SEs share their region's bookings (W: two halves, E: all) at 10 %
-    ov = pipeline.overlay_comp(pipeline.load_plans(result.scenario), cube["bookings"],
-                               cube["quota"], result.tables["reps"], np.array(["AE"] * 20),
-                               np.asarray(cube["region"].values))
-    assert list(ov["overlay_rep"].values) == ["S1", "S2", "S3"]
-    per_se = ov["overlay_payout"].sum("period")
+    ov = overlay_payouts(load_plans(result.scenario), cube["bookings"], cube["quota"],
+                         result.tables["reps"], np.array(["AE"] * 20),
+                         np.asarray(cube["region"].values))
+    assert list(ov["rep"].values) == ["S1", "S2", "S3"]
+    assert list(ov["role"].values) == ["SE"] * 3
+    per_se = ov["payout"].sum("period")
     w = cube["bookings"].where(cube["region"] == "W").sum(["rep", "period"])
     e = cube["bookings"].where(cube["region"] == "E").sum(["rep", "period"])
-    np.testing.assert_allclose(per_se.sel(overlay_rep="S1"), 0.05 * w, rtol=1e-9)
-    np.testing.assert_allclose(per_se.sel(overlay_rep="S2"), 0.05 * w, rtol=1e-9)
-    np.testing.assert_allclose(per_se.sel(overlay_rep="S3"), 0.10 * e, rtol=1e-9)
+    np.testing.assert_allclose(per_se.sel(rep="S1"), 0.05 * w, rtol=1e-9)
+    np.testing.assert_allclose(per_se.sel(rep="S2"), 0.05 * w, rtol=1e-9)
+    np.testing.assert_allclose(per_se.sel(rep="S3"), 0.10 * e, rtol=1e-9)
 
 
 def test_whatif_known_answers_and_directions(result):
@@ -108,3 +113,35 @@ def test_whatif_known_answers_and_directions(result):
     assert plus.n_reps == 25
     gain = plus.revenue["p50"] / base.revenue["p50"] - 1
     assert 0 < gain < 5 / 20
+
+
+HEADLINE = ("revenue", "incentive_cost", "cost_of_sales", "share_reps_at_quota",
+            "prob_company_target", "prob_cost_over_budget")
+
+
+def test_whatif_and_summary_give_identical_figures(result):
+    """The one reducer: summary.json and the what-if panel agree exactly on the same inputs."""
+    from spm_models.comp.roles import overlay_payouts
+    from spm_models.widgets import WhatIf
+    from spm_models.workflow import load_plans
+    from spm_models.workflow.summary import summarize
+
+    cube = result.cube
+    ov = overlay_payouts(load_plans(result.scenario), cube["bookings"], cube["quota"],
+                         result.tables["reps"], np.asarray(cube["role"].values),
+                         np.asarray(cube["region"].values))
+    result.tree["overlay"] = xr.DataTree(ov)
+    assert result.tree["overlay"].to_dataset()["payout"].dims == ("rep", "period", "draw")
+    result.scenario.spec["budget"] = float(np.median(
+        result.cube["payout"].sum(["rep", "period"]) * 2.0))
+    summary = summarize(result.tree, result.scenario, "h")
+    figs = WhatIf(result).compute().figures
+    assert {k: summary[k] for k in HEADLINE} == {k: figs[k] for k in HEADLINE}
+    # every figure is informative here (no trivial 0/None agreement)
+    assert summary["prob_company_target"] is not None and summary["prob_cost_over_budget"] is not None
+    assert 0 < summary["share_reps_at_quota"]["p50"] < 1
+    # the overlay is in both costs: twice the AE plan's 10 % of revenue
+    assert summary["incentive_cost"]["p50"] == pytest.approx(0.2 * summary["revenue"]["p50"], rel=0.05)
+    # a what-if change moves the figures away from the summary's
+    assert WhatIf(result).compute(quota_uplift=0.3).figures["share_reps_at_quota"] != \
+        summary["share_reps_at_quota"]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from spm_models import figures
 from spm_models.comp.engine import MEASURE, PERIOD
 from spm_models.cube import DEFAULT_QUANTILES
 
@@ -96,9 +97,11 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
                  scheduler: str | None = None) -> dict[str, Any] | xr.Dataset:
     """Decision figures of a simulation result (:func:`simulate_plan`).
 
-    Figures (per ``scenario`` when present): ``incentive_cost`` P10/P50/P90 and mean,
-    ``revenue``, ``cost_of_sales`` (incentive ÷ revenue, per draw), ``share_reps_at_quota``
-    (plan-year attainment of the first measure ≥ 1), ``pay_for_performance``
+    Figures (per ``scenario`` when present; definitions in :mod:`spm_models.figures`, the
+    one place each is defined): ``incentive_cost`` P10/P50/P90 and mean, ``revenue``,
+    ``cost_of_sales`` (:func:`~spm_models.figures.cost_of_sales`, per draw),
+    ``share_reps_at_quota`` (:func:`~spm_models.figures.share_at_quota` on the plan-year
+    attainment of the first measure), ``pay_for_performance``
     (correlation of rep payout with attainment over reps × draws; payout at the P90
     attainment ÷ payout at target, averaged over attainment ±0.025),
     ``prob_cost_exceeds_budget``, ``rep_payout`` quantiles (pooled over reps and draws) and
@@ -115,7 +118,7 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
     revenue = (bookings.sum([d for d in bookings.dims if d in (REP, PERIOD, MEASURE)])
                if bookings is not None else result["revenue"].sum(REP))
     att = result["annual_attainment"].isel({MEASURE: 0}, drop=True)
-    at_quota = (att >= 1.0 - 1e-10).sum(REP) / att.notnull().sum(REP)
+    at_quota = figures.share_at_quota(att)
     red = xr.Dataset({
         "incentive_cost": cost,
         "revenue": revenue,
@@ -159,7 +162,7 @@ def plan_metrics(result: xr.Dataset, bookings: xr.DataArray | None = None,
     var_y = red["_m_syy"] / n - (red["_m_sy"] / n) ** 2
     red["pfp_corr"] = (cov / np.sqrt(var_x * var_y)).where((var_x > 0) & (var_y > 0))
 
-    cos = red["incentive_cost"] / red["revenue"]
+    cos = figures.cost_of_sales(red["incentive_cost"], red["revenue"])
     q = list(quantiles)
     out = xr.Dataset({
         "incentive_cost": red["incentive_cost"].quantile(q, dim=DRAW),

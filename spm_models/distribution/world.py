@@ -36,8 +36,13 @@ def scenario_world(path: str | Path | Any) -> World:
 
     Raises :class:`~spm_models.errors.InputError` for an invalid scenario, plan or data.
     """
-    from spm_models import pipeline
+    from spm_models import workflow
+    from spm_models.cube import tree_group
 
-    res = pipeline.run(path)
-    plans = pipeline.load_plans(res.scenario)
-    return World(res.scenario, res.cube, res.tables, plans, res.summary)
+    res = workflow.run(path)
+    cube = res.cube  # rep × period × draw: /forecast + /comp of the result tree
+    territory = tree_group(res.tree, "territory")
+    if territory is not None:  # the account variables, as the plan documents read them
+        cube = cube.merge(territory)
+    plans = workflow.load_plans(res.scenario)
+    return World(res.scenario, cube, res.tables, plans, res.summary)

@@ -33,6 +33,8 @@ import xarray as xr
 from spm_models.cube import month_range
 from spm_models.errors import InputError
 from spm_models.planning._config import check_keys, choice, number, raise_if, where
+from spm_models.planning.sections import CapacitySection
+from spm_models.planning.sections import keys as section_keys
 
 SECTION = "capacity"
 
@@ -353,11 +355,7 @@ def productivity_from_forecast(forecast: xr.Dataset, by_period: bool = False) ->
     return (da if by_period else da.mean("period")).compute().rename("productivity")
 
 
-_CONFIG_KEYS = {
-    "start", "months", "headcount_now", "hiring_plan", "attrition_monthly", "ramp_tau",
-    "hiring_lag_months", "n_draws", "seed", "rep_sigma", "target", "probability", "schedule",
-    "max_hires", "productivity",
-}
+_CONFIG_KEYS = section_keys(CapacitySection)
 
 
 def capacity_from_config(
@@ -366,7 +364,8 @@ def capacity_from_config(
     """Run the scenario's ``capacity`` section: with ``target`` and ``probability`` solve for
     the hiring plan (result attrs ``total_hires``, ``probability_reached``), else simulate
     the given ``hiring_plan``. ``productivity`` (e.g. from :func:`productivity_from_forecast`)
-    overrides the section's number."""
+    overrides the section's number; ``tenure_now`` (months in seat of each current rep) may
+    be given (see :func:`spm_models.planning.capacity_inputs.capacity_config`)."""
     config = {k: v for k, v in dict(config or {}).items() if k not in ("hire_role", "hire_plan")}
     problems = check_keys(SECTION, config, _CONFIG_KEYS)
     for key in ("start", "months", "headcount_now"):

@@ -31,19 +31,16 @@ import xarray as xr
 
 from spm_models.errors import InputError
 from spm_models.planning._config import check_keys, choice, number, raise_if, where
+from spm_models.planning.sections import QUOTA_COMMON_KEYS, QUOTA_METHOD_KEYS
 
 SECTION = "quota"
 METHODS = ("growth", "top_down", "equal_probability")
 ALLOCATE_BY = ("potential", "history", "forecast")
 PHASING = ("rep", "company", "flat")
-_COMMON_KEYS = {"method", "phasing", "history_months", "ramp_tau"}
+_COMMON_KEYS = QUOTA_COMMON_KEYS
 #: default ramp constant (months) of the new-rep rule: the demo's and capacity section's ramp
 DEFAULT_RAMP_TAU = 3.0
-_METHOD_KEYS = {
-    "growth": {"growth"},
-    "top_down": {"target", "allocate_by", "over_assignment"},
-    "equal_probability": {"probability", "target", "over_assignment", "reconcile"},
-}
+_METHOD_KEYS = QUOTA_METHOD_KEYS
 
 
 # --------------------------------------------------------------------------- helpers

@@ -48,6 +48,8 @@ from spm_models.planning.geo import (
     weighted_centres,
     zip_to_latlon,
 )
+from spm_models.planning.sections import TerritorySection
+from spm_models.planning.sections import keys as section_keys
 
 SECTION = "territory"
 TABLE = "table 'accounts'"
@@ -695,11 +697,7 @@ def balance_territories(
 #: Alias named in docs/architecture.md.
 balance = balance_territories
 
-_CONFIG_KEYS = {
-    "k", "max_moved_share", "potential_tol", "workload_tol", "n_candidates", "reach", "max_iter",
-    "max_distance_km",
-    "move_cost_km", "distance_weight", "time_limit", "threads", "seed",
-}
+_CONFIG_KEYS = section_keys(TerritorySection)
 
 
 def balance_from_config(config: Mapping[str, Any] | None, accounts: pd.DataFrame) -> TerritoryResult:

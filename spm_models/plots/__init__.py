@@ -7,10 +7,10 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)
 
-from spm_models.plots import comp, forecast, planning  # noqa: E402
-from spm_models.plots.comp import cost_of_sales_fan, pay_curve, payout_distribution  # noqa: E402
-from spm_models.plots.forecast import plot_forecast_fan, plot_parameter_intervals  # noqa: E402
-from spm_models.plots.planning import (  # noqa: E402
+from spm_models.plots import comp, forecast, planning
+from spm_models.plots.comp import cost_of_sales_fan, pay_curve, payout_distribution
+from spm_models.plots.forecast import plot_forecast_fan, plot_parameter_intervals
+from spm_models.plots.planning import (
     plot_capacity,
     plot_quota_fairness,
     plot_territory_balance,
@@ -18,8 +18,16 @@ from spm_models.plots.planning import (  # noqa: E402
 )
 
 __all__ = [
-    "comp", "forecast", "planning",
-    "cost_of_sales_fan", "pay_curve", "payout_distribution",
-    "plot_forecast_fan", "plot_parameter_intervals",
-    "plot_capacity", "plot_quota_fairness", "plot_territory_balance", "plot_territory_map",
+    "comp",
+    "cost_of_sales_fan",
+    "forecast",
+    "pay_curve",
+    "payout_distribution",
+    "planning",
+    "plot_capacity",
+    "plot_forecast_fan",
+    "plot_parameter_intervals",
+    "plot_quota_fairness",
+    "plot_territory_balance",
+    "plot_territory_map",
 ]

@@ -1,6 +1,6 @@
 """Figures of the executive scenario report and the what-if workbench.
 
-Every function takes labelled arrays (a scenario cube from :mod:`spm_models.pipeline`, or
+Every function takes labelled arrays (a scenario cube from :mod:`spm_models.workflow`, or
 frames derived from it) and returns a :class:`matplotlib.figure.Figure`.
 """
 
@@ -17,6 +17,8 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from spm_models.cube import cube_view, tree_group
 
 BLUE = "#1f4e79"
 LIGHT = "#9dc3e6"
@@ -41,23 +43,27 @@ def _fig(w: float = 8.0, h: float = 3.6) -> tuple[Figure, plt.Axes]:
     return fig, fig.add_subplot()
 
 
-def _quarter(periods: Sequence[str]) -> list[str]:
+def _quarter(periods: Sequence[str] | np.ndarray) -> list[str]:
     return [str(pd.Period(p, freq="M").asfreq("Q")) for p in periods]
 
 
-def revenue_fan(cube: xr.Dataset, target: float | None = None, history_quarters: int = 8) -> Figure:
-    """Quarterly company revenue: actuals, then the forecast's P10–P90 and P25–P75 bands."""
+def revenue_fan(tree: xr.DataTree | xr.Dataset, target: float | None = None,
+                history_quarters: int = 8) -> Figure:
+    """Quarterly company revenue: actuals (``/history``), then the forecast's P10–P90 and
+    P25–P75 bands (``/forecast``) of a scenario result tree (or a cube without history)."""
     fig, ax = _fig()
+    cube = cube_view(tree)
+    history = tree_group(tree, "history") if isinstance(tree, xr.DataTree) else None
     comp = cube["bookings"].sum("rep")
     fq = comp.groupby(xr.DataArray(_quarter(comp["period"].values), dims=["period"],
                                    name="quarter")).sum("period")
     qs = np.quantile(fq.transpose("quarter", "draw").values, [0.1, 0.25, 0.5, 0.75, 0.9], axis=1)
     flabels = [str(q) for q in fq["quarter"].values]
     hlabels: list[str] = []
-    if "history_bookings" in cube:
-        h = cube["history_bookings"].sum("rep")
-        hq = h.groupby(xr.DataArray(_quarter(h["history_period"].values), dims=["history_period"],
-                                    name="quarter")).sum("history_period")
+    if history is not None:
+        h = history["bookings"].sum("rep")
+        hq = h.groupby(xr.DataArray(_quarter(h["period"].values), dims=["period"],
+                                    name="quarter")).sum("period")
         hq = hq.isel(quarter=slice(-history_quarters, None))
         hlabels = [str(q) for q in hq["quarter"].values]
         ax.plot(range(len(hlabels)), hq.values, "o-", color=GREY, label="actual")
@@ -96,16 +102,18 @@ def distribution(values: np.ndarray, title: str, xlabel: str,
     return fig
 
 
-def attainment_distribution(cube: xr.Dataset) -> Figure:
+def attainment_distribution(tree: xr.DataTree | xr.Dataset) -> Figure:
     """Projected plan-year attainment of every rep (all draws pooled) with the 100 % line."""
-    annual_b = cube["bookings"].sum("period")
-    annual_q = cube["quota"].sum("period")
-    att = (annual_b / annual_q.where(annual_q > 0)).values.ravel()
+    cube = cube_view(tree)
+    from spm_models import figures
+
+    att_da = figures.attainment(cube["bookings"], cube["quota"])
+    share = float(figures.share_at_quota(att_da).mean())
+    att = att_da.values.ravel()
     att = att[np.isfinite(att)]
     fig, ax = _fig(6.0, 3.2)
     ax.hist(np.clip(att, 0, 3), bins=60, color=LIGHT, edgecolor="white")
     ax.axvline(1.0, color=ORANGE, ls="--", label="quota (100 %)")
-    share = float((att >= 1).mean()) if att.size else float("nan")
     ax.set_title(f"Projected attainment, all reps × draws ({share:.0%} at or above quota)")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("plan-year attainment (clipped at 300 %)")
@@ -114,8 +122,9 @@ def attainment_distribution(cube: xr.Dataset) -> Figure:
     return fig
 
 
-def payout_distribution(cube: xr.Dataset) -> Figure:
+def payout_distribution(tree: xr.DataTree | xr.Dataset) -> Figure:
     """Per-rep plan-year payout: median and P10–P90 range, reps sorted by median."""
+    cube = cube_view(tree)
     pay = cube["payout"].sum("period")
     q = np.quantile(pay.transpose("rep", "draw").values, [0.1, 0.5, 0.9], axis=1)
     order = np.argsort(q[1])
@@ -193,11 +202,12 @@ def scenario_intervals(summaries: Sequence[Mapping], key: str, title: str) -> Fi
     return fig
 
 
-def territory_frame(cube: xr.Dataset) -> pd.DataFrame | None:
-    """The cube's account variables (``territory_before``/``territory_after``, ``lat``, ``lon``,
-    ``potential``, ``account_moved``) as a frame, or None when the cube has none."""
+def territory_frame(tree: xr.DataTree | xr.Dataset) -> pd.DataFrame | None:
+    """The ``/territory`` group (``territory_before``/``territory_after``, ``lat``, ``lon``,
+    ``potential``, ``account_moved`` along ``account``) as a frame, or None without one."""
+    cube = tree_group(tree, "territory") if isinstance(tree, xr.DataTree) else tree
     need = {"territory_before", "territory_after", "lat", "lon"}
-    if not need <= set(cube.data_vars):
+    if cube is None or not need <= set(cube.data_vars):
         return None
     df = pd.DataFrame({"account_id": cube["account"].values.astype(str),
                        "lat": cube["lat"].values, "lon": cube["lon"].values,
@@ -237,7 +247,7 @@ def _main_extent(df: pd.DataFrame) -> tuple[tuple[float, float], tuple[float, fl
     return lon, lat, int((~shown).sum())
 
 
-def territory_before_after(cube: xr.Dataset) -> Figure | None:
+def territory_before_after(cube: xr.DataTree | xr.Dataset) -> Figure | None:
     """Maps of the accounts coloured by territory before (top) and after (bottom) balancing
     (same colour per territory in both; moved accounts outlined in black; crosses mark the
     potential-weighted territory centres when there are at most :data:`MAX_CENTRES_SHOWN`).
@@ -271,18 +281,15 @@ def territory_before_after(cube: xr.Dataset) -> Figure | None:
     return fig
 
 
-def capacity_fan(cube: xr.Dataset, target: float | None = None) -> Figure | None:
+def capacity_fan(tree: xr.DataTree | xr.Dataset, target: float | None = None) -> Figure | None:
     """Cumulative bookings capacity fan (P10–P90, P50) vs the target, with headcount and ramped
-    FTE (``spm_models.plots.planning.plot_capacity`` on the cube's capacity variables)."""
+    FTE (``spm_models.plots.planning.plot_capacity`` on the ``/capacity`` group)."""
     from spm_models.plots.planning import plot_capacity
 
-    if "capacity" not in cube:
+    cap = tree_group(tree, "capacity") if isinstance(tree, xr.DataTree) else tree
+    if cap is None or "capacity" not in cap:
         return None
-    ds = cube[["capacity", "capacity_headcount", "capacity_ramped_fte"]].rename(
-        {"capacity_headcount": "headcount", "capacity_ramped_fte": "ramped_fte"})
-    for dim in ("capacity_period", "capacity_draw"):
-        if dim in ds.dims:
-            ds = ds.rename({dim: dim.split("_")[1]})
+    ds = cap[["capacity", "headcount", "ramped_fte"]]
     fig = plot_capacity(ds, target)
     plt.close(fig)  # drawn through pyplot: close so the notebook does not show it twice
     ax = fig.axes[0]

@@ -61,11 +61,9 @@ def approval_hash(scenario_hash: str, data_hash: str) -> str:
 
 def current_data_hash(scenario: Scenario) -> str:
     """Content hash of the scenario's data (loads it; same as the reports' ``data_hash``)."""
-    from spm_models import pipeline
-    from spm_models.provenance import hash_frames
+    from spm_models import workflow
 
-    tables = pipeline.load_tables(pipeline.resolve_data(scenario))
-    return hash_frames({k: v for k, v in tables.items() if k != "truth"})
+    return workflow.data_hash_of(workflow.load_tables(workflow.resolve_data(scenario)))
 
 
 @dataclass(frozen=True)

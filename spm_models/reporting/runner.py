@@ -31,6 +31,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,8 @@ from spm_models.errors import InputError
 from spm_models.masking import redact, register_secrets
 from spm_models.scenario import Scenario
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "scenario_report.ipynb"
+#: the report notebook shipped in the package (``spm_models/notebooks``)
+NOTEBOOK = Path(str(resources.files("spm_models") / "notebooks" / "scenario_report.ipynb"))
 KERNEL_NAME = "python3"
 
 
@@ -104,10 +106,11 @@ def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
     return runs
 
 
-def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] | None = None) -> None:
+def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] | None = None,
+                   workbench: Path | None = None) -> None:
     """Fit/forecast each distinct (data, forecast config) once, into the on-disk cache."""
-    from spm_models import pipeline
-    from spm_models.provenance import hash_frames
+    from spm_models import workflow
+    from spm_models.workflow.forecast_step import forecast_key
 
     done: dict[str, str | None] = {}
     tables_by_source: dict[str, Any] = {}
@@ -116,19 +119,18 @@ def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] 
             continue
         sc = r.scenario
         try:
-            pipeline.load_plans(sc)  # a broken plan fails here, before any kernel starts
-            source = pipeline.resolve_data(sc)
+            workflow.load_plans(sc)  # a broken plan fails here, before any kernel starts
+            source = workflow.resolve_data(sc, workbench)
             if source not in tables_by_source:
-                tables = pipeline.load_tables(source)
-                tables_by_source[source] = (tables, hash_frames({k: v for k, v in tables.items()
-                                                                if k != "truth"}))
+                tables = workflow.load_tables(source)
+                tables_by_source[source] = (tables, workflow.data_hash_of(tables))
             tables, data_hash = tables_by_source[source]
-            key = pipeline.forecast_cache_key(data_hash, sc)
+            key = forecast_key(data_hash, sc)
             if key not in done:
                 if progress:
                     progress(f"forecast for {sc.name}")
                 try:
-                    pipeline.forecast_cube(tables, sc, data_hash)
+                    workflow.warm_forecast(sc, tables, data_hash, workbench)
                     done[key] = None
                 except Exception as exc:  # noqa: BLE001 - isolate the failing scenarios
                     done[key] = _reason(exc)
@@ -194,6 +196,7 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
             "summary_path": str((staged / "summary.json").resolve()),
             "cube_path": str((staged / "cube.zarr").resolve()),
             "ledger": os.environ.get("SPM_APPROVALS"),
+            "workbench": str(cwd.resolve()),
         }
         nb_out = staged / "report.ipynb"
         try:
@@ -306,14 +309,15 @@ def _run_locked(paths: Sequence[str | Path], out: Path, workers: int | None,
                 show_progress: bool) -> list[ScenarioRun]:
     from spm_models.reporting import approvals
     from spm_models.reporting.html import write_compare, write_index
+    from spm_models.workflow.paths import workbench_dir
 
-    cwd = Path.cwd()
+    cwd = workbench_dir()
     runs = collect(paths)
     progress = _Progress(len(runs), enabled=show_progress)
     cancel = threading.Event()
     interrupted = False
     try:
-        warm_forecasts(runs, progress.note)
+        warm_forecasts(runs, progress.note, cwd)
         todo = [r for r in runs if r.error is None]
         for r in runs:
             if r.error is not None:
@@ -354,7 +358,8 @@ def _run_locked(paths: Sequence[str | Path], out: Path, workers: int | None,
     write_index(out, runs, interrupted=interrupted)
     ok = [r for r in runs if r.ok and r.summary]
     if len(runs) >= 2 and not interrupted:
-        write_compare(out, [r.summary for r in ok], failed=[r for r in runs if not r.ok])
+        write_compare(out, [s for r in ok if (s := r.summary) is not None],
+                      failed=[r for r in runs if not r.ok])
     if interrupted:
         raise KeyboardInterrupt
     return runs

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 import numpy as np
 import pandas as pd
+import xarray as xr
 from IPython.display import HTML, Image
 
 from spm_models.plots.report import money
@@ -149,33 +150,38 @@ def leaderboard_frame(cube: Any, reps: pd.DataFrame | None = None) -> tuple[pd.D
     Attainment to date uses actual bookings in plan months already in the data; when the data
     ends before the plan year, it is last year's actual attainment (the 12 months before it).
     """
+    from spm_models.cube import cube_view, tree_group
+
+    history = tree_group(cube, "history") if isinstance(cube, xr.DataTree) else None
+    cube = cube_view(cube)
     plan_periods = [str(p) for p in cube["period"].values]
     annual_q = cube["quota"].sum("period").values
-    hist_periods = [str(p) for p in cube["history_period"].values] if "history_period" in cube.dims else []
+    hist_periods = [str(p) for p in history["period"].values] if history is not None else []
     ytd = [p for p in plan_periods if p in hist_periods]
     if ytd:
-        done = cube["history_bookings"].sel(history_period=ytd).sum("history_period").values
+        assert history is not None
+        done = history["bookings"].sel(period=ytd).sum("period").values
         to_date = done / np.where(annual_q > 0, annual_q, np.nan)
         label = f"attainment to date ({ytd[0]}–{ytd[-1]})"
-    elif hist_periods:
+    elif history is not None and hist_periods:
         last = [p for p in hist_periods if p < plan_periods[0]][-12:]
-        hb = cube["history_bookings"].sel(history_period=last).sum("history_period").values
-        hq = cube["history_quota"].sel(history_period=last).sum("history_period", min_count=1).values
+        hb = history["bookings"].sel(period=last).sum("period").values
+        hq = history["quota"].sel(period=last).sum("period", min_count=1).values
         with np.errstate(divide="ignore", invalid="ignore"):
             to_date = hb / np.where(hq > 0, hq, np.nan)
         label = f"last year attainment ({last[0]}–{last[-1]}, actual)" if last else "attainment to date"
     else:
         to_date = np.full(len(annual_q), np.nan)
         label = "attainment to date"
-    annual_b = cube["bookings"].sum("period").transpose("rep", "draw").values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        att = annual_b / np.where(annual_q > 0, annual_q, np.nan)[:, None]
+    from spm_models import figures
+
+    att = figures.attainment(cube["bookings"], cube["quota"]).transpose("rep", "draw").values
     pay = cube["payout"].sum("period").transpose("rep", "draw").values
     ok = np.isfinite(att).any(axis=1)
     proj = np.full(len(annual_q), np.nan)
     p_quota = np.full(len(annual_q), np.nan)
     proj[ok] = np.nanmedian(att[ok], axis=1)
-    p_quota[ok] = np.mean(att[ok] >= 1.0, axis=1)
+    p_quota[ok] = np.mean(att[ok] >= 1.0 - figures.AT_QUOTA_TOL, axis=1)
     df = pd.DataFrame({
         "rep": [str(r) for r in cube["rep"].values],
         "region": [str(r) for r in cube["region"].values] if "region" in cube.coords else "",
@@ -331,7 +337,7 @@ def territory_section(tables: dict[str, pd.DataFrame]) -> Any:
 
     acc = tables.get("accounts")
     fig = territory_map(acc) if acc is not None else None
-    if fig is None:
+    if fig is None or acc is None:
         return banner("No account locations in the data: territory map not available.", "draft")
     display(figure(fig))
     agg = {"accounts": ("account_id", "count"), "potential": ("potential", "sum")}

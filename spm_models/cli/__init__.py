@@ -1,8 +1,10 @@
 """The ``spm`` command line.
 
-Sub-commands live beside the code they drive (``spm_models/<area>/cli.py``) and import
-their heavy dependencies (PyMC, dask, papermill) inside the command bodies, so that
-``spm --help`` stays fast.
+All command-line code sits in this package: the app is assembled here, each area's
+sub-commands are in ``spm_models/cli/<area>.py`` (``data``, ``comp``, ``forecast``,
+``planning``, ``reporting``, ``distribution``) and import their area's heavy dependencies
+(PyMC, dask, papermill) inside the command bodies, so that ``spm --help`` stays fast. The
+areas never import this package. ``spm init`` (a new workbench folder) is defined here.
 
 Exit codes: 0 success, 1 invalid input (one line per problem on stderr, no traceback),
 2 usage error.
@@ -11,16 +13,18 @@ Exit codes: 0 success, 1 invalid input (one line per problem on stderr, no trace
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from spm_models.comp.cli import app as comp_app
-from spm_models.data.cli import app as data_app
-from spm_models.distribution.cli import adjust_app, docs_app
+from spm_models.cli.comp import app as comp_app
+from spm_models.cli.data import app as data_app
+from spm_models.cli.distribution import adjust_app, docs_app
+from spm_models.cli.forecast import app as forecast_app
+from spm_models.cli.planning import app as plan_app
+from spm_models.cli.reporting import register as register_reporting
 from spm_models.errors import InputError
-from spm_models.forecast.cli import app as forecast_app
-from spm_models.planning.cli import app as plan_app
-from spm_models.reporting.cli import register as register_reporting
 
 app = typer.Typer(
     name="spm",
@@ -36,6 +40,16 @@ app.add_typer(plan_app, name="plan", help="Planning: quotas, territories, hiring
 register_reporting(app)
 app.add_typer(docs_app, name="plan-docs")
 app.add_typer(adjust_app, name="adjust")
+
+
+@app.command("init")
+def init(directory: Annotated[Path, typer.Argument(help="The new workbench folder.")]) -> None:
+    """Create a workbench folder: scenarios/, scenarios/plans/, notebooks/, Makefile."""
+    from spm_models.workflow.init import init_workbench
+
+    files = init_workbench(directory)
+    typer.echo(f"wrote {len(files)} files to {directory}; next: cd {directory} && "
+               "spm report scenarios/*.yaml --out reports  (or: make report, make lab)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,229 @@
+"""One scenario, end to end, as a short sequence of named steps.
+
+``run(scenario)``::
+
+    data       load and validate the scenario's data         spm_models.data
+    plans      read the comp plans (fails early)             spm_models.comp.roles
+    forecast   fitted model → bookings(rep, period, draw)    spm_models.forecast (cached)
+    quotas     quota(rep, period) and fairness               spm_models.planning
+    comp       payouts of quota carriers and overlay roles   spm_models.comp.roles
+    territory  balanced territories (``territory:`` section) spm_models.planning (cached)
+    capacity   headcount and capacity (``capacity:``)        spm_models.planning
+    summary    the decision figures                          spm_models.figures
+
+The result is an :class:`xarray.DataTree` (:func:`assemble_tree`) with groups ``/forecast``,
+``/comp``, ``/history`` and, when the scenario has them, ``/overlay``, ``/territory`` and
+``/capacity`` — each with its own dimensions (see :data:`spm_models.cube.TREE_GROUPS`) — and the
+provenance in the root attributes. ``result.cube`` is the ``rep × period × draw`` view
+(``/forecast`` + ``/comp``): ``bookings``, ``quota``, ``payout`` (in the last month of each
+payout period), ``target_incentive``, ``plan``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from spm_models.atomic import atomic_write_text
+from spm_models.comp import roles as comp_roles
+from spm_models.cube import PERIOD, REP, cube_view, write_tree
+from spm_models.errors import InputError
+from spm_models.provenance import hash_frames, provenance
+from spm_models.scenario import Scenario, load_scenario, load_scenarios
+from spm_models.workflow import forecast_step, planning_steps
+from spm_models.workflow import summary as summary_mod
+from spm_models.workflow.cache import Cache
+from spm_models.workflow.paths import cache_dir, load_tables, resolve_data
+
+
+@dataclass
+class ScenarioResult:
+    """What one scenario run produces (the report notebook renders it)."""
+
+    scenario: Scenario
+    #: the result tree (groups in :data:`spm_models.cube.TREE_GROUPS`)
+    tree: xr.DataTree
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    fairness: pd.DataFrame | None = None
+    #: ``planning.territory.TerritoryResult`` when the scenario has a ``territory`` section
+    territory: Any | None = None
+    #: ``planning.capacity`` simulation when the scenario has a ``capacity`` section
+    capacity: xr.Dataset | None = None
+
+    @property
+    def cube(self) -> xr.Dataset:
+        """The ``rep × period × draw`` view of :attr:`tree` (``/forecast`` + ``/comp``)."""
+        return cube_view(self.tree)
+
+
+def data_hash_of(tables: dict[str, pd.DataFrame]) -> str:
+    """Content hash of the data tables (the synthetic ``truth`` table excluded)."""
+    return hash_frames({k: v for k, v in tables.items() if k != "truth"})
+
+
+def load_plans(scenario: Scenario) -> dict[str, Any]:
+    """Role → validated comp plan of ``scenario`` (:func:`spm_models.comp.roles.load_plans`)."""
+    return comp_roles.load_plans(scenario.plans, scenario.path)
+
+
+def load_named(path: str | Path, name: str | None = None) -> Scenario:
+    """The scenario ``name`` of a file (one of its sweep's expansions), or its only scenario.
+
+    Raises :class:`InputError` naming the file and key ``name``/``sweep``."""
+    scenarios = load_scenarios(path)
+    if name is None:
+        if len(scenarios) != 1:
+            raise InputError(f"{path}, key 'sweep': expands to {len(scenarios)} scenarios; name one")
+        return scenarios[0]
+    for sc in scenarios:
+        if sc.name == name:
+            return sc
+    raise InputError(f"{path}, key 'name': no scenario named {name!r} in this file")
+
+
+def history_panel(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly actual bookings and quotas (rep × month frames, months as ``YYYY-MM``)."""
+    b = tables["bookings"].copy()
+    b["period"] = pd.to_datetime(b["date"]).dt.to_period("M").astype(str)
+    booked = b.pivot_table(index="rep_id", columns="period", values="amount", aggfunc="sum",
+                           fill_value=0.0)
+    booked.index = booked.index.astype(str)
+    if "quotas" in tables and len(tables["quotas"]):
+        q = tables["quotas"].copy()
+        q["period"] = q["period"].astype(str).str[:7]
+        quota = q.pivot_table(index="rep_id", columns="period", values="quota", aggfunc="sum")
+        quota.index = quota.index.astype(str)
+    else:
+        quota = pd.DataFrame(index=booked.index)
+    return booked.sort_index(axis=1), quota.sort_index(axis=1)
+
+
+def assemble_tree(forecast: xr.Dataset, quota: xr.DataArray, comp: xr.Dataset,
+                  rinfo: pd.DataFrame, roles: np.ndarray, ti: xr.DataArray,
+                  tables: dict[str, pd.DataFrame], overlay: xr.Dataset | None = None,
+                  territory: xr.Dataset | None = None, capacity: xr.Dataset | None = None,
+                  attrs: dict[str, Any] | None = None) -> xr.DataTree:
+    """The scenario result tree (groups in :data:`spm_models.cube.TREE_GROUPS`).
+
+    ``/forecast`` holds the forecast cube as given (``bookings(rep, period, draw)``);
+    ``/comp`` the quotas, target incentives, payouts and paying plan of the quota carriers,
+    with ``role``, ``region`` and ``territory_id`` along ``rep``; ``/history`` the actual
+    ``bookings`` and ``quota`` over the history months; ``/overlay``, ``/territory`` and
+    ``/capacity`` when given. ``attrs`` (provenance) go to the root.
+    """
+    rep_ids = np.asarray(forecast[REP].values)
+    cds = xr.Dataset({"quota": quota, "target_incentive": ti})
+    for name in comp.data_vars:
+        if name not in cds:
+            cds[name] = comp[name]
+    cds = cds.drop_vars([c for c in cds.coords if c not in cds.dims])
+    for col in ("territory_id", "region"):
+        if col in rinfo:
+            cds = cds.assign_coords({col: (REP, rinfo[col].astype(str).values)})
+    cds = cds.assign_coords(role=(REP, np.asarray(roles, dtype=str)))
+    booked, hq = history_panel(tables)
+    booked = booked.reindex(index=rep_ids).fillna(0.0)
+    hperiods = [str(c) for c in booked.columns]
+    hq = hq.reindex(index=rep_ids, columns=hperiods)
+    history = xr.Dataset({"bookings": ((REP, PERIOD), booked.values),
+                          "quota": ((REP, PERIOD), hq.values.astype(float))},
+                         coords={REP: rep_ids, PERIOD: hperiods})
+    nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs=dict(attrs or {})),
+                                    "/forecast": forecast, "/comp": cds, "/history": history}
+    for name, ds in (("overlay", overlay), ("territory", territory), ("capacity", capacity)):
+        if ds is not None:
+            nodes[f"/{name}"] = ds
+    return xr.DataTree.from_dict(nodes)
+
+
+def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) -> ScenarioResult:
+    """Run one scenario (a :class:`Scenario` or a scenario file without a sweep) in the
+    workbench ``workbench`` (see :mod:`spm_models.workflow.paths`); see the module docstring
+    for the steps. Raises :class:`InputError` (file and key named) on bad input."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    cache = Cache(cache_dir(workbench))
+    # data
+    tables = load_tables(resolve_data(scenario, workbench))
+    data_hash = data_hash_of(tables)
+    # plans (fail early on a broken plan, before the forecast)
+    plans = load_plans(scenario)
+    # forecast
+    fcube, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
+    bookings = fcube["bookings"]
+    # quotas
+    qds = planning_steps.set_quotas(scenario, fcube, tables)
+    quota = qds["quota"]
+    # comp
+    reps = tables["reps"].copy()
+    reps["rep_id"] = reps["rep_id"].astype(str)
+    rep_ids = np.asarray(bookings[REP].values).astype(str)
+    rinfo = reps.set_index("rep_id").reindex(rep_ids)
+    roles = comp_roles.rep_roles(reps, rep_ids)
+    ti = comp_roles.target_incentive_of(plans, reps, rep_ids, roles)
+    comp = comp_roles.simulate_roles(plans, bookings, quota, ti, roles)
+    region = rinfo["region"].astype(str).to_numpy() if "region" in rinfo else None
+    overlay = comp_roles.overlay_payouts(plans, bookings, quota, reps, roles, region)
+    # territory
+    terr = cap = None
+    tgroup = None
+    accounts = tables.get("accounts")
+    if "territory" in scenario.spec and accounts is not None and len(accounts):
+        terr = planning_steps.balance_territories(scenario.section("territory"), accounts,
+                                                  data_hash, cache)
+        tgroup = planning_steps.territory_variables(terr)
+    # capacity
+    if "capacity" in scenario.spec:
+        cap = planning_steps.run_capacity(scenario, fcube)
+    prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,
+                      seed=scenario.seed, scenario=scenario.name)
+    prov.pop("created", None)
+    tree = assemble_tree(fcube, quota, comp, rinfo, roles, ti, tables, overlay, tgroup, cap,
+                         prov)
+    # summary
+    fairness, fair_figs = summary_mod.quota_fairness(quota, bookings, qds)
+    summary = summary_mod.summarize(tree, scenario, data_hash, diag)
+    summary["quota_fairness"] = fair_figs
+    summary["quota_method"] = str(qds.attrs.get("quota_method",
+                                                scenario.section("quota").get("method", "")))
+    if terr is not None:
+        summary["territory"] = planning_steps.territory_summary(terr, scenario.section("territory"))
+    if cap is not None:
+        target = scenario.spec.get("target")
+        summary["capacity"] = planning_steps.capacity_summary(
+            cap, float(target) if target is not None else None)
+    return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap)
+
+
+def run_scenario(scenario: Scenario | str | Path,
+                 workbench: str | Path | None = None) -> tuple[xr.DataTree, dict[str, Any]]:
+    """Run one scenario end to end; return its result tree and ``summary.json`` figures."""
+    res = run(scenario, workbench)
+    return res.tree, res.summary
+
+
+def write_outputs(result: ScenarioResult, summary_path: str | Path, cube_path: str | Path) -> None:
+    """Write ``summary.json`` (atomic) and ``cube.zarr`` (the result tree, provenance at the
+    root; read it back with :func:`spm_models.cube.read_tree`)."""
+    write_tree(result.tree, cube_path)
+    atomic_write_text(Path(summary_path), json.dumps(result.summary, indent=2, sort_keys=True))
+
+
+def warm_forecast(scenario: Scenario, tables: dict[str, pd.DataFrame], data_hash: str,
+                  workbench: str | Path | None = None) -> str:
+    """Fill the cache with the scenario's forecast (``spm report`` does this once per distinct
+    forecast before starting notebooks); returns the forecast's cache key."""
+    forecast_step.forecast_cube(tables, scenario, data_hash, Cache(cache_dir(workbench)))
+    return forecast_step.forecast_key(data_hash, scenario)
+
+
+__all__ = ["ScenarioResult", "assemble_tree", "load_named", "load_plans", "run",
+           "run_scenario", "warm_forecast", "write_outputs"]

@@ -1,0 +1,73 @@
+"""Typed scenario files: every problem of a file at once, each naming the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spm_models.errors import InputError
+from spm_models.scenario import load_scenarios
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_all_problems_of_a_file_are_reported_at_once(tmp_path):
+    path = _write(tmp_path / "bad.yaml", """
+name: ok
+seed: -1
+draws: 0
+horizon: {start: 2027-01, months: 12, weeks: 3}
+quota: {method: growth, growth: -2, probability: 0.5}
+territory: {max_moved_share: 1.5, colour: red}
+capacity: {hiring_plan: {2027-01: -1}, schedule: weekly}
+forecast: {method: gibbs, fit_draws: 0, prior_trend_sd: 0.1}
+sweep: {key: seed}
+unknown_top: 1
+""")
+    with pytest.raises(InputError) as exc:
+        load_scenarios(path)
+    lines = exc.value.problems
+    keys = {line.split("key '", 1)[1].split("'", 1)[0] for line in lines}
+    assert all(line.startswith(f"{path.resolve()}, key '") for line in lines), lines
+    assert {"seed", "draws", "horizon.weeks", "quota.growth", "territory.max_moved_share",
+            "territory.colour", "capacity.hiring_plan", "capacity.schedule", "forecast.method",
+            "forecast.fit_draws", "sweep", "unknown_top"} <= keys, lines
+    # model options of the forecast pass through to ForecastConfig (not checked here)
+    assert "forecast.prior_trend_sd" not in keys
+    assert any("unknown key" in ln and "'territory.colour'" in ln for ln in lines)
+    assert any("'sweep': missing 'values'" in ln for ln in lines)
+
+
+def test_quota_keys_must_fit_the_method(tmp_path):
+    path = _write(tmp_path / "q.yaml", "name: q\nquota: {method: growth, growth: 0.1, probability: 0.5}\n")
+    with pytest.raises(InputError) as exc:
+        load_scenarios(path)
+    (line,) = exc.value.problems
+    assert "'quota'" in line and "'probability' does not apply to method 'growth'" in line
+
+
+def test_a_swept_value_is_checked_like_a_written_one(tmp_path):
+    path = _write(tmp_path / "s.yaml", "name: s\nquota: {method: growth, growth: 0.1}\n"
+                  "sweep: {key: quota.growth, values: [0.1, -3]}\n")
+    with pytest.raises(InputError) as exc:
+        load_scenarios(path)
+    (line,) = exc.value.problems
+    assert "s.yaml" in line and "'quota.growth'" in line and "-1" in line
+
+
+def test_valid_sections_load_unchanged(tmp_path):
+    path = _write(tmp_path / "s.yaml", "name: s\nquota: {method: equal_probability, probability: 0.6}\n"
+                  "capacity: {hiring_plan: {2027-01: 5}, ramp_tau: 3}\n"
+                  "forecast: {method: fast, n_steps: 100, prior_trend_sd: 0.1}\n")
+    (sc,) = load_scenarios(path)
+    assert sc.section("capacity") == {"hiring_plan": {"2027-01": 5}, "ramp_tau": 3}
+    assert sc.section("forecast")["prior_trend_sd"] == 0.1
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("scenarios/*.yaml")))
+def test_shipped_scenarios_are_valid(path):
+    assert load_scenarios(path)
