@@ -51,64 +51,47 @@ THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S
 #: prior mean / sd of the transformed hyper-parameters (log, log, log, logit, log, log, log)
 PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05)])
 PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5])
+#: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
+LOCAL = (0, 1, 2, 3)
+TAU_LOCAL = 1.0
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
 NX = 2 + NS
 
 
-def _theta(u: np.ndarray) -> dict[str, float]:
-    q_l, q_b, q_s, lphi, lk, ln0, ls0 = u
-    return {
-        "q_level": float(np.exp(q_l)),
-        "q_trend": float(np.exp(q_b)),
-        "q_season": float(np.exp(q_s)),
-        "phi": float(0.8 + 0.2 * special.expit(lphi)),  # damping in (0.8, 1)
-        "kappa_season": float(np.exp(lk)),
-        "n0": float(np.exp(ln0)),
-        "S0": float(np.exp(ls0)),
+def _theta(u: np.ndarray) -> dict[str, Any]:
+    """Natural-scale hyper-parameters of transformed ``u`` (``(7,)`` or per rep ``(R, 7)``)."""
+    u = np.asarray(u, float)
+    out = {
+        "q_level": np.exp(u[..., 0]),
+        "q_trend": np.exp(u[..., 1]),
+        "q_season": np.exp(u[..., 2]),
+        "phi": 0.8 + 0.2 * special.expit(u[..., 3]),  # damping in (0.8, 1)
+        "kappa_season": np.exp(u[..., 4]),
+        "n0": np.exp(u[..., 5]),
+        "S0": np.exp(u[..., 6]),
     }
+    return {k: float(v) if np.ndim(v) == 0 else v for k, v in out.items()}
 
 
-def _G(phi: float) -> np.ndarray:
-    G = np.zeros((NX, NX))
-    G[0, 0], G[0, 1], G[1, 1] = 1.0, phi, phi
-    G[2, 2:] = -1.0
-    for i in range(1, NS):
-        G[2 + i, 1 + i] = 1.0
-    return G
+def _apply_G(X: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """``G @ X`` along axis -2 for state matrices / vectors ``X (..., NX, M)`` without forming G:
+    level += phi * trend, trend *= phi, new season = -(sum of the last 11), seasons shift."""
+    out = np.empty_like(X)
+    ph = np.asarray(phi)[..., None]
+    out[..., 0, :] = X[..., 0, :] + ph * X[..., 1, :]
+    out[..., 1, :] = ph * X[..., 1, :]
+    out[..., 2, :] = -X[..., 2:, :].sum(axis=-2)
+    out[..., 3:, :] = X[..., 2 : NX - 1, :]
+    return out
 
 
-F = np.zeros(NX)
-F[0] = F[2] = 1.0
-
-
-def _W(th: dict[str, float]) -> np.ndarray:
-    w = np.zeros(NX)
-    w[0], w[1], w[2] = th["q_level"], th["q_trend"], th["q_season"]
+def _W(th: dict[str, Any], R: int) -> np.ndarray:
+    """Evolution variance factors ``(R, NX)`` (diagonal)."""
+    w = np.zeros((R, NX))
+    w[:, 0], w[:, 1], w[:, 2] = th["q_level"], th["q_trend"], th["q_season"]
     return w
-
-
-def _cov_recursion(th: dict[str, float], K: int):
-    """V-scaled covariance recursion for a rep's first ``K`` observations.
-
-    Returns gains ``A (K, NX)``, one-step forecast variance factors ``Q (K,)`` and the
-    posterior covariance factors ``C (K + 1, NX, NX)`` (``C[k]`` after ``k`` observations).
-    """
-    G, w = _G(th["phi"]), _W(th)
-    C = np.zeros((K + 1, NX, NX))
-    C[0] = np.diag(np.r_[KAPPA_LEVEL, KAPPA_TREND, np.full(NS, th["kappa_season"])])
-    A = np.zeros((K, NX))
-    Q = np.zeros(K)
-    for k in range(K):
-        R = G @ C[k] @ G.T + np.diag(w)
-        RF = R @ F
-        q = F @ RF + 1.0
-        a = RF / q
-        A[k], Q[k] = a, q
-        C[k + 1] = R - np.outer(a, a) * q
-        C[k + 1] = 0.5 * (C[k + 1] + C[k + 1].T)
-    return A, Q, C
 
 
 @dataclass
@@ -123,6 +106,7 @@ class Prepared:
     scale: np.ndarray  # (R,)
     log: np.ndarray  # (R,) bool: modelled on log scale
     pattern: np.ndarray  # (12,) pooled seasonal pattern by month of year (sums to 0)
+    m0: np.ndarray | None = None  # (R, NX) prior state means (set by prepare)
 
 
 def prepare(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none") -> Prepared:
@@ -163,7 +147,9 @@ def prepare(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         np.add.at(cnt, m, 1.0)
     pattern = np.where(cnt > 0, devs / np.maximum(cnt, 1), 0.0)
     pattern = pattern - pattern.mean()
-    return Prepared(z, active, start, nobs, np.asarray(month, int), scale, log, pattern)
+    prep = Prepared(z, active, start, nobs, np.asarray(month, int), scale, log, pattern)
+    prep.m0 = _m0(prep)
+    return prep
 
 
 def _m0(prep: Prepared) -> np.ndarray:
@@ -181,113 +167,157 @@ def _m0(prep: Prepared) -> np.ndarray:
     return m0
 
 
-def filter_loglik(prep: Prepared, th: dict[str, float], keep: bool = False, one_step: bool = False):
-    """Exact log marginal likelihood (sum over reps) of the conjugate DLM at ``th``.
+def _C0(kappa_season: np.ndarray) -> np.ndarray:
+    """Prior covariance factors ``(R, NX, NX)`` of the state at a rep's start."""
+    C = np.zeros((len(kappa_season), NX, NX))
+    di = np.arange(NX)
+    C[:, di, di] = np.r_[KAPPA_LEVEL, KAPPA_TREND, np.zeros(NS)][None]
+    C[:, di[2:], di[2:]] = np.asarray(kappa_season)[:, None]
+    return C
 
-    With ``keep`` also returns the filtered state ``m (R, NX)``, the covariance factor
-    ``C (R, NX, NX)``, ``n (R,)`` and ``S (R,)`` at the end of the panel.
+
+def _cov_step(C: np.ndarray, phi: np.ndarray, W: np.ndarray):
+    """One V-scaled covariance update for stacked reps: prior ``R = G C G' + W``, gain ``A``,
+    forecast variance factor ``q = F'RF + 1``, posterior ``C = R - A A' q``."""
+    di = np.arange(NX)
+    GC = _apply_G(C, phi)
+    Rm = _apply_G(np.swapaxes(GC, -1, -2), phi)
+    Rm[:, di, di] += W
+    RF = Rm[:, :, 0] + Rm[:, :, 2]
+    q = RF[:, 0] + RF[:, 2] + 1.0
+    A = RF / q[:, None]
+    Cn = Rm - A[:, :, None] * A[:, None, :] * q[:, None, None]
+    return 0.5 * (Cn + np.swapaxes(Cn, -1, -2)), A, q
+
+
+def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: bool = False):
+    """Exact log marginal likelihood of every rep ``(R,)`` of the conjugate DLM.
+
+    ``U``: transformed hyper-parameters, ``(7,)`` shared or ``(R, 7)`` per rep. With ``keep``
+    also returns the filtered state ``m (R, NX)``, covariance factor ``C (R, NX, NX)``,
+    ``n (R,)``, ``S (R,)`` at the end of the panel; with ``one_step`` the one-step-ahead
+    predictive location, scale^2 and degrees of freedom ``(R, T)`` each.
     """
     z, act = prep.z, prep.active
     R, T = z.shape
-    K = int(prep.nobs.max()) if R else 0
-    A, Q, C = _cov_recursion(th, K)
-    G = _G(th["phi"])
-    m = _m0(prep)
-    n = np.full(R, th["n0"])
-    S = np.full(R, th["S0"])
-    k = np.zeros(R, int)
-    ll = 0.0
+    shared = np.ndim(U) == 1
+    U = np.broadcast_to(np.asarray(U, float), (R, len(THETA_NAMES)))
+    th = _theta(U)
+    phi, W = th["phi"], _W(th, R)
+    m = prep.m0.copy()
+    if shared:  # same dynamics for all reps: the covariance recursion depends only on k
+        K = int(prep.nobs.max()) if R else 0
+        Ck = np.zeros((K + 1, NX, NX))
+        Ck[0] = _C0(th["kappa_season"][:1])[0]
+        Ak, qk = np.zeros((K, NX)), np.zeros(K)
+        for j in range(K):
+            c, a, q = _cov_step(Ck[j : j + 1], phi[:1], W[:1])
+            Ck[j + 1], Ak[j], qk[j] = c[0], a[0], q[0]
+        k = np.zeros(R, int)
+    else:
+        C = _C0(th["kappa_season"])
+    n, S = th["n0"].copy(), th["S0"].copy()
+    ll = np.zeros(R)
     if one_step:
         osf, osq, osn = np.zeros((R, T)), np.ones((R, T)), np.full((R, T), 1e6)
     for t in range(T):
-        a_t = act[:, t]
-        if not a_t.any():
+        idx = np.flatnonzero(act[:, t])
+        if not len(idx):
             continue
-        idx = np.flatnonzero(a_t)
-        mi = m[idx] @ G.T
-        kk = k[idx]
+        ph = phi[idx]
+        if shared:
+            kk = k[idx]
+            A, q = Ak[kk], qk[kk]
+            k[idx] = kk + 1
+        else:
+            C[idx], A, q = _cov_step(C[idx], ph, W[idx])
+        mi = _apply_G(m[idx][..., None], ph)[..., 0]
         f = mi[:, 0] + mi[:, 2]
         e = z[idx, t] - f
-        q = S[idx] * Q[kk]
-        nu = n[idx]
+        nu, qs = n[idx], S[idx] * q
         if one_step:
-            osf[idx, t], osq[idx, t], osn[idx, t] = f, q, nu
-        ll += float(np.sum(
-            special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2)
-            - 0.5 * np.log(nu * np.pi * q) - (nu + 1) / 2 * np.log1p(e**2 / (nu * q))
-        ))
-        m[idx] = mi + A[kk] * e[:, None]
-        d = n[idx] * S[idx] + e**2 / Q[kk]
+            osf[idx, t], osq[idx, t], osn[idx, t] = f, qs, nu
+        ll[idx] += (special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2)
+                    - 0.5 * np.log(nu * np.pi * qs) - (nu + 1) / 2 * np.log1p(e**2 / (nu * qs)))
+        m[idx] = mi + A * e[:, None]
+        d = nu * S[idx] + e**2 / q
         n[idx] = nu + 1
         S[idx] = d / n[idx]
-        k[idx] = kk + 1
+    if shared:
+        C = Ck[k]
     # the log transform's Jacobian: densities are on the amounts' (standardised) scale
     if prep.log.any():
-        ll -= float(np.sum(np.where(prep.log[:, None] & act, prep.z, 0.0)))
+        ll -= np.sum(np.where(prep.log[:, None] & act, prep.z, 0.0), axis=1)
     if one_step:
         return osf, osq, osn
     if keep:
-        return ll, m, C[k], n, S
+        return ll, m, C, n, S
     return ll
 
 
 @dataclass
 class DLMFit:
-    """A fitted pooled DLM: the MAP hyper-parameters, their Laplace covariance and data."""
+    """A fitted pooled DLM: pooled hyper-parameters (mode ``u_map``, Laplace covariance
+    ``u_cov``) and every rep's own dynamics ``U_rep (R, 7)`` (mode of the rep's parameters
+    under the pooled prior; the shared columns equal ``u_map``)."""
 
     prep: Prepared
     u_map: np.ndarray
     u_cov: np.ndarray
+    U_rep: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def theta(self) -> dict[str, float]:
+    def theta(self) -> dict[str, Any]:
         return _theta(self.u_map)
 
-    def theta_draws(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
-        """``n`` Laplace draws of the hyper-parameters (the first is the mode)."""
-        out = [self.u_map]
+    def U_draws(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+        """``n`` draws of the per-rep parameters ``(R, 7)``: the pooled parameters from their
+        Laplace approximation (the first draw is the mode), each rep keeping its deviation
+        from the pooled mode."""
+        out = [self.U_rep]
         if n > 1:
             L = np.linalg.cholesky(self.u_cov + 1e-12 * np.eye(len(self.u_map)))
-            out += [self.u_map + L @ rng.standard_normal(len(self.u_map)) for _ in range(n - 1)]
-        return [_theta(u) for u in out]
+            out += [self.U_rep + (L @ rng.standard_normal(len(self.u_map)))[None] for _ in range(n - 1)]
+        return out
 
-    def simulate(self, h: int, n_draws: int, rng: np.random.Generator, n_theta: int = 8,
-                 months_ahead: np.ndarray | None = None) -> np.ndarray:
+    def simulate(self, h: int, n_draws: int, rng: np.random.Generator, n_theta: int = 8) -> np.ndarray:
         """Joint predictive draws ``(n_draws, R, h)`` of the next ``h`` months on the amounts'
         scale, for every rep (the caller selects the reps active at the origin).
 
-        For each Laplace draw of ``theta``: the conjugate posterior at the origin gives
+        For each draw of the hyper-parameters: the conjugate posterior at the origin gives
         ``V ~ InvGamma(n/2, nS/2)`` and ``x ~ N(m, V C)``; the state equation is propagated
         ``h`` months with ``N(0, W V)`` innovations and ``N(0, V)`` observation noise.
         """
         prep = self.prep
         R = prep.z.shape[0]
-        ths = self.theta_draws(n_theta, rng)
-        per = np.full(len(ths), n_draws // len(ths))
+        Us = self.U_draws(min(n_theta, n_draws), rng)
+        per = np.full(len(Us), n_draws // len(Us))
         per[: n_draws - per.sum()] += 1
         out = np.empty((n_draws, R, h))
         lo = 0
-        for th, nd in zip(ths, per):
+        for U, nd in zip(Us, per):
             if nd == 0:
                 continue
-            _, m, C, n, S = filter_loglik(prep, th, keep=True)
-            G, w = _G(th["phi"]), np.sqrt(_W(th))
+            _, m, C, n, S = filter_loglik(prep, U, keep=True)
+            th = _theta(U)
+            phi, w = th["phi"], np.sqrt(_W(th, R))
             V = (n * S)[None, :] / (2.0 * rng.gamma(n / 2.0, 1.0, size=(nd, R)))  # InvGamma
             L = np.linalg.cholesky(C + 1e-10 * np.eye(NX)[None])  # (R, NX, NX)
-            x = m[None] + np.sqrt(V)[..., None] * np.einsum("rij,drj->dri", L, rng.standard_normal((nd, R, NX)))
             sv = np.sqrt(V)
+            x = m[None] + sv[..., None] * np.einsum("rij,drj->dri", L, rng.standard_normal((nd, R, NX)))
             for j in range(h):
-                x = x @ G.T + (sv[..., None] * w) * rng.standard_normal((nd, R, NX))
+                x = _apply_G(x[..., None], phi[None, :])[..., 0]
+                x = x + (sv[..., None] * w[None]) * rng.standard_normal((nd, R, NX))
                 out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sv * rng.standard_normal((nd, R))
             lo += nd
-        perm = rng.permutation(n_draws)  # mix theta draws across the draw index
-        return _unstandardise(prep, out[perm])
+        perm = rng.permutation(n_draws)  # mix hyper-parameter draws across the draw index
+        return _unstandardise(self.prep, out[perm])
 
     def one_step_draws(self, n_draws: int, rng: np.random.Generator) -> np.ndarray:
         """In-sample one-step-ahead predictive draws ``(n_draws, R, T)`` (Student-t of the
-        filter at the posterior mode of ``theta``; inactive months are 0 on the model scale)."""
-        f, q, nu = filter_loglik(self.prep, self.theta, one_step=True)
+        filter at the fitted parameters; 0 in inactive months)."""
+        f, q, nu = filter_loglik(self.prep, self.U_rep, one_step=True)
         z = f[None] + np.sqrt(q)[None] * rng.standard_t(nu[None], size=(n_draws,) + f.shape)
         return _unstandardise(self.prep, z) * self.prep.active[None]
 
@@ -298,13 +328,8 @@ def _unstandardise(prep: Prepared, z: np.ndarray) -> np.ndarray:
     return z * prep.scale[:, None]
 
 
-def _neg_log_post(u: np.ndarray, prep: Prepared) -> float:
-    if not np.all(np.isfinite(u)):
-        return 1e300
-    ll = filter_loglik(prep, _theta(u))
-    lp = -0.5 * np.sum(((u - PRIOR_MEAN) / PRIOR_SD) ** 2)
-    v = -(ll + lp)
-    return v if np.isfinite(v) else 1e300
+def _log_prior(U: np.ndarray) -> np.ndarray:
+    return -0.5 * np.sum(((U - PRIOR_MEAN) / PRIOR_SD) ** 2, axis=-1)
 
 
 def _hessian(f, u: np.ndarray, eps: float = 1e-3) -> np.ndarray:
@@ -313,48 +338,90 @@ def _hessian(f, u: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     f0 = f(u)
     E = np.eye(n) * eps
     fp = np.array([f(u + E[i]) for i in range(n)])
-    fm = np.array([f(u - E[i]) for i in range(n)])
     for i in range(n):
-        H[i, i] = (fp[i] - 2 * f0 + fm[i]) / eps**2
+        H[i, i] = (fp[i] - 2 * f0 + f(u - E[i])) / eps**2
         for j in range(i + 1, n):
-            fpp = f(u + E[i] + E[j])
-            H[i, j] = H[j, i] = (fpp - fp[i] - fp[j] + f0) / eps**2
+            H[i, j] = H[j, i] = (f(u + E[i] + E[j]) - fp[i] - fp[j] + f0) / eps**2
     return H
 
 
+def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Per-rep dynamics: mode of each rep's ``LOCAL`` parameters under ``N(u_pool, TAU_LOCAL^2)``
+    (the other parameters stay pooled). The objective is a sum over reps, so one forward
+    difference per parameter gives every rep's gradient at once."""
+    R = prep.z.shape[0]
+    k = len(LOCAL)
+    lo = np.array([u_pool[j] - 3 * TAU_LOCAL for j in LOCAL])
+    hi = np.array([u_pool[j] + 3 * TAU_LOCAL for j in LOCAL])
+
+    def full(v):
+        U = np.tile(u_pool, (R, 1))
+        U[:, LOCAL] = v.reshape(R, k)
+        return U
+
+    def per_rep(v):
+        V = v.reshape(R, k)
+        return -filter_loglik(prep, full(v)) + 0.5 * np.sum(((V - u_pool[list(LOCAL)]) / TAU_LOCAL) ** 2, axis=1)
+
+    def fg(v):
+        f0 = per_rep(v)
+        g = np.zeros((R, k))
+        eps = 1e-5
+        for j in range(k):
+            vj = v.reshape(R, k).copy()
+            vj[:, j] += eps
+            g[:, j] = (per_rep(vj.ravel()) - f0) / eps
+        return float(f0.sum()), g.ravel()
+
+    v0 = np.tile(u_pool[list(LOCAL)], R)
+    res = optimize.minimize(fg, v0, jac=True, method="L-BFGS-B", bounds=list(zip(np.tile(lo, R), np.tile(hi, R))),
+                            options={"maxiter": maxiter})
+    return full(res.x), {"local_converged": bool(res.success), "local_iterations": int(res.nit)}
+
+
 def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none",
-            maxiter: int = 200) -> DLMFit:
+            maxiter: int = 200, local: bool = True) -> DLMFit:
     """Fit the pooled DLM to amounts ``y (R, T)`` (``active (R, T)``, ``month (T,)`` 0..11).
 
-    Deterministic (no random numbers): the posterior mode by L-BFGS-B from the prior mean,
-    then a Laplace covariance from a finite-difference Hessian (regularised to be positive
-    definite; with a flat direction the prior sd is used).
+    Deterministic (no random numbers): (1) the pooled hyper-parameters' posterior mode (all
+    reps share them; L-BFGS-B from the prior mean) and a Laplace covariance from a
+    finite-difference Hessian (eigenvalues floored at the prior precision); (2) with
+    ``local``, every rep's own level/trend/seasonal variance ratios and damping, partially
+    pooled towards (1) with prior sd :data:`TAU_LOCAL` on the transformed scale.
     """
     import time
 
     t0 = time.perf_counter()
     prep = prepare(y, active, month, transform)
-    f = lambda u: _neg_log_post(u, prep)  # noqa: E731
+
+    def f(u):
+        if not np.all(np.isfinite(u)):
+            return 1e300
+        v = -(float(filter_loglik(prep, u).sum()) + float(_log_prior(u)))
+        return v if np.isfinite(v) else 1e300
+
     res = optimize.minimize(f, PRIOR_MEAN.copy(), method="L-BFGS-B",
                             bounds=[(m - 4 * s, m + 4 * s) for m, s in zip(PRIOR_MEAN, PRIOR_SD)],
                             options={"maxiter": maxiter})
     u = res.x
     H = _hessian(f, u)
-    H = 0.5 * (H + H.T)
-    evals, evecs = np.linalg.eigh(H)
-    floor = 1.0 / PRIOR_SD.max() ** 2
-    evals = np.maximum(evals, floor)
+    evals, evecs = np.linalg.eigh(0.5 * (H + H.T))
+    evals = np.maximum(evals, 1.0 / PRIOR_SD.max() ** 2)
     cov = (evecs / evals) @ evecs.T
-    info = {
+    info: dict[str, Any] = {
         "method": "map-laplace",
         "optimizer_converged": bool(res.success),
         "optimizer_message": str(res.message),
         "iterations": int(res.nit),
         "log_posterior": float(-res.fun),
-        "theta": _theta(u),
+        "theta": {k: float(v) for k, v in _theta(u).items()},
         "theta_sd_transformed": np.sqrt(np.diag(cov)).round(4).tolist(),
         "transform": transform,
         "n_log_reps": int(prep.log.sum()),
-        "seconds": round(time.perf_counter() - t0, 3),
     }
-    return DLMFit(prep, u, cov, info)
+    U = np.tile(u, (prep.z.shape[0], 1))
+    if local:
+        U, linfo = _fit_local(prep, u, maxiter)
+        info.update(linfo)
+    info["seconds"] = round(time.perf_counter() - t0, 3)
+    return DLMFit(prep, u, cov, U, info)

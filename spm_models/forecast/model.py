@@ -1035,7 +1035,8 @@ class BookingsForecast:
                 "fit_info": self.fit_info,
                 "weights": self.weights,
                 "selection": self.selection,
-                "dlm": {k: {"u_map": f.u_map.tolist(), "u_cov": f.u_cov.tolist(), "info": f.info}
+                "dlm": {k: {"u_map": f.u_map.tolist(), "u_cov": f.u_cov.tolist(), "U_rep": f.U_rep.tolist(),
+                             "info": f.info}
                         for k, f in self.dlm.items()},
                 "format": 2,
             }
@@ -1070,7 +1071,8 @@ class BookingsForecast:
             for k, v in meta["dlm"].items():
                 prep = dlm.prepare(np.asarray(m.panel["amount"].values, float),
                                    np.asarray(m.panel["active"].values, bool), month, k.split(":")[1])
-                m.dlm[k] = dlm.DLMFit(prep, np.asarray(v["u_map"]), np.asarray(v["u_cov"]), v["info"])
+                m.dlm[k] = dlm.DLMFit(prep, np.asarray(v["u_map"]), np.asarray(v["u_cov"]),
+                                      np.asarray(v["U_rep"]), v["info"])
         m.diagnostics = meta.get("diagnostics", {})
         m.fit_info = meta.get("fit_info", {})
         m._design = _design(m.panel)
