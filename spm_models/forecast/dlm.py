@@ -47,13 +47,13 @@ import numpy as np
 from scipy import optimize, special
 
 #: names of the hyper-parameters, in the order of the transformed vector
-THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0")
+THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0", "season_weight")
 #: prior mean / sd of the transformed hyper-parameters (log, log, log, logit, log, log, log)
-PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05)])
-PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5])
+PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05), 1.0])
+PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
-LOCAL = (0, 1, 2, 3)
-TAU_LOCAL = 1.0
+LOCAL = (0, 1, 2, 3, 4, 7)
+TAU_LOCAL = np.array([1.0, 1.0, 3.0, 1.0, 6.0, 1.0])
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -71,6 +71,7 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "kappa_season": np.exp(u[..., 4]),
         "n0": np.exp(u[..., 5]),
         "S0": np.exp(u[..., 6]),
+        "season_weight": u[..., 7],  # prior mean of the seasonal states = weight x pooled pattern
     }
     return {k: float(v) if np.ndim(v) == 0 else v for k, v in out.items()}
 
@@ -198,53 +199,16 @@ def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: b
     ``n (R,)``, ``S (R,)`` at the end of the panel; with ``one_step`` the one-step-ahead
     predictive location, scale^2 and degrees of freedom ``(R, T)`` each.
     """
-    z, act = prep.z, prep.active
-    R, T = z.shape
-    shared = np.ndim(U) == 1
+    from spm_models.forecast.dlm_kernel import filter_reps
+
+    R = prep.z.shape[0]
     U = np.broadcast_to(np.asarray(U, float), (R, len(THETA_NAMES)))
     th = _theta(U)
-    phi, W = th["phi"], _W(th, R)
-    m = prep.m0.copy()
-    if shared:  # same dynamics for all reps: the covariance recursion depends only on k
-        K = int(prep.nobs.max()) if R else 0
-        Ck = np.zeros((K + 1, NX, NX))
-        Ck[0] = _C0(th["kappa_season"][:1])[0]
-        Ak, qk = np.zeros((K, NX)), np.zeros(K)
-        for j in range(K):
-            c, a, q = _cov_step(Ck[j : j + 1], phi[:1], W[:1])
-            Ck[j + 1], Ak[j], qk[j] = c[0], a[0], q[0]
-        k = np.zeros(R, int)
-    else:
-        C = _C0(th["kappa_season"])
-    n, S = th["n0"].copy(), th["S0"].copy()
-    ll = np.zeros(R)
-    if one_step:
-        osf, osq, osn = np.zeros((R, T)), np.ones((R, T)), np.full((R, T), 1e6)
-    for t in range(T):
-        idx = np.flatnonzero(act[:, t])
-        if not len(idx):
-            continue
-        ph = phi[idx]
-        if shared:
-            kk = k[idx]
-            A, q = Ak[kk], qk[kk]
-            k[idx] = kk + 1
-        else:
-            C[idx], A, q = _cov_step(C[idx], ph, W[idx])
-        mi = _apply_G(m[idx][..., None], ph)[..., 0]
-        f = mi[:, 0] + mi[:, 2]
-        e = z[idx, t] - f
-        nu, qs = n[idx], S[idx] * q
-        if one_step:
-            osf[idx, t], osq[idx, t], osn[idx, t] = f, qs, nu
-        ll[idx] += (special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2)
-                    - 0.5 * np.log(nu * np.pi * qs) - (nu + 1) / 2 * np.log1p(e**2 / (nu * qs)))
-        m[idx] = mi + A * e[:, None]
-        d = nu * S[idx] + e**2 / q
-        n[idx] = nu + 1
-        S[idx] = d / n[idx]
-    if shared:
-        C = Ck[k]
+    par = np.ascontiguousarray(np.stack([th[k] for k in THETA_NAMES], axis=1))
+    m0 = prep.m0.copy()
+    m0[:, 2:] *= th["season_weight"][:, None]
+    ll, m, C, n, S, osf, osq, osn = filter_reps(prep.z, prep.active, m0, par, KAPPA_LEVEL, KAPPA_TREND)
+    act = prep.active
     # the log transform's Jacobian: densities are on the amounts' (standardised) scale
     if prep.log.any():
         ll -= np.sum(np.where(prep.log[:, None] & act, prep.z, 0.0), axis=1)
@@ -277,7 +241,7 @@ class DLMFit:
         from the pooled mode."""
         out = [self.U_rep]
         if n > 1:
-            L = np.linalg.cholesky(self.u_cov + 1e-12 * np.eye(len(self.u_map)))
+            L = np.linalg.cholesky(self.u_cov + 1e-10 * np.eye(len(self.u_map)))
             out += [self.U_rep + (L @ rng.standard_normal(len(self.u_map)))[None] for _ in range(n - 1)]
         return out
 
@@ -351,8 +315,8 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.nda
     difference per parameter gives every rep's gradient at once."""
     R = prep.z.shape[0]
     k = len(LOCAL)
-    lo = np.array([u_pool[j] - 3 * TAU_LOCAL for j in LOCAL])
-    hi = np.array([u_pool[j] + 3 * TAU_LOCAL for j in LOCAL])
+    lo = np.array([u_pool[j] - 3 * TAU_LOCAL[i] for i, j in enumerate(LOCAL)])
+    hi = np.array([u_pool[j] + 3 * TAU_LOCAL[i] for i, j in enumerate(LOCAL)])
 
     def full(v):
         U = np.tile(u_pool, (R, 1))
@@ -401,13 +365,15 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         return v if np.isfinite(v) else 1e300
 
     res = optimize.minimize(f, PRIOR_MEAN.copy(), method="L-BFGS-B",
-                            bounds=[(m - 4 * s, m + 4 * s) for m, s in zip(PRIOR_MEAN, PRIOR_SD)],
+                            bounds=[(m - 4 * s, m + 4 * s) for m, s in zip(PRIOR_MEAN[:-1], PRIOR_SD[:-1])]
+                            + [(1.0, 1.0)],  # pooled stage: the pooled pattern at full weight
                             options={"maxiter": maxiter})
     u = res.x
     H = _hessian(f, u)
     evals, evecs = np.linalg.eigh(0.5 * (H + H.T))
     evals = np.maximum(evals, 1.0 / PRIOR_SD.max() ** 2)
     cov = (evecs / evals) @ evecs.T
+    cov[-1, :] = cov[:, -1] = 0.0  # the pattern weight is fixed in the pooled stage
     info: dict[str, Any] = {
         "method": "map-laplace",
         "optimizer_converged": bool(res.success),
