@@ -53,7 +53,7 @@ PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0
 PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
 LOCAL = (0, 1, 2, 3, 4, 7)
-TAU_LOCAL = np.array([1.0, 1.0, 3.0, 1.0, 6.0, 1.0])
+TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0])
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -230,19 +230,24 @@ class DLMFit:
     u_cov: np.ndarray
     U_rep: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    U_sd: np.ndarray | None = None  # (R, len(LOCAL)) per-rep Laplace sd of the local parameters
 
     @property
     def theta(self) -> dict[str, Any]:
         return _theta(self.u_map)
 
     def U_draws(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
-        """``n`` draws of the per-rep parameters ``(R, 7)``: the pooled parameters from their
-        Laplace approximation (the first draw is the mode), each rep keeping its deviation
-        from the pooled mode."""
+        """``n`` draws of the per-rep parameters ``(R, 8)``: the first is the mode; the others
+        shift the pooled parameters by a draw of their Laplace approximation and each rep's
+        own parameters by a draw of its (diagonal) Laplace approximation."""
         out = [self.U_rep]
         if n > 1:
             L = np.linalg.cholesky(self.u_cov + 1e-10 * np.eye(len(self.u_map)))
-            out += [self.U_rep + (L @ rng.standard_normal(len(self.u_map)))[None] for _ in range(n - 1)]
+            for _ in range(n - 1):
+                U = self.U_rep + (L @ rng.standard_normal(len(self.u_map)))[None]
+                if self.U_sd is not None:
+                    U[:, LOCAL] += self.U_sd * rng.standard_normal(self.U_sd.shape)
+                out.append(U)
         return out
 
     def simulate(self, h: int, n_draws: int, rng: np.random.Generator, n_theta: int = 8) -> np.ndarray:
@@ -269,11 +274,19 @@ class DLMFit:
             V = (n * S)[None, :] / (2.0 * rng.gamma(n / 2.0, 1.0, size=(nd, R)))  # InvGamma
             L = np.linalg.cholesky(C + 1e-10 * np.eye(NX)[None])  # (R, NX, NX)
             sv = np.sqrt(V)
-            x = m[None] + sv[..., None] * np.einsum("rij,drj->dri", L, rng.standard_normal((nd, R, NX)))
+            rho = float(self.info.get("rho", 0.0))
+
+            def normals(shape):  # equicorrelated across reps (a common shock), N(0, 1) marginals
+                e = rng.standard_normal(shape)
+                if rho > 0:
+                    e = np.sqrt(1 - rho) * e + np.sqrt(rho) * rng.standard_normal((shape[0], 1) + shape[2:])
+                return e
+
+            x = m[None] + sv[..., None] * np.einsum("rij,drj->dri", L, normals((nd, R, NX)))
             for j in range(h):
                 x = _apply_G(x[..., None], phi[None, :])[..., 0]
-                x = x + (sv[..., None] * w[None]) * rng.standard_normal((nd, R, NX))
-                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sv * rng.standard_normal((nd, R))
+                x = x + (sv[..., None] * w[None]) * normals((nd, R, NX))
+                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sv * normals((nd, R))
             lo += nd
         perm = rng.permutation(n_draws)  # mix hyper-parameter draws across the draw index
         return _unstandardise(self.prep, out[perm])
@@ -340,7 +353,45 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.nda
     v0 = np.tile(u_pool[list(LOCAL)], R)
     res = optimize.minimize(fg, v0, jac=True, method="L-BFGS-B", bounds=list(zip(np.tile(lo, R), np.tile(hi, R))),
                             options={"maxiter": maxiter})
-    return full(res.x), {"local_converged": bool(res.success), "local_iterations": int(res.nit)}
+    # per-rep Laplace (diagonal): curvature of each rep's objective in each parameter
+    f0 = per_rep(res.x)
+    sd = np.zeros((R, k))
+    eps = 1e-2
+    for j in range(k):
+        vp, vm = res.x.reshape(R, k).copy(), res.x.reshape(R, k).copy()
+        vp[:, j] += eps
+        vm[:, j] -= eps
+        h = (per_rep(vp.ravel()) - 2 * f0 + per_rep(vm.ravel())) / eps**2
+        sd[:, j] = 1.0 / np.sqrt(np.maximum(h, 1.0 / TAU_LOCAL[j] ** 2))
+    return full(res.x), sd, {"local_converged": bool(res.success), "local_iterations": int(res.nit)}
+
+
+def common_correlation(prep: Prepared, U: np.ndarray, burn_in: int = 12) -> float:
+    """Average correlation between reps' standardised one-step forecast errors (months after
+    each rep's first ``burn_in``), from the variance of their cross-rep mean:
+    ``Var(mean of R) = (1 + (R - 1) rho) / R`` for equicorrelated unit-variance errors.
+
+    Forecast draws share this common shock across reps (an equicorrelated Gaussian copula on
+    the innovations), so totals over reps carry the co-movement of the reps (one economy,
+    one market) while every rep's own predictive is unchanged. Clipped to [0, 0.9]; 0 with
+    fewer than 2 reps.
+    """
+    f, q, nu = filter_loglik(prep, U, one_step=True)
+    u = (prep.z - f) / np.sqrt(q * nu / np.maximum(nu - 2, 0.5))
+    k = np.cumsum(prep.active, axis=1)
+    ok = prep.active & (k > burn_in)
+    num, den = 0.0, 0.0
+    for t in range(u.shape[1]):
+        idx = ok[:, t]
+        n = int(idx.sum())
+        if n < 2:
+            continue
+        v = np.clip(u[idx, t], -5, 5)
+        num += (v.sum() ** 2 - (v**2).sum())  # sum over pairs i != j of u_i u_j
+        den += (n - 1) * (v**2).sum()
+    if den <= 0:
+        return 0.0
+    return float(np.clip(num / den, 0.0, 0.9))
 
 
 def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none",
@@ -386,8 +437,10 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         "n_log_reps": int(prep.log.sum()),
     }
     U = np.tile(u, (prep.z.shape[0], 1))
+    U_sd = np.zeros((prep.z.shape[0], len(LOCAL)))
     if local:
-        U, linfo = _fit_local(prep, u, maxiter)
+        U, U_sd, linfo = _fit_local(prep, u, maxiter)
         info.update(linfo)
+    info["rho"] = common_correlation(prep, U)
     info["seconds"] = round(time.perf_counter() - t0, 3)
-    return DLMFit(prep, u, cov, U, info)
+    return DLMFit(prep, u, cov, U, info, U_sd)

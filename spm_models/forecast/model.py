@@ -1036,6 +1036,7 @@ class BookingsForecast:
                 "weights": self.weights,
                 "selection": self.selection,
                 "dlm": {k: {"u_map": f.u_map.tolist(), "u_cov": f.u_cov.tolist(), "U_rep": f.U_rep.tolist(),
+                             "U_sd": None if f.U_sd is None else f.U_sd.tolist(),
                              "info": f.info}
                         for k, f in self.dlm.items()},
                 "format": 2,
@@ -1072,7 +1073,8 @@ class BookingsForecast:
                 prep = dlm.prepare(np.asarray(m.panel["amount"].values, float),
                                    np.asarray(m.panel["active"].values, bool), month, k.split(":")[1])
                 m.dlm[k] = dlm.DLMFit(prep, np.asarray(v["u_map"]), np.asarray(v["u_cov"]),
-                                      np.asarray(v["U_rep"]), v["info"])
+                                      np.asarray(v["U_rep"]), v["info"],
+                                      None if v.get("U_sd") is None else np.asarray(v["U_sd"]))
         m.diagnostics = meta.get("diagnostics", {})
         m.fit_info = meta.get("fit_info", {})
         m._design = _design(m.panel)
