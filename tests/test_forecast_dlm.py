@@ -25,7 +25,7 @@ def _reference_filter(z, act, m0, par):
         for i in range(1, dlm.NS):
             G[2 + i, 1 + i] = 1.0
         W = np.diag(np.r_[ql, qb, qs, np.zeros(dlm.NS - 1)])
-        C = np.diag(np.r_[dlm.KAPPA_LEVEL, dlm.KAPPA_TREND, np.full(dlm.NS, ks)])
+        C = np.diag(np.r_[dlm.KAPPA_LEVEL, par[r, 8], np.full(dlm.NS, ks)])
         m = m0[r].copy()
         for t in range(T):
             if not act[r, t]:
@@ -119,7 +119,7 @@ def test_fit_is_deterministic():
 
 
 def _amount_tables(R=8, T=40, seed=2):
-    y, act, month = _panel_arrays(R, T, seed)
+    y, act, _ = _panel_arrays(R, T, seed)
     periods = pd.period_range("2022-01", periods=T, freq="M")
     rows = [(f"r{r}", str(periods[t].to_timestamp().date()), y[r, t]) for r in range(R) for t in range(T) if act[r, t]]
     bk = pd.DataFrame(rows, columns=["rep_id", "date", "amount"])

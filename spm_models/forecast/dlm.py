@@ -47,13 +47,15 @@ import numpy as np
 from scipy import optimize, special
 
 #: names of the hyper-parameters, in the order of the transformed vector
-THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0", "season_weight")
+THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0", "season_weight",
+               "kappa_trend")
 #: prior mean / sd of the transformed hyper-parameters (log, log, log, logit, log, log, log)
-PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05), 1.0])
-PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0])
+PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05), 1.0,
+                       np.log(0.01)])
+PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
-LOCAL = (0, 1, 2, 3, 4, 7)
-TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0])
+LOCAL = (0, 1, 2, 3, 4, 7, 8)
+TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -72,6 +74,7 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "n0": np.exp(u[..., 5]),
         "S0": np.exp(u[..., 6]),
         "season_weight": u[..., 7],  # prior mean of the seasonal states = weight x pooled pattern
+        "kappa_trend": np.exp(u[..., 8]),  # prior variance factor of the initial trend (0: no trend)
     }
     return {k: float(v) if np.ndim(v) == 0 else v for k, v in out.items()}
 
@@ -168,29 +171,6 @@ def _m0(prep: Prepared) -> np.ndarray:
     return m0
 
 
-def _C0(kappa_season: np.ndarray) -> np.ndarray:
-    """Prior covariance factors ``(R, NX, NX)`` of the state at a rep's start."""
-    C = np.zeros((len(kappa_season), NX, NX))
-    di = np.arange(NX)
-    C[:, di, di] = np.r_[KAPPA_LEVEL, KAPPA_TREND, np.zeros(NS)][None]
-    C[:, di[2:], di[2:]] = np.asarray(kappa_season)[:, None]
-    return C
-
-
-def _cov_step(C: np.ndarray, phi: np.ndarray, W: np.ndarray):
-    """One V-scaled covariance update for stacked reps: prior ``R = G C G' + W``, gain ``A``,
-    forecast variance factor ``q = F'RF + 1``, posterior ``C = R - A A' q``."""
-    di = np.arange(NX)
-    GC = _apply_G(C, phi)
-    Rm = _apply_G(np.swapaxes(GC, -1, -2), phi)
-    Rm[:, di, di] += W
-    RF = Rm[:, :, 0] + Rm[:, :, 2]
-    q = RF[:, 0] + RF[:, 2] + 1.0
-    A = RF / q[:, None]
-    Cn = Rm - A[:, :, None] * A[:, None, :] * q[:, None, None]
-    return 0.5 * (Cn + np.swapaxes(Cn, -1, -2)), A, q
-
-
 def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: bool = False):
     """Exact log marginal likelihood of every rep ``(R,)`` of the conjugate DLM.
 
@@ -274,9 +254,10 @@ class DLMFit:
             V = (n * S)[None, :] / (2.0 * rng.gamma(n / 2.0, 1.0, size=(nd, R)))  # InvGamma
             L = np.linalg.cholesky(C + 1e-10 * np.eye(NX)[None])  # (R, NX, NX)
             sv = np.sqrt(V)
-            rho = float(self.info.get("rho", 0.0))
+            rho_c = float(self.info.get("rho", 0.0))
 
-            def normals(shape):  # equicorrelated across reps (a common shock), N(0, 1) marginals
+            def normals(shape, rho=rho_c):
+                # equicorrelated across reps (a common shock), N(0, 1) marginals
                 e = rng.standard_normal(shape)
                 if rho > 0:
                     e = np.sqrt(1 - rho) * e + np.sqrt(rho) * rng.standard_normal((shape[0], 1) + shape[2:])
@@ -416,15 +397,15 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         return v if np.isfinite(v) else 1e300
 
     res = optimize.minimize(f, PRIOR_MEAN.copy(), method="L-BFGS-B",
-                            bounds=[(m - 4 * s, m + 4 * s) for m, s in zip(PRIOR_MEAN[:-1], PRIOR_SD[:-1])]
-                            + [(1.0, 1.0)],  # pooled stage: the pooled pattern at full weight
+                            bounds=[(m - 4 * s, m + 4 * s) if i != 7 else (1.0, 1.0)  # pooled pattern at
+                                    for i, (m, s) in enumerate(zip(PRIOR_MEAN, PRIOR_SD))],  # full weight
                             options={"maxiter": maxiter})
     u = res.x
     H = _hessian(f, u)
     evals, evecs = np.linalg.eigh(0.5 * (H + H.T))
     evals = np.maximum(evals, 1.0 / PRIOR_SD.max() ** 2)
     cov = (evecs / evals) @ evecs.T
-    cov[-1, :] = cov[:, -1] = 0.0  # the pattern weight is fixed in the pooled stage
+    cov[7, :] = cov[:, 7] = 0.0  # the pattern weight is fixed in the pooled stage
     info: dict[str, Any] = {
         "method": "map-laplace",
         "optimizer_converged": bool(res.success),

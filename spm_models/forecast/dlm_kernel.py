@@ -18,8 +18,9 @@ NX = 13
 
 @numba.njit(cache=True)
 def filter_reps(z, act, m0, par, kappa_level, kappa_trend):
-    """Filter every rep; ``par (R, 7)`` = q_level, q_trend, q_season, phi, kappa_season, n0, S0
-    (natural scale). Returns ``ll (R,)``, ``m (R, NX)``, ``C (R, NX, NX)``, ``n (R,)``,
+    """Filter every rep; ``par (R, 9)`` = q_level, q_trend, q_season, phi, kappa_season, n0, S0,
+    season_weight (unused here), kappa_trend (natural scale; ``kappa_trend`` argument when
+    ``par`` has 8 columns). Returns ``ll (R,)``, ``m (R, NX)``, ``C (R, NX, NX)``, ``n (R,)``,
     ``S (R,)`` at the end, and one-step location / scale^2 / dof ``(R, T)``."""
     R, T = z.shape
     ll = np.zeros(R)
@@ -38,7 +39,7 @@ def filter_reps(z, act, m0, par, kappa_level, kappa_trend):
         ql, qb, qs, phi, ks, n, S = par[r, 0], par[r, 1], par[r, 2], par[r, 3], par[r, 4], par[r, 5], par[r, 6]
         C = np.zeros((NX, NX))
         C[0, 0] = kappa_level
-        C[1, 1] = kappa_trend
+        C[1, 1] = par[r, 8] if par.shape[1] > 8 else kappa_trend
         for i in range(2, NX):
             C[i, i] = ks
         m = m0[r].copy()

@@ -94,7 +94,7 @@ def sample_nuts(
                 if adaptation:
                     nuts_opts["adaptation"] = adaptation
                 idata = pm.sample(nuts_sampler="nutpie", nuts=nuts_opts, **sample_kw)
-            except Exception as exc:  # recorded in the diagnostics, never silent
+            except Exception as exc:  # noqa: BLE001 -- recorded in the diagnostics, never silent
                 fallback_reason = f"nutpie failed ({type(exc).__name__}: {exc}); used PyMC's NUTS"
                 logging.getLogger(__name__).warning(fallback_reason)
                 nuts_opts.pop("adaptation", None)

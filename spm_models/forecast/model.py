@@ -545,6 +545,7 @@ class BookingsForecast:
                             "hyper-parameters (posterior mode + Laplace); MCMC diagnostics do not apply"}
         diag["model_selection"] = self.selection
         diag["model"] = "+".join(f"{k}:{w:.1f}" for k, w in self.weights.items())
+        diag["model_reason"] = str(self.selection.get("reason", ""))  # a scalar the report table shows
         self.diagnostics = diag
         return self
 

@@ -168,7 +168,7 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     for name in names:
         try:
             draws[name] = forecast_fn(name, train, periods, SELECT_DRAWS, seed)
-        except Exception as exc:  # a candidate that cannot be fitted is reported, not chosen
+        except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be fitted is reported, not chosen
             errors[name] = f"{type(exc).__name__}: {exc}"
     if not draws:
         raise RuntimeError(f"model selection: no candidate could be fitted ({errors})")
