@@ -102,7 +102,7 @@ def departures():
     cols = [c for c in df.columns if c not in ("time", "Unnamed: 0", "rownames")]
     t = df["time"].to_numpy(float) if "time" in df else np.arange(len(df)) / 12 + 1976
     y0 = math.floor(t[0] + 1e-6)
-    m0 = int(round((t[0] - y0) * 12)) + 1
+    m0 = round((t[0] - y0) * 12) + 1
     end = pd.Period(f"{y0}-{m0:02d}", freq="M") + (len(df) - 1)
     series = [df[c].to_numpy(float) for c in cols]
     return series_tables(series, [str(c) for c in cols], end=end), f"all {len(cols)} series ({len(df)} months)"

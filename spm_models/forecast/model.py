@@ -706,6 +706,26 @@ class BookingsForecast:
                     eff[:, j] += p["territory_sigma"] * new_terr[tk]
         return eff, size
 
+    def _deal_rate(self, p: dict[str, np.ndarray], eff: np.ndarray, tyear: np.ndarray, fm: np.ndarray,
+                   tenure: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Expected deal counts ``λ (D, R, P)`` per posterior draw: the count part of the model
+        (``log λ`` as in :meth:`build_model`); 0 where the rep is not active.
+        ``tests/test_forecast_model_sim.py`` checks it against ``pm.sample_posterior_predictive``."""
+        cfg = self.config
+        D, R = eff.shape
+        P = len(tyear)
+        log_lam = (p["log_base_deals"][:, None, None] + eff[:, :, None]
+                   + p["trend"][:, None, None] * tyear[None, None, :])
+        if cfg.season_harmonics:
+            k = np.arange(1, cfg.season_harmonics + 1)
+            ang = 2 * np.pi * np.outer(fm, k) / 12.0  # (P, H)
+            season = p["season_a"] @ np.cos(ang).T + p["season_b"] @ np.sin(ang).T  # (D, P)
+            log_lam = log_lam + season[:, None, :]
+        if cfg.ramp:
+            ten = np.maximum(tenure, 0)[None, :, :]
+            log_lam = log_lam + np.log(-np.expm1(-(ten + 1.0) / p["ramp_tau"][:, None, None]))
+        return np.exp(log_lam) * np.broadcast_to(active, (D, R, P))
+
     def _simulate(
         self,
         p: dict[str, np.ndarray],
@@ -727,17 +747,7 @@ class BookingsForecast:
         cfg = self.config
         D, R = eff.shape
         P = len(tyear)
-        log_lam = (p["log_base_deals"][:, None, None] + eff[:, :, None]
-                   + p["trend"][:, None, None] * tyear[None, None, :])
-        if cfg.season_harmonics:
-            k = np.arange(1, cfg.season_harmonics + 1)
-            ang = 2 * np.pi * np.outer(fm, k) / 12.0  # (P, H)
-            season = p["season_a"] @ np.cos(ang).T + p["season_b"] @ np.sin(ang).T  # (D, P)
-            log_lam = log_lam + season[:, None, :]
-        if cfg.ramp:
-            ten = np.maximum(tenure, 0)[None, :, :]
-            log_lam = log_lam + np.log(-np.expm1(-(ten + 1.0) / p["ramp_tau"][:, None, None]))
-        lam = np.exp(log_lam) * np.broadcast_to(active, (D, R, P))
+        lam = self._deal_rate(p, eff, tyear, fm, tenure, active)
         if cfg.count_likelihood == "negbin":
             alpha = 1.0 / p["inv_alpha"][:, None, None]
             lam = rng.gamma(alpha, lam / alpha)
