@@ -149,3 +149,17 @@ def test_auto_chooses_by_validation_and_round_trips(tmp_path):
     fh = m.forecast("2025-05", 6, n_draws=50, seed=1, future_reps=hires)
     assert float(fh["bookings"].sel(rep="new", period="2025-05").sum()) == 0.0
     assert float(abs(fh["bookings"].sel(rep="new", period="2025-07")).sum()) > 0.0
+
+
+def test_bad_model_options_are_one_clear_error():
+    from spm_models.errors import InputError
+    from spm_models.forecast import ForecastConfig
+
+    with pytest.raises(InputError, match="field 'model'"):
+        ForecastConfig.from_dict({"model": "magic"})
+    with pytest.raises(InputError, match="dlm_transform"):
+        ForecastConfig.from_dict({"dlm_transform": "sqrt"})
+    with pytest.raises(InputError, match="auto_holdout"):
+        ForecastConfig.from_dict({"auto_holdout": 0})
+    # existing scenario sections (deal-model keys only) stay valid, model defaults to auto
+    assert ForecastConfig.from_dict({"count_likelihood": "negbin"}).model == "auto"
