@@ -111,7 +111,7 @@ def departures():
 def cdnow(n_reps: int = 30):
     """CDNOW purchases (deal level), customers assigned to ``n_reps`` pseudo-reps by id."""
     path = importlib.resources.files("lifetimes").joinpath("datasets/CDNOW_master.txt")
-    df = pd.read_csv(str(path), sep=r"\s+", header=None, names=["customer", "date", "qty", "amount"])
+    df = pd.read_csv(str(path), sep=r"\s+", header=0, names=["customer", "date", "qty", "amount"])
     df["date"] = pd.to_datetime(df["date"].astype(str), format="%Y%m%d")
     rep = (df["customer"].astype(int) % n_reps).map(lambda i: f"rep{i:02d}")
     bookings = pd.DataFrame({"rep_id": rep, "date": df["date"].dt.strftime("%Y-%m-%d"),
