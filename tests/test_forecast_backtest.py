@@ -319,7 +319,10 @@ def test_cli_end_to_end_with_stand_in_model(tmp_path, monkeypatch, capsys):
     assert list(p.columns) == PRED_COLUMNS
     assert p.period.str.fullmatch(r"\d{4}-\d{2}").all()
     assert (p.rep_id == "__total__").sum() == 12
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp*"))
+    # calibration plots next to METRICS.json: real PNGs
+    for path in bt.plot_paths(out).values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
 
 
 @pytest.mark.parametrize(

@@ -170,3 +170,19 @@ def test_baselines_never_crash_on_degenerate_series(y):
 def test_unknown_baseline_raises():
     with pytest.raises(ValueError):
         baselines.baseline_draws("arima", [np.ones(5)], 2, 4)
+
+
+def test_pit_is_uniform_for_calibrated_draws_and_mid_for_point_masses():
+    from spm_models.forecast.scoring import pit_from_draws
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=4000)
+    draws = rng.normal(size=(4000, 400))
+    pit = pit_from_draws(y, draws)
+    hist = np.histogram(pit, bins=10, range=(0, 1))[0] / len(pit)
+    assert np.all(np.abs(hist - 0.1) < 0.025)
+    # too-narrow forecasts pile PIT values at the edges
+    narrow = pit_from_draws(y, 0.3 * draws)
+    assert np.mean((narrow < 0.1) | (narrow > 0.9)) > 0.4
+    # an exact zero month under a point mass at zero sits in the middle
+    assert pit_from_draws(np.zeros(1), np.zeros((1, 50)))[0] == 0.5

@@ -113,7 +113,7 @@ def tiny():
 def fitted(tiny):
     from spm_models.forecast.model import BookingsForecast
 
-    m = BookingsForecast({"rep_size_effects": False})
+    m = BookingsForecast({"model": "deals", "rep_size_effects": False})
     m.fit(tiny, method="fast", draws=200, seed=1, n_steps=2000)
     return m
 
@@ -136,7 +136,7 @@ def test_marginal_rep_territory_prior_is_the_exact_mvn(tiny):
 
     from spm_models.forecast.model import BookingsForecast
 
-    m = BookingsForecast({"rep_effects": "marginal"})
+    m = BookingsForecast({"model": "deals", "rep_effects": "marginal"})
     model = m.build_model(tiny)
     d = m._design
     pot = model.replace_rvs_by_values([model["rep_eff_prior"]])[0]
@@ -188,7 +188,7 @@ def test_model_builds_with_expected_variables(tiny):
     assert {"rep_sigma", "territory_sigma"} <= names and "territory_z" not in model.named_vars
     assert {"season_amp", "season_peak"} <= set(model.named_vars)
     # "auto" with only 6 reps (< MARGINAL_MIN_REPS): non-centred total spread x share
-    nc = BookingsForecast().build_model(tiny)
+    nc = BookingsForecast({"model": "deals"}).build_model(tiny)
     assert {"effect_sigma", "territory_share", "territory_z", "rep_z"} <= {v.name for v in nc.free_RVs}
     c = BookingsForecast({"rep_effects": "centered"}).build_model(tiny)
     assert {"rep_eff", "territory_z"} <= {v.name for v in c.free_RVs} and "rep_z" in c.named_vars
@@ -300,9 +300,9 @@ def test_fit_cached_hit_returns_same_posterior(fitted, tiny, tmp_path, monkeypat
 
     monkeypatch.setattr(BookingsForecast, "fit", fake_fit)
     kw = {"method": "fast", "draws": 50, "seed": 0}
-    m1 = cache.fit_cached(tiny, {"rep_size_effects": False}, tmp_path, **kw)
+    m1 = cache.fit_cached(tiny, {"model": "deals", "rep_size_effects": False}, tmp_path, **kw)
     assert m1.fit_info["cache"] == "miss" and len(calls) == 1
-    m2 = cache.fit_cached(tiny, {"rep_size_effects": False}, tmp_path, **kw)
+    m2 = cache.fit_cached(tiny, {"model": "deals", "rep_size_effects": False}, tmp_path, **kw)
     assert m2.fit_info["cache"] == "hit" and len(calls) == 1  # no refit
     xr.testing.assert_allclose(m1.posterior, m2.posterior)
     np.testing.assert_allclose(
@@ -315,7 +315,7 @@ def test_fit_cached_hit_returns_same_posterior(fitted, tiny, tmp_path, monkeypat
     other = tiny.copy()
     other["deals"] = other["deals"] + 1
     assert cache.cache_key(other, None, kw) != cache.cache_key(tiny, None, kw)
-    m3 = cache.fit_cached(other, {"rep_size_effects": False}, tmp_path, **kw)
+    m3 = cache.fit_cached(other, {"model": "deals", "rep_size_effects": False}, tmp_path, **kw)
     assert m3.fit_info["cache"] == "miss" and len(calls) == 2
 
 
@@ -350,7 +350,7 @@ def test_diagnostics_flag_failures():
 def test_tiny_nuts_fit(tiny):
     from spm_models.forecast.model import BookingsForecast
 
-    m = BookingsForecast({"rep_size_effects": False})
+    m = BookingsForecast({"model": "deals", "rep_size_effects": False})
     m.fit(tiny, method="nuts", draws=150, tune=150, chains=2, seed=0)
     assert m.fit_info["sampler"] in ("nutpie", "pymc")
     d = m.diagnostics
@@ -386,7 +386,7 @@ def test_marginal_mode_fast_fit_forecasts_known_and_new_reps(tiny):
     hire in a known territory gets a finite, territory-informed effect."""
     from spm_models.forecast.model import BookingsForecast
 
-    m = BookingsForecast({"rep_size_effects": False, "rep_effects": "marginal"})
+    m = BookingsForecast({"model": "deals", "rep_size_effects": False, "rep_effects": "marginal"})
     m.fit(tiny, method="fast", draws=100, seed=2, n_steps=1500)
     d = m._design
     k = d.territories[0]

@@ -36,7 +36,7 @@ def test_recovery_90pct_intervals_cover_truth():
     tables = _tables()
     truth = dict(zip(tables["truth"]["parameter"], tables["truth"]["value"]))
     panel = monthly_panel(tables)
-    m = BookingsForecast({"rep_size_effects": False})
+    m = BookingsForecast({"model": "deals", "rep_size_effects": False})
     m.fit(panel, method="nuts", draws=300, tune=300, chains=2, seed=0)
     post = m.posterior
     missed = []

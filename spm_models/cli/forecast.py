@@ -93,6 +93,7 @@ def backtest(
         settings=settings, ets_model=ets_model, headcount=headcount, last_month=last_month,
     )
     result.metrics["metadata"]["diagnostics"] = diagnostics
+    result.metrics["metadata"]["model_selection"] = diagnostics.get("model_selection")
     write_outputs(result, out, predictions)
     if scores is not None:
         tmp = scores.with_name(f".{scores.name}.{os.getpid()}.tmp")
@@ -104,9 +105,13 @@ def backtest(
         f"{m['seasonal_naive']['total']['crps']:.4g}  ets {m['ets']['total']['crps']:.4g}; "
         f"rep coverage 80% {m['model']['rep']['coverage_80']:.3f}  95% {m['model']['rep']['coverage_95']:.3f}"
     )
+    from spm_models.forecast.backtest import plot_paths
+
+    paths = plot_paths(out)
+    typer.echo(f"model: {diagnostics.get('model', '')}; plots: {paths['pit']}, {paths['coverage']}")
 
 
 # pipeline analytics: `spm forecast pipeline` and `spm forecast pipeline-backtest`
-from spm_models.forecast.pipeline_cli import register as _register_pipeline  # noqa: E402
+from spm_models.cli.forecast_pipeline import register as _register_pipeline  # noqa: E402
 
 _register_pipeline(app)

@@ -214,6 +214,9 @@ class BacktestResult:
     metrics: dict[str, Any]
     predictions: pd.DataFrame
     scores: pd.DataFrame
+    #: ``{"pit": {method: (n_cells,)}, "coverage_by_horizon": {method: {"coverage_80": [h],
+    #: "coverage_95": [h]}}, "periods": [h]}`` of the scored rep-months (for the plots)
+    calibration: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -444,8 +447,15 @@ def run_backtest(
     # ---- scoring
     metrics: dict[str, Any] = {}
     rows = []
+    calibration: dict[str, Any] = {"pit": {}, "coverage_by_horizon": {}, "periods": test_periods}
     for name, (rep_d, tot_d) in draws_by_method.items():
         rep_m, cells = _level_metrics(y_rep, rep_d, mask, histories, scales)
+        calibration["pit"][name] = scoring.pit_from_draws(y_rep, rep_d)[mask]
+        n_h = np.maximum(mask.sum(axis=0), 1)
+        calibration["coverage_by_horizon"][name] = {
+            "coverage_80": ((cells["in80"] & mask).sum(axis=0) / n_h).tolist(),
+            "coverage_95": ((cells["in95"] & mask).sum(axis=0) / n_h).tolist(),
+        }
         tot_m, _ = _level_metrics(
             y_total[None, :], tot_d[None, ...], np.ones((1, h), bool), [total_hist], np.array([total_scale])
         )
@@ -498,6 +508,8 @@ def run_backtest(
         "ets_model": ets_model,
         "settings": _jsonable(dict(settings or {})),
         "diagnostics": diagnostics,
+        # what model: auto chose and why (rolling origin on the training months)
+        "model_selection": diagnostics.get("model_selection"),
         "definitions": {
             "crps": "sample CRPS, energy form E|X-y| - E|X-X'|/2 over the draws (same for all methods); "
             "rep level: divided by the rep's in-sample mean |monthly bookings| and averaged over "
@@ -512,7 +524,8 @@ def run_backtest(
             "per the headcount mode (steady: reps at the origin, conditional on staying)",
         },
     }
-    return BacktestResult(metrics=_nan_to_none(metrics), predictions=preds, scores=scores)
+    return BacktestResult(metrics=_nan_to_none(metrics), predictions=preds, scores=scores,
+                          calibration=calibration)
 
 
 def _model_total(
@@ -555,8 +568,37 @@ def predictions_frame(
 
 
 # --------------------------------------------------------------------------- writing
+def plot_paths(out: str | Path) -> dict[str, Path]:
+    """Calibration plots written next to METRICS.json: ``<stem>.pit.png`` (PIT histogram) and
+    ``<stem>.coverage.png`` (coverage by horizon)."""
+    out = Path(out)
+    return {"pit": out.with_name(f"{out.stem}.pit.png"), "coverage": out.with_name(f"{out.stem}.coverage.png")}
+
+
+def _write_plots(result: BacktestResult, out: Path) -> list[tuple[Path, Path]]:
+    """Render the calibration plots to temporary files; returns (tmp, final) pairs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spm_models.plots.forecast import plot_coverage_by_horizon, plot_pit_histogram
+
+    cal = result.calibration
+    paths = plot_paths(out)
+    pairs = []
+    for key, fig in (("pit", plot_pit_histogram(cal["pit"])),
+                     ("coverage", plot_coverage_by_horizon(cal["coverage_by_horizon"], cal["periods"]))):
+        tmp = paths[key].with_name(f".{paths[key].name}.{os.getpid()}.tmp.png")
+        fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        pairs.append((tmp, paths[key]))
+    return pairs
+
+
 def write_outputs(result: BacktestResult, out: str | Path, predictions: str | Path | None = None) -> None:
-    """Write METRICS.json (and PRED.csv) atomically: temp file in the same folder, then rename."""
+    """Write METRICS.json (and PRED.csv, and the calibration plots of :func:`plot_paths` when
+    ``result.calibration`` is set) atomically: temp files in the same folder, then rename."""
     import json
 
     out = Path(out)
@@ -573,6 +615,8 @@ def write_outputs(result: BacktestResult, out: str | Path, predictions: str | Pa
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_text(text)
             tmps.append((tmp, path))
+        if result.calibration:
+            tmps.extend(_write_plots(result, out))
         for tmp, path in tmps:
             os.replace(tmp, path)
     finally:

@@ -41,7 +41,7 @@ def model_code_hash() -> str:
     a posterior cached by an older one."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("panel.py", "model.py", "fit.py"):
+    for name in ("panel.py", "model.py", "fit.py", "dlm.py", "rep_month.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 

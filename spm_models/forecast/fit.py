@@ -1,7 +1,10 @@
 """Samplers for :class:`~spm_models.forecast.model.BookingsForecast`.
 
-``sample_nuts``  NUTS via nutpie (default) or PyMC's own sampler (fallback, or on request);
-                 ``nuts_sampler`` is always passed explicitly (PyMC may silently switch).
+``sample_nuts``  NUTS via nutpie (default) or PyMC's own sampler (on request, or when nutpie
+                 fails: the failure is recorded in ``info["sampler_fallback"]``);
+                 ``nuts_sampler`` is always passed explicitly (PyMC may silently switch),
+                 sampler options as ``nuts={...}``; compiled without numba fast-math
+                 (:func:`deterministic_compile`) so that fits are reproducible bit for bit.
 ``fit_fast``     mean-field ADVI (``pm.fit``) then ``draws`` samples of the approximation:
                  an approximate posterior for interactive use (pymc-extras' pathfinder is not
                  a dependency).
@@ -9,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import time
@@ -16,6 +20,27 @@ import warnings
 from typing import Any
 
 import xarray as xr
+
+
+@contextlib.contextmanager
+def deterministic_compile():
+    """Compile the sampler's functions without numba fast-math.
+
+    Cause of the cold/warm-machine difference (issue 9): PyTensor compiles with numba's
+    fast-math flags (``reassoc``, ``contract``, ``afn``) by default, which let LLVM reorder and
+    fuse floating-point operations differently depending on what it compiles together. A cold
+    compile directory builds the whole log-density in one go (callees inlined and optimised
+    together); a warm one links kernels loaded from PyTensor's on-disk numba cache. The two
+    machine codes give log-densities that differ in the last bits, and NUTS amplifies that into
+    different chains (same seed, different draws, R-hat and ESS). Without fast-math, LLVM must
+    keep IEEE semantics, so every compile path gives bit-identical results. The cache key of
+    PyTensor's numba cache includes the fast-math flag, so fast-math kernels cached earlier
+    are never reused here.
+    """
+    import pytensor
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        yield
 
 
 def nutpie_available() -> bool:
@@ -60,24 +85,22 @@ def sample_nuts(
     }
     if cores is not None:
         sample_kw["cores"] = cores
-    with warnings.catch_warnings():
+    fallback_reason = None
+    nuts_opts = {"target_accept": target_accept, **kwargs}
+    with warnings.catch_warnings(), deterministic_compile():
         warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", FutureWarning)
         if chosen == "nutpie":
             try:
-                idata = pm.sample(
-                    nuts_sampler="nutpie",
-                    nuts_sampler_kwargs={
-                        "target_accept": target_accept,
-                        **({"adaptation": adaptation} if adaptation else {}),
-                        **kwargs,
-                    },
-                    **sample_kw,
-                )
-            except ImportError:
+                if adaptation:
+                    nuts_opts["adaptation"] = adaptation
+                idata = pm.sample(nuts_sampler="nutpie", nuts=nuts_opts, **sample_kw)
+            except Exception as exc:  # noqa: BLE001 -- recorded in the diagnostics, never silent
+                fallback_reason = f"nutpie failed ({type(exc).__name__}: {exc}); used PyMC's NUTS"
+                logging.getLogger(__name__).warning(fallback_reason)
+                nuts_opts.pop("adaptation", None)
                 chosen = "pymc"
         if chosen == "pymc":
-            idata = pm.sample(nuts_sampler="pymc", target_accept=target_accept, **sample_kw, **kwargs)
+            idata = pm.sample(nuts_sampler="pymc", nuts=nuts_opts, **sample_kw)
     elapsed = time.perf_counter() - t0
     info = {
         "method": "nuts",
@@ -88,7 +111,10 @@ def sample_nuts(
         "seed": seed,
         "adaptation": adaptation or "diag",
         "seconds": round(elapsed, 3),
+        "numba_fastmath": False,
     }
+    if fallback_reason:
+        info["sampler_fallback"] = fallback_reason
     return idata, info
 
 

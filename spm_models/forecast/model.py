@@ -77,6 +77,17 @@ class ForecastConfig:
 
     Attributes
     ----------
+    model
+        ``"deals"``: deal counts x deal sizes (deal-level CRM data); ``"dlm"``: the pooled
+        dynamic linear model on rep-month amounts (:mod:`spm_models.forecast.dlm`);
+        ``"auto"`` (default): choose the model, or a stacking of the candidates, by
+        rolling-origin evidence on the training data (:mod:`spm_models.forecast.rep_month`).
+    dlm_transform
+        Scale of the DLM: ``"none"`` (additive on amounts / rep scale), ``"log"`` (log
+        amounts, reps with all-positive amounts), ``"auto"`` (both are candidates).
+    auto_holdout
+        Months at the end of the training data that ``model: auto`` forecasts to score the
+        candidates (fewer when the history is short).
     count_likelihood
         ``"poisson"`` (the demo's process) or ``"negbin"`` (over-dispersed deal counts).
     season_harmonics
@@ -107,6 +118,9 @@ class ForecastConfig:
         least ``MARGINAL_MIN_REPS`` (20) reps, otherwise non-centred.
     """
 
+    model: Literal["auto", "deals", "dlm"] = "auto"
+    dlm_transform: Literal["auto", "none", "log"] = "auto"
+    auto_holdout: int = 12
     count_likelihood: Literal["poisson", "negbin"] = "poisson"
     season_harmonics: int = 1
     rep_size_effects: bool = True
@@ -129,6 +143,12 @@ class ForecastConfig:
         if problems:
             raise InputError(problems)
         cfg = cls(**dict(config))
+        if cfg.model not in ("auto", "deals", "dlm"):
+            problems.append(f"forecast config, field 'model': must be auto, deals or dlm, got {cfg.model!r}")
+        if cfg.dlm_transform not in ("auto", "none", "log"):
+            problems.append("forecast config, field 'dlm_transform': must be auto, none or log")
+        if not isinstance(cfg.auto_holdout, int) or not 1 <= cfg.auto_holdout <= 36:
+            problems.append("forecast config, field 'auto_holdout': must be a whole number of months 1..36")
         if cfg.count_likelihood not in ("poisson", "negbin"):
             problems.append(
                 "forecast config, field 'count_likelihood': must be 'poisson' or 'negbin', "
@@ -288,6 +308,10 @@ class BookingsForecast:
         self.diagnostics: dict[str, Any] = {}
         self.fit_info: dict[str, Any] = {}
         self._design: _Design | None = None
+        #: fitted components and their stacking weights (see rep_month)
+        self.dlm: dict[str, Any] = {}
+        self.weights: dict[str, float] = {}
+        self.selection: dict[str, Any] = {}
 
     # ---- model ------------------------------------------------------------------------
     def build_model(self, panel: xr.Dataset):
@@ -473,6 +497,69 @@ class BookingsForecast:
         Sets :attr:`idata` (DataTree with a ``posterior`` group), :attr:`diagnostics` and
         :attr:`fit_info`; warns (:class:`ForecastConvergenceWarning`) when diagnostics fail.
         """
+        from spm_models.forecast import rep_month
+
+        if method not in ("nuts", "fast"):
+            raise InputError(f"fit, field 'method': must be 'nuts' or 'fast', got {method!r}")
+        cfg = self.config
+        names = rep_month.candidates(panel, cfg.model, cfg.dlm_transform)
+        fit_kw = dict(method=method, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                      progressbar=progressbar, **kwargs)
+
+        def val_forecast(name, train, periods, n, sd):
+            sub = BookingsForecast(cfg)
+            if name == "deals":  # validation fits of the deal model use ADVI (speed)
+                sub._fit_deals(train, method="fast", draws=max(n, 300), seed=sd)
+            else:
+                sub._fit_dlm(name, train)
+            sub.weights = {name: 1.0}
+            ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)
+            return np.asarray(ds["bookings"].transpose("rep", "period", "draw").values, float)
+
+        sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed)
+        if cfg.model != "auto":
+            sel["reason"] = f"model: {cfg.model} (set in the config); " + sel["reason"]
+        self.selection = sel
+        self.weights = dict(sel["weights"])
+        self.panel = panel
+        self._design = _design(panel)
+        info: dict[str, Any] = {"components": {}}
+        diag: dict[str, Any] = {}
+        for name in self.weights:
+            if name == "deals":
+                self._fit_deals(panel, **fit_kw)
+                info["components"]["deals"] = self.fit_info
+                diag = dict(self.diagnostics)
+            else:
+                self._fit_dlm(name, panel)
+                info["components"][name] = self.dlm[name].info
+        info["method"] = method if "deals" in self.weights else "map-laplace"
+        info["seed"] = seed
+        info["model_selection"] = self.selection
+        self.fit_info = info
+        if "deals" not in self.weights:
+            diag = {"method": "map-laplace", "ok": all(f.info["optimizer_converged"] for f in self.dlm.values()),
+                    "messages": [f"{k}: optimizer did not converge ({f.info['optimizer_message']})"
+                                 for k, f in self.dlm.items() if not f.info["optimizer_converged"]],
+                    "note": "closed-form conjugate DLM: states and variances exact given the "
+                            "hyper-parameters (posterior mode + Laplace); MCMC diagnostics do not apply"}
+        diag["model_selection"] = self.selection
+        diag["model"] = "+".join(f"{k}:{w:.1f}" for k, w in self.weights.items())
+        diag["model_reason"] = str(self.selection.get("reason", ""))  # a scalar the report table shows
+        self.diagnostics = diag
+        return self
+
+    def _fit_dlm(self, name: str, panel: xr.Dataset) -> None:
+        from spm_models.forecast import dlm, rep_month
+
+        self.panel = panel
+        self._design = _design(panel)
+        self.dlm[name] = dlm.fit_dlm(np.asarray(panel["amount"].values, float),
+                                     np.asarray(panel["active"].values, bool),
+                                     rep_month.panel_month_index(panel), transform=name.split(":")[1])
+
+    def _fit_deals(self, panel, method="nuts", draws=1000, tune=1500, chains=4, seed=0, sampler=None,
+                   progressbar=False, **kwargs) -> None:
         from spm_models.forecast import fit as _fit
         from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
 
@@ -491,18 +578,20 @@ class BookingsForecast:
             )
         elif method == "fast":
             idata, info = _fit.fit_fast(model, draws=draws, seed=seed, progressbar=progressbar, **kwargs)
-        else:
-            raise InputError(f"fit, field 'method': must be 'nuts' or 'fast', got {method!r}")
         self.idata = idata
         self.fit_info = info
         self.diagnostics = collect_diagnostics(idata, method=method, hyper=HYPER_PARAMS)
+        if info.get("sampler_fallback"):
+            self.diagnostics["sampler_fallback"] = info["sampler_fallback"]
+            self.diagnostics.setdefault("messages", []).append(info["sampler_fallback"])
         warn_if_failed(self.diagnostics)
-        return self
 
     # ---- posterior helpers ----------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if self.idata is None or self.panel is None:
+        if self.panel is None or (self.idata is None and not self.dlm):
             raise RuntimeError("BookingsForecast is not fitted: call fit() or load() first")
+        if not self.weights:
+            self.weights = {"deals": 1.0} if self.idata is not None else {k: 1.0 / len(self.dlm) for k in self.dlm}
         if self._design is None:
             self._design = _design(self.panel)
 
@@ -617,6 +706,26 @@ class BookingsForecast:
                     eff[:, j] += p["territory_sigma"] * new_terr[tk]
         return eff, size
 
+    def _deal_rate(self, p: dict[str, np.ndarray], eff: np.ndarray, tyear: np.ndarray, fm: np.ndarray,
+                   tenure: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Expected deal counts ``λ (D, R, P)`` per posterior draw: the count part of the model
+        (``log λ`` as in :meth:`build_model`); 0 where the rep is not active.
+        ``tests/test_forecast_model_sim.py`` checks it against ``pm.sample_posterior_predictive``."""
+        cfg = self.config
+        D, R = eff.shape
+        P = len(tyear)
+        log_lam = (p["log_base_deals"][:, None, None] + eff[:, :, None]
+                   + p["trend"][:, None, None] * tyear[None, None, :])
+        if cfg.season_harmonics:
+            k = np.arange(1, cfg.season_harmonics + 1)
+            ang = 2 * np.pi * np.outer(fm, k) / 12.0  # (P, H)
+            season = p["season_a"] @ np.cos(ang).T + p["season_b"] @ np.sin(ang).T  # (D, P)
+            log_lam = log_lam + season[:, None, :]
+        if cfg.ramp:
+            ten = np.maximum(tenure, 0)[None, :, :]
+            log_lam = log_lam + np.log(-np.expm1(-(ten + 1.0) / p["ramp_tau"][:, None, None]))
+        return np.exp(log_lam) * np.broadcast_to(active, (D, R, P))
+
     def _simulate(
         self,
         p: dict[str, np.ndarray],
@@ -638,17 +747,7 @@ class BookingsForecast:
         cfg = self.config
         D, R = eff.shape
         P = len(tyear)
-        log_lam = (p["log_base_deals"][:, None, None] + eff[:, :, None]
-                   + p["trend"][:, None, None] * tyear[None, None, :])
-        if cfg.season_harmonics:
-            k = np.arange(1, cfg.season_harmonics + 1)
-            ang = 2 * np.pi * np.outer(fm, k) / 12.0  # (P, H)
-            season = p["season_a"] @ np.cos(ang).T + p["season_b"] @ np.sin(ang).T  # (D, P)
-            log_lam = log_lam + season[:, None, :]
-        if cfg.ramp:
-            ten = np.maximum(tenure, 0)[None, :, :]
-            log_lam = log_lam + np.log(-np.expm1(-(ten + 1.0) / p["ramp_tau"][:, None, None]))
-        lam = np.exp(log_lam) * np.broadcast_to(active, (D, R, P))
+        lam = self._deal_rate(p, eff, tyear, fm, tenure, active)
         if cfg.count_likelihood == "negbin":
             alpha = 1.0 / p["inv_alpha"][:, None, None]
             lam = rng.gamma(alpha, lam / alpha)
@@ -689,6 +788,16 @@ class BookingsForecast:
                     out[:, :, h] -= ratio * k * mean_size[:, col][None, :] * np.broadcast_to(active, (D, R, P))[:, :, h]
         return out
 
+    def _draw_counts(self, n_draws: int) -> dict[str, int]:
+        """Draws per component, proportional to the stacking weights (largest remainder)."""
+        names = list(self.weights)
+        w = np.array([self.weights[k] for k in names], float)
+        w = w / w.sum()
+        c = np.floor(w * n_draws).astype(int)
+        order = np.argsort(-(w * n_draws - c), kind="stable")
+        c[order[: n_draws - c.sum()]] += 1
+        return dict(zip(names, c.tolist()))
+
     # ---- predictions ----------------------------------------------------------------------
     def sample_posterior_predictive(self, n_draws: int = 500, seed: int = 0) -> xr.Dataset:
         """In-sample posterior-predictive net bookings ``bookings(rep, period, draw)``
@@ -696,6 +805,17 @@ class BookingsForecast:
         self._check_fitted()
         rng = np.random.default_rng(seed)
         panel = self.panel
+        if "deals" not in self.weights:  # rep-month model: one-step-ahead predictive draws
+            counts = self._draw_counts(n_draws)
+            sims = np.concatenate([self.dlm[k].one_step_draws(c, rng) for k, c in counts.items() if c], axis=0)
+            sims = sims[rng.permutation(n_draws)] if len(counts) > 1 else sims
+            sims = sims * np.asarray(panel["active"].values, bool)[None]
+            return xr.Dataset(
+                {"bookings": (("rep", "period", "draw"), np.moveaxis(sims, 0, -1))},
+                coords={"rep": panel["rep"].values, "period": panel["period"].values, "draw": np.arange(n_draws),
+                        "territory_id": ("rep", panel["territory_id"].values),
+                        "region": ("rep", panel["region"].values)},
+            )
         p = self._params(n_draws, rng)
         reps = pd.DataFrame(
             {
@@ -803,8 +923,6 @@ class BookingsForecast:
             reps = pd.concat([reps, fr], ignore_index=True)
             tenure = np.vstack([tenure, f_ten])
             act = np.vstack([act, f_act])
-        p = self._params(n_draws, rng)
-        eff, size = self._effects(p, reps, rng)
         active = np.broadcast_to(act, (n_draws,) + act.shape)
         if attrition:
             rate = d.attrition_monthly if attrition is True else float(attrition)
@@ -813,7 +931,33 @@ class BookingsForecast:
             leave = rng.random((n_draws,) + act.shape) < rate
             stayed = np.cumsum(leave & act[None], axis=2) == 0
             active = active & stayed
-        sims = self._simulate(p, eff, size, tyear, fm, tenure.astype(float), active, rng, pending=pending)
+        parts = []
+        lo = 0
+        for name, nd in self._draw_counts(n_draws).items():
+            act_b = np.broadcast_to(active, (n_draws,) + act.shape)[lo : lo + nd]
+            lo += nd
+            if nd == 0:
+                continue
+            if name == "deals":
+                p = self._params(nd, rng)
+                eff, size = self._effects(p, reps, rng)
+                parts.append(self._simulate(p, eff, size, tyear, fm, tenure.astype(float), act_b, rng,
+                                            pending=pending))
+            else:
+                if n_after_end < 1:
+                    raise InputError(f"forecast, field 'start': the rep-month model forecasts after the data "
+                                     f"({pan_end}); got start {p0}")
+                fit = self.dlm[name]
+                sim = fit.simulate(n_after_end - 1 + months, nd, rng)[:, keep, n_after_end - 1 :]
+                if len(reps) > sim.shape[1]:  # planned hires: population-level draws
+                    from spm_models.forecast.rep_month import new_rep_draws
+
+                    new = new_rep_draws(panel, tenure[sim.shape[1] :], nd, rng)
+                    sim = np.concatenate([sim, new], axis=1)
+                parts.append(sim * act_b)
+        sims = np.concatenate(parts, axis=0)
+        if len(parts) > 1:
+            sims = sims[rng.permutation(n_draws)]
         coords = {
             "rep": reps["rep_id"].to_numpy().astype(str),
             "period": [str(q) for q in periods],
@@ -893,14 +1037,20 @@ class BookingsForecast:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
             _to_zarr(self.panel, tmp / "panel.zarr")
-            for group in ("posterior", "sample_stats"):
+            for group in ("posterior", "sample_stats") if self.idata is not None else ():
                 if group in self.idata.children:
                     _to_zarr(self.idata[group].to_dataset(), tmp / f"{group}.zarr")
             meta = {
                 "config": self.config.to_dict(),
                 "diagnostics": self.diagnostics,
                 "fit_info": self.fit_info,
-                "format": 1,
+                "weights": self.weights,
+                "selection": self.selection,
+                "dlm": {k: {"u_map": f.u_map.tolist(), "u_cov": f.u_cov.tolist(), "U_rep": f.U_rep.tolist(),
+                             "U_sd": None if f.U_sd is None else f.U_sd.tolist(),
+                             "info": f.info}
+                        for k, f in self.dlm.items()},
+                "format": 2,
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
             if path.exists():
@@ -919,10 +1069,23 @@ class BookingsForecast:
         meta = json.loads((path / "meta.json").read_text())
         m = cls(meta["config"])
         m.panel = _from_zarr(path / "panel.zarr")
-        groups = {"posterior": _from_zarr(path / "posterior.zarr")}
-        if (path / "sample_stats.zarr").exists():
-            groups["sample_stats"] = _from_zarr(path / "sample_stats.zarr")
-        m.idata = xr.DataTree.from_dict(groups)
+        if (path / "posterior.zarr").exists():
+            groups = {"posterior": _from_zarr(path / "posterior.zarr")}
+            if (path / "sample_stats.zarr").exists():
+                groups["sample_stats"] = _from_zarr(path / "sample_stats.zarr")
+            m.idata = xr.DataTree.from_dict(groups)
+        m.weights = meta.get("weights") or ({"deals": 1.0} if m.idata is not None else {})
+        m.selection = meta.get("selection", {})
+        if meta.get("dlm"):
+            from spm_models.forecast import dlm, rep_month
+
+            month = rep_month.panel_month_index(m.panel)
+            for k, v in meta["dlm"].items():
+                prep = dlm.prepare(np.asarray(m.panel["amount"].values, float),
+                                   np.asarray(m.panel["active"].values, bool), month, k.split(":")[1])
+                m.dlm[k] = dlm.DLMFit(prep, np.asarray(v["u_map"]), np.asarray(v["u_cov"]),
+                                      np.asarray(v["U_rep"]), v["info"],
+                                      None if v.get("U_sd") is None else np.asarray(v["U_sd"]))
         m.diagnostics = meta.get("diagnostics", {})
         m.fit_info = meta.get("fit_info", {})
         m._design = _design(m.panel)

@@ -126,3 +126,12 @@ def normal_draws(mean: np.ndarray, sd: np.ndarray, n: int) -> np.ndarray:
 
     z = norm.ppf((np.arange(n) + 0.5) / n)
     return np.asarray(mean, dtype=float)[..., None] + np.asarray(sd, dtype=float)[..., None] * z
+
+
+def pit_from_draws(y: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Probability integral transform of ``y`` under the empirical distribution of ``draws``
+    (last axis): ``P(X < y) + P(X = y) / 2`` (mid-PIT, so that point masses, e.g. exact
+    zero months, land in the middle instead of at an edge)."""
+    x = np.asarray(draws, dtype=float)
+    y = np.asarray(y, dtype=float)[..., None]
+    return np.mean(x < y, axis=-1) + 0.5 * np.mean(x == y, axis=-1)

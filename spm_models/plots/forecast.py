@@ -70,3 +70,47 @@ def plot_parameter_intervals(
     axes[0, 0].set_title(f"posterior median and {int(prob * 100)} % interval" + (" (red: truth)" if truth else ""))
     fig.tight_layout()
     return fig
+
+
+def plot_pit_histogram(pit: Mapping[str, np.ndarray], bins: int = 10) -> Figure:
+    """Histogram of probability integral transform values per method (one panel each).
+
+    ``pit[method]``: PIT values in [0, 1] of the scored held-out cells (see
+    :func:`spm_models.forecast.scoring.pit_from_draws`). A calibrated forecast gives a flat
+    histogram (dashed line); a U shape means intervals too narrow, a hump too wide
+    (Gneiting, Balabdaoui & Raftery 2007, J. R. Stat. Soc. B).
+    """
+    names = list(pit)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        v = np.asarray(pit[name], float)
+        ax.hist(v, bins=np.linspace(0, 1, bins + 1), density=True, color="#4c72b0", edgecolor="white")
+        ax.axhline(1.0, color="k", ls="--", lw=1)
+        ax.set_title(f"{name} (n={len(v)})")
+        ax.set_xlabel("PIT")
+    axes[0][0].set_ylabel("density")
+    fig.suptitle("PIT histogram of held-out rep-months")
+    fig.tight_layout()
+    return fig
+
+
+def plot_coverage_by_horizon(coverage: Mapping[str, Mapping[str, Sequence[float]]],
+                             periods: Sequence[str]) -> Figure:
+    """Empirical coverage of the central 80 % and 95 % intervals by forecast horizon.
+
+    ``coverage[method]["coverage_80" | "coverage_95"]``: share of scored rep-months of each
+    held-out month inside the interval; dotted lines mark the nominal levels.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    h = np.arange(1, len(periods) + 1)
+    for ax, key, nominal in zip(axes, ("coverage_80", "coverage_95"), (0.8, 0.95)):
+        for name, cov in coverage.items():
+            ax.plot(h, cov[key], marker="o", ms=3, label=name)
+        ax.axhline(nominal, color="k", ls=":", lw=1)
+        ax.set_title(f"{key.replace('coverage_', '')} % interval")
+        ax.set_xlabel("horizon (months)")
+        ax.set_ylim(0, 1.02)
+    axes[0].set_ylabel("coverage")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

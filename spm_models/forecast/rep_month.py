@@ -1,0 +1,186 @@
+"""Rep-month model components and the evidence-based model choice (``model: auto``).
+
+A fitted :class:`~spm_models.forecast.model.BookingsForecast` holds one or more *components*
+with stacking weights:
+
+``deals``      the deal-count x deal-size model (PyMC, :mod:`spm_models.forecast.model`), for
+               deal-level data;
+``dlm:none``   the pooled dynamic linear model on standardised amounts
+               (:mod:`spm_models.forecast.dlm`);
+``dlm:log``    the same on log amounts (multiplicative level and seasonality) for reps whose
+               amounts are all positive.
+
+``model: auto`` fits every applicable candidate on the training panel minus its last
+``auto_holdout`` months, forecasts those months, and chooses stacking weights that minimise
+the mean scaled CRPS of the mixture over the held-out rep-months (a rolling-origin estimate
+of out-of-sample predictive performance, in the spirit of approximate leave-future-out
+cross-validation, Buerkner, Gabry & Vehtari 2020, J. Stat. Comput. Simul.; stacking of
+predictive distributions, Yao, Vehtari, Simpson & Gelman 2018, Bayesian Analysis). Weights
+lie on a 0.1 grid of the simplex; the record of the choice (scores, weights, why) goes to the
+fit's diagnostics under ``model_selection``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from spm_models.forecast import scoring
+
+#: share of active rep-months with more than one deal above which data count as deal level
+DEAL_LEVEL_SHARE = 0.2
+#: draws per cell used to score candidates in the selection
+SELECT_DRAWS = 300
+
+
+def panel_month_index(panel: xr.Dataset) -> np.ndarray:
+    """Calendar month 0..11 of each period of ``panel``."""
+    return np.array([pd.Period(str(p), freq="M").month - 1 for p in panel["period"].values])
+
+
+def is_deal_level(panel: xr.Dataset) -> bool:
+    """Whether the bookings are deal by deal (several deals in many rep-months) rather than
+    one amount per rep and month (finance exports)."""
+    act = np.asarray(panel["active"].values, bool)
+    deals = np.asarray(panel["deals"].values)[act]
+    return bool(len(deals) and np.mean(deals > 1) >= DEAL_LEVEL_SHARE)
+
+
+def log_applicable(panel: xr.Dataset, min_share: float = 0.5) -> bool:
+    """The log variant helps only when most reps have strictly positive training amounts."""
+    act = np.asarray(panel["active"].values, bool)
+    y = np.asarray(panel["amount"].values, float)
+    pos = [bool(np.all(y[r, act[r]] > 0)) for r in range(y.shape[0]) if act[r].any()]
+    return bool(pos) and float(np.mean(pos)) >= min_share
+
+
+def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
+    """Candidate components for ``model`` (``auto``/``deals``/``dlm``) and ``dlm_transform``."""
+    dlm = []
+    if transform in ("auto", "none"):
+        dlm.append("dlm:none")
+    if transform in ("auto", "log") and (transform == "log" or log_applicable(panel)):
+        dlm.append("dlm:log")
+    if model == "dlm":
+        return dlm
+    if model == "deals":
+        return ["deals"]
+    return dlm + (["deals"] if is_deal_level(panel) else [])
+
+
+def new_rep_draws(panel: xr.Dataset, tenure: np.ndarray, n_draws: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Draws ``(n_draws, H, P)`` for reps not in the panel (planned hires).
+
+    Population-level predictive without a parametric rep model: each draw of a hire's month
+    at tenure ``k`` is the amount of a randomly chosen active training rep-month at the same
+    tenure (reps hired inside the panel; the nearest observed tenure otherwise), so ramp-up
+    and the spread between reps come from the organisation's own history.
+    """
+    act = np.asarray(panel["active"].values, bool)
+    ten = np.asarray(panel["tenure"].values, float)
+    y = np.asarray(panel["amount"].values, float)
+    obs_t, obs_y = ten[act], y[act]
+    H, P = tenure.shape
+    out = np.zeros((n_draws, H, P))
+    if not len(obs_y):
+        return out
+    uniq = np.unique(obs_t)
+    pools = {k: obs_y[obs_t == k] for k in uniq}
+    for i in range(H):
+        for j in range(P):
+            k = tenure[i, j]
+            if k < 0:
+                continue
+            near = uniq[np.argmin(np.abs(uniq - k))]
+            pool = pools[near]
+            out[:, i, j] = pool[rng.integers(0, len(pool), n_draws)]
+    return out
+
+
+def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
+                  scale: np.ndarray, step: float = 0.1) -> tuple[dict[str, float], dict[str, float]]:
+    """Stacking weights minimising the mean scaled CRPS of the mixture of ``draws``.
+
+    ``draws[name]``: ``(R, h, n)`` with exchangeable draws; ``y (R, h)``; ``mask (R, h)``;
+    ``scale (R,)``. Returns (weights, CRPS of every evaluated weighting keyed by a label).
+    """
+    names = list(draws)
+    n = min(d.shape[-1] for d in draws.values())
+    grid = [w for w in itertools.product(np.arange(0, 1 + 1e-9, step), repeat=len(names))
+            if abs(sum(w) - 1) < 1e-9]
+    scores: dict[str, float] = {}
+    best, best_w = np.inf, None
+    for w in grid:
+        counts = np.floor(np.array(w) * n + 1e-9).astype(int)
+        counts[np.argmax(w)] += n - counts.sum()
+        mix = np.concatenate([draws[k][..., :c] for k, c in zip(names, counts) if c > 0], axis=-1)
+        crps = scoring.crps_draws(y, mix) / scale[:, None]
+        v = float(np.mean(crps[mask]))
+        scores[",".join(f"{k}={x:.1f}" for k, x in zip(names, w))] = v
+        if v < best - 1e-12:
+            best, best_w = v, w
+    return {k: float(x) for k, x in zip(names, best_w)}, scores
+
+
+def validation_split(panel: xr.Dataset, holdout: int) -> tuple[xr.Dataset, list[str]] | None:
+    """Training panel minus its last ``holdout`` months (None when too short: fewer than 12
+    months would remain)."""
+    T = panel.sizes["period"]
+    h = min(holdout, T // 3)
+    if h < 3 or T - h < 12:
+        return None
+    periods = [str(p) for p in panel["period"].values]
+    return panel.isel(period=slice(0, T - h)), periods[T - h:]
+
+
+def select(panel: xr.Dataset, names: list[str], holdout: int,
+           forecast_fn, seed: int) -> dict[str, Any]:
+    """Rolling-origin choice among ``names`` (see module docstring).
+
+    ``forecast_fn(component, train_panel, periods, n_draws, seed)`` returns draws
+    ``(R_train_end_active, h, n)`` aligned with the reps active at the training end.
+    """
+    if len(names) == 1:
+        return {"weights": {names[0]: 1.0}, "reason": "only one applicable candidate",
+                "candidates": names}
+    split = validation_split(panel, holdout)
+    if split is None:
+        default = names[0]
+        return {"weights": {default: 1.0}, "candidates": names,
+                "reason": f"history of {panel.sizes['period']} months too short for a validation window; "
+                          f"default {default}"}
+    train, periods = split
+    last_active = np.asarray(train["active"].values, bool)[:, -1]
+    reps = np.asarray(train["rep"].values)[last_active]
+    full = panel.sel(period=periods)
+    y = np.asarray(full["amount"].sel(rep=reps).values, float)
+    mask = np.asarray(full["active"].sel(rep=reps).values, bool)
+    act_tr = np.asarray(train["active"].values, bool)[last_active]
+    amt_tr = np.asarray(train["amount"].values, float)[last_active]
+    scale = np.array([np.mean(np.abs(a[m])) if m.any() else 0.0 for a, m in zip(amt_tr, act_tr)])
+    scale = np.where(scale > 0, scale, np.mean(scale[scale > 0]) if (scale > 0).any() else 1.0)
+    draws, errors = {}, {}
+    for name in names:
+        try:
+            draws[name] = forecast_fn(name, train, periods, SELECT_DRAWS, seed)
+        except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be fitted is reported, not chosen
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    if not draws:
+        raise RuntimeError(f"model selection: no candidate could be fitted ({errors})")
+    single = {k: float(np.mean((scoring.crps_draws(y, d) / scale[:, None])[mask])) for k, d in draws.items()}
+    weights, grid = stack_weights(draws, y, mask, scale)
+    best_single = min(single, key=single.get)
+    chosen = {k: w for k, w in weights.items() if w > 0}
+    mix_score = min(grid.values())
+    reason = (f"stacking weights minimising mean scaled CRPS over the last {len(periods)} training "
+              f"months ({periods[0]}..{periods[-1]}, {int(mask.sum())} rep-months), each candidate "
+              f"fitted on the months before; best single {best_single} ({single[best_single]:.4f}), "
+              f"chosen mixture {mix_score:.4f}")
+    return {"weights": chosen, "candidates": names, "validation_crps": single,
+            "validation_crps_chosen": mix_score, "validation_periods": [periods[0], periods[-1]],
+            "errors": errors, "reason": reason}

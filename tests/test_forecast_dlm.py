@@ -1,0 +1,165 @@
+"""The pooled rep-month DLM (spm_models.forecast.dlm) and ``model: auto``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special
+
+from spm_models.forecast import dlm
+
+
+def _reference_filter(z, act, m0, par):
+    """Textbook West & Harrison conjugate filter with an explicit G matrix (reference)."""
+    R, T = z.shape
+    G = np.zeros((dlm.NX, dlm.NX))
+    F = np.zeros(dlm.NX)
+    F[0] = F[2] = 1.0
+    ll = np.zeros(R)
+    for r in range(R):
+        ql, qb, qs, phi, ks, n, S = par[r, :7]
+        G[:] = 0
+        G[0, 0], G[0, 1], G[1, 1] = 1.0, phi, phi
+        G[2, 2:] = -1.0
+        for i in range(1, dlm.NS):
+            G[2 + i, 1 + i] = 1.0
+        W = np.diag(np.r_[ql, qb, qs, np.zeros(dlm.NS - 1)])
+        C = np.diag(np.r_[dlm.KAPPA_LEVEL, par[r, 8], np.full(dlm.NS, ks)])
+        m = m0[r].copy()
+        for t in range(T):
+            if not act[r, t]:
+                continue
+            a = G @ m
+            Rm = G @ C @ G.T + W
+            f, q = F @ a, F @ Rm @ F + 1.0
+            e = z[r, t] - f
+            qs_ = S * q
+            ll[r] += (special.gammaln((n + 1) / 2) - special.gammaln(n / 2) - 0.5 * np.log(n * np.pi * qs_)
+                      - (n + 1) / 2 * np.log1p(e**2 / (n * qs_)))
+            A = Rm @ F / q
+            m = a + A * e
+            C = Rm - np.outer(A, A) * q
+            S = (n * S + e**2 / q) / (n + 1)
+            n = n + 1
+    return ll
+
+
+def _panel_arrays(R=6, T=40, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(T)
+    month = t % 12
+    scale = 10.0 ** rng.uniform(0, 3, R)
+    y = (1 + 0.01 * t + 0.3 * np.sin(2 * np.pi * month / 12) + rng.normal(0, 0.1, (R, T))) * scale[:, None]
+    act = np.ones((R, T), bool)
+    act[0, :10] = False  # a rep hired later
+    if R >= 4:
+        y[1, 5:8] = 0.0  # zero months
+        y[2, 20] = -0.5 * scale[2]  # a negative month (cancellation)
+        y[3, 25:] *= 1.8  # a level shift
+    return y, act, month
+
+
+def test_compiled_filter_matches_textbook_filter():
+    y, act, month = _panel_arrays()
+    prep = dlm.prepare(y, act, month)
+    rng = np.random.default_rng(1)
+    U = np.tile(dlm.PRIOR_MEAN, (y.shape[0], 1)) + rng.normal(0, 0.5, (y.shape[0], len(dlm.PRIOR_MEAN)))
+    th = dlm._theta(U)
+    par = np.stack([th[k] for k in dlm.THETA_NAMES], axis=1)
+    m0 = prep.m0.copy()
+    m0[:, 2:] *= th["season_weight"][:, None]
+    np.testing.assert_allclose(dlm.filter_loglik(prep, U), _reference_filter(prep.z, act, m0, par), rtol=1e-9)
+
+
+def test_forecast_draws_follow_the_filters_predictive():
+    """One model definition: the simulator's one-month-ahead draws have the mean and variance
+    of the conjugate filter's Student-t predictive (with the hyper-parameters at their mode)."""
+    y, act, month = _panel_arrays(R=3, T=36)
+    fit = dlm.fit_dlm(y, act, month, local=False)
+    draws = fit.simulate(1, 40000, np.random.default_rng(0), n_theta=1)[:, :, 0]
+    _, m, C, n, S = dlm.filter_loglik(fit.prep, fit.U_rep, keep=True)
+    th = dlm._theta(fit.U_rep)
+    for r in range(3):
+        G = np.zeros((dlm.NX, dlm.NX))
+        G[0, 0], G[0, 1], G[1, 1] = 1.0, th["phi"][r], th["phi"][r]
+        G[2, 2:] = -1.0
+        for i in range(1, dlm.NS):
+            G[2 + i, 1 + i] = 1.0
+        F = np.zeros(dlm.NX)
+        F[0] = F[2] = 1.0
+        W = np.diag(np.r_[th["q_level"][r], th["q_trend"][r], th["q_season"][r], np.zeros(dlm.NS - 1)])
+        f = F @ G @ m[r]
+        var = S[r] * (F @ (G @ C[r] @ G.T + W) @ F + 1.0) * n[r] / (n[r] - 2)
+        z = draws[:, r] / fit.prep.scale[r]
+        assert abs(z.mean() - f) < 4 * np.sqrt(var / len(z))
+        assert z.var() == pytest.approx(var, rel=0.06)
+
+
+def test_per_rep_scaling_and_odd_months():
+    """Zero and negative months, a level shift and 1000x scales: finite forecasts, and a rep's
+    forecast scales exactly with its amounts (per-rep standardisation)."""
+    y, act, month = _panel_arrays()
+    a = dlm.fit_dlm(y, act, month).simulate(6, 200, np.random.default_rng(3))
+    y2 = y.copy()
+    y2[4] *= 1000.0
+    b = dlm.fit_dlm(y2, act, month).simulate(6, 200, np.random.default_rng(3))
+    assert np.isfinite(a).all()
+    a[:, 4] *= 1000.0
+    rel = np.abs(b - a).max(axis=(0, 2)) / np.abs(a).mean(axis=(0, 2))
+    assert rel.max() < 1e-3  # equal up to the optimiser's round-off
+
+
+def test_fit_is_deterministic():
+    y, act, month = _panel_arrays()
+    f1, f2 = dlm.fit_dlm(y, act, month), dlm.fit_dlm(y, act, month)
+    np.testing.assert_array_equal(f1.U_rep, f2.U_rep)
+    np.testing.assert_array_equal(f1.simulate(3, 50, np.random.default_rng(0)),
+                                  f2.simulate(3, 50, np.random.default_rng(0)))
+
+
+def _amount_tables(R=8, T=40, seed=2):
+    y, act, _ = _panel_arrays(R, T, seed)
+    periods = pd.period_range("2022-01", periods=T, freq="M")
+    rows = [(f"r{r}", str(periods[t].to_timestamp().date()), y[r, t]) for r in range(R) for t in range(T) if act[r, t]]
+    bk = pd.DataFrame(rows, columns=["rep_id", "date", "amount"])
+    reps = pd.DataFrame({"rep_id": [f"r{r}" for r in range(R)], "region": "all",
+                         "territory_id": [f"t{r}" for r in range(R)],
+                         "hire_date": [str(periods[int(np.argmax(act[r]))].to_timestamp().date()) for r in range(R)]})
+    return {"bookings": bk, "reps": reps}
+
+
+def test_auto_chooses_by_validation_and_round_trips(tmp_path):
+    from spm_models.forecast import BookingsForecast, monthly_panel
+
+    panel = monthly_panel(_amount_tables())
+    m = BookingsForecast().fit(panel, seed=0)
+    sel = m.diagnostics["model_selection"]
+    # one amount per rep-month: the deal model is not a candidate; both DLM scales are
+    assert sel["candidates"] == ["dlm:none", "dlm:log"]
+    assert set(sel["validation_crps"]) == {"dlm:none", "dlm:log"}
+    assert abs(sum(m.weights.values()) - 1) < 1e-9
+    assert sel["validation_crps_chosen"] <= min(sel["validation_crps"].values()) + 1e-12
+    fc = m.forecast("2025-05", 6, n_draws=100, seed=4)
+    assert fc["bookings"].shape == (8, 6, 100)
+    m.save(tmp_path / "fit")
+    again = BookingsForecast.load(tmp_path / "fit").forecast("2025-05", 6, n_draws=100, seed=4)
+    np.testing.assert_array_equal(fc["bookings"].values, again["bookings"].values)
+    hires = pd.DataFrame({"rep_id": ["new"], "hire_date": ["2025-06-01"]})
+    fh = m.forecast("2025-05", 6, n_draws=50, seed=1, future_reps=hires)
+    assert float(fh["bookings"].sel(rep="new", period="2025-05").sum()) == 0.0
+    assert float(abs(fh["bookings"].sel(rep="new", period="2025-07")).sum()) > 0.0
+
+
+def test_bad_model_options_are_one_clear_error():
+    from spm_models.errors import InputError
+    from spm_models.forecast import ForecastConfig
+
+    with pytest.raises(InputError, match="field 'model'"):
+        ForecastConfig.from_dict({"model": "magic"})
+    with pytest.raises(InputError, match="dlm_transform"):
+        ForecastConfig.from_dict({"dlm_transform": "sqrt"})
+    with pytest.raises(InputError, match="auto_holdout"):
+        ForecastConfig.from_dict({"auto_holdout": 0})
+    # existing scenario sections (deal-model keys only) stay valid, model defaults to auto
+    assert ForecastConfig.from_dict({"count_likelihood": "negbin"}).model == "auto"
