@@ -9,7 +9,7 @@ import xarray as xr
 from comp_helpers import MONTHS
 
 from spm_models.comp import Plan, simulate_plan
-from spm_models.comp.crediting import credit_cube, history_shares
+from spm_models.comp.credit_cube import credit_cube, history_shares
 from spm_models.errors import InputError
 
 REPS = pd.DataFrame({"rep_id": ["A", "B", "C", "M", "D"],
