@@ -30,9 +30,9 @@ def main() -> int:
     ap.add_argument("--n-draws", type=int, default=1000)
     a = ap.parse_args()
 
+    from spm_models.cli.forecast_pipeline import _clean, format_table
     from spm_models.data.demo import SECOND_ORG, make_demo
     from spm_models.forecast.pipeline_backtest import run_pipeline_backtest
-    from spm_models.cli.forecast_pipeline import _clean, format_table
 
     orgs = {"demo": {"seed": 0}, "second": {"seed": 11, "params": SECOND_ORG}}
     ok = True

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from fractions import Fraction
 
 import comp_legacy_engine
@@ -208,7 +209,7 @@ def test_linear_curve_is_continuous(points, attainments) -> None:
     eps = 1e-7
     lo = _year_earnings(_curve_plan(points, "linear"), a)
     hi = _year_earnings(_curve_plan(points, "linear"), a + eps)
-    slopes = [abs(y1 - y0) / (x1 - x0) for (x0, y0), (x1, y1) in zip(points, points[1:])]
+    slopes = [abs(y1 - y0) / (x1 - x0) for (x0, y0), (x1, y1) in itertools.pairwise(points)]
     bound = 1000.0 * max(slopes + [0.0]) * eps * 1.01 + 1e-9
     assert (np.abs(hi - lo) <= bound).all()
     # and between two points it is the straight line

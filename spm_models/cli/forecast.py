@@ -112,6 +112,6 @@ def backtest(
 
 
 # pipeline analytics: `spm forecast pipeline` and `spm forecast pipeline-backtest`
-from spm_models.cli.forecast_pipeline import register as _register_pipeline  # noqa: E402
+from spm_models.cli.forecast_pipeline import register as _register_pipeline
 
 _register_pipeline(app)
