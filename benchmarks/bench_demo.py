@@ -5,7 +5,7 @@ time, CPU time (user + system; wall time on a shared machine includes waiting fo
 peak resident memory. The baseline measured in the same run is the default demo (200 reps);
 ratios show how the cost scales with the organisation size.
 
-    .venv/bin/python benchmarks/bench_demo.py [--reps 10000] [--years 3] [--validate]
+    .venv/bin/python benchmarks/bench_demo.py [--reps 10000] [--years 3] [--validate] [--csv]
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ def main() -> None:
         if a.validate:
             runs[f"validate (DuckDB, {a.reps} reps)"] = measure(
                 ["data", "validate", str(tmp / "big.duckdb")])
+            if a.csv:  # the shared CSV reader: spreadsheet row numbers, footers, date formats
+                runs[f"validate (CSV folder, {a.reps} reps)"] = measure(
+                    ["data", "validate", str(tmp / "big_csv")])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     base = runs["baseline demo --reps 200"]

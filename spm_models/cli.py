@@ -16,6 +16,7 @@ import typer
 
 from spm_models.comp.cli import app as comp_app
 from spm_models.data.cli import app as data_app
+from spm_models.distribution.cli import adjust_app, docs_app
 from spm_models.errors import InputError
 from spm_models.forecast.cli import app as forecast_app
 from spm_models.planning.cli import app as plan_app
@@ -33,6 +34,8 @@ app.add_typer(comp_app, name="comp", help="Compensation plans: payouts and simul
 app.add_typer(forecast_app, name="forecast", help="Bayesian revenue forecasts and backtests.")
 app.add_typer(plan_app, name="plan", help="Planning: quotas, territories, hiring capacity.")
 register_reporting(app)
+app.add_typer(docs_app, name="plan-docs")
+app.add_typer(adjust_app, name="adjust")
 
 
 def main(argv: list[str] | None = None) -> None:

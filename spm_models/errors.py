@@ -3,18 +3,45 @@
 Every :class:`InputError` carries one or more one-line messages that name the file (or
 table), the row and the field. The command line prints them to stderr, one per line, and
 exits with code 1 -- never a traceback.
+
+Messages never carry unbounded values: :func:`short_repr` truncates a value's repr, and
+every problem line is cut to :data:`MAX_LINE` characters (a YAML bomb or a binary file
+cannot blow up an error message). Nor credentials: every line goes through
+:func:`spm_models.masking.redact` (URL user info and query values masked).
 """
 
 from __future__ import annotations
 
+import reprlib
+
+#: longest problem line kept (characters)
+MAX_LINE = 600
+
+_REPR = reprlib.Repr(maxlevel=2, maxdict=4, maxlist=4, maxtuple=4, maxset=4, maxstring=60,
+                     maxother=60, maxlong=40)
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` bounded in depth, items and length (at most ``limit`` characters)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _one_line(text: str) -> str:
+    from spm_models.masking import redact
+
+    text = redact(" ".join(str(text).split("\n")))
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+
 
 class InputError(Exception):
-    """Invalid user input; ``problems`` holds one line per problem."""
+    """Invalid user input; ``problems`` holds one line per problem (each at most
+    :data:`MAX_LINE` characters)."""
 
     def __init__(self, problems: str | list[str]):
         if isinstance(problems, str):
             problems = [problems]
-        self.problems: list[str] = list(problems)
+        self.problems: list[str] = [_one_line(p) for p in problems]
         super().__init__("\n".join(self.problems))
 
 

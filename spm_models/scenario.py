@@ -2,7 +2,7 @@
 
 A scenario file::
 
-    name: base                      # required, [A-Za-z0-9_.-]+; names the report folder
+    name: base                      # required; names the report folder (spm_models.names)
     title: FY27 base plan
     extends: other.yaml             # optional; path relative to this file; deep-merged
     data: demo                      # data source: 'demo' (the embedded demo org), a DuckDB
@@ -32,16 +32,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from spm_models.errors import InputError
+from spm_models.errors import InputError, short_repr
+from spm_models.names import check_name, sweep_names, sweep_value
 from spm_models.provenance import hash_file, hash_obj
-from spm_models.yaml_input import read_yaml
+from spm_models.yaml_input import check_yaml_path, read_yaml
 
 SECTIONS = ("forecast", "quota", "territory", "capacity", "plans", "schedule", "sweep")
 TOP_LEVEL_KEYS = {
     "name", "title", "extends", "data", "seed", "draws", "horizon", "target", "budget",
     "description", "approval", *SECTIONS,
 }
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.=\-]+$")
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +148,7 @@ def _validate(spec: dict[str, Any], path: Path) -> None:
     name = spec.get("name")
     if not name:
         raise InputError(f"{path}, key 'name': required")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InputError(f"{path}, key 'name': use letters, digits, '_', '-', '.' only")
+    check_name(name, path, "name")
     for key in ("seed", "draws"):
         if key in spec and (not isinstance(spec[key], int) or spec[key] < 0):
             raise InputError(f"{path}, key '{key}': must be a non-negative integer")
@@ -170,7 +169,7 @@ def _validate(spec: dict[str, Any], path: Path) -> None:
                 if not re.match(r"^\d{4}-\d{2}$", str(hz["start"])):
                     raise ValueError
             except Exception:
-                raise InputError(f"{path}, key 'horizon.start': expected YYYY-MM, got {hz['start']!r}") from None
+                raise InputError(f"{path}, key 'horizon.start': expected YYYY-MM, got {short_repr(hz['start'])}") from None
         if "months" in hz and (not isinstance(hz["months"], int) or hz["months"] < 1):
             raise InputError(f"{path}, key 'horizon.months': must be a positive integer")
     for key in ("target", "budget"):
@@ -180,18 +179,12 @@ def _validate(spec: dict[str, Any], path: Path) -> None:
         if key in spec and spec[key] is not None and not isinstance(spec[key], dict):
             raise InputError(f"{path}, key '{key}': must be a mapping")
     for role, p in (spec.get("plans") or {}).items():
-        if not isinstance(p, str) or not Path(p).exists():
-            raise InputError(f"{path}, key 'plans.{role}': plan file not found: {p}")
+        check_yaml_path(p, path, f"plans.{role}", "plan")
     sched = spec.get("schedule")
     if sched is not None:
-        try:
-            from croniter import croniter
+        from spm_models.reporting.schedule import check_cron
 
-            ok = isinstance(sched, str) and croniter.is_valid(sched)
-        except ImportError:  # pragma: no cover
-            ok = isinstance(sched, str)
-        if not ok:
-            raise InputError(f"{path}, key 'schedule': not a valid cron expression: {sched!r}")
+        check_cron(sched, path)
     sweep = spec.get("sweep")
     if sweep is not None:
         if not isinstance(sweep, dict) or set(sweep) - {"key", "values", "names"} or "key" not in sweep or "values" not in sweep:
@@ -228,8 +221,9 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
     if not sweep:
         return [Scenario(spec, path)]
     out = []
-    names = sweep.get("names") or [f"{spec['name']}-{sweep['key'].split('.')[-1]}={v}" for v in sweep["values"]]
-    for value, name in zip(sweep["values"], names, strict=False):
+    names = sweep_names(spec["name"], sweep, path)
+    for value, name in zip(sweep["values"], names, strict=True):
+        value = sweep_value(sweep["key"], value, path)
         child = copy.deepcopy(spec)
         _set_dotted(child, sweep["key"], value, path)
         child["name"] = str(name)

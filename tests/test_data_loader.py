@@ -138,7 +138,11 @@ def test_duckdb_errors_name_the_table(tmp_path):
 
 
 def test_bad_url_and_bad_duckdb(tmp_path):
-    assert "cannot read database" in validate_source(f"sqlite:///{tmp_path}/nope/x.db")[0]
+    # a sqlite URL to a missing file is an error, and the file is not created (issue 12.15)
+    for target in (tmp_path / "nope" / "x.db", tmp_path / "missing.db"):
+        assert validate_source(f"sqlite:///{target}") == [
+            f"sqlite:///{target}: no such SQLite database file"]
+        assert not target.exists()
     bad = tmp_path / "x.duckdb"
     bad.write_text("not a database")
     assert "cannot open DuckDB file" in validate_source(bad)[0]

@@ -3,7 +3,10 @@
 Validates the tables (one line per problem naming file, row and field), builds
 ``rep × period × measure`` arrays for the plan year and runs the same engine as the
 simulation (:func:`spm_models.comp.engine.compute_payouts`, with no ``draw`` dimension).
-Money is rounded to cents on output only.
+Money is rounded to cents on output only, attainments to :data:`ATTAINMENT_DECIMALS` decimals.
+CSV files are read by the shared reader (:mod:`spm_models.data.csvfile`: spreadsheet row
+numbers, report footers, wrong delimiters); amounts beyond ±:data:`MAX_ABS_NUMBER` and
+duplicated quota rows are input errors.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +25,15 @@ import xarray as xr
 from spm_models.atomic import atomic_open
 from spm_models.comp.engine import compute_payouts
 from spm_models.comp.plan import Plan
+from spm_models.data.csvfile import read_csv, row_numbers
+from spm_models.data.dates import parse_dates
+from spm_models.data.schemas import MAX_ABS_NUMBER, MAX_ABS_TEXT
 from spm_models.errors import InputError, location
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
 MAX_PROBLEMS = 50
+#: Decimals of the ``attainment_<measure>`` columns written (1.4, not 1.4000000000000001).
+ATTAINMENT_DECIMALS = 6
 
 
 def _month(value: Any) -> str | None:
@@ -63,17 +71,59 @@ def _number(value: Any) -> float | None:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV with every field as text (validation parses them)."""
+    """Read a CSV with every field as text (validation parses them); the index holds the
+    spreadsheet row numbers (:mod:`spm_models.data.csvfile`). Raises :class:`InputError`."""
     path = Path(path)
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                           skipinitialspace=True)
+        df, problems = read_csv(path, str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}, header: the file is empty (no header row)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"{path}: cannot read as CSV ({str(exc).splitlines()[0]})") from None
+    if df is None or problems:
+        raise InputError(problems)
+    return df
+
+
+def _date_format(path: str | Path) -> str | None:
+    """``date_format`` of the ``source.yaml`` beside a CSV file (``"DMY"``/``"MDY"``)."""
+    from spm_models.data.loader import source_settings
+
+    settings, problems = source_settings(path)
+    if problems:
+        raise InputError(problems)
+    order = settings.get("date_format")
+    return order if isinstance(order, str) else None
+
+
+def _months(values: pd.Series, date_format: str | None) -> tuple[list[str | None], str | None]:
+    """``YYYY-MM`` of each value (month strings, dates, ISO date-times, day-first dates read
+    with one order for the column), None where unreadable; and a column-level problem."""
+    out = [_month(v) for v in values]
+    other = [i for i, (v, m) in enumerate(zip(values, out)) if m is None and isinstance(v, str)
+             and v.strip()]
+    if not other:
+        return out, None
+    text = pd.Series([values.iloc[i].strip() for i in other], dtype=object)
+    res = parse_dates(text, date_format,
+                      "set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the "
+                      "credits file")
+    for i, d in zip(other, res.values):
+        if not pd.isna(d):
+            out[i] = f"{d.year:04d}-{d.month:02d}"
+    return out, res.problem
+
+
+def _bounded(raw: Any) -> tuple[float | None, str | None]:
+    """A number within ±MAX_ABS_NUMBER, or (None, why not)."""
+    v = _number(raw)
+    if v is not None and abs(v) <= MAX_ABS_NUMBER:
+        return v, None
+    try:
+        huge = abs(float(str(raw).strip())) > MAX_ABS_NUMBER  # inf, 1e308, 1e400
+    except ValueError:
+        huge = False
+    if huge:
+        return None, f"{str(raw).strip()!r} is beyond the bound ±{MAX_ABS_TEXT}"
+    return None, f"not a number: {raw!r}"
 
 
 class _Problems(list):
@@ -95,28 +145,34 @@ def _columns(df: pd.DataFrame, name: str, required: list[str], problems: _Proble
 
 
 def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
-                problems: _Problems) -> pd.DataFrame:
-    """Parsed rows ``rep_id, period, measure, value, row`` (row is 1-based, header excluded)."""
+                problems: _Problems, date_format: str | None = None) -> pd.DataFrame:
+    """Parsed rows ``rep_id, period, measure, value, row`` (row: spreadsheet row below the
+    header, :func:`spm_models.data.csvfile.row_numbers`)."""
     months = set(plan.months)
     names = plan.measure_names
     has_measure = "measure" in df.columns
+    rows = row_numbers(df)
+    periods, column_problem = _months(df["period"], date_format)
+    if column_problem:
+        problems.add(f"{location(name, None, 'period')}: {column_problem}")
     out = []
-    for i, rec in enumerate(df.to_dict("records"), start=1):
+    for i, rec, period in zip(rows.tolist(), df.to_dict("records"), periods):
         rep = str(rec["rep_id"]).strip() if rec["rep_id"] is not None else ""
         if not rep or rep.lower() == "nan":
             problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
             continue
-        period = _month(rec["period"])
         if period is None:
-            problems.add(f"{location(name, i, 'period')}: not a month YYYY-MM: {rec['period']!r}")
+            if not column_problem:
+                problems.add(f"{location(name, i, 'period')}: not a month YYYY-MM: "
+                             f"{rec['period']!r}")
             continue
         if period not in months:
             problems.add(f"{location(name, i, 'period')}: {period} is outside the plan year "
                          f"{plan.months[0]}..{plan.months[-1]}")
             continue
-        value = _number(rec[value_col])
+        value, why = _bounded(rec[value_col])
         if value is None:
-            problems.add(f"{location(name, i, value_col)}: not a number: {rec[value_col]!r}")
+            problems.add(f"{location(name, i, value_col)}: {why}")
             continue
         measure = str(rec["measure"]).strip() if has_measure else ""
         if not measure or measure.lower() == "nan":
@@ -131,6 +187,21 @@ def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
             continue
         out.append((rep, period, measure, value, i))
     return pd.DataFrame(out, columns=["rep_id", "period", "measure", "value", "row"])
+
+
+def _check_duplicate_quotas(rows: pd.DataFrame, name: str, problems: _Problems) -> None:
+    """A (rep, month, measure) given twice -- e.g. a file concatenated with itself -- is an
+    error naming both rows (summing would silently double the quota)."""
+    key = ["rep_id", "period", "measure"]
+    dup = rows.duplicated(key, keep="first").to_numpy()
+    if not dup.any():
+        return
+    first = rows.groupby(key, sort=False)["row"].transform("min").to_numpy()
+    for p in np.flatnonzero(dup):
+        r = rows.iloc[p]
+        problems.add(f"{location(name, int(r['row']), 'quota')}: duplicate quota row for rep "
+                     f"{r['rep_id']}, month {r['period']}, measure {r['measure']} (first at "
+                     f"row {int(first[p])})")
 
 
 def _quota_period_index(plan: Plan) -> dict[str, dict[str, tuple[int, str]]]:
@@ -176,7 +247,7 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
     if not _columns(reps_df, name, ["rep_id", "target_incentive"], problems):
         return None
     ti: dict[str, float] = {}
-    for i, rec in enumerate(reps_df.to_dict("records"), start=1):
+    for i, rec in zip(row_numbers(reps_df).tolist(), reps_df.to_dict("records")):
         rep = str(rec["rep_id"]).strip()
         if not rep or rep.lower() == "nan":
             problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
@@ -185,10 +256,11 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
         if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
             v = math.nan
         else:
-            v = _number(raw)
+            v, why = _bounded(raw)
             if v is None or v < 0:
-                problems.add(f"{location(name, i, 'target_incentive')}: not a non-negative "
-                             f"number: {raw!r}")
+                problems.add(f"{location(name, i, 'target_incentive')}: "
+                             + (why if why and "bound" in why else
+                                f"not a non-negative number: {raw!r}"))
                 continue
         if rep in ti:
             problems.add(f"{location(name, i, 'rep_id')}: duplicate rep {rep}")
@@ -199,7 +271,7 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
 
 
 def _prepare_frame(df: pd.DataFrame | None, name: str, value_col: str, plan: Plan,
-                   problems: _Problems) -> pd.DataFrame | None:
+                   problems: _Problems, date_format: str | None = None) -> pd.DataFrame | None:
     if df is None:
         problems.add(f"{name}: missing table")
         return None
@@ -207,24 +279,31 @@ def _prepare_frame(df: pd.DataFrame | None, name: str, value_col: str, plan: Pla
     required = ["rep_id", "period", value_col] + (["measure"] if len(plan.measures) > 1 else [])
     if not _columns(df, name, required, problems):
         return None
-    return _parse_rows(df, name, value_col, plan, problems)
+    rows = _parse_rows(df, name, value_col, plan, problems, date_format)
+    if value_col == "quota":
+        _check_duplicate_quotas(rows, name, problems)
+    return rows
 
 
 def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: pd.DataFrame,
                  reps_df: pd.DataFrame | None = None, *,
-                 names: tuple[str, str, str] = ("credits", "quotas", "reps")) -> pd.DataFrame:
+                 names: tuple[str, str, str] = ("credits", "quotas", "reps"),
+                 date_format: str | None = None) -> pd.DataFrame:
     """Payout rows of every rep in the credits or quotas for each payout period.
 
     Columns: ``rep_id, period`` (last month of the payout period), ``attainment_<measure>``
     for each measure (as of that month, in its quota period; empty where the rep has no
-    quota), ``earned_to_date, payout`` (rounded to cents). Sorted by rep, then period.
-    Raises :class:`InputError` with one line per problem (file, row, field).
+    quota; :data:`ATTAINMENT_DECIMALS` decimals), ``earned_to_date, payout`` (rounded to
+    cents). Sorted by rep, then period. ``date_format`` (``"DMY"``/``"MDY"``) orders dates such
+    as ``03/04/2027`` in a ``period`` column that cannot decide it.
+    Raises :class:`InputError` with one line per problem (file, row, field): also for amounts
+    beyond ±:data:`MAX_ABS_NUMBER`, duplicated quota rows, and results beyond that bound.
     """
     if not isinstance(plan, Plan):
         plan = Plan.from_yaml(plan)
     problems = _Problems()
-    credits = _prepare_frame(credits_df, names[0], "amount", plan, problems)
-    quotas = _prepare_frame(quotas_df, names[1], "quota", plan, problems)
+    credits = _prepare_frame(credits_df, names[0], "amount", plan, problems, date_format)
+    quotas = _prepare_frame(quotas_df, names[1], "quota", plan, problems, date_format)
     if problems:
         raise InputError(list(problems))
     assert credits is not None and quotas is not None
@@ -244,8 +323,24 @@ def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: p
 
     credit_da = _to_array(credits, plan, rep_ids)
     quota_da = _to_array(quotas, plan, rep_ids)
-    ds = compute_payouts(plan, credit_da, quota_da, ti)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ds = compute_payouts(plan, credit_da, quota_da, ti)
+    _check_results(ds, plan, names)
     return payouts_frame(ds, plan)
+
+
+def _check_results(ds: xr.Dataset, plan: Plan, names: tuple[str, ...]) -> None:
+    """Earnings beyond ±MAX_ABS_NUMBER (e.g. a tiny quota under large credits in an uncapped
+    plan) are one error line naming the first rep and period, not a payout file."""
+    for v in ("earned_to_date", "payout"):
+        vals = ds[v].transpose("rep", "period").values
+        bad = ~(np.abs(vals) <= MAX_ABS_NUMBER)  # NaN and inf too
+        if bad.any():
+            r, t = np.argwhere(bad)[0]
+            rep, period = ds["rep"].values[r], ds["period"].values[t]
+            raise InputError(f"{names[0]}: {v} of rep {rep} in {period} is beyond the bound "
+                             f"±{MAX_ABS_TEXT} ({vals[r, t]:.3g}): check this rep's credits "
+                             f"in {names[0]} and quotas in {names[1]}")
 
 
 def _to_array(rows: pd.DataFrame, plan: Plan, rep_ids: list[str]) -> xr.DataArray:
@@ -267,7 +362,9 @@ def round_cents(x: float) -> float:
     """Round money half away from zero to cents (on the shortest decimal repr)."""
     if not math.isfinite(x):
         return x
-    v = float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    with localcontext() as ctx:
+        ctx.prec = 400  # enough digits for any finite float: never InvalidOperation
+        v = float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     return 0.0 if v == 0 else v
 
 
@@ -281,8 +378,9 @@ def payouts_frame(ds: xr.Dataset, plan: Plan) -> pd.DataFrame:
         "rep_id": np.repeat(reps, len(periods)),
         "period": np.tile(periods, len(reps)),
     }
-    for m in plan.measure_names:
-        data[f"attainment_{m}"] = ds[f"attainment_{m}"].transpose("rep", "period").values.ravel()
+    for m in plan.measure_names:  # rounded on output only: 1.4, not 1.4000000000000001
+        data[f"attainment_{m}"] = np.round(
+            ds[f"attainment_{m}"].transpose("rep", "period").values.ravel(), ATTAINMENT_DECIMALS)
     for v in ("earned_to_date", "payout"):
         vals = ds[v].transpose("rep", "period").values.ravel()
         data[v] = [round_cents(x) for x in vals]
@@ -304,7 +402,7 @@ def calc_files(plan: str | Path, credits: str | Path, quotas: str | Path,
     credits_df = read_table(credits)
     quotas_df = read_table(quotas)
     reps_df = read_table(reps) if reps is not None else None
-    df = calc_payouts(plan_obj, credits_df, quotas_df, reps_df,
+    df = calc_payouts(plan_obj, credits_df, quotas_df, reps_df, date_format=_date_format(credits),
                       names=(str(credits), str(quotas), str(reps) if reps else "reps"))
     write_csv_atomic(df, out)
     return df

@@ -47,3 +47,20 @@ def simulate(
     simulate_files(plan, quotas, out, bookings=bookings, reps=reps, draws=draws, cv=cv,
                    seed=seed, budget=budget, scheduler=scheduler)
     typer.echo(f"wrote {out}")
+
+
+@app.command("statement")
+def statement(
+    payouts: Path = typer.Option(..., "--payouts", help="Payout CSV written by spm comp calc."),
+    plan: Path = typer.Option(..., "--plan", help="The comp plan YAML the payouts were computed with."),
+    credits: Path | None = typer.Option(None, "--credits", help="Credits CSV given to spm comp calc."),
+    quotas: Path | None = typer.Option(None, "--quotas", help="Quotas CSV given to spm comp calc "
+                                       "(with it: earnings by measure and tier, checked against the engine)."),
+    reps: Path | None = typer.Option(None, "--reps", help="Reps CSV given to spm comp calc."),
+    out: Path = typer.Option(..., "--out", help="Folder for the HTML statements."),
+) -> None:
+    """One HTML payout statement per rep and payout period (spm_models.distribution.statements)."""
+    from spm_models.distribution.statements import write_statements
+
+    files = write_statements(payouts, plan, out, credits=credits, quotas=quotas, reps=reps)
+    typer.echo(f"wrote {len(files) - 1} statements and index.html to {out}")

@@ -16,6 +16,9 @@ _COUNTED = ("reps", "bookings", "quotas", "accounts", "opportunities")
 def validate_cmd(
     source: Annotated[str, typer.Argument(help="DuckDB file, SQLAlchemy URL, or folder of "
                                                "CSV/Parquet/Excel files.")],
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="DD/MM/YYYY or MM/DD/YYYY: the order of dates such as 03/04/2026 "
+                              "when a column cannot decide it (overrides source.yaml).")] = None,
 ) -> None:
     """Check SOURCE against the data contract: exit 0 when valid, else 1 with one line per
     problem (table, row, column) on stderr."""
@@ -24,7 +27,8 @@ def validate_cmd(
     from spm_models.data.loader import load_source
 
     with Console(stderr=True).status(f"validating {source}"):
-        tables = load_source(source)  # raises InputError -> exit 1 in spm_models.cli.main
+        # raises InputError -> exit 1 in spm_models.cli.main
+        tables = load_source(source, date_format)
     counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED if n in tables)
     typer.echo(f"valid: {counts} ({source})")
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from spm_models.data.csvfile import read_csv
+from spm_models.data.dates import DATE_FORMATS, parse_date_format
 from spm_models.data.schemas import SCHEMAS
 from spm_models.data.validate import validate_tables
 from spm_models.errors import InputError
@@ -18,23 +20,25 @@ from spm_models.errors import InputError
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Settings file of a folder (or of the files beside it): ``date_format: DD/MM/YYYY``.
+SETTINGS_FILE = "source.yaml"
+_SETTINGS_KEYS = ("date_format",)
 
 Raw = tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                       encoding="utf-8-sig")
-
-
-def _read_file(path: Path) -> dict[str, tuple[pd.DataFrame, str]]:
-    """Tables held by one file: ``{table: (frame, label)}``."""
+def _read_file(path: Path, problems: list[str]) -> dict[str, tuple[pd.DataFrame, str]]:
+    """Tables held by one file: ``{table: (frame, label)}`` (file-level problems appended)."""
     suffix = path.suffix.lower()
     stem = path.stem.strip().lower()
     if suffix == ".csv":
-        # contract tables as text (every bad cell can be quoted); other tables typed by pandas
-        df = _read_csv(path) if stem in SCHEMAS else pd.read_csv(path, encoding="utf-8-sig")
-        return {stem: (df, path.name)}
+        # contract tables as text (every bad cell can be quoted) with spreadsheet row numbers;
+        # other tables typed by pandas
+        if stem not in SCHEMAS:
+            return {stem: (pd.read_csv(path, encoding="utf-8-sig"), path.name)}
+        df, found = read_csv(path, path.name)
+        problems.extend(found)
+        return {} if df is None else {stem: (df, path.name)}
     if suffix in (".parquet", ".pq"):
         return {stem: (pd.read_parquet(path), path.name)}
     # Excel: a workbook named after a table holds it in its first sheet; any other workbook
@@ -53,7 +57,7 @@ def _read_files(files: list[Path], where: str) -> Raw:
     problems: list[str] = []
     for path in files:
         try:
-            found = _read_file(path)
+            found = _read_file(path, problems)
         except pd.errors.EmptyDataError:
             problems.append(f"{path.name}, header row: file is empty (no header row)")
             continue
@@ -108,6 +112,9 @@ def _read_sql(url: str) -> Raw:
         return {}, {}, [f"{url}: not a valid SQLAlchemy URL"]
     if shown.startswith("duckdb:///"):
         return _read_duckdb(Path(shown.removeprefix("duckdb:///")))
+    missing = _missing_sqlite_file(url)
+    if missing:  # connecting would create an empty database file
+        return {}, {}, [f"{shown}: no such SQLite database file"]
     engine = None
     try:
         engine = sa.create_engine(url)
@@ -121,6 +128,55 @@ def _read_sql(url: str) -> Raw:
         if engine is not None:
             engine.dispose()
     return tables, {n: n for n in tables}, []
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """The file named by a ``sqlite`` URL when it does not exist (None otherwise)."""
+    import sqlalchemy as sa
+
+    u = sa.engine.make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return None
+    db = u.database or ""
+    if db.startswith("file:"):  # a URI filename (``?uri=true``)
+        if "mode=memory" in db:
+            return None
+        db = db.removeprefix("file:").split("?")[0]
+    if db in ("", ":memory:"):
+        return None
+    return None if Path(db).expanduser().exists() else db
+
+
+def source_settings(source: str | Path) -> tuple[dict[str, object], list[str]]:
+    """Settings of a folder or file source from ``source.yaml`` in the folder (or beside the
+    file): ``{"date_format": "DMY" | "MDY"}``; problem lines for a bad settings file."""
+    text = str(source)
+    if "://" in text:
+        return {}, []
+    path = Path(text).expanduser()
+    folder = path if path.is_dir() else path.parent
+    file = folder / SETTINGS_FILE
+    if not file.is_file():
+        return {}, []
+    from spm_models.yaml_input import read_yaml
+
+    try:
+        raw = read_yaml(file, "source settings")
+    except InputError as exc:
+        return {}, exc.problems
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, [f"{file}: expected a mapping such as 'date_format: DD/MM/YYYY'"]
+    problems = [f"{file}, key '{k}': unknown setting (known: {', '.join(_SETTINGS_KEYS)})"
+                for k in raw if k not in _SETTINGS_KEYS]
+    settings: dict[str, object] = {}
+    if "date_format" in raw:
+        order = parse_date_format(raw["date_format"])
+        if order is None:
+            problems.append(f"{file}, key 'date_format': not one of {', '.join(DATE_FORMATS)}")
+        settings["date_format"] = order
+    return settings, problems
 
 
 def read_source(source: str | Path) -> Raw:
@@ -154,20 +210,31 @@ def read_source(source: str | Path) -> Raw:
     return {}, {}, [msg]
 
 
-def _load(source: str | Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    tables, labels, problems = read_source(source)
+def _load(source: str | Path, date_format: str | None
+          ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    settings, problems = source_settings(source)
+    if date_format is not None:
+        order = parse_date_format(date_format)
+        if order is None:
+            raise InputError(f"--date-format {date_format!r}: not one of "
+                             f"{', '.join(DATE_FORMATS)}")
+        settings["date_format"] = order
+    tables, labels, found = read_source(source)
+    problems += found
     if not problems and tables and not any(n in SCHEMAS for n in tables):
         problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}")
-    typed, found = validate_tables(tables, labels)
+    order = settings.get("date_format")
+    typed, found = validate_tables(tables, labels, order if isinstance(order, str) else None)
     return typed, problems + found
 
 
-def validate_source(source: str | Path) -> list[str]:
-    """Problem lines for ``source`` (empty when it is valid)."""
-    return _load(source)[1]
+def validate_source(source: str | Path, date_format: str | None = None) -> list[str]:
+    """Problem lines for ``source`` (empty when it is valid); ``date_format`` as for
+    :func:`load_source`."""
+    return _load(source, date_format)[1]
 
 
-def load_source(source: str | Path) -> dict[str, pd.DataFrame]:
+def load_source(source: str | Path, date_format: str | None = None) -> dict[str, pd.DataFrame]:
     """Read, validate and type a data source.
 
     Parameters
@@ -175,6 +242,10 @@ def load_source(source: str | Path) -> dict[str, pd.DataFrame]:
     source
         A DuckDB file (``.duckdb``/``.db``), a SQLAlchemy URL (``sqlite:///x.db``), or a folder
         of CSV/Parquet/Excel files (table name = file stem).
+    date_format
+        ``"DD/MM/YYYY"`` or ``"MM/DD/YYYY"``: the order of numeric dates such as
+        ``03/04/2026`` in columns that cannot decide it themselves; overrides ``date_format``
+        of a ``source.yaml`` beside the files. ``None``: such columns are reported.
 
     Returns
     -------
@@ -187,7 +258,7 @@ def load_source(source: str | Path) -> dict[str, pd.DataFrame]:
     InputError
         Listing every problem, one line each, naming table, row and column.
     """
-    typed, problems = _load(source)
+    typed, problems = _load(source, date_format)
     if problems:
         raise InputError(problems)
     return typed

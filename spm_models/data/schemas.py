@@ -135,5 +135,11 @@ SCHEMAS: dict[str, TableSchema] = {
     s.name: s for s in (REPS, BOOKINGS, QUOTAS, ACCOUNTS, OPPORTUNITIES)
 }
 
+#: Largest magnitude accepted in any number column (money, quotas, potential, ...): a value
+#: beyond it is a data error (an export bug or a unit mistake), never summed into results.
+MAX_ABS_NUMBER: float = 1e15
+#: How :data:`MAX_ABS_NUMBER` is written in error lines.
+MAX_ABS_TEXT = "1e15"
+
 #: Upper bounds for coordinates (lower bounds are the columns' ``min_value``).
 MAX_VALUE: dict[tuple[str, str], float] = {("accounts", "lat"): 90.0, ("accounts", "lon"): 180.0}

@@ -5,31 +5,40 @@ returns typed tables plus one problem line per bad cell::
 
     bookings.csv, row 17, column 'amount': not a number ('abc')
 
-Rows are 1-based data rows (the header is not counted). A check that fails on many rows reports
-the first :data:`MAX_ROWS_PER_CHECK` rows one per line and then one summary line with the count.
+Rows are spreadsheet rows below the header (:mod:`spm_models.data.csvfile`: blank lines count,
+a multi-line cell is one row; tables from databases are numbered by position). A check that
+fails on many rows reports the first :data:`MAX_ROWS_PER_CHECK` rows one per line and then one
+summary line with the count.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from spm_models.data.csvfile import row_numbers
+from spm_models.data.dates import parse_dates
 from spm_models.data.schemas import (
+    MAX_ABS_NUMBER,
+    MAX_ABS_TEXT,
     MAX_VALUE,
     OPPORTUNITY_STATUSES,
     SCHEMAS,
     ColumnSchema,
     TableSchema,
 )
+from spm_models.data.zipcode import normalise_zips
 
 #: Rows listed individually per (table, column, check) before a summary line.
 MAX_ROWS_PER_CHECK = 100
 
 _NAN_WORDS = {"nan", "na", "n/a", "null", "none", "#n/a"}
 _PERIOD_RE = r"\d{4}-(?:0[1-9]|1[0-2])"
+#: How a source states the order of dates such as 03/04/2026 (ends the column's error line).
+DATE_FORMAT_HOW = ("set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data "
+                   "files, or pass --date-format to spm data validate")
 
 
 class Problems:
@@ -37,6 +46,13 @@ class Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        #: spreadsheet row number of each position, by table label (default: position + 1)
+        self.row_of: dict[str, np.ndarray] = {}
+
+    def row(self, label: str, pos: int) -> int:
+        """The row number shown for position ``pos`` of table ``label``."""
+        rows = self.row_of.get(label)
+        return int(rows[pos]) if rows is not None else pos + 1
 
     def add(self, label: str, message: str, column: str | None = None,
             row: int | str | None = None) -> None:
@@ -53,11 +69,11 @@ class Problems:
         """Add one line per position where ``mask`` holds (``message(pos)``), capped."""
         pos = np.flatnonzero(np.asarray(mask, dtype=bool))
         for p in pos[:MAX_ROWS_PER_CHECK]:
-            self.add(label, message(int(p)), column, int(p) + 1)
+            self.add(label, message(int(p)), column, self.row(label, int(p)))
         if len(pos) > MAX_ROWS_PER_CHECK:
             rest = pos[MAX_ROWS_PER_CHECK:]
             self.add(label, f"{len(rest)} more rows with the same problem ({summary})",
-                     column, f"rows {rest[0] + 1}-{rest[-1] + 1}")
+                     column, f"rows {self.row(label, rest[0])}-{self.row(label, rest[-1])}")
 
 
 # --------------------------------------------------------------------------- coercion
@@ -126,46 +142,45 @@ def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
         bad.append((not_num, lambda p: f"not a number ({_shown(text.iloc[p])})", "not a number"))
         num = num.where(~not_num, np.nan)
     vals = num.to_numpy(copy=True)
-    inf = np.isinf(vals)
-    if inf.any():
-        bad.append((inf, lambda p: f"not a finite number ({vals[p]})", "not a finite number"))
-        num = num.where(~inf, np.nan)
+    huge = np.abs(vals) > MAX_ABS_NUMBER  # inf too
+    if huge.any():
+        shown = _stringify(s)
+        bad.append((huge, lambda p: f"number beyond ±{MAX_ABS_TEXT} ({_shown(shown.iloc[p])})",
+                    f"number beyond ±{MAX_ABS_TEXT}"))
+        num = num.where(~huge, np.nan)
     return num, bad
 
 
-def _coerce_date(s: pd.Series) -> tuple[pd.Series, list]:
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_localize(None).astype("datetime64[ns]"), []
+def _coerce_date(s: pd.Series, date_format: str | None = None) -> tuple[pd.Series, list]:
+    """Dates at midnight (the calendar date as written; see :mod:`spm_models.data.dates`).
+    A check whose message is ``None`` is a column-level problem worded by its summary."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):  # wall time in its own zone, then the date
+        return s.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]"), []
     if pd.api.types.is_datetime64_any_dtype(s):
         arr = s.to_numpy()
         lo = np.datetime64(pd.Timestamp.min.ceil("D").date())
         hi = np.datetime64(pd.Timestamp.max.floor("D").date())
         out_of_range = ~np.isnat(arr) & ((arr < lo) | (arr > hi))
         if not out_of_range.any():
-            return s.astype("datetime64[ns]"), []
+            return s.astype("datetime64[ns]").dt.normalize(), []
         ok = pd.Series(np.where(out_of_range, np.datetime64("NaT"), arr), index=s.index)
-        return ok.astype("datetime64[ns]"), [
+        return ok.astype("datetime64[ns]").dt.normalize(), [
             (out_of_range, lambda p: f"date out of range ({_shown(arr[p].astype('datetime64[D]'))})", "date out of range")]
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         text = _stringify(s)
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), [
             (~_empty(text), lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
     kind = pd.api.types.infer_dtype(s, skipna=True)
-    if kind in ("date", "datetime", "datetime64"):
-        return pd.to_datetime(s, errors="coerce").astype("datetime64[ns]"), []
+    if kind in ("date", "datetime", "datetime64"):  # Python date/datetime objects: wall date
+        wall = s.map(lambda v: None if pd.isna(v)
+                     else pd.Timestamp(getattr(v, "date", lambda: v)()))
+        return pd.to_datetime(wall, errors="coerce").astype("datetime64[ns]"), []
     text = _stringify(s)
-    empty = _empty(text)
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    retry = ~empty & parsed.isna().to_numpy()
-    if retry.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            again = pd.to_datetime(text[retry], errors="coerce", format="mixed")
-        parsed = parsed.copy()
-        parsed[retry] = again
-    parsed = parsed.astype("datetime64[ns]")
-    not_date = ~empty & parsed.isna().to_numpy()
-    return parsed, [(not_date, lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
+    res = parse_dates(text, date_format, DATE_FORMAT_HOW)
+    problems = [(res.bad, lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
+    if res.problem:
+        problems.append((res.undecided, None, res.problem))
+    return res.values.astype("datetime64[ns]"), problems
 
 
 def _coerce_period(s: pd.Series) -> tuple[pd.Series, list]:
@@ -207,9 +222,10 @@ def _normalise_columns(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     return df.rename(columns=ren) if ren else df
 
 
-def _check_table(df: pd.DataFrame, schema: TableSchema, label: str,
-                 out: Problems) -> tuple[pd.DataFrame, set[str]]:
+def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problems,
+                 date_format: str | None = None) -> tuple[pd.DataFrame, set[str]]:
     """Type one table; return it and the set of contract columns that are usable."""
+    out.row_of[label] = row_numbers(df)
     df = _normalise_columns(df, schema).reset_index(drop=True)
     for name in schema.required:
         if name not in df.columns:
@@ -220,13 +236,22 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str,
         if col.name not in df.columns:
             continue
         raw = df[col.name]
-        values, bad = _COERCE[col.kind](raw)
+        if col.kind == "date":
+            values, bad = _coerce_date(raw, date_format)
+        else:
+            values, bad = _COERCE[col.kind](raw)
         if col.name == "zip":
-            values = values.where(
-                ~(values.str.fullmatch(r"\d{1,4}").fillna(False)), values.str.zfill(5))
+            values, not_zip = normalise_zips(values)
+            written = _stringify(raw)
+            bad.append((not_zip, lambda p, v=written: f"not a US ZIP code ({_shown(v.iloc[p])}): "
+                        "5 digits, or ZIP+4", "not a US ZIP code"))
         failed = np.zeros(len(values), dtype=bool)
         for mask, message, summary in bad:
-            out.rows(label, col.name, mask, message, summary)
+            if message is None:  # one line for the column
+                if np.asarray(mask).any():
+                    out.add(label, summary, col.name)
+            else:
+                out.rows(label, col.name, mask, message, summary)
             failed |= np.asarray(mask, dtype=bool)
         _check_values(values, col, schema, label, out, failed)
         typed[col.name] = values
@@ -278,7 +303,7 @@ def _check_duplicates(df: pd.DataFrame, schema: TableSchema, usable: set[str], l
 
     def msg(p: int) -> str:
         row = tuple(sub.iloc[p])
-        at = f"(first at row {first[codes[p]] + 1})"
+        at = f"(first at row {out.row(label, int(first[codes[p]]))})"
         if len(key) == 1:
             return f"duplicate {key[0]} {_shown(row[0])} {at}"
         what = " and ".join(f"{k} {_shown(v)}" for k, v in zip(key, row, strict=True) if v != "")
@@ -329,7 +354,8 @@ def _check_reference(df: pd.DataFrame, column: str, known: set[str], label: str,
 
 
 def validate_tables(
-    tables: Mapping[str, pd.DataFrame], labels: Mapping[str, str] | None = None
+    tables: Mapping[str, pd.DataFrame], labels: Mapping[str, str] | None = None,
+    date_format: str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Validate and type raw tables.
 
@@ -339,6 +365,10 @@ def validate_tables(
         Raw tables by name; names outside the contract are passed through unchecked.
     labels
         How each table is named in problem lines (e.g. ``bookings.csv``); default the name.
+    date_format
+        ``"DMY"`` or ``"MDY"`` (:func:`spm_models.data.dates.parse_date_format`): the order of
+        numeric dates such as ``03/04/2026`` when a column cannot decide it; ``None``: such a
+        column is reported.
 
     Returns
     -------
@@ -354,7 +384,7 @@ def validate_tables(
         if name not in tables:
             continue
         label = labels.get(name, name)
-        df, ok = _check_table(tables[name], SCHEMAS[name], label, out)
+        df, ok = _check_table(tables[name], SCHEMAS[name], label, out, date_format)
         _check_duplicates(df, SCHEMAS[name], ok, label, out)
         typed[name] = _check_rules(name, df, ok, label, out)
         usable[name] = ok

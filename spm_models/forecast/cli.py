@@ -18,17 +18,16 @@ def _model_config(config: str | None) -> dict | None:
     if not config:
         return None
     path = Path(config)
-    if path.exists():
-        text = path.read_text()
-        try:
-            if path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
+    if path.exists() and path.suffix.lower() in (".yaml", ".yml"):
+        from spm_models.yaml_input import read_yaml  # the one YAML reader (bounded, no echo)
 
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-        except Exception as exc:
-            raise InputError(f"{config}: cannot parse model config ({exc})") from exc
+        data = read_yaml(path, "model config")
+    elif path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{config}: cannot parse model config (not valid JSON: "
+                             f"line {getattr(exc, 'lineno', '?')})") from None
     else:
         try:
             data = json.loads(config)

@@ -367,7 +367,7 @@ def capacity_from_config(
     the hiring plan (result attrs ``total_hires``, ``probability_reached``), else simulate
     the given ``hiring_plan``. ``productivity`` (e.g. from :func:`productivity_from_forecast`)
     overrides the section's number."""
-    config = dict(config or {})
+    config = {k: v for k, v in dict(config or {}).items() if k not in ("hire_role", "hire_plan")}
     problems = check_keys(SECTION, config, _CONFIG_KEYS)
     for key in ("start", "months", "headcount_now"):
         if key not in config:
@@ -386,3 +386,109 @@ def capacity_from_config(
     config.pop("schedule", None)
     config.pop("max_hires", None)
     return simulate_capacity(productivity=prod, **config)
+
+
+# --------------------------------------------------------------------------- capacity = revenue
+@dataclass
+class WorldHiringSolution:
+    """Smallest hiring plan whose world revenue reaches ``target`` with ``probability``
+    (:func:`solve_hiring_on_world`)."""
+
+    total_hires: int
+    hiring_plan: np.ndarray  # requisitions opened per month
+    probability: float  # P(revenue >= target) with this plan
+    probability_one_fewer: float  # ... with one hire fewer (nan when total_hires == 0)
+    feasible: bool
+    revenue: np.ndarray  # (draw,) world revenue with this plan
+    evaluated: dict[int, float] = field(default_factory=dict)  # total hires -> probability
+
+
+def solve_hiring_on_world(
+    revenue_of: Any,
+    target: float,
+    probability: float,
+    *,
+    months: int,
+    hiring_lag_months: int = 0,
+    schedule: str = "constant",
+    hiring_window: tuple[int, int] | None = None,
+    max_hires: int = 5000,
+) -> WorldHiringSolution:
+    """Fewest hires (spread by :func:`schedule_hires`) with ``P(revenue >= target) >=
+    probability`` where ``revenue_of(plan) -> (draw,)`` is the scenario world's plan-year
+    revenue under hiring ``plan`` (requisitions per month, length ``months``) — e.g.
+    ``lambda plan: revenue(build_roster(forecast, plan, ...))``. The same simulated world
+    gives the report's revenue, so capacity *is* revenue: there is no second bookings number.
+
+    Bisection on the total; valid because under common random numbers (see
+    :mod:`spm_models.planning.roster`) revenue never falls in any draw when a hire is added.
+    The answer is checked: ``probability`` reached with ``total_hires`` and missed with one
+    fewer (``probability_one_fewer``); ``feasible`` False when ``max_hires`` falls short.
+    Raises :class:`InputError` for a bad target/probability/schedule or no month a hire can
+    start in.
+    """
+    problems: list[str] = []
+    cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires}
+    number(SECTION, cfg, "target", problems, required=True, lo=0)
+    number(SECTION, cfg, "probability", problems, required=True, lo=0, hi=1, lo_open=True, hi_open=True)
+    number(SECTION, cfg, "max_hires", problems, lo=0)
+    choice(SECTION, cfg, "schedule", ("constant", "front_loaded"), problems)
+    raise_if(problems)
+    lag = int(hiring_lag_months)
+    window = hiring_window or (0, int(months) - 1 - lag)
+    if window[1] < window[0] or window[0] < 0:
+        raise InputError(f"{where(SECTION, 'hiring_lag_months')}: no hire can start inside the horizon")
+    revs: dict[int, np.ndarray] = {}
+
+    def rev(h: int) -> np.ndarray:
+        if h not in revs:
+            revs[h] = np.asarray(revenue_of(schedule_hires(h, int(months), schedule, window)), dtype=float)
+        return revs[h]
+
+    def p_of(h: int) -> float:
+        return float((rev(h) >= float(target)).mean())
+
+    lo, hi = 0, 1
+    feasible = True
+    if p_of(0) >= probability:
+        hi = 0
+    else:
+        while p_of(hi) < probability and hi < max_hires:
+            lo, hi = hi, min(2 * hi, int(max_hires))
+        if p_of(hi) < probability:
+            feasible = False
+        else:
+            while hi - lo > 1:  # invariant: p(lo) < probability <= p(hi)
+                mid = (lo + hi) // 2
+                if p_of(mid) >= probability:
+                    hi = mid
+                else:
+                    lo = mid
+    p_fewer = p_of(hi - 1) if hi > 0 else float("nan")
+    return WorldHiringSolution(
+        total_hires=hi, hiring_plan=schedule_hires(hi, int(months), schedule, window),
+        probability=p_of(hi), probability_one_fewer=p_fewer, feasible=feasible, revenue=rev(hi),
+        evaluated={h: p_of(h) for h in sorted(revs)},
+    )
+
+
+def world_capacity_summary(solution: WorldHiringSolution | None, revenue: np.ndarray,
+                           headcount: xr.DataArray, target: float | None) -> dict[str, Any]:
+    """``summary["capacity"]`` read from the scenario's world: hires (solved or planned), the
+    probability of the target on the world's revenue (and with one hire fewer when solved),
+    revenue P10/P50/P90 (the same figure as the summary's revenue) and headcount
+    ``(period, draw)`` P50 at the start and the end of the horizon."""
+    rev = np.asarray(revenue, dtype=float)
+    q = np.quantile(rev, [0.1, 0.5, 0.9])
+    out: dict[str, Any] = {
+        "revenue": {"p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])},
+        "prob_target": float((rev >= target).mean()) if target is not None else None,
+        "headcount_start_p50": float(headcount.isel(period=0).median()),
+        "headcount_end_p50": float(headcount.isel(period=-1).median()),
+    }
+    if solution is not None:
+        out.update(total_hires=int(solution.total_hires), solved=True, feasible=bool(solution.feasible),
+                   probability_reached=float(solution.probability),
+                   probability_one_fewer=float(solution.probability_one_fewer),
+                   hiring_plan=[int(x) for x in solution.hiring_plan])
+    return out

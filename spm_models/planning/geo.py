@@ -76,29 +76,24 @@ def _zip_table() -> dict[str, tuple[float, float]]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _zip3_table() -> dict[str, tuple[float, float]]:
-    """Centroid of the known ZIPs sharing a 3-digit prefix (fallback for unknown ZIPs)."""
-    groups: dict[str, list[tuple[float, float]]] = {}
-    for z, ll in _zip_table().items():
-        groups.setdefault(z[:3], []).append(ll)
-    out = {}
-    for k, lls in groups.items():
-        arr = np.array(lls)
-        lat, lon = from_unit(to_unit(arr[:, 0], arr[:, 1]).mean(0))
-        out[k] = (float(lat), float(lon))
-    return out
-
-
 def zip_to_latlon(zips: list[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Latitude/longitude of US ZIP codes; a ZIP without a centroid gets the centroid of its
-    3-digit prefix; NaN when neither is known. ZIPs are zero-padded to 5."""
-    table, table3 = _zip_table(), _zip3_table()
-    lat = np.full(len(zips), np.nan)
-    lon = np.full(len(zips), np.nan)
-    for i, z in enumerate(zips):
-        key = str(z).strip().split("-")[0].split(".")[0].zfill(5)
-        hit = table.get(key) or table3.get(key[:3])
+    """Latitude/longitude of US ZIP codes, NaN where unknown.
+
+    ZIPs are first normalised (:func:`spm_models.data.zipcode.normalise_zips`: ``2134``,
+    ``2134.0``, ``21341234``, ``02134-1234`` are all 02134); a ZIP that is no ZIP spelling or
+    has no centroid in the ``zipcodes`` package gets NaN -- never the centroid of another ZIP
+    sharing its prefix (that placed accounts in the wrong state).
+    """
+    import pandas as pd
+
+    from spm_models.data.zipcode import normalise_zips
+
+    table = _zip_table()
+    norm, _ = normalise_zips(pd.Series(list(zips), dtype=object))
+    lat = np.full(len(norm), np.nan)
+    lon = np.full(len(norm), np.nan)
+    for i, key in enumerate(norm):
+        hit = table.get(key) if key is not None else None
         if hit is not None:
             lat[i], lon[i] = hit
     return lat, lon

@@ -36,7 +36,9 @@ SECTION = "quota"
 METHODS = ("growth", "top_down", "equal_probability")
 ALLOCATE_BY = ("potential", "history", "forecast")
 PHASING = ("rep", "company", "flat")
-_COMMON_KEYS = {"method", "phasing", "history_months"}
+_COMMON_KEYS = {"method", "phasing", "history_months", "ramp_tau"}
+#: default ramp constant (months) of the new-rep rule: the demo's and capacity section's ramp
+DEFAULT_RAMP_TAU = 3.0
 _METHOD_KEYS = {
     "growth": {"growth"},
     "top_down": {"target", "allocate_by", "over_assignment"},
@@ -204,6 +206,76 @@ def implied_probability(annual: xr.DataArray, total: float, tol: float = 1e-9) -
     return 0.5 * (lo + hi)
 
 
+# --------------------------------------------------------------------------- reps without history
+def _months_since_hire(forecast: xr.Dataset) -> np.ndarray:
+    """Months from each rep's ``hire_month`` to the first plan month (large when unknown)."""
+    da = forecast["bookings"]
+    first = pd.Period(str(da["period"].values[0]), freq="M")
+    out = np.full(da.sizes["rep"], 10_000, dtype=np.int64)
+    if "hire_month" not in da.coords:
+        return out
+    for i, hm in enumerate(np.asarray(da["hire_month"].values).astype(str)):
+        try:
+            out[i] = (first - pd.Period(hm, freq="M")).n
+        except (ValueError, TypeError):
+            pass
+    return out
+
+
+def _in_post(forecast: xr.Dataset) -> xr.DataArray:
+    """1 from each rep's hire month on, 0 before (``(rep, period)``): no quota before a start."""
+    since = _months_since_hire(forecast)
+    t = np.arange(forecast.sizes["period"])
+    w = (t[None, :] >= -since[:, None]).astype(float)
+    return xr.DataArray(w, dims=("rep", "period"),
+                        coords={"rep": forecast["rep"].values, "period": forecast["period"].values})
+
+
+def ramp_share(forecast: xr.Dataset, ramp_tau: float = DEFAULT_RAMP_TAU) -> xr.DataArray:
+    """Each rep's expected share of a ramped rep's plan-year output, ``(rep,)`` in [0, 1]: the
+    mean over plan months of ``ramp(tenure) = 1 − exp(−(tenure + 1)/ramp_tau)`` (0 before the
+    hire month), from the ``hire_month`` coordinate."""
+    from spm_models.planning.capacity import ramp
+
+    since = _months_since_hire(forecast)
+    ten = since[:, None] + np.arange(forecast.sizes["period"])[None, :]
+    share = np.where(ten >= 0, ramp(np.maximum(ten, 0), ramp_tau), 0.0).mean(axis=1)
+    return xr.DataArray(share, dims=("rep",), coords={"rep": forecast["rep"].values})
+
+
+def new_rep_rule(values: xr.DataArray, forecast: xr.Dataset, cfg: Mapping[str, Any],
+                 only_zero: bool = False) -> tuple[xr.DataArray, int]:
+    """Quota (or allocation basis) of reps without a full last-year history.
+
+    A rep hired less than ``history_months`` before the plan starts (a hire, a recent
+    joiner; from the cube's ``hire_month``) gets the **median value of the reps with a full
+    history in the same region** (all such reps when the region has none) × its
+    :func:`ramp_share` over the plan year. With ``only_zero`` only such reps whose value is 0
+    (e.g. hires owning no accounts yet) are replaced. Returns the values and how many reps
+    the rule set. Documented in ``docs/planning.md`` (reps without history).
+    """
+    since = _months_since_hire(forecast)
+    new = since < int(cfg.get("history_months", 12))
+    if only_zero:
+        new &= np.asarray(values.values) <= 0
+    if not new.any():
+        return values, 0
+    full = ~(since < int(cfg.get("history_months", 12)))
+    vals = np.asarray(values.values, dtype=float).copy()
+    if not full.any():
+        raise InputError(f"{where(SECTION, 'method')}: no rep has a full last-year history to set "
+                         "the quotas of new reps from")
+    da = forecast["bookings"]
+    region = (np.asarray(da["region"].values).astype(str) if "region" in da.coords
+              else np.full(da.sizes["rep"], ""))
+    overall = float(np.median(vals[full]))
+    share = ramp_share(forecast, float(cfg.get("ramp_tau", DEFAULT_RAMP_TAU))).values
+    for i in np.flatnonzero(new):
+        peers = full & (region == region[i])
+        vals[i] = (float(np.median(vals[peers])) if peers.any() else overall) * share[i]
+    return values.copy(data=vals), int(new.sum())
+
+
 # --------------------------------------------------------------------------- config
 def validate_quota_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check a ``quota`` section; return it with defaults filled. Raises :class:`InputError`."""
@@ -218,6 +290,7 @@ def validate_quota_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     out["phasing"] = choice(SECTION, config, "phasing", PHASING, problems, default="rep")
     hm = number(SECTION, config, "history_months", problems, default=12, lo=1)
     out["history_months"] = int(hm) if hm is not None else 12
+    out["ramp_tau"] = number(SECTION, config, "ramp_tau", problems, default=DEFAULT_RAMP_TAU, lo=0)
     if method == "growth":
         out["growth"] = number(SECTION, config, "growth", problems, required=True, lo=-1, lo_open=True)
     elif method == "top_down":
@@ -256,7 +329,8 @@ def annual_quotas(
     if method == "growth":
         last = last_year_bookings(tables, reps, first, cfg["history_months"])
         quota = last.clip(min=0.0) * (1.0 + cfg["growth"])
-        info["growth"] = cfg["growth"]
+        quota, n_new = new_rep_rule(quota, forecast, cfg)
+        info.update(growth=cfg["growth"], n_reps_new_rule=n_new)
     elif method == "top_down":
         total = cfg["target"] * cfg["over_assignment"]
         by = cfg["allocate_by"]
@@ -272,6 +346,8 @@ def annual_quotas(
         else:
             basis = annual.median("draw")
         basis = basis.clip(min=0.0)
+        if by in ("potential", "history"):  # hires own no accounts and have no history yet
+            basis, info["n_reps_new_rule"] = new_rep_rule(basis, forecast, cfg, only_zero=by == "potential")
         if float(basis.sum()) <= 0:
             raise InputError(f"{where(SECTION, 'allocate_by')}: the '{by}' basis sums to zero")
         quota = total * basis / basis.sum()
@@ -315,7 +391,9 @@ def set_quotas(
     """
     cfg = validate_quota_config(config)
     annual_q, info = annual_quotas(cfg, forecast, tables)
-    weights = phasing_weights(forecast, cfg["phasing"])
+    weights = phasing_weights(forecast, cfg["phasing"]) * _in_post(forecast)
+    wsum = weights.sum("period")
+    weights = xr.where(wsum > 0, weights / wsum.where(wsum > 0, 1.0), weights)
     quota = (annual_q * weights).transpose("rep", "period")
     potential = rep_potential(tables, forecast)
     fair = quota_fairness(annual_q, forecast, potential)

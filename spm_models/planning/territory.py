@@ -93,6 +93,16 @@ def prepare_accounts(accounts: pd.DataFrame, need_territory: bool) -> pd.DataFra
         df["workload"] = wl.astype(float)
     else:
         df["workload"] = 1.0
+    reported = np.zeros(len(df), dtype=bool)
+    if "zip" in df.columns:  # spreadsheet spellings (2134, 2134.0, 21341234) -> 02134
+        from spm_models.data.zipcode import normalise_zips
+
+        zips, not_zip = normalise_zips(df["zip"])
+        reported = not_zip
+        for i in np.flatnonzero(not_zip)[:10]:
+            problems.append(f"{TABLE}, row {i + 1}, field 'zip': not a US ZIP code "
+                            f"({df['zip'][i]!r}): 5 digits, or ZIP+4")
+        df["zip"] = zips
     lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float) if has_ll else np.full(len(df), np.nan)
     lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float) if has_ll else np.full(len(df), np.nan)
     # (0, 0) is the usual "unknown" sentinel (e.g. the zipcodes package for some ZIPs)
@@ -101,9 +111,10 @@ def prepare_accounts(accounts: pd.DataFrame, need_territory: bool) -> pd.DataFra
     if miss.any() and "zip" in df.columns:
         zlat, zlon = zip_to_latlon(df.loc[miss, "zip"].to_numpy())
         lat[miss], lon[miss] = zlat, zlon
-    for i in np.flatnonzero(np.isnan(lat) | np.isnan(lon))[:10]:
+    for i in np.flatnonzero((np.isnan(lat) | np.isnan(lon)) & ~reported)[:10]:
         z = df["zip"][i] if "zip" in df.columns else None
-        problems.append(f"{TABLE}, row {i + 1}, field 'zip': no location for ZIP {z!r} (and no lat/lon)")
+        problems.append(f"{TABLE}, row {i + 1}, field 'zip': no location for ZIP {z!r} "
+                        "(not a known US ZIP with a centroid; give lat and lon)")
     bad_ll = (np.abs(lat) > 90) | (np.abs(lon) > 180)
     for i in np.flatnonzero(bad_ll)[:10]:
         problems.append(f"{TABLE}, row {i + 1}, field 'lat': coordinates out of range ({lat[i]}, {lon[i]})")
@@ -179,7 +190,7 @@ def territory_metrics(
 class TerritoryResult:
     """Outcome of :func:`balance_territories`."""
 
-    assignment: pd.DataFrame  # account_id, lat, lon, potential, workload, territory_id, territory_id_before, moved, distance_km
+    assignment: pd.DataFrame  # account_id, [zip,] lat, lon, potential, workload, territory_id, territory_id_before, moved, distance_km
     centres: pd.DataFrame  # territory_id, lat, lon, potential, workload, n_accounts
     before: dict[str, float]
     after: dict[str, float]
@@ -659,6 +670,7 @@ def balance_territories(
     )
     out = pd.DataFrame({
         "account_id": df["account_id"],
+        **({"zip": df["zip"]} if "zip" in df.columns else {}),  # normalised (prepare_accounts)
         "lat": lat, "lon": lon, "potential": pot, "workload": wl,
         "territory_id": tids[labels],
         "territory_id_before": tids[cur] if cur is not None else (df["territory_id"] if has_terr else None),

@@ -11,11 +11,24 @@ provenance). Reports then show one of three states:
 
 The ledger (default ``approvals.jsonl`` next to the scenario file, or ``$SPM_APPROVALS``) is
 only ever appended to: one JSON object per line, written under an exclusive file lock.
+
+Each entry records the OS user who ran ``spm approve`` (``os_user``) and is chained to the
+one before: ``prev`` is the previous entry's ``entry_hash`` and ``entry_hash`` is the SHA-256
+of the entry's other fields (canonical JSON). A line edited by hand, deleted or inserted
+breaks the chain; the ledger is then *unverified*: reports show
+``Approval not verified: LEDGER, line N …`` instead of "Approved by …". A line that is not
+valid JSON (e.g. truncated by a full disk) is reported the same way, naming the ledger and
+the line; nothing in that ledger counts as an approval until it is repaired.
+A fourth state joins the three above:
+
+``unverified``  the ledger is damaged or was edited; the banner names the ledger and line.
 """
 
 from __future__ import annotations
 
 import fcntl
+import getpass
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -23,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spm_models.errors import InputError
 from spm_models.provenance import hash_obj
 from spm_models.scenario import Scenario
 
@@ -58,10 +72,11 @@ def current_data_hash(scenario: Scenario) -> str:
 class ApprovalStatus:
     """What a report's approval banner shows."""
 
-    state: str  # "approved" | "changed" | "draft"
+    state: str  # "approved" | "changed" | "draft" | "unverified"
     by: str | None = None
     at: str | None = None
     note: str | None = None
+    problem: str | None = None
 
     @property
     def label(self) -> str:
@@ -71,25 +86,83 @@ class ApprovalStatus:
         if self.state == "changed":
             return (f"Changed since approval (last approved by {self.by} on {(self.at or '')[:10]}"
                     "; scenario, plans or data differ)")
+        if self.state == "unverified":
+            return f"Approval not verified: {self.problem}"
         return "Draft: not approved"
 
     def to_dict(self) -> dict[str, Any]:
         return {"state": self.state, "by": self.by, "at": self.at, "note": self.note,
-                "label": self.label}
+                "label": self.label, "problem": self.problem}
 
 
-def read_ledger(path: str | Path) -> list[dict[str, Any]]:
-    """All ledger entries in order (a missing ledger is empty)."""
+GENESIS = "0" * 64
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    """SHA-256 of an entry's fields other than ``entry_hash`` (canonical JSON)."""
+    body = {k: v for k, v in entry.items() if k != "entry_hash"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers): the uid
+        return f"uid {os.getuid()}"
+
+
+def read_ledger(path: str | Path, verify: bool = True) -> list[dict[str, Any]]:
+    """All ledger entries in order (a missing ledger is empty).
+
+    Raises :class:`InputError` naming the ledger and line when a line is not a JSON object,
+    or (``verify``) when an entry does not match the hash chain (edited, inserted or
+    deleted lines)."""
     path = Path(path)
     if not path.exists():
         return []
     out = []
-    with open(path) as fh:
-        for line in fh:
-            line = line.strip()
-            if line:
-                out.append(json.loads(line))
+    prev = GENESIS
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.readlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read approvals ledger ({exc.strerror})") from None
+    for n, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(f"{path}, line {n}: approvals ledger line is not valid JSON "
+                             "(truncated or edited); repair or remove the line") from None
+        if not isinstance(entry, dict):
+            raise InputError(f"{path}, line {n}: approvals ledger line is not a JSON object")
+        if verify:
+            if "entry_hash" not in entry:
+                raise InputError(f"{path}, line {n}: approval has no hash chain "
+                                 "(written by hand or by an old version); re-approve")
+            if entry.get("prev") != prev or entry_hash(entry) != entry["entry_hash"]:
+                raise InputError(f"{path}, line {n}: approval does not match the ledger's hash "
+                                 "chain (the ledger was edited)")
+            prev = entry["entry_hash"]
+        out.append(entry)
     return out
+
+
+def _last_hash(fh: Any) -> str:
+    """``entry_hash`` of the last entry of an open ledger (``GENESIS`` when empty)."""
+    fh.seek(0)
+    last = GENESIS
+    for line in fh:
+        line = line.strip()
+        if line:
+            try:
+                last = json.loads(line).get("entry_hash", last)
+            except (json.JSONDecodeError, AttributeError):
+                pass
+    return last
 
 
 def approve(scenario: Scenario, by: str, note: str | None = None,
@@ -97,8 +170,6 @@ def approve(scenario: Scenario, by: str, note: str | None = None,
             now: datetime | None = None) -> dict[str, Any]:
     """Append an approval of ``scenario`` by ``by`` to the ledger; return the entry."""
     if not by or not by.strip():
-        from spm_models.errors import InputError
-
         raise InputError("--by: the approver's name must not be empty")
     data_hash = data_hash if data_hash is not None else current_data_hash(scenario)
     s_hash = scenario.scenario_hash()
@@ -110,14 +181,19 @@ def approve(scenario: Scenario, by: str, note: str | None = None,
         "data_hash": data_hash,
         "approval_hash": approval_hash(s_hash, data_hash),
         "by": by.strip(),
+        "os_user": _os_user(),
         "note": note,
         "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
     }
     path = ledger_path(scenario, ledger)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
+    read_ledger(path)  # refuse to extend a damaged or edited ledger (one line naming it)
+    with open(path, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
+            entry["prev"] = _last_hash(fh)
+            entry["entry_hash"] = entry_hash(entry)
+            fh.seek(0, os.SEEK_END)
             fh.write(json.dumps(entry, sort_keys=True) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -128,9 +204,13 @@ def approve(scenario: Scenario, by: str, note: str | None = None,
 
 def status(scenario: Scenario, data_hash: str | None = None,
            ledger: str | Path | None = None) -> ApprovalStatus:
-    """Approval state of ``scenario`` given its current data hash."""
-    entries = [e for e in read_ledger(ledger_path(scenario, ledger))
-               if e.get("scenario") == scenario.name]
+    """Approval state of ``scenario`` given its current data hash; a damaged or edited
+    ledger gives the ``unverified`` state with the problem (ledger and line)."""
+    try:
+        all_entries = read_ledger(ledger_path(scenario, ledger))
+    except InputError as exc:
+        return ApprovalStatus("unverified", problem=exc.problems[0])
+    entries = [e for e in all_entries if e.get("scenario") == scenario.name]
     if not entries:
         return ApprovalStatus("draft")
     data_hash = data_hash if data_hash is not None else current_data_hash(scenario)

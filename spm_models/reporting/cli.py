@@ -19,20 +19,33 @@ def report(
     out: Path = typer.Option(..., "--out", help="Output folder (index.html, NAME/report.html, ...)."),
     workers: int = typer.Option(0, "--workers", help="Notebooks run in parallel (0: min(2, cores))."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    wait: bool = typer.Option(True, "--wait/--no-wait",
+                              help="When another spm report writes OUT: wait for it (default) or fail."),
 ) -> None:
-    """Render a report per scenario into OUT; exit 1 when any scenario failed."""
+    """Render a report per scenario into OUT; exit 1 when any scenario failed, 130 when
+    interrupted (Ctrl-C / SIGTERM: queued scenarios are cancelled, the index says so)."""
     from spm_models.reporting.runner import run_reports
 
-    runs = run_reports(scenarios, out, workers=workers or None, show_progress=not quiet)
-    failed = [r for r in runs if not r.ok]
+    try:
+        runs = run_reports(scenarios, out, workers=workers or None, show_progress=not quiet,
+                           wait=wait)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: queued scenarios cancelled; see {out / 'index.html'}", err=True)
+        raise typer.Exit(130) from None
+    _echo_runs(runs, out)
+    typer.echo(f"index: {out / 'index.html'}")
+    if any(not r.ok for r in runs):
+        raise typer.Exit(1)
+
+
+def _echo_runs(runs: list, out: Path) -> None:
     for r in runs:
         if r.ok:
             typer.echo(f"ok      {r.name}  ({r.seconds:.1f} s)  {out / r.name / 'report.html'}")
+            if r.approval and r.approval.get("state") == "unverified":
+                typer.echo(f"warning: {r.name}: {r.approval['label']}", err=True)
         else:
             typer.echo(f"FAILED  {r.name}: {r.error}", err=True)
-    typer.echo(f"index: {out / 'index.html'}")
-    if failed:
-        raise typer.Exit(1)
 
 
 def approve(
@@ -71,14 +84,25 @@ def run_due_cmd(
     now: str = typer.Option(None, "--now", help="Pretend the time is this ISO timestamp (UTC)."),
 ) -> None:
     """Render every scenario whose schedule is due since it last ran; remember the runs."""
+    from spm_models.errors import InputError
     from spm_models.reporting.schedule import run_due
 
-    t = datetime.fromisoformat(now) if now else None
-    runs = run_due(scenarios or _DEFAULT_SCENARIOS, out, state, t)
+    try:
+        t = datetime.fromisoformat(now) if now else None
+    except ValueError:
+        raise InputError(f"--now: not an ISO timestamp: {now[:40]!r}") from None
+    try:
+        runs = run_due(scenarios or _DEFAULT_SCENARIOS, out, state, t)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: see {out / 'index.html'}", err=True)
+        raise typer.Exit(130) from None
     if not runs:
         typer.echo("nothing due")
     for r in runs:
-        typer.echo(f"{'ok' if r.ok else 'FAILED'}  {r.name}" + ("" if r.ok else f": {r.error}"))
+        if r.ok:
+            typer.echo(f"ok  {r.name}")
+        else:
+            typer.echo(f"FAILED  {r.name}: {r.error}", err=True)
     if any(not r.ok for r in runs):
         raise typer.Exit(1)
 
@@ -110,9 +134,14 @@ def list_cmd(
 
     st = read_state(state_path(state))
     now = datetime.now(UTC)
-    for s in scheduled(scenarios or _DEFAULT_SCENARIOS):
+    problems: list = []
+    for s in scheduled(scenarios or _DEFAULT_SCENARIOS, problems):
         last = st["runs"].get(s.name, {}).get("at", "never")
         typer.echo(f"{s.name}  '{s.cron}'  last run {last}  next {next_fire(s.cron, now).isoformat()}")
+    for _f, line in problems:
+        typer.echo(f"error: {line}", err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

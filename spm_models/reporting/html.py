@@ -8,6 +8,7 @@ rendered with Jinja2 autoescaping: scenario names, titles and error messages are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,17 @@ from typing import Any
 import jinja2
 
 from spm_models.atomic import atomic_write_text
+from spm_models.masking import redact
+from spm_models.names import href, is_valid_name
 from spm_models.plots.report import money
 
-#: nbconvert template: the lab template without CDN scripts (no MathJax, no RequireJS).
+#: nbconvert template: the lab template without CDN scripts (no MathJax, RequireJS, Mermaid or
+#: widget manager); :func:`strip_remote_scripts` removes anything remote that remains.
 _NB_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {% block markdowncell scoped %}
 <div {{ cell_id_anchor(cell) }} class="jp-Cell jp-MarkdownCell jp-Notebook-cell">
 <div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput spm-narrative" data-mime-type="text/markdown">
@@ -53,8 +59,23 @@ def notebook_to_html(ipynb: str | Path, html_out: str | Path, title: str | None 
     name = title or _notebook_title(nb) or Path(ipynb).stem
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     out = Path(html_out)
-    _atomic_write(out, body)
+    _atomic_write(out, strip_remote_scripts(body))
     return out
+
+
+_SCRIPT_RE = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+_REMOTE_RE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|import\s*(?:\(|[^;]*?from)\s*["'](?:https?:)?//""",
+                        re.IGNORECASE)
+_LINK_RE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+
+
+def strip_remote_scripts(html: str) -> str:
+    """``html`` without ``<script>`` elements that load or import remote code and without
+    ``<link>`` elements that fetch remote resources (reports must work offline)."""
+    def drop(m: re.Match[str]) -> str:
+        return "" if _REMOTE_RE.search(m.group(0)) else m.group(0)
+
+    return _LINK_RE.sub(drop, _SCRIPT_RE.sub(drop, html))
 
 
 def _notebook_title(nb: Any) -> str | None:
@@ -92,9 +113,11 @@ _INDEX = _ENV.from_string("""<!DOCTYPE html>
 <title>SPM scenario reports</title><style>{{ style|safe }}</style></head>
 <body>
 <h1>Scenario reports</h1>
+{% if interrupted %}<p class="fail" id="interrupted"><b>This run was interrupted</b> (Ctrl-C or a stop signal):
+scenarios marked INTERRUPTED were not rendered in this run.</p>{% endif %}
 <div class="sub">{{ runs|length }} scenario{{ 's' if runs|length != 1 }} ·
 {{ n_ok }} rendered{% if n_failed %} · <b>{{ n_failed }} failed</b>{% endif %}
-{% if has_compare %} · <a href="compare.html">compare scenarios side by side</a>{% endif %}</div>
+{% if has_compare and not interrupted %} · <a href="compare.html">compare scenarios side by side</a>{% endif %}</div>
 <table id="scenarios">
 <thead><tr><th class="l">Scenario</th><th>Revenue P50</th><th>Revenue P10–P90</th>
 <th>P(company target)</th><th>Incentive cost P50</th><th>Cost of sales</th>
@@ -103,7 +126,7 @@ _INDEX = _ENV.from_string("""<!DOCTYPE html>
 {% for r in runs %}
 {% if r.ok %}{% set s = r.summary %}
 <tr class="ok" data-scenario="{{ r.name }}">
-<td class="l"><a href="{{ r.name }}/report.html"><b>{{ r.name }}</b></a><br><span class="sub">{{ r.title }}</span></td>
+<td class="l"><a href="{{ r.link }}/report.html"><b>{{ r.name }}</b></a><br><span class="sub">{{ r.title }}</span></td>
 <td class="revenue-p50">{{ s.revenue.p50|money }}</td>
 <td>{{ s.revenue.p10|money }} – {{ s.revenue.p90|money }}</td>
 <td>{{ s.prob_company_target|pct }}</td>
@@ -111,14 +134,14 @@ _INDEX = _ENV.from_string("""<!DOCTYPE html>
 <td>{{ s.cost_of_sales.p50|pct(1) }}</td>
 <td>{{ s.share_reps_at_quota.p50|pct }}</td>
 <td class="l">{% if r.approval %}<span class="tag {{ r.approval.state }}">{{ r.approval.label }}</span>{% else %}<span class="tag draft">rendered</span>{% endif %}</td>
-<td class="l"><a href="{{ r.name }}/report.html">report</a> · <a href="{{ r.name }}/report.ipynb">notebook</a>
-· <a href="{{ r.name }}/summary.json">summary.json</a> · <a href="{{ r.name }}/cube.zarr/">cube.zarr</a></td>
+<td class="l"><a href="{{ r.link }}/report.html">report</a> · <a href="{{ r.link }}/report.ipynb">notebook</a>
+· <a href="{{ r.link }}/summary.json">summary.json</a> · <a href="{{ r.link }}/cube.zarr/">cube.zarr</a></td>
 </tr>
 {% else %}
 <tr class="fail" data-scenario="{{ r.name }}">
 <td class="l"><b>{{ r.name }}</b><br><span class="sub">{{ r.source }}</span></td>
-<td colspan="6" class="l"><span class="tag failed">FAILED</span> <span class="err">{{ r.error }}</span></td>
-<td class="l">failed</td><td class="l">{% if r.has_notebook %}<a href="{{ r.name }}/report.ipynb">notebook (partial)</a>{% endif %}</td>
+<td colspan="6" class="l"><span class="tag failed">{{ "INTERRUPTED" if r.interrupted else "FAILED" }}</span> <span class="err">{{ r.error }}</span></td>
+<td class="l">{{ "interrupted" if r.interrupted else "failed" }}</td><td class="l">{% if r.has_notebook %}<a href="{{ r.link }}/report.ipynb">notebook{{ " (previous run)" if r.interrupted else " (partial)" }}</a>{% endif %}</td>
 </tr>
 {% endif %}
 {% endfor %}
@@ -136,24 +159,45 @@ _COMPARE = _ENV.from_string("""<!DOCTYPE html>
 <h1>Scenario comparison</h1>
 <div class="sub"><a href="index.html">all reports</a>{% if failed %} · not compared (failed):
 {% for f in failed %}{{ f.name }}{{ ", " if not loop.last }}{% endfor %}{% endif %}</div>
-<table id="compare"><thead><tr>{% for c in columns %}<th{% if loop.first %} class="l"{% endif %}>{% if not loop.first %}<a href="{{ c }}/report.html">{{ c }}</a>{% else %}{{ c }}{% endif %}</th>{% endfor %}</tr></thead>
+<table id="compare"><thead><tr>{% for c in columns %}<th{% if loop.first %} class="l"{% endif %}>{% if not loop.first and links[c] %}<a href="{{ links[c] }}/report.html">{{ c }}</a>{% else %}{{ c }}{% endif %}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr>{% for v in row %}<td{% if loop.first %} class="l"{% endif %}>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
 {% for img in images %}<p><img alt="{{ img.alt }}" src="data:image/png;base64,{{ img.data }}"></p>{% endfor %}
 </body></html>
 """)
 
 
-def write_index(out_dir: str | Path, runs: Sequence[Any]) -> Path:
-    """``index.html``: every scenario with its headline figures, or its failure and reason."""
+#: files a rendered scenario folder must hold for the index to call it ``ok``
+REQUIRED = ("report.html", "report.ipynb", "summary.json", "cube.zarr")
+
+
+def _link(name: str) -> str | None:
+    return href(name) if is_valid_name(name) else None
+
+
+def write_index(out_dir: str | Path, runs: Sequence[Any], interrupted: bool = False) -> Path:
+    """``index.html``: every scenario with its headline figures, or its failure and reason.
+
+    The index only claims what is on disk: a scenario whose folder lacks one of
+    :data:`REQUIRED` is listed as failed. Links are relative and percent-escaped
+    (:func:`spm_models.names.href`); error lines are masked (:func:`spm_models.masking.redact`).
+    ``interrupted`` adds a banner saying the run was interrupted."""
     out = Path(out_dir)
     views = []
     for r in runs:
         v = dict(vars(r))
-        v["has_notebook"] = (out / r.name / "report.ipynb").exists()
+        v.setdefault("interrupted", False)
+        v["link"] = _link(r.name)
+        folder = out / r.name if v["link"] else None
+        if r.ok and (folder is None or not all((folder / f).exists() for f in REQUIRED)):
+            v["ok"], v["error"] = False, "outputs missing on disk"
+        v["has_notebook"] = folder is not None and (folder / "report.ipynb").exists()
+        if v.get("error"):
+            v["error"] = redact(str(v["error"]))
+        v["source"] = redact(str(v.get("source", "")))
         views.append(v)
-    n_ok = sum(1 for r in runs if r.ok)
-    html = _INDEX.render(style=_PAGE_STYLE, runs=views, n_ok=n_ok, n_failed=len(runs) - n_ok,
-                         has_compare=len(runs) >= 2)
+    n_ok = sum(1 for v in views if v["ok"])
+    html = _INDEX.render(style=_PAGE_STYLE, runs=views, n_ok=n_ok, n_failed=len(views) - n_ok,
+                         has_compare=len(runs) >= 2, interrupted=interrupted)
     path = out / "index.html"
     _atomic_write(path, html)
     return path
@@ -180,8 +224,9 @@ def write_compare(out_dir: str | Path, summaries: Sequence[dict[str, Any]],
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100)
             images.append({"alt": title, "data": base64.b64encode(buf.getvalue()).decode()})
+    links = {c: _link(c) for c in columns}
     html = _COMPARE.render(style=_PAGE_STYLE, columns=columns, rows=rows, images=images,
-                           failed=failed)
+                           failed=failed, links=links)
     path = Path(out_dir) / "compare.html"
     _atomic_write(path, html)
     return path

@@ -5,6 +5,13 @@ For each scenario ``NAME`` the runner writes ``DIR/NAME/report.ipynb`` (executed
 notebook writes those two at paths passed as parameters), then ``DIR/index.html`` and, with
 two or more scenarios, ``DIR/compare.html``.
 
+Safety (see :mod:`spm_models.reporting.publish`): the output folder is locked for the whole
+run; each scenario is built in a hidden temp folder inside ``DIR`` and swapped in as a unit
+(a kill leaves the complete old or the complete new outputs); leftovers of killed runs are
+cleaned at the start; credentials of ``data:`` URLs are masked in every output
+(:mod:`spm_models.masking`); Ctrl-C (or SIGTERM) cancels queued scenarios, interrupts the
+running kernels and writes an index that says the run was interrupted.
+
 Scenarios run in a bounded thread pool (papermill starts one kernel process per notebook;
 process pools clash on ZMQ ports). Before that, the forecast of each distinct
 (data, forecast config) is computed once in this process and cached on disk, so parallel
@@ -16,6 +23,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -25,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from spm_models.errors import InputError
+from spm_models.masking import redact, register_secrets
 from spm_models.scenario import Scenario
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "scenario_report.ipynb"
@@ -43,6 +54,9 @@ class ScenarioRun:
     summary: dict[str, Any] | None = None
     approval: dict[str, Any] | None = None
     seconds: float = 0.0
+    #: seconds spent on staging, masking and publishing (``benchmarks/bench_report_safety.py``)
+    overhead: float = 0.0
+    interrupted: bool = False
     scenario: Scenario | None = field(default=None, repr=False)
 
 
@@ -60,21 +74,25 @@ def default_workers() -> int:
 
 
 def _first_line(text: str, limit: int = 400) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(redact(str(text)).split())
     return text[:limit]
 
 
 def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
     """Load every scenario file (sweeps expand); a file that fails to load is a failed run."""
+    from spm_models.names import is_valid_name, slug
     from spm_models.scenario import load_scenarios
 
     runs: list[ScenarioRun] = []
     for p in paths:
         try:
             for sc in load_scenarios(p):
+                register_secrets(sc.data)
                 runs.append(ScenarioRun(sc.name, str(p), sc.title, scenario=sc))
         except InputError as exc:
-            runs.append(ScenarioRun(Path(p).stem, str(p), Path(p).stem,
+            stem = Path(p).stem
+            name = stem if is_valid_name(stem) else slug(stem)
+            runs.append(ScenarioRun(name, str(p), stem,
                                     error=_first_line("; ".join(exc.problems))))
     seen: dict[str, int] = {}
     for r in runs:
@@ -130,76 +148,215 @@ def _reason(exc: BaseException) -> str:
     return _first_line(f"{type(exc).__name__}: {exc}")
 
 
-def run_one(run: ScenarioRun, out_dir: Path, cwd: Path) -> ScenarioRun:
-    """Execute the report notebook for one scenario and render its HTML."""
+def _scrub(folder: Path) -> None:
+    """Mask credentials in the text outputs of ``folder`` (notebook, HTML, JSON, zarr metadata)."""
+    for f in folder.rglob("*"):
+        if not f.is_file() or f.suffix.lower() not in _TEXT_SUFFIXES and f.name not in _TEXT_NAMES:
+            continue
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        clean = redact(text)
+        if clean != text:
+            from spm_models.atomic import atomic_write_text
+
+            atomic_write_text(f, clean)
+
+
+_TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".txt", ".md"}
+_TEXT_NAMES = {".zattrs", ".zgroup", ".zarray", ".zmetadata"}
+_KEEP_ON_FAILURE = ("report.ipynb",)
+
+
+def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
+            cancel: threading.Event | None = None) -> ScenarioRun:
+    """Execute the report notebook for one scenario in a staging folder, render its HTML,
+    and swap the folder in as ``out_dir/NAME`` (a failure publishes only the partial notebook).
+    With ``cancel`` set before it starts or while it runs, nothing is published."""
     import papermill as pm
 
+    from spm_models.reporting import publish
     from spm_models.reporting.html import notebook_to_html
 
+    if cancel is not None and cancel.is_set():
+        run.error, run.interrupted = "interrupted before it ran", True
+        return run
     t0 = time.perf_counter()
-    target = out_dir / run.name
-    target.mkdir(parents=True, exist_ok=True)
-    sc = run.scenario
-    assert sc is not None and sc.path is not None
-    params = {
-        "scenario_path": str(Path(sc.path).resolve()),
-        "scenario_name": run.name,
-        "summary_path": str((target / "summary.json").resolve()),
-        "cube_path": str((target / "cube.zarr").resolve()),
-        "ledger": os.environ.get("SPM_APPROVALS"),
-    }
-    nb_out = target / "report.ipynb"
+    staged = publish.stage(out_dir, run.name)
+    run.overhead = time.perf_counter() - t0
     try:
-        for stale in ("summary.json", "report.html"):
-            (target / stale).unlink(missing_ok=True)
-        pm.execute_notebook(
-            str(report_notebook()), str(nb_out), parameters=params, kernel_name=KERNEL_NAME,
-            cwd=str(cwd), progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-        )
-        notebook_to_html(nb_out, target / "report.html")
-        run.summary = json.loads((target / "summary.json").read_text())
-        run.ok = True
-    except Exception as exc:  # noqa: BLE001 - one scenario's failure must not stop the rest
-        run.error = _reason(exc)
-        if os.environ.get("SPM_DEBUG"):
-            traceback.print_exc()
+        sc = run.scenario
+        assert sc is not None and sc.path is not None
+        params = {
+            "scenario_path": str(Path(sc.path).resolve()),
+            "scenario_name": run.name,
+            "summary_path": str((staged / "summary.json").resolve()),
+            "cube_path": str((staged / "cube.zarr").resolve()),
+            "ledger": os.environ.get("SPM_APPROVALS"),
+        }
+        nb_out = staged / "report.ipynb"
+        try:
+            pm.execute_notebook(
+                str(report_notebook()), str(nb_out), parameters=params,
+                kernel_name=KERNEL_NAME, cwd=str(cwd), progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False, kernel_manager_class=_quiet_kernel_manager(),
+            )
+            notebook_to_html(nb_out, staged / "report.html")
+            run.summary = json.loads((staged / "summary.json").read_text())
+            run.ok = True
+        except Exception as exc:  # noqa: BLE001 - one scenario's failure must not stop the rest
+            run.error = _reason(exc)
+            if os.environ.get("SPM_DEBUG"):
+                traceback.print_exc()
+            for p in staged.iterdir():
+                if p.name not in _KEEP_ON_FAILURE:
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+        if cancel is not None and cancel.is_set():
+            run.ok, run.summary, run.interrupted = False, None, True
+            run.error = "interrupted while running; previous outputs (if any) kept"
+            return run
+        t1 = time.perf_counter()
+        _scrub(staged)
+        publish.publish(out_dir, run.name, staged)
+        run.overhead += time.perf_counter() - t1
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
     run.seconds = time.perf_counter() - t0
     return run
 
 
+def _quiet_kernel_manager() -> type:
+    """A kernel manager whose kernel process writes its own stdout/stderr chatter (the
+    "running over TCP without encryption" warning at start, "KeyboardInterrupt caught in
+    kernel" when it is stopped) to ``$SPM_KERNEL_LOG`` or nowhere, so a successful run
+    prints nothing (cron mails stay empty). Cell output travels over ZMQ and is unaffected."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            target = os.environ.get("SPM_KERNEL_LOG") or os.devnull
+            with open(target, "ab") as sink:  # noqa: ASYNC230 - opened once per kernel start
+                kw.setdefault("stdout", sink)
+                kw.setdefault("stderr", sink)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
+def _interrupt_kernels() -> None:
+    """Send SIGINT to this process's child processes (the running kernels), Linux only."""
+    me = str(os.getpid())
+    try:
+        pids = [d for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                ppid = fh.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        if ppid == me:
+            try:
+                os.kill(int(pid), signal.SIGINT)
+            except OSError:
+                pass
+
+
 def run_reports(paths: Sequence[str | Path], out_dir: str | Path, workers: int | None = None,
-                show_progress: bool = True) -> list[ScenarioRun]:
-    """Render a report per scenario into ``out_dir``; return every scenario's outcome."""
-    from spm_models.reporting import approvals
-    from spm_models.reporting.html import write_compare, write_index
+                show_progress: bool = True, wait: bool = True) -> list[ScenarioRun]:
+    """Render a report per scenario into ``out_dir``; return every scenario's outcome.
+
+    Raises :class:`InputError` when ``out_dir`` cannot be written, or (``wait=False``) when
+    another run holds its lock. On Ctrl-C / SIGTERM it cancels the queued scenarios, writes
+    an index marking the run interrupted, then raises ``KeyboardInterrupt``."""
+    from spm_models.reporting import publish
 
     os.environ["TQDM_DISABLE"] = "1"  # nbclient + ipywidgets + tqdm otherwise misbehave
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the output folder "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"{out}: cannot write to the output folder (permission denied)")
+    with publish.OutputLock(out, wait=wait), _TermAsInterrupt():
+        publish.recover(out)
+        return _run_locked(paths, out, workers, show_progress)
+
+
+class _TermAsInterrupt:
+    """In the main thread, SIGTERM raises ``KeyboardInterrupt`` (handled like Ctrl-C)."""
+
+    def __enter__(self) -> None:
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            def _raise(signum, frame):
+                raise KeyboardInterrupt
+            self._old = signal.signal(signal.SIGTERM, _raise)
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
+
+def _run_locked(paths: Sequence[str | Path], out: Path, workers: int | None,
+                show_progress: bool) -> list[ScenarioRun]:
+    from spm_models.reporting import approvals
+    from spm_models.reporting.html import write_compare, write_index
+
     cwd = Path.cwd()
     runs = collect(paths)
     progress = _Progress(len(runs), enabled=show_progress)
-    warm_forecasts(runs, progress.note)
-    todo = [r for r in runs if r.error is None]
-    for r in runs:
-        if r.error is not None:
-            progress.advance(r)
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        futures = [pool.submit(run_one, r, out, cwd) for r in todo]
-        for fut in as_completed(futures):
-            progress.advance(fut.result())
-    progress.close()
+    cancel = threading.Event()
+    interrupted = False
+    try:
+        warm_forecasts(runs, progress.note)
+        todo = [r for r in runs if r.error is None]
+        for r in runs:
+            if r.error is not None:
+                progress.advance(r)
+        pool = ThreadPoolExecutor(max_workers=workers or default_workers())
+        try:
+            futures = [pool.submit(run_one, r, out, cwd, cancel) for r in todo]
+            for fut in as_completed(futures):
+                progress.advance(fut.result())
+        except KeyboardInterrupt:
+            interrupted = True
+            cancel.set()
+            progress.note("interrupted: stopping")
+            pool.shutdown(wait=False, cancel_futures=True)
+            _interrupt_kernels()
+            pool.shutdown(wait=True)
+        finally:
+            pool.shutdown(wait=True)
+    except KeyboardInterrupt:
+        interrupted = True
+        cancel.set()
+    finally:
+        progress.close()
+    if interrupted:
+        for r in runs:
+            if not r.ok and r.error is None:
+                r.error, r.interrupted = "interrupted before it ran", True
     for r in runs:
         if r.ok and r.scenario is not None and r.summary is not None:
             try:
                 st = approvals.status(r.scenario, r.summary["provenance"]["data_hash"])
                 r.approval = st.to_dict()
+            except InputError as exc:
+                r.approval = approvals.ApprovalStatus(
+                    "unverified", problem="; ".join(exc.problems)).to_dict()
             except Exception:  # noqa: BLE001 - the banner is informative only
                 r.approval = None
-    write_index(out, runs)
+    write_index(out, runs, interrupted=interrupted)
     ok = [r for r in runs if r.ok and r.summary]
-    if len(runs) >= 2:
+    if len(runs) >= 2 and not interrupted:
         write_compare(out, [r.summary for r in ok], failed=[r for r in runs if not r.ok])
+    if interrupted:
+        raise KeyboardInterrupt
     return runs
 
 

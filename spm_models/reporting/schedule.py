@@ -7,6 +7,13 @@ that in a foreground loop, sleeping until the next scheduled time.
 
 A scenario is *due* at ``now`` when the most recent cron fire time ``≤ now`` is later than
 its last recorded run (a scenario that never ran is due once).
+
+Robustness: a cron expression must be valid *and fire* (``0 0 31 2 *`` never does) -- checked
+when the scenario is loaded (:func:`check_cron`). A scenario file that fails to load is one
+failed item with one line; the other scenarios still run. A state file that is not the
+documented shape is one line naming the file. ``run-due`` holds the output folder's lock
+(:class:`~spm_models.reporting.publish.OutputLock`) from deciding what is due until the state
+is written, so two overlapping ``run-due`` never render the same scenario twice.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 from croniter import croniter
 
 from spm_models.atomic import atomic_write_text
-from spm_models.errors import InputError
+from spm_models.errors import InputError, short_repr
 
 DEFAULT_STATE = ".spm_schedule.json"
 
@@ -34,16 +41,51 @@ def state_path(path: str | Path | None = None) -> Path:
 
 
 def read_state(path: str | Path) -> dict[str, Any]:
-    """The remembered runs: ``{"runs": {name: {"at": iso, "ok": bool, ...}}}``."""
+    """The remembered runs: ``{"runs": {name: {"at": iso, "ok": bool, ...}}}``.
+
+    Raises :class:`InputError` (one line naming the file and key) for invalid JSON or
+    another shape."""
     p = Path(path)
     if not p.exists():
         return {"runs": {}}
     try:
         data = json.loads(p.read_text())
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"{p}: schedule state file is not valid JSON") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read schedule state file ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{p}: schedule state file must hold a JSON object with 'runs'")
     data.setdefault("runs", {})
+    if not isinstance(data["runs"], dict):
+        raise InputError(f"{p}, key 'runs': must be an object of scenario name -> last run")
+    for name, rec in data["runs"].items():
+        where = f"{p}, key 'runs.{short_repr(name, 40)}'"
+        if not isinstance(rec, dict) or not isinstance(rec.get("at"), str):
+            raise InputError(f"{where}: must be an object with 'at' (ISO time)")
+        try:
+            datetime.fromisoformat(rec["at"])
+        except ValueError:
+            raise InputError(f"{where}.at: not an ISO time: {short_repr(rec['at'], 40)}") from None
     return data
+
+
+def check_cron(expr: Any, file: str | Path, key: str = "schedule") -> str:
+    """Return ``expr`` when it is a valid cron expression that fires; else raise
+    :class:`InputError` naming ``file`` and ``key``."""
+    from datetime import timedelta
+
+    if not isinstance(expr, str) or not croniter.is_valid(expr):
+        raise InputError(f"{file}, key '{key}': not a valid cron expression: {short_repr(expr, 60)}")
+    try:  # a schedule must fire within a few years (0 0 31 2 * never does)
+        start = datetime(2000, 1, 1, tzinfo=UTC)
+        first = croniter(expr, start, max_years_between_matches=8).get_next(datetime)
+        if _aware(first) - start > timedelta(days=8 * 366):
+            raise ValueError
+    except Exception:  # noqa: BLE001 - croniter raises several kinds for dates that never come
+        raise InputError(f"{file}, key '{key}': cron expression {short_repr(expr, 60)} never fires "
+                         "(no such date)") from None
+    return expr
 
 
 def write_state(path: str | Path, state: dict[str, Any]) -> None:
@@ -60,8 +102,13 @@ class Scheduled:
     cron: str
 
 
-def scheduled(paths: Sequence[str | Path]) -> list[Scheduled]:
-    """Scenario files (or folders of ``*.yaml``) that carry a ``schedule``."""
+def scheduled(paths: Sequence[str | Path],
+              problems: list[tuple[Path, str]] | None = None) -> list[Scheduled]:
+    """Scenario files (or folders of ``*.yaml``) that carry a ``schedule``.
+
+    A file that fails to load (bad YAML, a cron that never fires, ...) raises
+    :class:`InputError` -- unless ``problems`` is given: then ``(file, line)`` is appended to
+    it and the other files are still read."""
     from spm_models.scenario import load_scenarios
 
     files: list[Path] = []
@@ -69,10 +116,17 @@ def scheduled(paths: Sequence[str | Path]) -> list[Scheduled]:
         files.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
     out = []
     for f in files:
-        for sc in load_scenarios(f):
-            cron = sc.spec.get("schedule")
-            if cron:
-                out.append(Scheduled(sc.name, f, str(cron)))
+        try:
+            found = []
+            for sc in load_scenarios(f):
+                cron = sc.spec.get("schedule")
+                if cron:
+                    found.append(Scheduled(sc.name, f, check_cron(cron, f)))
+            out.extend(found)
+        except InputError as exc:
+            if problems is None:
+                raise
+            problems.append((f, "; ".join(exc.problems)))
     return out
 
 
@@ -106,13 +160,28 @@ def is_due(item: Scheduled, state: dict[str, Any], now: datetime) -> bool:
 def run_due(paths: Sequence[str | Path], out_dir: str | Path, state_file: str | Path | None = None,
             now: datetime | None = None,
             runner: Callable[[list[Path], Path], list[Any]] | None = None) -> list[Any]:
-    """Render every due scenario into ``out_dir`` and remember the runs; return the outcomes."""
+    """Render every due scenario into ``out_dir`` and remember the runs; return the outcomes
+    (a scenario file that cannot be loaded is a failed outcome; the others still run)."""
+    from spm_models.reporting.publish import OutputLock
+
+    with OutputLock(out_dir):
+        return _run_due(paths, out_dir, state_file, now, runner)
+
+
+def _run_due(paths: Sequence[str | Path], out_dir: str | Path, state_file: str | Path | None,
+             now: datetime | None, runner: Callable[[list[Path], Path], list[Any]] | None
+             ) -> list[Any]:
+    from spm_models.reporting.runner import ScenarioRun
+
     now = _aware(now or datetime.now(UTC))
     spath = state_path(state_file)
     state = read_state(spath)
-    due = [s for s in scheduled(paths) if is_due(s, state, now)]
+    problems: list[tuple[Path, str]] = []
+    items = scheduled(paths, problems)
+    broken = [ScenarioRun(f.stem, str(f), f.stem, error=line) for f, line in problems]
+    due = [s for s in items if is_due(s, state, now)]
     if not due:
-        return []
+        return broken
     if runner is None:
         from spm_models.reporting.runner import run_reports
 
@@ -127,7 +196,7 @@ def run_due(paths: Sequence[str | Path], out_dir: str | Path, state_file: str | 
         state["runs"][r.name] = {"at": now.isoformat(timespec="seconds"), "ok": bool(r.ok),
                                  "error": r.error, "out": str(Path(out_dir) / r.name)}
     write_state(spath, state)
-    return runs
+    return broken + runs
 
 
 def serve(paths: Sequence[str | Path], out_dir: str | Path, state_file: str | Path | None = None,
@@ -138,9 +207,14 @@ def serve(paths: Sequence[str | Path], out_dir: str | Path, state_file: str | Pa
     while max_iterations is None or i < max_iterations:
         i += 1
         now = datetime.now(UTC)
-        for r in run_due(paths, out_dir, state_file, now):
-            log(f"{now.isoformat(timespec='seconds')} {r.name}: {'ok' if r.ok else 'FAILED ' + str(r.error)}")
-        items = scheduled(paths)
+        try:
+            for r in run_due(paths, out_dir, state_file, now):
+                log(f"{now.isoformat(timespec='seconds')} {r.name}: "
+                    f"{'ok' if r.ok else 'FAILED ' + str(r.error)}")
+        except InputError as exc:  # e.g. a damaged state file: say so, keep serving
+            for line in exc.problems:
+                log(f"{now.isoformat(timespec='seconds')} error: {line}")
+        items = scheduled(paths, [])
         if max_iterations is not None and i >= max_iterations:
             break
         wait = poll_seconds

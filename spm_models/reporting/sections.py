@@ -29,7 +29,7 @@ STYLE = """
 .spm .banner {padding: 8px 14px; border-radius: 6px; margin: 8px 0; font-weight: 600;}
 .spm .approved {background:#e2f0d9; border:1px solid #70ad47;}
 .spm .draft {background:#f2f2f2; border:1px solid #a6a6a6;}
-.spm .changed, .spm .warn {background:#fff2cc; border:1px solid #bf9000;}
+.spm .changed, .spm .warn, .spm .unverified {background:#fff2cc; border:1px solid #bf9000;}
 .spm .cards {display:flex; flex-wrap:wrap; gap:12px; margin:12px 0;}
 .spm .card {flex:1 1 180px; border:1px solid #d0d7de; border-radius:8px; padding:10px 14px;
             background:#f8fafc;}
@@ -292,7 +292,10 @@ def _fmt_value(v: Any) -> str:
 
 def footer(summary: dict[str, Any], source: str | None = None) -> HTML:
     """The provenance footer."""
-    return HTML(_FOOTER.render(p=summary["provenance"], source=source))
+    from spm_models.masking import mask_url
+
+    return HTML(_FOOTER.render(p=summary["provenance"],
+                               source=mask_url(source) if source else source))
 
 
 _FAIR_LABELS = {

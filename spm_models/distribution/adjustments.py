@@ -1,0 +1,313 @@
+"""Manager adjustments under review, and their effect on the scenario world.
+
+**Store.** One YAML file per adjustment in a folder: ``$SPM_ADJUSTMENTS`` if set, else
+``adjustments/`` next to the scenario file. A file ``ADJ-<n>.yaml`` holds::
+
+    id: ADJ-0003
+    scenario: base               # the scenario's name
+    target: territory            # rep | territory
+    target_id: T07
+    what: potential              # forecast | quota | potential
+    size: -0.2                   # expected relative change (-0.2 = -20 %)
+    sd: 0.05                     # uncertainty of the change (standard deviation, same unit)
+    from_period: 2027-04         # optional: first month affected (default: the whole horizon)
+    reason: largest account churns in Q2
+    proposed_by: Ana             # name given; proposed_os_user: the OS user who ran it
+    proposed_at: 2026-11-29T22:10:00+00:00
+    status: proposed             # proposed -> approved | rejected (final)
+    reviewed_by: ...             # with reviewed_os_user, reviewed_at, comment
+
+A reviewer must not be the proposer (four eyes); an approved or rejected adjustment is final
+(propose a new one to change it). Every file is written atomically.
+
+**Effect** (:func:`apply_adjustments`, pure): only ``approved`` adjustments apply, in id order.
+Each draws one multiplicative factor per forecast draw, ``f_d = max(0, 1 + size + sd·z_d)``
+with ``z_d ~ N(0, 1)`` from the given generator, and
+
+- ``forecast``: multiplies the target reps' forecast bookings (draw ``d`` by ``f_d``);
+- ``potential``: multiplies the potential of the target's accounts by ``1 + size`` and the
+  target reps' forecast bookings by ``f_d ** elasticity`` (default elasticity 1: bookings move
+  in proportion to potential — an assumption, stated in docs/distribution.md);
+- ``quota``: multiplies the target reps' quotas by ``1 + size`` (a quota is a decision, not
+  uncertain: ``sd`` is not used).
+
+A territory target means every rep whose ``territory_id`` is that territory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import yaml
+
+from spm_models.atomic import atomic_write_text
+from spm_models.errors import InputError
+
+TARGETS = ("rep", "territory")
+WHATS = ("forecast", "quota", "potential")
+STATES = ("proposed", "approved", "rejected")
+_ID_RE = re.compile(r"^ADJ-(\d+)$")
+
+
+@dataclass
+class Adjustment:
+    """One proposed change (see the module docstring for the fields)."""
+
+    id: str
+    scenario: str
+    target: str
+    target_id: str
+    what: str
+    size: float
+    sd: float
+    reason: str
+    proposed_by: str
+    proposed_os_user: str
+    proposed_at: str
+    status: str = "proposed"
+    from_period: str | None = None
+    reviewed_by: str | None = None
+    reviewed_os_user: str | None = None
+    reviewed_at: str | None = None
+    comment: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+# --------------------------------------------------------------------------- store
+def store_path(scenario_path: str | Path | None = None, store: str | Path | None = None) -> Path:
+    """The adjustments folder: ``store``, else ``$SPM_ADJUSTMENTS``, else beside the scenario."""
+    if store is not None:
+        return Path(store)
+    if os.environ.get("SPM_ADJUSTMENTS"):
+        return Path(os.environ["SPM_ADJUSTMENTS"])
+    base = Path(scenario_path).resolve().parent if scenario_path is not None else Path.cwd()
+    return base / "adjustments"
+
+
+def _parse_share(value: Any, field: str) -> float:
+    """``-0.2``, ``"-20%"`` or ``"-20 %"`` → ``-0.2``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+    else:
+        s = str(value).strip().replace("\u2212", "-")
+        pct = s.endswith("%")
+        try:
+            v = float(s.rstrip("%").strip())
+        except ValueError:
+            raise InputError(f"--{field}: not a number or percentage: {value!r}") from None
+        v = v / 100 if pct else v
+    if not np.isfinite(v):
+        raise InputError(f"--{field}: must be finite, got {value!r}")
+    return v
+
+
+def _read(path: Path) -> Adjustment:
+    try:
+        data = yaml.safe_load(path.read_text())
+        return Adjustment(**{k: (str(v) if k in ("from_period", "proposed_at", "reviewed_at")
+                                 and v is not None else v) for k, v in data.items()})
+    except (yaml.YAMLError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: not a valid adjustment file ({str(exc).splitlines()[0]})") from None
+
+
+def load_adjustments(folder: str | Path, scenario: str | None = None,
+                     status: str | None = None) -> list[Adjustment]:
+    """The adjustments in ``folder`` (all, or of one scenario name / status), in id order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    out = [_read(p) for p in sorted(folder.glob("ADJ-*.yaml"))]
+    out = [a for a in out if (scenario is None or a.scenario == scenario)
+           and (status is None or a.status == status)]
+    return sorted(out, key=lambda a: int(_ID_RE.match(a.id).group(1)) if _ID_RE.match(a.id) else 0)
+
+
+def _write(folder: Path, adj: Adjustment) -> Path:
+    path = folder / f"{adj.id}.yaml"
+    atomic_write_text(path, yaml.safe_dump(adj.to_dict(), sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _now(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).isoformat(timespec="seconds")
+
+
+def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, what: str,
+            size: Any, sd: Any = 0.0, reason: str, by: str, from_period: str | None = None,
+            now: datetime | None = None) -> Adjustment:
+    """Record a proposed adjustment; return it (its ``id`` is the next free ``ADJ-<n>``).
+
+    Raises :class:`InputError` (naming the option) for an unknown target/what, an empty reason
+    or name, a size of −100 % or less, a negative sd, or a malformed ``from_period``.
+    """
+    from spm_models.distribution.acceptance import os_user
+
+    if target not in TARGETS:
+        raise InputError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
+    if what not in WHATS:
+        raise InputError(f"--what: must be one of {', '.join(WHATS)}; got {what!r}")
+    if not str(target_id).strip():
+        raise InputError(f"--{target}: the {target} id must not be empty")
+    size_v, sd_v = _parse_share(size, "size"), _parse_share(sd, "sd")
+    if size_v <= -1:
+        raise InputError(f"--size: {size!r} would remove everything; use a size above -100 %")
+    if sd_v < 0:
+        raise InputError(f"--sd: must not be negative, got {sd!r}")
+    if not reason or not reason.strip():
+        raise InputError("--reason: a reason is required")
+    if not by or not by.strip():
+        raise InputError("--by: the proposer's name must not be empty")
+    if from_period is not None and not re.fullmatch(r"\d{4}-\d{2}", str(from_period)):
+        raise InputError(f"--from: expected a month YYYY-MM, got {from_period!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    import fcntl
+
+    with open(folder / ".lock", "w") as lock:  # ids are allocated under a lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        taken = [int(m.group(1)) for p in folder.glob("ADJ-*.yaml")
+                 if (m := _ID_RE.match(p.stem))]
+        adj = Adjustment(id=f"ADJ-{max(taken, default=0) + 1:04d}", scenario=scenario,
+                         target=target, target_id=str(target_id).strip(), what=what, size=size_v,
+                         sd=sd_v, reason=reason.strip(), proposed_by=by.strip(),
+                         proposed_os_user=os_user(), proposed_at=_now(now),
+                         from_period=str(from_period) if from_period else None)
+        _write(folder, adj)
+    return adj
+
+
+def review(folder: str | Path, adj_id: str, decision: str, by: str, comment: str | None = None,
+           now: datetime | None = None) -> Adjustment:
+    """Approve or reject (``decision``) a proposed adjustment; return it.
+
+    Raises :class:`InputError` for an unknown id, an adjustment already reviewed, an empty
+    reviewer name, the proposer reviewing their own proposal, or a rejection without comment.
+    """
+    from spm_models.distribution.acceptance import os_user
+
+    if decision not in ("approved", "rejected"):
+        raise InputError(f"decision must be approved or rejected, got {decision!r}")
+    folder = Path(folder)
+    path = folder / f"{adj_id}.yaml"
+    if not path.exists():
+        raise InputError(f"{path}: no adjustment {adj_id!r}")
+    adj = _read(path)
+    if adj.status != "proposed":
+        raise InputError(f"{path}, field 'status': {adj_id} is already {adj.status} by "
+                         f"{adj.reviewed_by}; propose a new adjustment to change it")
+    if not by or not by.strip():
+        raise InputError("--by: the reviewer's name must not be empty")
+    if by.strip() == adj.proposed_by:
+        raise InputError(f"--by: {by.strip()} proposed {adj_id} and cannot also review it")
+    if decision == "rejected" and not (comment and comment.strip()):
+        raise InputError("--comment: say why the adjustment is rejected")
+    adj.status, adj.reviewed_by, adj.reviewed_os_user = decision, by.strip(), os_user()
+    adj.reviewed_at, adj.comment = _now(now), (comment.strip() if comment else None)
+    _write(folder, adj)
+    return adj
+
+
+# --------------------------------------------------------------------------- effect
+def _as_dict(a: Adjustment | dict[str, Any]) -> dict[str, Any]:
+    return a.to_dict() if isinstance(a, Adjustment) else dict(a)
+
+
+def _rep_mask(a: dict[str, Any], rep_ids: np.ndarray, territories: np.ndarray | None) -> np.ndarray:
+    if a["target"] == "rep":
+        return rep_ids == str(a["target_id"])
+    if territories is None:
+        raise InputError(f"adjustment {a.get('id')}: a territory target needs the reps' "
+                         "territory_id (a coordinate of the bookings)")
+    return territories == str(a["target_id"])
+
+
+def _period_mask(a: dict[str, Any], periods: np.ndarray) -> np.ndarray:
+    start = a.get("from_period")
+    return np.ones(len(periods), bool) if not start else np.array([str(p) >= str(start) for p in periods])
+
+
+def apply_adjustments(cube_or_bookings: xr.Dataset | xr.DataArray, quota: xr.DataArray | None,
+                      potential: xr.DataArray | None, adjustments: list[Adjustment | dict[str, Any]],
+                      rng: np.random.Generator, *, elasticity: float = 1.0,
+                      account_territory: xr.DataArray | None = None,
+                      ) -> tuple[xr.Dataset | xr.DataArray, xr.DataArray | None, xr.DataArray | None]:
+    """The scenario world with the ``approved`` adjustments applied (inputs are not changed).
+
+    Parameters
+    ----------
+    cube_or_bookings : forecast bookings ``(rep, period, draw)`` (currency), or a cube holding
+        them as ``bookings``; reps carry a ``territory_id`` coordinate for territory targets.
+    quota : quotas ``(rep, period)`` or None (a cube's ``quota`` is used when None).
+    potential : account potentials ``(account)`` or None (a cube's ``potential`` when None).
+    adjustments : :class:`Adjustment` objects or their dicts; other states are ignored.
+    rng : the generator of the factors' normal deviates (one ``z`` per draw per adjustment).
+    elasticity : bookings change as ``factor ** elasticity`` for a potential adjustment.
+    account_territory : territory of each account (default: a cube's ``territory_after``).
+
+    Returns ``(cube_or_bookings, quota, potential)`` adjusted, same types and shapes.
+    Raises :class:`InputError` for a territory target without ``territory_id``.
+    """
+    is_cube = isinstance(cube_or_bookings, xr.Dataset)
+    bookings = cube_or_bookings["bookings"] if is_cube else cube_or_bookings
+    if is_cube:
+        quota = cube_or_bookings["quota"] if quota is None and "quota" in cube_or_bookings else quota
+        potential = (cube_or_bookings["potential"] if potential is None
+                     and "potential" in cube_or_bookings else potential)
+        if account_territory is None and "territory_after" in cube_or_bookings:
+            account_territory = cube_or_bookings["territory_after"]
+    b = bookings.transpose("rep", "period", "draw")
+    b_vals = np.array(b.values, dtype=float, copy=True)
+    q_vals = None if quota is None else np.array(quota.transpose("rep", "period").values, float, copy=True)
+    p_vals = None if potential is None else np.array(potential.values, float, copy=True)
+    rep_ids = np.asarray(b["rep"].values).astype(str)
+    terr = (np.asarray(b["territory_id"].values).astype(str) if "territory_id" in b.coords else None)
+    periods = np.asarray(b["period"].values).astype(str)
+    approved = [a for a in map(_as_dict, adjustments) if a.get("status") == "approved"]
+    approved.sort(key=lambda a: int(_ID_RE.match(str(a.get("id"))).group(1))
+                  if _ID_RE.match(str(a.get("id"))) else 0)
+    for a in approved:
+        size, sd = float(a["size"]), float(a.get("sd", 0.0) or 0.0)
+        reps = _rep_mask(a, rep_ids, terr)
+        months = _period_mask(a, periods)
+        z = rng.standard_normal(b_vals.shape[2])
+        factor = np.maximum(0.0, 1.0 + size + sd * z)
+        if a["what"] == "forecast":
+            b_vals[np.ix_(reps, months)] *= factor
+        elif a["what"] == "potential":
+            b_vals[np.ix_(reps, months)] *= factor ** elasticity
+            if p_vals is not None:
+                p_vals[_account_mask(a, potential, account_territory)] *= 1.0 + size
+        elif a["what"] == "quota" and q_vals is not None:
+            q_vals[np.ix_(reps, months)] *= 1.0 + size
+    new_b = b.copy(data=b_vals).transpose(*bookings.dims)
+    new_q = None if quota is None else quota.transpose("rep", "period").copy(data=q_vals).transpose(*quota.dims)
+    new_p = None if potential is None else potential.copy(data=p_vals)
+    if is_cube:
+        out = cube_or_bookings.copy()
+        out["bookings"] = new_b
+        if new_q is not None and "quota" in out:
+            out["quota"] = new_q
+        if new_p is not None and "potential" in out:
+            out["potential"] = new_p
+        return out, new_q, new_p
+    return new_b, new_q, new_p
+
+
+def _account_mask(a: dict[str, Any], potential: xr.DataArray,
+                  account_territory: xr.DataArray | None) -> np.ndarray:
+    if a["target"] == "territory":
+        if account_territory is None:
+            return np.zeros(potential.size, bool)
+        return np.asarray(account_territory.values).astype(str) == str(a["target_id"])
+    if "rep_id" in potential.coords:
+        return np.asarray(potential["rep_id"].values).astype(str) == str(a["target_id"])
+    return np.zeros(potential.size, bool)

@@ -1,0 +1,251 @@
+"""Plan documents: one self-contained HTML page per quota-holding rep, and an index.
+
+``spm plan-docs SCENARIO.yaml --out DIR`` writes ``DIR/<rep file>.html`` for every rep with a
+plan-year quota in the scenario cube and ``DIR/index.html``. A document states the rep's name,
+role and territory (with a map of its accounts), quota by quota period, the plan in plain
+words (:mod:`.plain_words`), the pay curve through the comp engine with the rep's quota marked,
+and the scenario's expected plan-year earnings (P10/P50/P90) and chance of reaching quota
+(:mod:`.rep_figures`); a footer carries the provenance and the scenario's approval status.
+
+Each document has a *content hash*: SHA-256 of the canonical JSON of everything it states
+(figures to the cent, plain words, plan, territory accounts, pay-curve values), not of its
+bytes, so re-rendering with another matplotlib does not count as a change but a new quota does.
+Acceptances are recorded against it (:mod:`.acceptance`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spm_models.atomic import atomic_write_text
+from spm_models.distribution import acceptance
+from spm_models.distribution.charts import TerritoryMaps, pay_curve_svg
+from spm_models.distribution.plain_words import PERIOD_WORDS, plan_in_words
+from spm_models.distribution.rep_figures import (
+    attainment_grid,
+    pay_curves,
+    quota_by_period,
+    rep_table,
+)
+from spm_models.distribution.templates import DOC, INDEX, STYLE
+from spm_models.distribution.world import World, scenario_world
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_RESERVED = {"index", "con", "prn", "aux", "nul"}
+
+
+def safe_file_name(rep_id: str) -> str:
+    """A file name for ``rep_id``: letters, digits, ``_ . -`` only; ids that had to change get
+    a short hash of the original appended, so different ids never share a file."""
+    rep_id = str(rep_id)
+    base = _SAFE.sub("_", rep_id).strip("._") or "rep"
+    base = base[:60]
+    if base != rep_id or base.lower() in _RESERVED:
+        base = f"{base}-{hashlib.sha256(rep_id.encode()).hexdigest()[:8]}"
+    return f"{base}.html"
+
+
+@dataclass
+class RepDoc:
+    """One rendered document (``html``) and what the index needs."""
+
+    rep_id: str
+    file_name: str
+    content_hash: str
+    html: str
+    row: dict[str, Any] = field(repr=False)
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a document's content."""
+    text = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _accounts(world: World) -> pd.DataFrame | None:
+    """Accounts with ``lat, lon, potential, territory`` as the scenario assigns them."""
+    cube = world.cube
+    if "account" in cube.dims and "territory_after" in cube:
+        return pd.DataFrame({
+            "account_id": cube["account"].values.astype(str),
+            "territory": cube["territory_after"].values.astype(str),
+            "lat": cube["lat"].values, "lon": cube["lon"].values,
+            "potential": cube["potential"].values,
+        })
+    acc = world.tables.get("accounts")
+    if acc is None or "territory_id" not in acc:
+        return None
+    out = acc.rename(columns={"territory_id": "territory"}).copy()
+    out["account_id"] = out["account_id"].astype(str)
+    for col in ("lat", "lon"):
+        if col not in out:
+            out[col] = np.nan
+    return out
+
+
+def _plan_months(quota: Any, plan: Any) -> tuple[np.ndarray, list[str]]:
+    have = [str(p) for p in quota["period"].values]
+    months = plan.months if set(plan.months) <= set(have) else have[:12]
+    return np.asarray(quota.sel(period=months).transpose("rep", "period").values, float), months
+
+
+def build_docs(world: World, *, curve_points: int = 101,
+               approval: Any | None = None) -> list[RepDoc]:
+    """Render every quota-holding rep's document (no files written)."""
+    cube = world.cube
+    table = rep_table(cube, world.tables.get("reps"))
+    approval = approval if approval is not None else _approval(world)
+    prov = {k: cube.attrs.get(k) for k in ("scenario_hash", "data_hash", "seed", "package_version")}
+    accounts = _accounts(world)
+    maps = TerritoryMaps(accounts) if accounts is not None and accounts["lat"].notna().any() else None
+    by_territory = ({str(k): v for k, v in accounts.groupby(accounts["territory"].astype(str))}
+                    if accounts is not None else {})
+    n_draws = int(cube.sizes["draw"])
+    docs: list[RepDoc] = []
+    for key, group in table.groupby("plan_key", sort=False):
+        plan = world.plans.get(key) or next(iter(world.plans.values()))
+        monthly, months = _plan_months(cube["quota"].sel(rep=group["rep_id"].to_numpy()), plan)
+        grid = attainment_grid(plan, curve_points)
+        earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
+            plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
+        i100 = int(np.argmin(np.abs(grid - 1.0)))
+        for i, row in enumerate(group.to_dict("records")):
+            mine = by_territory.get(str(row["territory_id"])) if accounts is not None else None
+            if accounts is not None and mine is None:
+                mine = accounts.iloc[:0]
+            docs.append(_doc(world, plan, row, monthly[i], months, grid, earn[i], i100,
+                             mine, maps, approval, prov, n_draws))
+    order = {r: i for i, r in enumerate(table["rep_id"])}
+    return sorted(docs, key=lambda d: order[d.rep_id])
+
+
+def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, months: list[str],
+         grid: np.ndarray, earn: np.ndarray, i100: int, mine: pd.DataFrame | None,
+         maps: TerritoryMaps | None, approval: Any, prov: dict[str, Any], n_draws: int) -> RepDoc:
+    ti = row["target_incentive"] if np.isfinite(row["target_incentive"]) else None
+    words = plan_in_words(plan, ti)
+    periods = []
+    for qp in dict.fromkeys(m.quota_period for m in plan.measures):
+        rows = quota_by_period(monthly, months, plan.measure(
+            next(m.name for m in plan.measures if m.quota_period == qp)).quota_months)
+        periods.append({"period": qp, "title": f"Quota per {PERIOD_WORDS.get(qp, qp)}",
+                        "rows": [(label, round(v, 2)) for label, v in rows]})
+    terr = str(row["territory_id"])
+    d = {k: (round(float(v), 2) if isinstance(v, (float, np.floating)) and k != "p_reach_quota"
+             else v) for k, v in row.items()}
+    d.update(name=str(row["name"]), p_reach_quota=float(row["p_reach_quota"]),
+             at_quota=round(float(earn[i100]), 2), quota_periods=periods,
+             n_accounts=0 if mine is None else len(mine),
+             potential=(round(float(mine["potential"].sum()), 2)
+                        if mine is not None and "potential" in mine else None))
+    content = {
+        "rep": {k: d[k] for k in ("rep_id", "name", "role", "territory_id", "annual_quota",
+                                  "at_quota", "earnings_p10", "earnings_p50", "earnings_p90",
+                                  "n_accounts", "potential")},
+        "p_reach_quota": round(d["p_reach_quota"], 6),
+        "quota_periods": periods,
+        "words": [[s.title, list(s.sentences)] for s in words],
+        "plan": plan.to_dict(),
+        "accounts": sorted(mine["account_id"].astype(str)) if mine is not None else [],
+        "curve": [round(float(v), 2) for v in earn],
+        "scenario": world.scenario.name,
+    }
+    h = content_hash(content)
+    band = (float(row["attainment_p10"]), float(row["attainment_p90"]))
+    curve_img = pay_curve_svg(grid, earn, float(earn[i100]), band, plan.currency or "")
+    map_img = maps.svg(terr) if maps is not None else None
+    html = DOC.render(d=d, words=words, cur=plan.currency or "", curve_img=curve_img,
+                      map_img=map_img, approval=approval, prov=prov, content_hash=h,
+                      scenario=world.scenario.name, style=STYLE, n_draws=n_draws)
+    d["currency"] = plan.currency or ""
+    return RepDoc(str(row["rep_id"]), safe_file_name(row["rep_id"]), h, html, d)
+
+
+def _approval(world: World) -> Any:
+    from spm_models.reporting import approvals
+
+    return approvals.status(world.scenario, data_hash=world.cube.attrs.get("data_hash"))
+
+
+def render_index(world: World, docs: list[RepDoc], approval: Any,
+                 ledger: str | Path | None = None) -> str:
+    """``index.html``: every document with its acceptance state (accepted / not / changed)."""
+    path = acceptance.acceptance_ledger(world.scenario, ledger)
+    entries = acceptance.read_entries(path)
+    bad = acceptance.verify(entries)
+    problem = (f"The acceptance ledger {path.name} fails its hash-chain check at entry {bad}: "
+               "acceptances from that entry on are not shown." if bad is not None else None)
+    if bad is not None:
+        entries = entries[:bad - 1]
+    states = acceptance.states(entries, world.scenario.name, {d.rep_id: d.content_hash for d in docs})
+    rows = []
+    counts = {"accepted": 0, "not accepted": 0, "changed": 0}
+    for d in docs:
+        st = states[d.rep_id]
+        counts[st.state] += 1
+        rows.append({**d.row, "file_name": d.file_name, "acceptance": st})
+    prov = {k: world.cube.attrs.get(k) for k in ("scenario_hash", "data_hash", "seed", "package_version")}
+    return INDEX.render(docs=rows, counts=counts, approval=approval, prov=prov, style=STYLE,
+                        scenario=world.scenario.name, ledger_problem=problem)
+
+
+def write_plan_docs(world: World, out: str | Path, ledger: str | Path | None = None) -> list[RepDoc]:
+    """Write every document and ``index.html`` into ``out`` (each file atomically)."""
+    approval = _approval(world)
+    docs = build_docs(world, approval=approval)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for d in docs:
+        atomic_write_text(out / d.file_name, d.html)
+    atomic_write_text(out / "index.html", render_index(world, docs, approval, ledger))
+    return docs
+
+
+def plan_docs(scenario: str | Path, out: str | Path) -> list[RepDoc]:
+    """``spm plan-docs SCENARIO.yaml --out DIR``."""
+    return write_plan_docs(scenario_world(scenario), out)
+
+
+def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = None,
+           ledger: str | Path | None = None) -> dict[str, Any]:
+    """``spm plan-docs accept``: record ``by``'s acceptance of ``rep``'s current document.
+
+    The document's content hash is read from ``docs/<rep file>.html`` when ``docs`` is given,
+    else the document is rebuilt from the scenario. Raises :class:`InputError` for a rep
+    without a document.
+    """
+    from spm_models.errors import InputError
+
+    if docs is not None:
+        world_scenario = _scenario_only(scenario)
+        path = Path(docs) / safe_file_name(rep)
+        if not path.exists():
+            raise InputError(f"{path}: no plan document for rep {rep!r} (run spm plan-docs first)")
+        m = re.search(r'<meta name="spm-content-hash" content="([0-9a-f]{64})">', path.read_text())
+        if m is None:
+            raise InputError(f"{path}: not a plan document (no content hash)")
+        h, name = m.group(1), world_scenario.name
+    else:
+        world = scenario_world(scenario)
+        world_scenario = world.scenario
+        found = [d for d in build_docs(world, approval=_approval(world)) if d.rep_id == str(rep)]
+        if not found:
+            raise InputError(f"{scenario}, rep {rep!r}: no plan document (the rep has no quota "
+                             "in this scenario)")
+        h, name = found[0].content_hash, world.scenario.name
+    return acceptance.record(name, str(rep), h, by,
+                             acceptance.acceptance_ledger(world_scenario, ledger))
+
+
+def _scenario_only(path: str | Path) -> Any:
+    from spm_models.scenario import load_scenario
+
+    return load_scenario(path)

@@ -1,0 +1,120 @@
+"""Per-rep figures of a scenario cube for the plan documents.
+
+All figures are read from (or reduced from) the scenario cube, so a document shows exactly
+what the scenario holds: the quota is the cube's ``quota(rep, period)``; expected earnings are
+quantiles over ``draw`` of the plan-year sum of the cube's ``payout(rep, period, draw)``; the
+chance of reaching quota is the share of draws whose plan-year ``bookings`` reach the plan-year
+quota (the same rule as the report's quota fairness). Pay curves come from the comp engine
+(:func:`spm_models.comp.compute_payouts`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def _coord(cube: xr.Dataset, name: str, default: str = "") -> np.ndarray:
+    if name in cube.coords or name in cube:
+        return np.asarray(cube[name].values).astype(str)
+    return np.full(cube.sizes["rep"], default, dtype=object)
+
+
+def rep_table(cube: xr.Dataset, reps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per rep with a quota (plan-year quota > 0), in the cube's rep order.
+
+    Columns: ``rep_id, name, role, territory_id, plan_key, target_incentive, annual_quota,
+    p_reach_quota, earnings_p10/p50/p90`` (plan-year payout quantiles, plan currency),
+    ``attainment_p10/p50/p90`` (plan-year bookings ÷ plan-year quota).
+    """
+    rep_ids = np.asarray(cube["rep"].values).astype(str)
+    annual_q = np.asarray(cube["quota"].sum("period").values, dtype=float)
+    b = cube["bookings"].sum("period").transpose("rep", "draw").values
+    pay = cube["payout"].sum("period").transpose("rep", "draw").values
+    earn = np.quantile(pay, QUANTILES, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        att = np.quantile(b / annual_q[:, None], QUANTILES, axis=1)
+    p_reach = (b >= annual_q[:, None]).mean(axis=1)
+    names = rep_ids.copy().astype(object)
+    if reps is not None and "name" in reps.columns:
+        by_id = reps.assign(rep_id=reps["rep_id"].astype(str)).set_index("rep_id")["name"]
+        by_id = by_id[~by_id.index.duplicated()]
+        mapped = pd.Series(rep_ids).map(by_id)
+        names = np.where(mapped.notna(), mapped.astype(str), rep_ids)
+    df = pd.DataFrame({
+        "rep_id": rep_ids, "name": names, "role": _coord(cube, "role", "AE"),
+        "territory_id": _coord(cube, "territory_id"),
+        "plan_key": _coord(cube, "plan"),
+        "target_incentive": np.asarray(cube["target_incentive"].values, dtype=float)
+        if "target_incentive" in cube else np.nan,
+        "annual_quota": annual_q, "p_reach_quota": p_reach,
+    })
+    for i, q in enumerate(QUANTILES):
+        df[f"earnings_p{int(q * 100)}"] = earn[i]
+        df[f"attainment_p{int(q * 100)}"] = att[i]
+    return df[df["annual_quota"] > 0].reset_index(drop=True)
+
+
+def quota_by_period(monthly: np.ndarray, months: list[str], quota_months: int) -> list[tuple[str, float]]:
+    """``(label, quota)`` per quota period: sums of ``quota_months`` consecutive months.
+
+    Labels: ``2027-01`` (month), ``2027-Q1`` (quarter), ``2027-01..2027-12`` (year).
+    """
+    out = []
+    for j in range(0, len(months) - quota_months + 1, quota_months):
+        first = months[j]
+        if quota_months == 1:
+            label = first
+        elif quota_months == 3:
+            label = str(pd.Period(first, freq="M").asfreq("Q")).replace("Q", "-Q")
+        else:
+            label = f"{first}..{months[j + quota_months - 1]}"
+        out.append((label, float(np.sum(monthly[j:j + quota_months]))))
+    return out
+
+
+def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
+    """Attainments from 0 to a little past where the plan stops paying more (≥ 150 %)."""
+    top = 1.5
+    for m in plan.measures:
+        lim = getattr(m, "attainment_limit", np.inf)
+        if np.isfinite(lim):
+            top = max(top, float(lim) * 1.1)
+        else:
+            starts = [float(getattr(t, "start", 0.0)) for t in getattr(m, "tiers", ())]
+            top = max(top, (max(starts) if starts else 1.0) * 1.4)
+    for b in getattr(plan, "bonuses", ()) or ():
+        top = max(top, float(b.at) * 1.2)
+    return np.linspace(0.0, min(top, 4.0), points)
+
+
+def pay_curves(plan: Any, monthly_quota: np.ndarray, target_incentive: np.ndarray,
+               grid: np.ndarray) -> np.ndarray:
+    """Plan-year earnings ``(n_reps, len(grid))`` through the comp engine.
+
+    Each rep is credited ``A × `` its own monthly quota every month, so every quota period ends
+    at attainment ``A``; the value is earned-to-date at the end of the plan year (bonuses
+    included, draws excluded). ``monthly_quota``: ``(n_reps, 12)`` in the plan's months.
+    """
+    from spm_models.comp import compute_payouts
+
+    n, g = monthly_quota.shape[0], len(grid)
+    q = np.repeat(monthly_quota, g, axis=0)  # (n*g, 12)
+    credits = q * np.tile(grid, n)[:, None]
+    ids = np.arange(n * g)
+    dims = ["rep", "period"]
+    coords = {"rep": ids, "period": plan.months}
+    c = xr.DataArray(credits, dims=dims, coords=coords)
+    qq = xr.DataArray(q, dims=dims, coords=coords)
+    if len(plan.measures) > 1:
+        c = c.expand_dims(measure=plan.measure_names)
+        qq = qq.expand_dims(measure=plan.measure_names)
+    ti = xr.DataArray(np.repeat(np.asarray(target_incentive, dtype=float), g), dims=["rep"],
+                      coords={"rep": ids})
+    ds = compute_payouts(plan, c, qq, ti)
+    return ds["earned_to_date"].isel(period=-1).values.reshape(n, g)

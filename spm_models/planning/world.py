@@ -1,0 +1,246 @@
+"""One simulated world per scenario: forecast → territory → roster → quotas → response → pay.
+
+:func:`simulate_world` composes the area's building blocks into the cube every decision
+figure is read from (``rep × period × draw``):
+
+1. **territory** (:mod:`~spm_models.planning.territory_effect`): today's reps' forecast draws
+   follow their new potential (elasticity learnt from the history) and lose
+   ``transition_loss`` on accounts moved in, for ``transition_months``;
+2. **roster** (:mod:`~spm_models.planning.roster`): hires join (ramped, own draws), reps leave
+   per draw (attrition);
+3. **quotas** (:func:`spm_models.planning.quota.set_quotas`) on the plan-day roster — what each
+   rep would book if they stayed (quotas are set before anyone leaves); hires get theirs by
+   the method's new-rep rule;
+4. **response** (:mod:`~spm_models.planning.response`, opt-in): effort and pull-in;
+5. **pay** (:func:`spm_models.comp.compute_payouts`, per plan): on the active months' credits;
+   a leaver is paid nothing from the leave month on (payouts masked by ``active``).
+
+Each lever can be switched off (``levers``), which is how :mod:`~spm_models.planning.bridge`
+walks from the forecast of today's roster to the scenario. Random numbers are common across
+levers and hiring plans (see :mod:`~spm_models.planning.roster`), so differences between
+worlds are paired draw by draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from spm_models.cube import DRAW, PERIOD, REP
+from spm_models.planning import response as resp
+from spm_models.planning import roster as ros
+from spm_models.planning import territory_effect as te
+
+LEVERS = ("attrition", "hires", "territory", "response")
+
+
+@dataclass
+class WorldInputs:
+    """Everything a world needs besides the lever switches.
+
+    ``forecast``: forecast cube of today's reps (``bookings(rep, period, draw)``, rep coords
+    ``region``, ``territory_id``, ``role``, ``hire_month``). ``quota``: the scenario's quota
+    section. ``plans``: plan key → :class:`spm_models.comp.Plan` (keys are roles, plus e.g. a
+    new-hire plan key). ``target_incentive``: annual target incentive per rep id (NaN/missing →
+    the plan's). ``roster``: keyword arguments of :func:`~spm_models.planning.roster.build_roster`
+    (``hiring_plan``, ``attrition_monthly``, ``hiring_lag_months``, ``ramp_tau``, ``seed``,
+    ``hire_pool``, ``hire_role``, ``hire_plan``). ``territory_potentials`` /
+    ``elasticity`` / ``territory``: :func:`~spm_models.planning.territory_effect.rep_potentials`
+    frame, elasticity draws ``(draw,)``, and the ``territory`` section (transition settings).
+    ``response``: the ``response`` section.
+    """
+
+    forecast: xr.Dataset
+    quota: Mapping[str, Any]
+    plans: Mapping[str, Any]
+    tables: Mapping[str, pd.DataFrame] | None = None
+    target_incentive: pd.Series | None = None
+    roster: Mapping[str, Any] = field(default_factory=dict)
+    territory_potentials: pd.DataFrame | None = None
+    elasticity: xr.DataArray | None = None
+    territory: Mapping[str, Any] | None = None
+    response: Mapping[str, Any] | None = None
+
+
+def plan_key(plans: Mapping[str, Any], role: str) -> str:
+    """The plan of ``role``: its own, else ``default``, ``AE``, or the first plan."""
+    for key in (role, "default", "AE"):
+        if key in plans:
+            return key
+    return next(iter(plans))
+
+
+def _with_measures(da: xr.DataArray, plan: Any) -> xr.DataArray:
+    names = list(getattr(plan, "measure_names", []) or [])
+    return da.expand_dims(measure=names) if len(names) > 1 else da
+
+
+def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
+                  target_incentive: xr.DataArray, plan_roles: np.ndarray,
+                  active: xr.DataArray | None = None) -> xr.Dataset:
+    """Payouts ``(rep, period, draw)`` through the comp engine, one call per plan, landing in
+    the last month of each payout period; masked by ``active`` (no pay after leaving or before
+    starting). Also ``plan(rep)``: the plan key each rep is paid on."""
+    from spm_models.comp import compute_payouts
+
+    keys = np.array([plan_key(plans, str(r)) for r in plan_roles])
+    months = [str(p) for p in bookings[PERIOD].values]
+    reps = np.asarray(bookings[REP].values)
+    pay = np.zeros((len(reps), len(months), bookings.sizes[DRAW]))
+    for key in dict.fromkeys(keys):
+        idx = np.flatnonzero(keys == key)
+        sel = {REP: reps[idx]}
+        res = compute_payouts(plans[key], _with_measures(bookings.sel(sel), plans[key]),
+                              _with_measures(quota.sel(sel), plans[key]), target_incentive.sel(sel))
+        p = res["payout"].reindex({PERIOD: months}, fill_value=0.0).transpose(REP, PERIOD, DRAW)
+        pay[idx] = p.values
+    out = xr.DataArray(pay, dims=(REP, PERIOD, DRAW), coords={REP: reps, PERIOD: months,
+                                                              DRAW: bookings[DRAW].values})
+    if active is not None:
+        out = ros.apply_roster(out, active)
+    return xr.Dataset({"payout": out, "plan": (REP, keys)})
+
+
+def simulate_world(inputs: WorldInputs, levers: Iterable[str] = LEVERS) -> xr.Dataset:
+    """The scenario's world with the given ``levers`` on (subset of :data:`LEVERS`).
+
+    Returns a Dataset ``(rep, period, draw)``: ``bookings`` (what is booked and credited:
+    zero when inactive), ``potential_bookings`` (before attrition), ``active``, ``quota``
+    ``(rep, period)``, ``payout``, ``leave_month(rep, draw)``, ``target_incentive(rep)``,
+    ``plan(rep)``, rep coords of :func:`~spm_models.planning.roster.build_roster`; attrs
+    ``levers``, ``total_hires``. Revenue = ``bookings`` summed over rep and period; incentive
+    cost = ``payout`` summed likewise.
+    """
+    from spm_models.planning.quota import set_quotas
+
+    levers = set(levers)
+    unknown = levers - set(LEVERS)
+    if unknown:
+        raise ValueError(f"unknown lever(s): {sorted(unknown)}")
+    fc = inputs.forecast
+    if "territory" in levers and inputs.territory_potentials is not None and inputs.elasticity is not None:
+        ts = te.transition_settings(inputs.territory)
+        fc = fc.copy()
+        fc["bookings"] = te.apply_territory(fc["bookings"].transpose(REP, PERIOD, DRAW), inputs.territory_potentials,
+                                            inputs.elasticity, ts["transition_loss"], ts["transition_months"])
+    rkw = dict(inputs.roster)
+    if "attrition" not in levers:
+        rkw["attrition_monthly"] = 0.0
+    if "hires" not in levers:
+        rkw["hiring_plan"] = None
+    world = ros.build_roster(fc, **rkw)
+    plan_day = world[["potential_bookings"]].rename({"potential_bookings": "bookings"})
+    qds = set_quotas(inputs.quota, plan_day, inputs.tables)
+    quota = qds["quota"].reindex({REP: world[REP].values, PERIOD: world[PERIOD].values}).fillna(0.0)
+    settings = resp.response_settings(inputs.response if "response" in levers else None)
+    potential = world["potential_bookings"]
+    if settings["enabled"]:
+        plan_of_rep = {str(r): inputs.plans[plan_key(inputs.plans, str(k))]
+                       for r, k in zip(world[REP].values, world["plan_role"].values, strict=True)}
+        potential = resp.apply_response(potential, quota, plan_of_rep, settings)
+    bookings = ros.apply_roster(potential, world["active"])
+    ti = pd.Series(np.nan, index=pd.Index(world[REP].values.astype(str)))
+    if inputs.target_incentive is not None:
+        ti.update(inputs.target_incentive.astype(float))
+    ti_da = xr.DataArray(ti.to_numpy(), dims=(REP,), coords={REP: world[REP].values})
+    pay = world_payouts(inputs.plans, bookings, quota, ti_da, world["plan_role"].values, world["active"])
+    out = world.assign(bookings=bookings, potential_bookings=potential, quota=quota,
+                       payout=pay["payout"], plan=pay["plan"], target_incentive=ti_da)
+    out.attrs.update(levers=",".join(x for x in LEVERS if x in levers),
+                     quota_method=str(qds.attrs.get("quota_method", "")))
+    return out
+
+
+def revenue(world: xr.Dataset) -> xr.DataArray:
+    """Plan-year revenue per draw ``(draw,)``."""
+    return world["bookings"].sum([REP, PERIOD])
+
+
+def incentive_cost(world: xr.Dataset) -> xr.DataArray:
+    """Plan-year incentive cost of the world's reps per draw ``(draw,)``."""
+    return world["payout"].sum([REP, PERIOD])
+
+
+# --------------------------------------------------------------------------- hiring curve
+@dataclass
+class HiringCurve:
+    """Revenue and incentive cost per draw of any hiring plan up to ``slots_per_month`` starts
+    per month, from one world holding every hire slot (:func:`hiring_curve`).
+
+    ``base_revenue``/``base_cost`` ``(draw,)``: today's reps; ``slot_revenue``/``slot_cost``
+    ``(start month, slot, draw)``: cumulative over slots (the first ``n`` hires of a month).
+    ``exact`` is True for ``growth`` and ``equal_probability`` with a fixed ``probability``:
+    no rep's quota depends on who else is on the roster, and :meth:`evaluate` equals
+    :func:`simulate_world` with that plan, draw by draw. With a top-down split or a
+    target-implied probability every quota moves with the headcount; the curve keeps the
+    quotas of the all-slots world and is an approximation.
+    """
+
+    periods: list[str]
+    hiring_lag_months: int
+    slots_per_month: int
+    base_revenue: np.ndarray
+    base_cost: np.ndarray
+    slot_revenue: np.ndarray
+    slot_cost: np.ndarray
+    exact: bool
+
+    def starts(self, hiring_plan: Any) -> np.ndarray:
+        """Hires starting per month (length ``months``) of a hiring plan."""
+        from spm_models.planning.capacity import hiring_vector
+
+        T = len(self.periods)
+        vec = hiring_vector(hiring_plan, T, self.periods)
+        out = np.zeros(T, dtype=np.int64)
+        lag = self.hiring_lag_months
+        out[lag:] = vec[: T - lag] if lag < T else 0
+        return out
+
+    def evaluate(self, hiring_plan: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(revenue(draw), incentive_cost(draw))`` with ``hiring_plan`` (requisitions opened per
+        month, as in the capacity section). Raises :class:`InputError` beyond the curve's slots."""
+        from spm_models.errors import InputError
+
+        n = self.starts(hiring_plan)
+        if n.max(initial=0) > self.slots_per_month:
+            raise InputError(f"scenario section 'capacity', key 'hiring_plan': {int(n.max())} hires starting in one "
+                             f"month, the hiring curve holds {self.slots_per_month}")
+        rev, cost = self.base_revenue.copy(), self.base_cost.copy()
+        for s in np.flatnonzero(n):
+            rev += self.slot_revenue[s, n[s] - 1]
+            cost += self.slot_cost[s, n[s] - 1]
+        return rev, cost
+
+
+def hiring_curve(inputs: WorldInputs, slots_per_month: int, levers: Iterable[str] = LEVERS) -> HiringCurve:
+    """Simulate the world once with ``slots_per_month`` hires starting in every month a hire
+    can start in, and tabulate each slot's plan-year revenue and incentive cost per draw
+    (:class:`HiringCurve`) — the what-if panel's headcount control and a fast path for
+    :func:`spm_models.planning.capacity.solve_hiring_on_world` (``lambda p: curve.evaluate(p)[0]``)."""
+    levers = set(levers) | {"hires"}
+    periods = [str(p) for p in inputs.forecast[PERIOD].values]
+    T = len(periods)
+    lag = int(inputs.roster.get("hiring_lag_months", 0))
+    plan = [int(slots_per_month) if m + lag < T else 0 for m in range(T)]
+    w = simulate_world(WorldInputs(**{**inputs.__dict__, "roster": {**inputs.roster, "hiring_plan": plan}}), levers)
+    rev = w["bookings"].sum(PERIOD).transpose(REP, DRAW).values
+    cost = w["payout"].sum(PERIOD).transpose(REP, DRAW).values
+    hire = w["is_hire"].values
+    D = w.sizes[DRAW]
+    K = int(slots_per_month)
+    slot_rev = np.zeros((T, K, D))
+    slot_cost = np.zeros((T, K, D))
+    for i in np.flatnonzero(hire):
+        rid = str(w[REP].values[i])  # hire-YYYY-MM-jjj
+        s = periods.index(str(w["hire_month"].values[i]))
+        j = int(rid.rsplit("-", 1)[1]) - 1
+        slot_rev[s, j], slot_cost[s, j] = rev[i], cost[i]
+    qcfg = dict(inputs.quota or {})
+    exact = qcfg.get("method") == "growth" or (qcfg.get("method") == "equal_probability" and "target" not in qcfg)
+    return HiringCurve(periods, lag, K, rev[~hire].sum(0), cost[~hire].sum(0),
+                       np.cumsum(slot_rev, axis=1), np.cumsum(slot_cost, axis=1), exact)
