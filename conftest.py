@@ -8,7 +8,8 @@ Fences and how they run (docs/contributing.md says how to write them):
   (stdout and stderr together; ``...`` matches anything; a last line ``[exit N]`` expects exit
   code N, else 0). Commands run with ``bash`` in the document's work folder.
 * ```` ```yaml ```` — must load with the project's YAML reader; a block whose first line is
-  ``# plan`` must validate as a comp plan, ``# scenario`` as a scenario file.
+  ``# plan`` must validate as a comp plan, ``# scenario`` as a scenario file; an indented
+  ``...`` line is an elision and is left out.
 * ```` ```text ````, ```` ```csv ````, ```` ```json ```` — shown output or file layouts, not run.
 
 Each document runs in its own work folder, a copy of ``examples/`` (so ``examples/...`` paths
@@ -80,7 +81,7 @@ def evaluate_console(example) -> None:
         if exp_lines and (m := _EXIT.match(exp_lines[-1].strip())):
             code = int(m.group(1))
             exp_lines = exp_lines[:-1]
-        proc = subprocess.run(["bash", "-c", cmd], cwd=work, env=_env(work), text=True,
+        proc = subprocess.run(["bash", "-c", cmd], check=False, cwd=work, env=_env(work), text=True,
                               capture_output=True, timeout=900)
         got = _norm(proc.stdout + proc.stderr)
         want = _norm("\n".join(exp_lines))
@@ -97,7 +98,9 @@ def evaluate_yaml(example) -> None:
     and ``plans/...`` resolve as they would for a scenario file written there)."""
     from spm_models.yaml_input import read_yaml
 
-    text = str(example.parsed)
+    # an indented ``...`` line marks an elision (as in the pinned contract copies), not YAML
+    text = "\n".join(ln for ln in str(example.parsed).split("\n")
+                     if not (ln.strip() == "..." and ln != ln.lstrip()))
     first = text.lstrip().split("\n", 1)[0].strip()
     path = Path(example.namespace["__work__"]) / "scenarios" / f"_doc_line{example.line}.yaml"
     path.write_text(text)
