@@ -51,6 +51,9 @@ def demo_cmd(
     from spm_models.data.write import write_source
 
     console = Console(stderr=True)
+    if not out.suffix or out.suffix.lower() in {".duckdb", ".db"}:
+        # `spm data demo --out data/demo.duckdb` on a fresh clone: create `data/`.
+        out.parent.mkdir(parents=True, exist_ok=True)
     with console.status("demo organisation") as status:
         def progress(msg: str) -> None:
             status.update(f"demo organisation: {msg}")
