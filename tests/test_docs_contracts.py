@@ -29,8 +29,8 @@ PINNED = {
 
 
 def _normalise(text: str) -> str:
-    text = re.sub(r"<!--.*?-->\n*", "", text, flags=re.S)
-    text = re.sub(r"^```[a-z]*$", "```", text, flags=re.M)
+    text = re.sub(r"<!--.*?-->\n*", "", text, flags=re.DOTALL)
+    text = re.sub(r"^```[a-z]*$", "```", text, flags=re.MULTILINE)
     return text.strip() + "\n"
 
 

@@ -258,12 +258,13 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
         if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
             v = math.nan
         else:
-            v, why = _bounded(raw)
-            if v is None or v < 0:
+            bounded, why = _bounded(raw)
+            if bounded is None or bounded < 0:
                 problems.add(f"{location(name, i, 'target_incentive')}: "
                              + (why if why and "bound" in why else
                                 f"not a non-negative number: {raw!r}"))
                 continue
+            v = bounded
         if rep in ti:
             problems.add(f"{location(name, i, 'rep_id')}: duplicate rep {rep}")
             continue
@@ -415,7 +416,7 @@ def calc_files(plan: str | Path, credits: str | Path | None, quotas: str | Path,
         credits_name = str(credits)
     quotas_df = read_table(quotas)
     df = calc_payouts(plan_obj, credits_df, quotas_df, reps_df,
-                      date_format=_date_format(bookings if bookings is not None else credits),
+                      date_format=_date_format(bookings if bookings is not None else credits or ""),
                       names=(credits_name, str(quotas), str(reps) if reps else "reps"))
     write_csv_atomic(df, out)
     return df

@@ -168,10 +168,10 @@ def credit_cube(plan: Plan, bookings: xr.DataArray, *,
     # (ancestor, descendant) pairs over the cube's reps (the only ones with own credits)
     anc, desc = [], []
     for k, r in enumerate(cube_reps):
-        x = r
-        while x in manager:
-            x = manager[x]
-            anc.append(pos[x])
+        up = r
+        while up in manager:
+            up = manager[up]
+            anc.append(pos[up])
             desc.append(k)
     anc_a, desc_a = np.array(anc, dtype=np.int64), np.array(desc, dtype=np.int64)
 

@@ -150,7 +150,7 @@ def _hierarchy(reps_df: pd.DataFrame | None, plan: Plan, rules: list[CreditRule]
     # cycles: follow each chain; a chain that comes back to a rep on it is a cycle
     state: dict[str, int] = {}  # 1 on the current path, 2 done
     for start in manager:
-        path = []
+        path: list[str] = []
         r = start
         while r in manager and state.get(r) != 2:
             if state.get(r) == 1:

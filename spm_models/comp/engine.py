@@ -199,7 +199,7 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     q = np.broadcast_to(quotas, batch + quotas.shape[-2:]).reshape(full + quotas.shape[-2:])
     u = np.broadcast_to(ti, batch).reshape(full)
     th = np.broadcast_to(theta, batch + theta.shape[-1:]).reshape(full + theta.shape[-1:])
-    outs = (np.empty(full + (n_m, n_p)), np.empty(full + (n_p,)), np.empty(full + (n_p,)),
+    outs: tuple[np.ndarray, ...] = (np.empty(full + (n_m, n_p)), np.empty(full + (n_p,)), np.empty(full + (n_p,)),
             np.empty(full + (n_p,)), np.empty(full + (n_p,)), np.empty(full + (n_m, n_r)),
             np.empty(full + (n_m,)), np.empty(full), np.empty(full + (n_m,)),
             np.empty(full + (max(n_b, 1),)))

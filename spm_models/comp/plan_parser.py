@@ -191,14 +191,14 @@ class _Parser:
         """Modifier measures exist, are not the measure itself, share its quota period and
         are not modified themselves (no nesting)."""
         by_name = {m.name: m for m in measures}
-        index = {}
+        index: dict[str, int] = {}
         for i, item in enumerate(raw):
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 index.setdefault(item["name"], i)
         for m in measures:
-            i = index.get(m.name)
+            i_raw = index.get(m.name)
             for j, mod in enumerate(m.modifiers):
-                key = f"measures[{i}].modifiers[{j}].measure"
+                key = f"measures[{i_raw}].modifiers[{j}].measure"
                 other = by_name.get(mod.measure)
                 if other is None:
                     self.err(key, f"'{mod.measure}' is not a measure of the plan "
@@ -259,8 +259,8 @@ class _Parser:
                 cap_pay = self.number(cap, "payout", f"{p}.cap.payout", minimum=0.0,
                                       what="cap payout", money=True)
         return Measure(
-            name=str(name), weight=float(weight), quota_period=qp, basis=basis,
-            retroactive=retro, threshold=float(threshold), tiers=tuple(tiers),
+            name=str(name), weight=float(weight or 0.0), quota_period=qp, basis=basis,
+            retroactive=retro, threshold=float(threshold or 0.0), tiers=tuple(tiers),
             cap_attainment=cap_att, cap_payout=cap_pay, curve=tuple(curve),
             interpolate=interpolate, modifiers=tuple(modifiers), advance_cap=advance_cap,
             credit=credit,

@@ -585,6 +585,7 @@ def _write_plots(result: BacktestResult, out: Path) -> list[tuple[Path, Path]]:
     from spm_models.plots.forecast import plot_coverage_by_horizon, plot_pit_histogram
 
     cal = result.calibration
+    assert cal is not None, "calibration is computed by run_backtest"
     paths = plot_paths(out)
     pairs = []
     for key, fig in (("pit", plot_pit_histogram(cal["pit"])),

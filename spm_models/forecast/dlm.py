@@ -185,6 +185,7 @@ def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: b
     U = np.broadcast_to(np.asarray(U, float), (R, len(THETA_NAMES)))
     th = _theta(U)
     par = np.ascontiguousarray(np.stack([th[k] for k in THETA_NAMES], axis=1))
+    assert prep.m0 is not None
     m0 = prep.m0.copy()
     m0[:, 2:] *= th["season_weight"][:, None]
     ll, m, C, n, S, osf, osq, osn = filter_reps(prep.z, prep.active, m0, par, KAPPA_LEVEL, KAPPA_TREND)

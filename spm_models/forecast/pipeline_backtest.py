@@ -231,7 +231,7 @@ def summarise(cases: list[dict[str, Any]]) -> dict[str, Any]:
 
 def acceptance(summary: dict[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's acceptance checks (CRPS ratios at day 30/60, region coverage)."""
-    checks = {}
+    checks: dict[str, Any] = {}
     pipe = summary["pipeline"]
     for level in ("company", "region"):
         for point in ("day1", "day30", "day60"):

@@ -65,9 +65,9 @@ def active_reps(tables: Mapping[str, pd.DataFrame], book: OppBook | None, a: int
             gone = ~np.isnat(term) & (term.astype(np.int64) < a)
             ids -= set(r.index[gone].astype(str))
     regions = rep_regions(tables)
-    ids = sorted(ids)
-    return pd.DataFrame({"rep_id": ids,
-                         "region": pd.Series(ids, dtype=object).map(regions).fillna(NO_REGION).to_numpy()})
+    ordered = sorted(ids)
+    return pd.DataFrame({"rep_id": ordered,
+                         "region": pd.Series(ordered, dtype=object).map(regions).fillna(NO_REGION).to_numpy()})
 
 
 def _conversion_curve(book: OppBook, a: int, horizon: int) -> np.ndarray:

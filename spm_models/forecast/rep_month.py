@@ -174,7 +174,7 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
         raise RuntimeError(f"model selection: no candidate could be fitted ({errors})")
     single = {k: float(np.mean((scoring.crps_draws(y, d) / scale[:, None])[mask])) for k, d in draws.items()}
     weights, grid = stack_weights(draws, y, mask, scale)
-    best_single = min(single, key=single.get)
+    best_single = min(single, key=lambda k: single[k])
     chosen = {k: w for k, w in weights.items() if w > 0}
     mix_score = min(grid.values())
     reason = (f"stacking weights minimising mean scaled CRPS over the last {len(periods)} training "
