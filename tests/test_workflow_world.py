@@ -133,3 +133,55 @@ def test_forecast_attrition_is_refused(org):
     with pytest.raises(InputError, match="attrition"):
         _run(org, "double_leave", forecast={"method": "fast", "n_steps": 1500, "fit_draws": 100,
                                             "attrition": True})
+
+
+def _territory_with_reps(res) -> str:
+    fc = res.cube
+    now = ~fc["is_hire"].values
+    terr = fc["territory_id"].values.astype(str)[now]
+    vals, counts = np.unique(terr, return_counts=True)
+    return str(vals[np.argmax(counts)])
+
+
+def test_approved_adjustment_lowers_forecast_and_revenue(org, runs):
+    from spm_models.distribution import adjustments as adj
+
+    root = org[0]
+    plain = runs["none"]
+    terr = _territory_with_reps(plain)
+    store = root / "adjustments"
+    a = adj.propose(store, "no_hires", target="territory", target_id=terr, what="potential",
+                    size="-20%", reason="key account lost", by="mgr")
+    adj.review(store, a.id, "approved", by="vp")
+    b = adj.propose(store, "no_hires", target="territory", target_id=terr, what="forecast",
+                    size="-50%", reason="too pessimistic", by="mgr")
+    adj.review(store, b.id, "rejected", by="vp", comment="no evidence")
+    res = _run(org, "no_hires", capacity={**BASE_CAP, "hiring_plan": 0})
+    sel = (res.cube["territory_id"].values.astype(str) == terr) & ~res.cube["is_hire"].values
+    before = plain.cube["potential_bookings"].isel(rep=sel).sum(["rep", "period"]).median()
+    after = res.cube["potential_bookings"].isel(rep=sel).sum(["rep", "period"]).median()
+    assert float(after) == pytest.approx(0.8 * float(before), rel=1e-6)  # elasticity 1, sd 0
+    assert res.summary["revenue"]["p50"] < plain.summary["revenue"]["p50"]
+    others = ~sel & ~res.cube["is_hire"].values
+    np.testing.assert_allclose(res.cube["potential_bookings"].isel(rep=others).values,
+                               plain.cube["potential_bookings"].isel(rep=others).values)
+    s = res.summary["adjustments"]
+    assert [x["status"] for x in s["list"]] == ["approved", "rejected"] and s["n_approved"] == 1
+    eff = {r["id"]: r for r in s["effects"]}
+    assert set(eff) == {a.id, "all approved"} and eff[a.id]["revenue_p50_change"] < 0
+
+
+def test_rejected_adjustment_changes_nothing(org, runs):
+    from spm_models.distribution import adjustments as adj
+
+    root = org[0]
+    plain = runs["push"]
+    store = root / "adjustments"
+    a = adj.propose(store, "push", target="territory", target_id=_territory_with_reps(plain),
+                    what="potential", size="-20%", reason="x", by="mgr")
+    adj.review(store, a.id, "rejected", by="vp", comment="no")
+    res = _run(org, "push", capacity={**BASE_CAP, "hiring_plan": {"2027-01": 3, "2027-02": 3, "2027-03": 2}})
+    for key in ("revenue", "incentive_cost", "capacity"):
+        assert res.summary[key] == plain.summary[key]
+    np.testing.assert_array_equal(res.cube["bookings"].values, plain.cube["bookings"].values)
+    assert res.summary["adjustments"]["n_approved"] == 0 and res.summary["adjustments"]["effects"] == []

@@ -2,21 +2,26 @@
 
 ``run(scenario)``::
 
-    data       load and validate the scenario's data         spm_models.data
-    plans      read the comp plans (fails early)             spm_models.comp.roles
-    forecast   fitted model → bookings(rep, period, draw)    spm_models.forecast (cached)
-    quotas     quota(rep, period) and fairness               spm_models.planning
-    comp       payouts of quota carriers and overlay roles   spm_models.comp.roles
-    territory  balanced territories (``territory:`` section) spm_models.planning (cached)
-    capacity   headcount and capacity (``capacity:``)        spm_models.planning
-    summary    the decision figures                          spm_models.figures
+    data         load and validate the scenario's data           spm_models.data
+    plans        read the comp plans (fails early)               spm_models.comp.roles
+    forecast     fitted model → bookings(rep, period, draw) of   spm_models.forecast (cached)
+                 today's reps (no attrition of its own)
+    adjustments  approved manager adjustments of the draws       spm_models.distribution
+    territory    balanced territories (``territory:`` section)   spm_models.planning (cached)
+    world        territory → roster (leavers, hires on           spm_models.planning.scenario_world
+                 ``capacity.hire_plan``) → quotas → response →
+                 pay; the capacity solve, hiring curve, bridge
+    overlay      payouts of overlay roles on the world           spm_models.comp.roles
+    summary      the decision figures, all read from the world   spm_models.figures
 
 The result is an :class:`xarray.DataTree` (:func:`assemble_tree`) with groups ``/forecast``,
 ``/comp``, ``/history`` and, when the scenario has them, ``/overlay``, ``/territory`` and
 ``/capacity`` — each with its own dimensions (see :data:`spm_models.cube.TREE_GROUPS`) — and the
 provenance in the root attributes. ``result.cube`` is the ``rep × period × draw`` view
-(``/forecast`` + ``/comp``): ``bookings``, ``quota``, ``payout`` (in the last month of each
-payout period), ``target_incentive``, ``plan``.
+(``/forecast`` + ``/comp``) of the scenario's world (``docs/scenario_world.md``): today's reps
+then the hires (``is_hire``, ``hire_month``), ``bookings`` (zero when inactive),
+``potential_bookings``, ``active``, ``quota``, ``payout`` (in the last month of each payout
+period, zero from a leaver's leave month), ``target_incentive``, ``plan``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from spm_models.cube import PERIOD, REP, cube_view, write_tree
 from spm_models.errors import InputError
 from spm_models.provenance import hash_frames, provenance
 from spm_models.scenario import Scenario, load_scenario, load_scenarios
-from spm_models.workflow import forecast_step, planning_steps, world_step
+from spm_models.workflow import adjust_step, forecast_step, planning_steps, world_step
 from spm_models.workflow import summary as summary_mod
 from spm_models.workflow.cache import Cache
 from spm_models.workflow.forecast_step import jsonable
@@ -161,7 +166,10 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     # plans (fail early on a broken plan, before the forecast)
     plans = load_plans(scenario)
     # forecast
-    fcube, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
+    fcube0, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
+    # approved manager adjustments of the forecast draws (docs/distribution.md)
+    adjs = adjust_step.load(scenario)
+    fcube = adjust_step.adjust_forecast(fcube0, adjs, scenario.seed)
     # quotas (fairness of today's reps; the world sets the same quotas on its plan-day roster)
     qds = planning_steps.set_quotas(scenario, fcube, tables)
     # territory
@@ -171,10 +179,10 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     if "territory" in scenario.spec and accounts is not None and len(accounts):
         terr = planning_steps.balance_territories(scenario.section("territory"), accounts,
                                                   data_hash, cache)
-        tgroup = planning_steps.territory_variables(terr)
+        tgroup = adjust_step.adjust_territory(planning_steps.territory_variables(terr), adjs)
     # world: territory → roster (attrition, hires) → quotas → response → pay, one array
     wres = world_step.build_world(scenario, fcube, tables, plans, terr)
-    world = wres.world
+    world = wres.world = adjust_step.adjust_quotas(wres.world, plans, adjs)
     fgroup = world_step.forecast_group(world, fcube)
     wcomp = world_step.comp_frame(world)
     bookings, quota = fgroup["bookings"], wcomp["quota"]
@@ -213,6 +221,8 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     if "territory_effect" in wres.figures:
         summary["world"]["territory_effect"] = jsonable(wres.figures["territory_effect"])
     summary["bridge"] = world_step.bridge_summary(wres)
+    if adjs:
+        summary["adjustments"] = jsonable(adjust_step.summary(adjs, fcube0, world, plans, scenario.seed))
     return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap, wres)
 
 
