@@ -185,3 +185,19 @@ def test_rejected_adjustment_changes_nothing(org, runs):
         assert res.summary[key] == plain.summary[key]
     np.testing.assert_array_equal(res.cube["bookings"].values, plain.cube["bookings"].values)
     assert res.summary["adjustments"]["n_approved"] == 0 and res.summary["adjustments"]["effects"] == []
+
+
+def test_report_and_compare_render_the_bridge(runs):
+    from spm_models.reporting import compare, world_sections
+
+    s = runs["push"].summary
+    html = world_sections.bridge_section(s).data
+    hires = next(r for r in s["bridge"] if r["step"] == "hires")
+    assert "roster to the scenario" in html
+    assert hires["revenue"] > 0
+    frame = compare.comparison_frame([runs["none"].summary, s])
+    row = frame[frame["figure"] == "Bridge: hires"].iloc[0]
+    assert row["no_hires"] != row["push"] and row["push"].startswith("+")
+    assert "Capacity P50" not in set(frame["figure"])
+    assert len(compare.comparison_figures([runs["none"].summary, s])) == 4
+    assert "No manager adjustments" in world_sections.adjustments_section(runs["solved"].summary).data
