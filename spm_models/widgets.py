@@ -138,6 +138,7 @@ class WhatIf:
                           else self.roles)
         self.active = (cube["active"].transpose(REP, PERIOD, DRAW).astype(bool).load()
                        if "active" in cube else None)
+        self._active_np = None if self.active is None else np.asarray(self.active.values)
         self.region = (np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
                        else np.array([""] * cube.sizes[REP]))
         self.reps = result.tables.get("reps")
@@ -217,8 +218,9 @@ class WhatIf:
         keys = {comp_roles.plan_key(plans, r) for r in set(keys_of_rep)} | {self.main_role}
         main = {k: modify_plan(plans[k], accelerator, cap, threshold) for k in keys}
         payout = comp_roles.simulate_roles(main, b, q, ti, keys_of_rep)["payout"]
-        if self.active is not None:
-            payout = payout.where(self.active.values, 0.0)
+        if self.active is not None:  # (rep, period, draw), as simulate_roles returns
+            payout = payout.transpose(REP, PERIOD, DRAW)
+            payout = payout.copy(data=np.where(self._active_np, payout.values, 0.0))
         overlay = None
         overlay_plans = {k: p for k, p in plans.items() if k not in keys}
         if self.reps is not None and overlay_plans:

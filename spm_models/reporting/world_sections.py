@@ -46,7 +46,8 @@ def bridge_section(summary: dict[str, Any]) -> Any:
     })
     return sections.table(table, caption="From today's roster to the scenario",
                           note="Each step switches one lever on in the same simulated draws; the "
-                               "bars add up to the scenario's P50.")
+                               "bars add up to the scenario's P50. Incentive cost here is the quota "
+                               "carriers' plans (overlay roles such as SE are not in the bridge).")
 
 
 def adjustments_section(summary: dict[str, Any]) -> Any:
