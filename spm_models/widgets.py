@@ -218,7 +218,7 @@ class WhatIf:
         keys = {comp_roles.plan_key(plans, r) for r in set(keys_of_rep)} | {self.main_role}
         main = {k: modify_plan(plans[k], accelerator, cap, threshold) for k in keys}
         payout = comp_roles.simulate_roles(main, b, q, ti, keys_of_rep)["payout"]
-        if self.active is not None:  # (rep, period, draw), as simulate_roles returns
+        if self._active_np is not None:  # (rep, period, draw), as simulate_roles returns
             payout = payout.transpose(REP, PERIOD, DRAW)
             payout = payout.copy(data=np.where(self._active_np, payout.values, 0.0))
         overlay = None
@@ -234,7 +234,8 @@ class WhatIf:
         att = figures.attainment(annual_b, q)
         rev = figures.revenue(annual_b)
         n = self.n_reps
-        if hires is not None and int(hires) != self.hires and self._curve_now is not None:
+        if (hires is not None and int(hires) != self.hires and self._curve_now is not None
+                and self.curve is not None):
             r1, c1 = self.curve.evaluate(list(self.hiring_plan_for(int(hires))))
             rev = rev + (r1 - self._curve_now[0])
             cost = cost + (c1 - self._curve_now[1])

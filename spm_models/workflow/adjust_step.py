@@ -82,6 +82,8 @@ def adjust_quotas(world: xr.Dataset, plans: dict[str, Any], adjs: list[Any]) -> 
     if not todo:
         return world
     _, q, _ = apply_adjustments(world["bookings"], world["quota"], None, todo, np.random.default_rng(0))
+    if q is None:  # not reached: a quota was passed in
+        return world
     pay = world_payouts(plans, world["bookings"], q, world["target_incentive"],
                         np.asarray(world["plan_role"].values), world["active"])
     return world.assign(quota=q, payout=pay["payout"])
