@@ -65,8 +65,8 @@ def main() -> None:
         "accelerator ×1.5": {"accelerator": acc * 1.5},
         "cap 150 %": {"cap": 1.5},
         "threshold 50 %": {"threshold": 0.5},
-        "headcount +20 %": {"headcount": int(n_rep * 1.2)},
-        "headcount −20 %": {"headcount": int(n_rep * 0.8)},
+        f"hires {wi.hires} → {wi.hires + 10}": {"hires": wi.hires + 10},
+        f"hires {wi.hires} → {max(wi.hires - 10, 0)}": {"hires": max(wi.hires - 10, 0)},
     }
     other = [p for p in wi.plan_choices if p != Path(wi.plans[wi.main_role].source).name]
     if other:

@@ -7,9 +7,9 @@ given a scenario result (its forecast cube is cached), :meth:`WhatIf.compute` ap
 * ``accelerator`` — the rate of the first tier starting at or above 100 % attainment;
 * ``cap`` — the attainment cap of every measure (``None``: the plan's own);
 * ``threshold`` — the attainment below which a measure earns nothing;
-* ``headcount`` — fewer reps (a fixed random subset) or more (new hires at plan start,
-  each drawing the forecast of a randomly chosen current rep scaled by the ramp curve
-  ``1 − exp(−(τ + 1)/ramp_tau)``, with the quota ramped the same way);
+* ``hires`` — the planned hires of the plan year, read from the scenario world's hiring curve
+  (:func:`spm_models.planning.world.hiring_curve`: each hire joins after the hiring lag,
+  ramps, may leave, is paid on the new-hire plan — the same as a full run of that plan);
 * ``plan`` — another plan file for the main role;
 
 and re-runs the one comp engine (``spm_models.comp.compute_payouts``, through
@@ -34,8 +34,6 @@ import xarray as xr
 from spm_models import figures
 from spm_models.comp import roles as comp_roles
 from spm_models.cube import DRAW, PERIOD, REP
-
-DEFAULT_RAMP_TAU = 3.0
 
 
 @dataclass
@@ -116,7 +114,17 @@ def accelerator_rate(plan: Any) -> float | None:
 
 
 class WhatIf:
-    """Recompute comp figures on a cached scenario cube under what-if settings."""
+    """Recompute comp figures on a cached scenario cube under what-if settings.
+
+    The cube is the scenario's world (``rep × period × draw``: today's reps with leavers, the
+    planned hires on their own plan key). Payouts are masked by the world's ``active`` (a
+    leaver is paid nothing from the leave month on), so with no setting changed the figures
+    equal ``summary.json``. The hires control reads the world's hiring curve
+    (:func:`spm_models.planning.world.hiring_curve`): the change of revenue and incentive cost
+    per draw between the scenario's hiring plan and the asked one is added to the recomputed
+    figures (the added hires are paid on the scenario's plans, and ``share_reps_at_quota`` is
+    over the scenario's roster).
+    """
 
     def __init__(self, result: Any, plan_dir: str | Path | None = None, seed: int = 0):
         self.result = result
@@ -126,81 +134,115 @@ class WhatIf:
         self.quota = cube["quota"].transpose(REP, PERIOD).load()
         self.ti = cube["target_incentive"].load()
         self.roles = np.asarray(cube["role"].values).astype(str)
+        self.plan_keys = (np.asarray(cube["plan"].values).astype(str) if "plan" in cube
+                          else self.roles)
+        self.active = (cube["active"].transpose(REP, PERIOD, DRAW).astype(bool).load()
+                       if "active" in cube else None)
+        self._active_np = None if self.active is None else np.asarray(self.active.values)
         self.region = (np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
                        else np.array([""] * cube.sizes[REP]))
         self.reps = result.tables.get("reps")
-        self._overlay_cache: dict[tuple[int, float], xr.DataArray | None] = {}
+        self._overlay_cache: dict[float, xr.DataArray | None] = {}
         self.plans = comp_roles.load_plans(self.scenario.plans, self.scenario.path)
         self.main_role = comp_roles.plan_key(self.plans, comp_roles.DEFAULT_ROLE)
         self.target = self.scenario.spec.get("target")
         self.budget = self.scenario.spec.get("budget")
         self.rng_seed = seed
-        self.ramp_tau = _ramp_tau(result.tables)
         plan_dir = Path(plan_dir) if plan_dir else Path(self.plans[self.main_role].source).parent
         self.plan_choices = plan_choices(plan_dir, self.plans[self.main_role])
+        world = getattr(result, "world", None)
+        self.curve = getattr(world, "curve", None)
+        T = self.bookings.sizes[PERIOD]
+        periods = [str(p) for p in self.bookings[PERIOD].values]
+        self.schedule = str((self.scenario.spec.get("capacity") or {}).get("schedule", "constant"))
+        if world is not None:
+            from spm_models.planning.capacity import hiring_vector
+
+            self.hiring_plan = np.asarray(hiring_vector(world.inputs.roster.get("hiring_plan"), T, periods),
+                                          dtype=np.int64)
+        else:
+            self.hiring_plan = np.zeros(T, dtype=np.int64)
+        self.hires = int(self.hiring_plan.sum())
+        self._curve_now = self.curve.evaluate(list(self.hiring_plan)) if self.curve is not None else None
 
     @property
     def n_reps(self) -> int:
         return int(self.bookings.sizes[REP])
 
-    def _headcount(self, n: int) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray, np.ndarray,
-                                          np.ndarray]:
-        b, q, ti, roles = self.bookings, self.quota, self.ti, self.roles
-        cur = self.n_reps
-        rng = np.random.default_rng(self.rng_seed)
-        if n == cur:
-            return b, q, ti, roles, self.region
-        if n < cur:
-            keep = np.sort(rng.permutation(cur)[:n])
-            return (b.isel(rep=keep), q.isel(rep=keep), ti.isel(rep=keep), roles[keep],
-                    self.region[keep])
-        extra = n - cur
-        pool = np.flatnonzero(roles == self.main_role) if (roles == self.main_role).any() else np.arange(cur)
-        src = rng.choice(pool, extra)
-        ramp = 1.0 - np.exp(-(np.arange(b.sizes[PERIOD]) + 1.0) / self.ramp_tau)
-        new_ids = [f"new-hire-{i + 1}" for i in range(extra)]
-        nb = b.isel(rep=src) * xr.DataArray(ramp, dims=[PERIOD], coords={PERIOD: b[PERIOD]})
-        nq = q.isel(rep=src) * xr.DataArray(ramp, dims=[PERIOD], coords={PERIOD: q[PERIOD]})
-        nb = nb.assign_coords(rep=new_ids)
-        nq = nq.assign_coords(rep=new_ids)
-        nti = ti.isel(rep=src).assign_coords(rep=new_ids)
-        drop = [c for c in b.coords if c not in b.dims]
-        b2 = xr.concat([b.drop_vars(drop), nb.drop_vars(drop, errors="ignore")], dim=REP)
-        dropq = [c for c in q.coords if c not in q.dims]
-        q2 = xr.concat([q.drop_vars(dropq), nq.drop_vars(dropq, errors="ignore")], dim=REP)
-        dropt = [c for c in ti.coords if c not in ti.dims]
-        ti2 = xr.concat([ti.drop_vars(dropt), nti.drop_vars(dropt, errors="ignore")], dim=REP)
-        return (b2, q2, ti2, np.concatenate([roles, roles[src]]),
-                np.concatenate([self.region, self.region[src]]))
+    @property
+    def max_hires(self) -> int:
+        """The most hires the hiring curve holds with the scenario's schedule (0 without a curve)."""
+        if self.curve is None:
+            return self.hires
+        window = max(len(self.curve.periods) - self.curve.hiring_lag_months, 0)
+        return int(self.hires + self.curve.slots_per_month * window
+                   - (self.hiring_plan.max(initial=0) if self.schedule == "front_loaded" else self.hires))
+
+    def hiring_plan_for(self, hires: int) -> np.ndarray:
+        """Requisitions opened per month with ``hires`` in total: more than the scenario's adds
+        the extra hires by the capacity section's ``schedule`` over the months a hire can still
+        start; fewer removes the latest requisitions first."""
+        from spm_models.planning.capacity import schedule_hires
+
+        hires = max(int(hires), 0)
+        plan = self.hiring_plan.copy()
+        T = len(plan)
+        lag = self.curve.hiring_lag_months if self.curve is not None else 0
+        if hires >= self.hires:
+            if T - lag > 0:
+                plan += schedule_hires(hires - self.hires, T, self.schedule, (0, T - lag - 1))
+            return plan
+        drop = self.hires - hires
+        for m in range(T - 1, -1, -1):
+            take = min(drop, int(plan[m]))
+            plan[m] -= take
+            drop -= take
+        return plan
 
     def compute(self, quota_uplift: float = 0.0, accelerator: float | None = None,
                 cap: float | None = None, threshold: float | None = None,
-                headcount: int | None = None, plan: str | None = None) -> WhatIfFigures:
-        """Key figures under the what-if settings (``None`` keeps the scenario's value)."""
+                hires: int | None = None, plan: str | None = None) -> WhatIfFigures:
+        """Key figures under the what-if settings (``None`` keeps the scenario's value).
+
+        ``hires``: planned hires in the plan year (:meth:`hiring_plan_for`); raises
+        :class:`~spm_models.errors.InputError` beyond the hiring curve's slots."""
         from spm_models.comp import Plan
 
         t0 = time.perf_counter()
         plans = dict(self.plans)
         if plan and plan in self.plan_choices:
             plans[self.main_role] = Plan.from_yaml(self.plan_choices[plan])
-        b, q, ti, roles, region = self._headcount(int(headcount) if headcount else self.n_reps)
+        b, q, ti, keys_of_rep = self.bookings, self.quota, self.ti, self.plan_keys
         if quota_uplift:
             q = q * (1.0 + float(quota_uplift))
-        keys = {comp_roles.plan_key(plans, r) for r in set(roles)} | {self.main_role}
+        keys = {comp_roles.plan_key(plans, r) for r in set(keys_of_rep)} | {self.main_role}
         main = {k: modify_plan(plans[k], accelerator, cap, threshold) for k in keys}
-        payout = comp_roles.simulate_roles(main, b, q, ti, roles)["payout"]
+        payout = comp_roles.simulate_roles(main, b, q, ti, keys_of_rep)["payout"]
+        if self._active_np is not None:  # (rep, period, draw), as simulate_roles returns
+            payout = payout.transpose(REP, PERIOD, DRAW)
+            payout = payout.copy(data=np.where(self._active_np, payout.values, 0.0))
         overlay = None
         overlay_plans = {k: p for k, p in plans.items() if k not in keys}
         if self.reps is not None and overlay_plans:
-            okey = (int(headcount or self.n_reps), float(quota_uplift))
+            okey = float(quota_uplift)
             if okey not in self._overlay_cache:  # overlay plans are not what-if'd: reuse
-                ov = comp_roles.overlay_payouts(overlay_plans, b, q, self.reps, roles, region)
+                ov = comp_roles.overlay_payouts(overlay_plans, b, q, self.reps, keys_of_rep, self.region)
                 self._overlay_cache[okey] = None if ov is None else ov["payout"]
             overlay = self._overlay_cache[okey]
         cost = figures.incentive_cost(payout, overlay)
-        figs, att = figures.cube_figures(b, q, cost, self.target, self.budget)
+        annual_b = figures.annual(b)
+        att = figures.attainment(annual_b, q)
+        rev = figures.revenue(annual_b)
+        n = self.n_reps
+        if (hires is not None and int(hires) != self.hires and self._curve_now is not None
+                and self.curve is not None):
+            r1, c1 = self.curve.evaluate(list(self.hiring_plan_for(int(hires))))
+            rev = rev + (r1 - self._curve_now[0])
+            cost = cost + (c1 - self._curve_now[1])
+            n += int(hires) - self.hires
+        figs = figures.decision_figures(rev, cost, att, self.target, self.budget)
         return WhatIfFigures(
-            figures=figs, n_reps=int(b.sizes[REP]), seconds=time.perf_counter() - t0,
+            figures=figs, n_reps=n, seconds=time.perf_counter() - t0,
             cost_draws=np.asarray(cost.values), attainment=_row_median(
                 np.asarray(att.transpose(REP, DRAW).values)),
         )
@@ -211,15 +253,6 @@ def _row_median(att: np.ndarray) -> np.ndarray:
     ok = np.isfinite(att).all(axis=1)
     out[ok] = np.median(att[ok], axis=1)
     return out
-
-
-def _ramp_tau(tables: dict[str, Any]) -> float:
-    truth = tables.get("truth") if tables else None
-    if truth is not None and "parameter" in truth:
-        row = truth.loc[truth["parameter"] == "ramp_tau", "value"]
-        if len(row):
-            return float(row.iloc[0])
-    return DEFAULT_RAMP_TAU
 
 
 def plan_choices(plan_dir: Path, current: Any) -> dict[str, str]:
@@ -308,7 +341,6 @@ class WhatIfPanel:
         main = self.model.plans[self.model.main_role]
         m0 = main.to_dict()["measures"][0]
         acc = accelerator_rate(main)
-        n = self.model.n_reps
         style = {"description_width": "140px"}
         layout = w.Layout(width="420px")
         self.uplift = w.FloatSlider(value=0.0, min=-0.3, max=0.5, step=0.01,
@@ -326,9 +358,10 @@ class WhatIfPanel:
         self.threshold = w.FloatSlider(value=float(m0.get("threshold", 0.0)), min=0.0, max=0.9,
                                        step=0.05, description="Threshold", readout_format=".0%",
                                        continuous_update=False, style=style, layout=layout)
-        self.headcount = w.IntSlider(value=n, min=max(1, n // 2), max=2 * n, step=1,
-                                     description="Headcount", continuous_update=False,
-                                     style=style, layout=layout)
+        h, hmax = self.model.hires, self.model.max_hires
+        self.headcount = w.IntSlider(value=h, min=0, max=max(hmax, h), step=1,
+                                     description="Hires in plan", continuous_update=False,
+                                     style=style, layout=layout, disabled=self.model.curve is None)
         self.plan = w.Dropdown(options=list(self.model.plan_choices),
                                value=Path(main.source).name, description="Plan",
                                style=style, layout=layout)
@@ -357,7 +390,7 @@ class WhatIfPanel:
         return {"quota_uplift": self.uplift.value,
                 "accelerator": None if self.accel.disabled else self.accel.value,
                 "cap": self.cap.value, "threshold": self.threshold.value,
-                "headcount": self.headcount.value, "plan": self.plan.value}
+                "hires": self.headcount.value, "plan": self.plan.value}
 
     def _on_change(self, _change: Any = None) -> None:
         try:

@@ -130,18 +130,28 @@ def test_hiring_plan_is_simulated(org, monkeypatch):
     root, data, plan, _ = org
     monkeypatch.setenv("SPM_CACHE_DIR", str(root / "cache"))
     path = scenario(root / "plan_d.yaml", "plan_d", data, plan, seed=1,
-                    capacity={"hiring_plan": {"2027-02": 3, "2027-05": 2}, "hiring_lag_months": 1,
-                              "start": "2027-02", "months": 6})
+                    capacity={"hiring_plan": {"2027-02": 3, "2027-05": 2}, "hiring_lag_months": 1})
     res = workflow.run(path)
     c = res.summary["capacity"]
     assert c["mode"] == "simulate" and c["total_hires"] == 5
     assert c["hiring_plan"] == {"2027-02": 3, "2027-05": 2}
-    # months differ from the forecast's: the /capacity group has its own `period`
+    # the /capacity group is read from the world: the scenario's horizon, revenue per month
     cap = res.tree["capacity"].to_dataset()
     assert cap["capacity"].dims == ("period", "draw")
-    assert list(cap["period"].values) == [f"2027-0{m}" for m in range(2, 8)]
-    assert list(res.cube["period"].values) == [f"2027-{m:02d}" for m in range(1, 13)]
+    assert list(cap["period"].values) == list(res.cube["period"].values)
     assert int(cap["hires_starting"].sel(period="2027-03")) == 3
+    assert int(cap["hires_starting"].sel(period="2027-06")) == 2
+    np.testing.assert_allclose(cap["capacity_total"].values,
+                               res.cube["bookings"].sum(["rep", "period"]).values)
+    assert sorted(res.cube["hire_month"].values[res.cube["is_hire"].values].astype(str)) == \
+        ["2027-03"] * 3 + ["2027-06"] * 2
+    # the world's months are the horizon's: a capacity window of its own is refused
+    from spm_models.errors import InputError
+
+    other = scenario(root / "plan_e.yaml", "plan_e", data, plan, seed=1,
+                     capacity={"hiring_plan": 1, "start": "2027-02", "months": 6})
+    with pytest.raises(InputError, match="capacity.*start"):
+        workflow.run(other)
     assert "territory" not in res.summary
 
 

@@ -107,12 +107,8 @@ def test_whatif_known_answers_and_directions(result):
     # a threshold above everyone's attainment: AE pays nothing, the SE overlay still pays
     thr = wi.compute(plan="ae_accel.yaml", threshold=10.0)
     np.testing.assert_allclose(np.sort(thr.cost_draws), np.sort(0.10 * revenue), rtol=1e-9)
-    # headcount: fewer and more reps; new hires ramp, so +5 reps add less than 5 full reps
-    assert wi.compute(headcount=10).n_reps == 10
-    plus = wi.compute(headcount=25)
-    assert plus.n_reps == 25
-    gain = plus.revenue["p50"] / base.revenue["p50"] - 1
-    assert 0 < gain < 5 / 20
+    # a result without a world has no hiring curve: the hires control is off
+    assert wi.curve is None and wi.max_hires == wi.hires == 0
 
 
 HEADLINE = ("revenue", "incentive_cost", "cost_of_sales", "share_reps_at_quota",

@@ -34,7 +34,9 @@ def comparison_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
         "Incentive cost P50": [], "Incentive cost P10–P90": [], "Cost of sales P50": [],
         "Reps at quota P50": [], "Total quota": [], "Quota method": [],
         "Territory CV of potential (after)": [], "Accounts moved": [],
-        "Capacity P50": [], "Hires in plan": [],
+        "Hires in plan": [], "Headcount end P50": [],
+        "Bridge: today's roster": [], "Bridge: attrition": [], "Bridge: hires": [],
+        "Bridge: territory change": [], "Bridge: plan response": [], "Approved adjustments": [],
     }
     for s in summaries:
         r, c = s["revenue"], s["incentive_cost"]
@@ -52,8 +54,17 @@ def comparison_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
         rows["Territory CV of potential (after)"].append(
             pct(after["cv_potential"], 1) if "cv_potential" in after else "–")
         rows["Accounts moved"].append(str(terr["accounts_moved"]) if "accounts_moved" in terr else "–")
-        rows["Capacity P50"].append(money(cap["capacity"]["p50"]) if "capacity" in cap else "–")
         rows["Hires in plan"].append(str(cap["total_hires"]) if "total_hires" in cap else "–")
+        rows["Headcount end P50"].append(f"{cap['headcount_end']['p50']:.0f}" if "headcount_end" in cap else "–")
+        steps = {r["step"]: r for r in s.get("bridge") or []}
+        for label, key in (("today's roster", "base"), ("attrition", "attrition"), ("hires", "hires"),
+                           ("territory change", "territory"), ("plan response", "response")):
+            r = steps.get(key)
+            rows[f"Bridge: {label}"].append(
+                "–" if r is None else money(r["revenue"]) if key == "base"
+                else f"{'+' if r['revenue'] >= 0 else '−'}{money(abs(r['revenue']))}")
+        adj = s.get("adjustments") or {}
+        rows["Approved adjustments"].append(str(adj.get("n_approved", 0)))
     df = pd.DataFrame(rows, index=[str(s["scenario"]) for s in summaries]).T
     df.insert(0, "figure", df.index)
     return df.reset_index(drop=True)
@@ -65,6 +76,13 @@ def comparison_table(summaries: Sequence[dict[str, Any]]) -> HTML:
 
 
 def comparison_figures(summaries: Sequence[dict[str, Any]]) -> list[Image]:
-    """Revenue and incentive-cost ranges per scenario, as inline PNGs."""
-    return [sections.figure(scenario_intervals(summaries, "revenue", "Plan-year revenue")),
-            sections.figure(scenario_intervals(summaries, "incentive_cost", "Incentive cost"))]
+    """Revenue and incentive-cost ranges per scenario and each scenario's revenue bridge, as inline PNGs."""
+    from spm_models.plots.bridge import plot_bridge
+
+    out = [sections.figure(scenario_intervals(summaries, "revenue", "Plan-year revenue")),
+           sections.figure(scenario_intervals(summaries, "incentive_cost", "Incentive cost"))]
+    for s in summaries:  # the bridge of each scenario, read from its world
+        if s.get("bridge"):
+            out.append(sections.figure(plot_bridge(pd.DataFrame(s["bridge"]), "revenue",
+                                                   title=f"{s['scenario']}: today's roster → scenario")))
+    return out

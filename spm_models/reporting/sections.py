@@ -428,7 +428,7 @@ def capacity_sentence(c: dict[str, Any]) -> str:
                 + (f"; each starts {lag} month{'s' if lag != 1 else ''} later" if lag else "") + ")")
     reps = f"{hires} rep{'s' if hires != 1 else ''}"
     cap = c["capacity"]
-    tail = (f" With that plan the sales force's bookings capacity is {money(cap['p50'])} "
+    tail = (f" With that plan the scenario books {money(cap['p50'])} "
             f"(80 % range {money(cap['p10'])}–{money(cap['p90'])}) and headcount ends the year at "
             f"about {c['headcount_end']['p50']:.0f} (from {c['headcount_now']} today).")
     if c.get("mode") == "solve" and c.get("target") is not None:
@@ -466,7 +466,8 @@ def capacity_section(cube: Any, summary: dict[str, Any]) -> Any:
     one_year = len({m[:4] for m, _ in items}) <= 1
     plan = [(_month_label(m).split()[0] if one_year else _month_label(m), n) for m, n in items]
     note = (f"Attrition {c['attrition_monthly']:.1%} a month, hiring lag {c['hiring_lag_months']} "
-            "months; a fully ramped rep books the forecast's mean monthly bookings of a tenured rep "
-            "(one value per posterior draw), a new rep ramps up over the first months.")
+            "months; the figures are read from the scenario's simulated world (the same draws as "
+            "the revenue above): current reps leave at the attrition rate, a new rep ramps up over "
+            "the first months and is paid on the new-hire plan.")
     return HTML(_CAPACITY.render(text=capacity_sentence(c), plan=plan, total=c["total_hires"],
                                  note=note))

@@ -1,4 +1,5 @@
-"""The planning steps of a scenario run: quotas, territory balancing, capacity.
+"""The planning steps of a scenario run: quotas and territory balancing (capacity is read from
+the scenario world, :mod:`spm_models.workflow.world_step`).
 
 Each step calls the public API of :mod:`spm_models.planning`; the territory balancing is an
 entry of the one cache (``territory/<key>``, keyed by the data hash, the ``territory`` section
@@ -20,7 +21,7 @@ from spm_models.cube import PERIOD, REP
 from spm_models.provenance import hash_file, hash_obj
 from spm_models.scenario import Scenario
 from spm_models.workflow.cache import Cache
-from spm_models.workflow.forecast_step import horizon, jsonable
+from spm_models.workflow.forecast_step import jsonable
 
 ACCOUNT = "account"
 #: before/after figures of a territory alignment that go into ``summary["territory"]``
@@ -128,46 +129,4 @@ def territory_summary(res: Any, section: dict[str, Any]) -> dict[str, Any]:
         "territories_outside_potential_band": (
             int(res.after["territories_outside_potential_band"])
             if res.after.get("territories_outside_potential_band") is not None else None),
-    }
-
-
-# --------------------------------------------------------------------------- capacity
-def run_capacity(scenario: Scenario, fcube: xr.Dataset) -> xr.Dataset:
-    """``planning.capacity_inputs.capacity_for_forecast`` on the scenario's ``capacity``
-    section: ``headcount``, ``ramped_fte``, ``capacity`` ``(period, draw)``,
-    ``capacity_total(draw)``, ``hires_opened``/``hires_starting(period)``."""
-    from spm_models.planning.capacity_inputs import capacity_for_forecast
-
-    hz = horizon(scenario)
-    target = scenario.spec.get("target")
-    return capacity_for_forecast(scenario.section("capacity"), fcube, start=hz["start"],
-                                 months=hz["months"], seed=scenario.seed,
-                                 target=float(target) if target is not None else None)
-
-
-def capacity_summary(cap: xr.Dataset, target: float | None) -> dict[str, Any]:
-    """``summary["capacity"]``: hires, probability of reaching the target, capacity, headcount."""
-    from spm_models.figures import quantiles
-
-    a = cap.attrs
-    total = cap["capacity_total"]
-    head_end = cap["headcount"].isel(period=-1)
-    hires = cap["hires_opened"].to_series()
-    probability_reached = a.get("probability_reached")
-    if probability_reached is None and target is not None:
-        probability_reached = float((total >= target).mean())
-    return {
-        "mode": "solve" if "probability_target" in a or "feasible" in a else "simulate",
-        "target": fig(a.get("target", target), 2),
-        "probability_target": fig(a.get("probability_target")),
-        "probability_reached": fig(probability_reached),
-        "probability_one_fewer": fig(a.get("probability_one_fewer")),
-        "feasible": bool(a["feasible"]) if "feasible" in a else None,
-        "headcount_now": int(a.get("headcount_now", 0)),
-        "total_hires": int(hires.sum()),
-        "hiring_plan": {str(k): int(v) for k, v in hires.items() if int(v)},
-        "attrition_monthly": fig(a.get("attrition_monthly")),
-        "hiring_lag_months": int(a.get("hiring_lag_months", 0)),
-        "capacity": quantiles(total),
-        "headcount_end": {k: round(v, 1) for k, v in quantiles(head_end).items()},
     }

@@ -2,21 +2,26 @@
 
 ``run(scenario)``::
 
-    data       load and validate the scenario's data         spm_models.data
-    plans      read the comp plans (fails early)             spm_models.comp.roles
-    forecast   fitted model → bookings(rep, period, draw)    spm_models.forecast (cached)
-    quotas     quota(rep, period) and fairness               spm_models.planning
-    comp       payouts of quota carriers and overlay roles   spm_models.comp.roles
-    territory  balanced territories (``territory:`` section) spm_models.planning (cached)
-    capacity   headcount and capacity (``capacity:``)        spm_models.planning
-    summary    the decision figures                          spm_models.figures
+    data         load and validate the scenario's data           spm_models.data
+    plans        read the comp plans (fails early)               spm_models.comp.roles
+    forecast     fitted model → bookings(rep, period, draw) of   spm_models.forecast (cached)
+                 today's reps (no attrition of its own)
+    adjustments  approved manager adjustments of the draws       spm_models.distribution
+    territory    balanced territories (``territory:`` section)   spm_models.planning (cached)
+    world        territory → roster (leavers, hires on           spm_models.planning.scenario_world
+                 ``capacity.hire_plan``) → quotas → response →
+                 pay; the capacity solve, hiring curve, bridge
+    overlay      payouts of overlay roles on the world           spm_models.comp.roles
+    summary      the decision figures, all read from the world   spm_models.figures
 
 The result is an :class:`xarray.DataTree` (:func:`assemble_tree`) with groups ``/forecast``,
 ``/comp``, ``/history`` and, when the scenario has them, ``/overlay``, ``/territory`` and
 ``/capacity`` — each with its own dimensions (see :data:`spm_models.cube.TREE_GROUPS`) — and the
 provenance in the root attributes. ``result.cube`` is the ``rep × period × draw`` view
-(``/forecast`` + ``/comp``): ``bookings``, ``quota``, ``payout`` (in the last month of each
-payout period), ``target_incentive``, ``plan``.
+(``/forecast`` + ``/comp``) of the scenario's world (``docs/scenario_world.md``): today's reps
+then the hires (``is_hire``, ``hire_month``), ``bookings`` (zero when inactive),
+``potential_bookings``, ``active``, ``quota``, ``payout`` (in the last month of each payout
+period, zero from a leaver's leave month), ``target_incentive``, ``plan``.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from spm_models.cube import PERIOD, REP, cube_view, write_tree
 from spm_models.errors import InputError
 from spm_models.provenance import hash_frames, provenance
 from spm_models.scenario import Scenario, load_scenario, load_scenarios
-from spm_models.workflow import forecast_step, planning_steps
+from spm_models.workflow import adjust_step, forecast_step, planning_steps, world_step
 from spm_models.workflow import summary as summary_mod
 from spm_models.workflow.cache import Cache
+from spm_models.workflow.forecast_step import jsonable
 from spm_models.workflow.paths import cache_dir, load_tables, resolve_data
 
 
@@ -57,6 +63,9 @@ class ScenarioResult:
     territory: Any | None = None
     #: ``planning.capacity`` simulation when the scenario has a ``capacity`` section
     capacity: xr.Dataset | None = None
+    #: ``planning.scenario_world.WorldResult``: the world every figure is read from, its
+    #: hiring curve (what-if panel) and bridge
+    world: Any | None = None
 
     @property
     def cube(self) -> xr.Dataset:
@@ -157,39 +166,45 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     # plans (fail early on a broken plan, before the forecast)
     plans = load_plans(scenario)
     # forecast
-    fcube, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
-    bookings = fcube["bookings"]
-    # quotas
+    fcube0, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
+    # approved manager adjustments of the forecast draws (docs/distribution.md)
+    adjs = adjust_step.load(scenario)
+    fcube = adjust_step.adjust_forecast(fcube0, adjs, scenario.seed)
+    # quotas (fairness of today's reps; the world sets the same quotas on its plan-day roster)
     qds = planning_steps.set_quotas(scenario, fcube, tables)
-    quota = qds["quota"]
-    # comp
-    reps = tables["reps"].copy()
-    reps["rep_id"] = reps["rep_id"].astype(str)
-    rep_ids = np.asarray(bookings[REP].values).astype(str)
-    rinfo = reps.set_index("rep_id").reindex(rep_ids)
-    roles = comp_roles.rep_roles(reps, rep_ids)
-    ti = comp_roles.target_incentive_of(plans, reps, rep_ids, roles)
-    comp = comp_roles.simulate_roles(plans, bookings, quota, ti, roles)
-    region = rinfo["region"].astype(str).to_numpy() if "region" in rinfo else None
-    overlay = comp_roles.overlay_payouts(plans, bookings, quota, reps, roles, region)
     # territory
-    terr = cap = None
+    terr = None
     tgroup = None
     accounts = tables.get("accounts")
     if "territory" in scenario.spec and accounts is not None and len(accounts):
         terr = planning_steps.balance_territories(scenario.section("territory"), accounts,
                                                   data_hash, cache)
-        tgroup = planning_steps.territory_variables(terr)
-    # capacity
-    if "capacity" in scenario.spec:
-        cap = planning_steps.run_capacity(scenario, fcube)
+        tgroup = adjust_step.adjust_territory(planning_steps.territory_variables(terr), adjs)
+    # world: territory → roster (attrition, hires) → quotas → response → pay, one array
+    wres = world_step.build_world(scenario, fcube, tables, plans, terr)
+    world = wres.world = adjust_step.adjust_quotas(wres.world, plans, adjs)
+    fgroup = world_step.forecast_group(world, fcube)
+    wcomp = world_step.comp_frame(world)
+    bookings, quota = fgroup["bookings"], wcomp["quota"]
+    reps = tables["reps"].copy()
+    reps["rep_id"] = reps["rep_id"].astype(str)
+    rep_ids = np.asarray(bookings[REP].values).astype(str)
+    rinfo = pd.DataFrame({"region": world["region"].values.astype(str),
+                          "territory_id": world["territory_id"].values.astype(str)}, index=rep_ids)
+    roles = np.asarray(world["role"].values).astype(str)
+    plan_roles = np.asarray(world["plan_role"].values).astype(str)
+    comp = wcomp[["payout", "plan"]]
+    overlay = comp_roles.overlay_payouts(plans, bookings, quota, reps, plan_roles,
+                                         rinfo["region"].to_numpy())
+    # capacity: from the world (the solved plan's probability is read on its revenue)
+    cap = world_step.capacity_group(wres) if "capacity" in scenario.spec else None
     prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,
                       seed=scenario.seed, scenario=scenario.name)
     prov.pop("created", None)
-    tree = assemble_tree(fcube, quota, comp, rinfo, roles, ti, tables, overlay, tgroup, cap,
-                         prov)
+    tree = assemble_tree(fgroup, quota, comp, rinfo, roles, wcomp["target_incentive"], tables,
+                         overlay, tgroup, cap, prov)
     # summary
-    fairness, fair_figs = summary_mod.quota_fairness(quota, bookings, qds)
+    fairness, fair_figs = summary_mod.quota_fairness(qds["quota"], fcube["bookings"], qds)
     summary = summary_mod.summarize(tree, scenario, data_hash, diag)
     summary["quota_fairness"] = fair_figs
     summary["quota_method"] = str(qds.attrs.get("quota_method",
@@ -198,9 +213,17 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
         summary["territory"] = planning_steps.territory_summary(terr, scenario.section("territory"))
     if cap is not None:
         target = scenario.spec.get("target")
-        summary["capacity"] = planning_steps.capacity_summary(
-            cap, float(target) if target is not None else None)
-    return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap)
+        summary["capacity"] = world_step.capacity_summary(
+            wres, cap, float(target) if target is not None else None,
+            scenario.section("capacity").get("probability"))
+    summary["world"] = {"levers": list(wres.levers), **wres.figures["roster"],
+                        "hire_source": str(world.attrs.get("hire_source", ""))}
+    if "territory_effect" in wres.figures:
+        summary["world"]["territory_effect"] = jsonable(wres.figures["territory_effect"])
+    summary["bridge"] = world_step.bridge_summary(wres)
+    if adjs:
+        summary["adjustments"] = jsonable(adjust_step.summary(adjs, fcube0, world, plans, scenario.seed))
+    return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap, wres)
 
 
 def run_scenario(scenario: Scenario | str | Path,

@@ -48,7 +48,7 @@ def cost_by_plan(tree: xr.DataTree) -> dict[str, dict[str, float]]:
     if overlay is not None:
         roles = np.asarray(overlay["role"].values).astype(str)
         for key in dict.fromkeys(roles):
-            out[key] = figures.quantiles(figures.incentive_cost(
+            out[str(key)] = figures.quantiles(figures.incentive_cost(
                 overlay["payout"].isel({REP: roles == key})))
     return out
 
