@@ -534,6 +534,8 @@ class BookingsForecast:
                 self._fit_dlm(name, panel)
                 info["components"][name] = self.dlm[name].info
         info["method"] = method if "deals" in self.weights else "map-laplace"
+        info["sampler"] = (info["components"]["deals"].get("sampler", method)
+                           if "deals" in self.weights else "map-laplace")
         info["seed"] = seed
         info["model_selection"] = self.selection
         self.fit_info = info
