@@ -39,11 +39,11 @@ def _section(scenario: Path | None, name: str, inline: str | None) -> dict:
         from spm_models.scenario import load_scenarios
 
         sc = load_scenarios(scenario)[0]
-        cfg = sc.section(name)
-        if name == "quota" and "target" not in cfg and sc.spec.get("target") is not None \
-                and cfg.get("method") in ("top_down", "equal_probability"):
-            cfg["target"] = sc.spec["target"]
-        return cfg
+        if name == "quota":
+            from spm_models.workflow.planning_steps import quota_section
+
+            return quota_section(sc)  # the same section `spm report` uses
+        return sc.section(name)
     raise InputError(f"give --scenario (uses its '{name}' section) or --config JSON")
 
 

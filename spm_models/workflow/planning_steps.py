@@ -40,6 +40,20 @@ def fig(v: Any, nd: int = 6) -> float | None:
 
 
 # --------------------------------------------------------------------------- quotas
+def quota_section(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's ``quota`` section as every command uses it (``spm report``, the notebooks
+    and ``spm plan quotas --scenario``): as written, except that a ``top_down`` or
+    ``equal_probability`` section giving neither ``target`` nor ``probability`` takes the
+    scenario's top-level ``target`` (the company target). An explicit ``probability`` is never
+    overridden by the top-level target."""
+    cfg = dict(scenario.section("quota"))
+    top = scenario.spec.get("target")
+    if (top is not None and cfg.get("method") in ("top_down", "equal_probability")
+            and "target" not in cfg and "probability" not in cfg):
+        cfg["target"] = top
+    return cfg
+
+
 def set_quotas(scenario: Scenario, fcube: xr.Dataset,
                tables: dict[str, pd.DataFrame]) -> xr.Dataset:
     """Quota set of the scenario's ``quota`` section (``spm_models.planning.set_quotas``):
@@ -47,7 +61,7 @@ def set_quotas(scenario: Scenario, fcube: xr.Dataset,
     planning's scalar fairness figures."""
     from spm_models.planning.quota import set_quotas as planning_set_quotas
 
-    out = planning_set_quotas(scenario.section("quota"), fcube, tables)
+    out = planning_set_quotas(quota_section(scenario), fcube, tables)
     if isinstance(out, xr.DataArray):
         out = out.rename("quota").to_dataset()
     out["quota"] = out["quota"].reindex(rep=fcube[REP].values,
