@@ -15,11 +15,26 @@ import pandas as pd
 import pytest
 from comp_helpers import monthly_quota, run_calc, write_csv, write_plan
 from test_comp_examples import CASES
+from test_comp_part2_examples import BOOKINGS, REPS, SPLIT_PLAN, SPLIT_QUOTAS, SPLITS, _csv
+from test_comp_part2_examples import CASES as PART2_CASES
 
 from spm_models.cli import main
 
 #: name -> (plan dict, credit rows, quota rows, payouts, earned-to-date); part 2 joins here
 EXAMPLES: dict[str, tuple] = dict(CASES)
+EXAMPLES.update({f"part2_{k}": v for k, v in PART2_CASES.items()})
+
+
+def _split_rollup_credits() -> list[dict]:
+    """The split-and-roll-up example, credited by the crediting stage (A, B and manager M)."""
+    from spm_models.comp import Plan
+    from spm_models.comp.crediting import credit_bookings
+
+    credits = credit_bookings(Plan.from_dict(SPLIT_PLAN), _csv(BOOKINGS), _csv(SPLITS), _csv(REPS))
+    return credits.drop(columns="measure").to_dict("records")
+
+
+EXAMPLES["part2_split_rollup"] = (SPLIT_PLAN, _split_rollup_credits(), SPLIT_QUOTAS)
 
 TWO_REPS_TWO_MEASURES = {
     "name": "SE two measures", "plan_year_start": "2027-01", "payout_frequency": "quarter",
