@@ -17,20 +17,16 @@ rep as ``accepted`` while the latest acceptance matches the document's current h
 
 from __future__ import annotations
 
-import fcntl
-import getpass
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spm_models import ledger as hash_ledger
 from spm_models.errors import InputError
+from spm_models.ledger import GENESIS, entry_hash, os_user  # noqa: F401 - re-exported
 
 LEDGER_NAME = "plan_acceptances.jsonl"
-GENESIS = "0" * 64
 
 
 def acceptance_ledger(scenario: Any, ledger: str | Path | None = None) -> Path:
@@ -42,49 +38,18 @@ def acceptance_ledger(scenario: Any, ledger: str | Path | None = None) -> Path:
     return ledger_path(scenario).parent / LEDGER_NAME
 
 
-def os_user() -> str:
-    """The operating-system user running the command."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
-
-
-def entry_hash(entry: dict[str, Any]) -> str:
-    """SHA-256 of an entry's fields other than ``entry_hash`` (canonical JSON: sorted keys,
-    no spaces) — the approvals ledger's rule, so one verifier reads both ledgers."""
-    body = {k: v for k, v in entry.items() if k != "entry_hash"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def read_entries(path: str | Path) -> list[dict[str, Any]]:
-    """Every entry of the ledger in order (a missing ledger is empty).
+    """Every entry of the ledger in order (a missing ledger is empty), chain not checked
+    (see :func:`verify`).
 
-    Raises :class:`InputError` naming the line when a line is not JSON.
+    Raises :class:`InputError` naming the line when a line is not a JSON object.
     """
-    path = Path(path)
-    if not path.exists():
-        return []
-    out = []
-    with open(path) as fh:
-        for i, line in enumerate(fh, start=1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise InputError(f"{path}, line {i}: not a JSON entry") from None
-    return out
+    return hash_ledger.read(path, what="acceptance ledger", verify=False)
 
 
 def verify(entries: list[dict[str, Any]]) -> int | None:
     """1-based number of the first entry that breaks the hash chain, or None when intact."""
-    prev = GENESIS
-    for i, e in enumerate(entries, start=1):
-        if e.get("prev") != prev or e.get("entry_hash") != entry_hash(e):
-            return i
-        prev = e["entry_hash"]
-    return None
+    return hash_ledger.first_break(entries)
 
 
 def record(scenario_name: str, rep_id: str, content_hash: str, by: str,
@@ -97,30 +62,17 @@ def record(scenario_name: str, rep_id: str, content_hash: str, by: str,
     if not by or not by.strip():
         raise InputError("--by: the name of the person accepting must not be empty")
     path = Path(ledger)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            fh.seek(0)
-            entries = [json.loads(line) for line in fh if line.strip()]
-            bad = verify(entries)
-            if bad is not None:
-                raise InputError(f"{path}, line {bad}: the acceptance ledger fails its hash-chain "
-                                 "check (edited or removed entries); nothing recorded")
-            entry = {
-                "kind": "plan_acceptance", "scenario": scenario_name, "rep_id": str(rep_id),
-                "content_hash": content_hash, "by": by.strip(), "os_user": os_user(),
-                "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-                "prev": entries[-1]["entry_hash"] if entries else GENESIS,
-            }
-            entry["entry_hash"] = entry_hash(entry)
-            fh.seek(0, os.SEEK_END)
-            fh.write(json.dumps(entry, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-    return entry
+    bad = verify(read_entries(path))
+    if bad is not None:
+        raise InputError(f"{path}, line {bad}: the acceptance ledger fails its hash-chain "
+                         "check (edited or removed entries); nothing recorded")
+    entry = {
+        "kind": "plan_acceptance", "scenario": scenario_name, "rep_id": str(rep_id),
+        "content_hash": content_hash, "by": by.strip(), "os_user": os_user(),
+        "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
+    # hash_ledger.append re-checks the chain under the file lock before writing
+    return hash_ledger.append(path, entry, what="acceptance ledger")
 
 
 @dataclass(frozen=True)

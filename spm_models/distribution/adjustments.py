@@ -149,7 +149,7 @@ def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, w
     Raises :class:`InputError` (naming the option) for an unknown target/what, an empty reason
     or name, a size of −100 % or less, a negative sd, or a malformed ``from_period``.
     """
-    from spm_models.distribution.acceptance import os_user
+    from spm_models.ledger import os_user
 
     if target not in TARGETS:
         raise InputError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
@@ -192,7 +192,7 @@ def review(folder: str | Path, adj_id: str, decision: str, by: str, comment: str
     Raises :class:`InputError` for an unknown id, an adjustment already reviewed, an empty
     reviewer name, the proposer reviewing their own proposal, or a rejection without comment.
     """
-    from spm_models.distribution.acceptance import os_user
+    from spm_models.ledger import os_user
 
     if decision not in ("approved", "rejected"):
         raise InputError(f"decision must be approved or rejected, got {decision!r}")

@@ -26,17 +26,15 @@ A fourth state joins the three above:
 
 from __future__ import annotations
 
-import fcntl
-import getpass
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spm_models import ledger as hash_ledger
 from spm_models.errors import InputError
+from spm_models.ledger import GENESIS, entry_hash  # noqa: F401 - re-exported
 from spm_models.provenance import hash_obj
 from spm_models.scenario import Scenario
 
@@ -93,74 +91,13 @@ class ApprovalStatus:
                 "label": self.label, "problem": self.problem}
 
 
-GENESIS = "0" * 64
-
-
-def entry_hash(entry: dict[str, Any]) -> str:
-    """SHA-256 of an entry's fields other than ``entry_hash`` (canonical JSON)."""
-    body = {k: v for k, v in entry.items() if k != "entry_hash"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (containers): the uid
-        return f"uid {os.getuid()}"
-
-
 def read_ledger(path: str | Path, verify: bool = True) -> list[dict[str, Any]]:
     """All ledger entries in order (a missing ledger is empty).
 
     Raises :class:`InputError` naming the ledger and line when a line is not a JSON object,
     or (``verify``) when an entry does not match the hash chain (edited, inserted or
-    deleted lines)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    out = []
-    prev = GENESIS
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.readlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read approvals ledger ({exc.strerror})") from None
-    for n, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            raise InputError(f"{path}, line {n}: approvals ledger line is not valid JSON "
-                             "(truncated or edited); repair or remove the line") from None
-        if not isinstance(entry, dict):
-            raise InputError(f"{path}, line {n}: approvals ledger line is not a JSON object")
-        if verify:
-            if "entry_hash" not in entry:
-                raise InputError(f"{path}, line {n}: approval has no hash chain "
-                                 "(written by hand or by an old version); re-approve")
-            if entry.get("prev") != prev or entry_hash(entry) != entry["entry_hash"]:
-                raise InputError(f"{path}, line {n}: approval does not match the ledger's hash "
-                                 "chain (the ledger was edited)")
-            prev = entry["entry_hash"]
-        out.append(entry)
-    return out
-
-
-def _last_hash(fh: Any) -> str:
-    """``entry_hash`` of the last entry of an open ledger (``GENESIS`` when empty)."""
-    fh.seek(0)
-    last = GENESIS
-    for line in fh:
-        line = line.strip()
-        if line:
-            try:
-                last = json.loads(line).get("entry_hash", last)
-            except (json.JSONDecodeError, AttributeError):
-                pass
-    return last
+    deleted lines). The chain rules are :mod:`spm_models.ledger`'s."""
+    return hash_ledger.read(path, what="approvals ledger", verify=verify)
 
 
 def approve(scenario: Scenario, by: str, note: str | None = None,
@@ -179,25 +116,12 @@ def approve(scenario: Scenario, by: str, note: str | None = None,
         "data_hash": data_hash,
         "approval_hash": approval_hash(s_hash, data_hash),
         "by": by.strip(),
-        "os_user": _os_user(),
+        "os_user": hash_ledger.os_user(),
         "note": note,
         "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
     }
-    path = ledger_path(scenario, ledger)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    read_ledger(path)  # refuse to extend a damaged or edited ledger (one line naming it)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            entry["prev"] = _last_hash(fh)
-            entry["entry_hash"] = entry_hash(entry)
-            fh.seek(0, os.SEEK_END)
-            fh.write(json.dumps(entry, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-    return entry
+    # hash_ledger.append refuses to extend a damaged or edited ledger (one line naming it)
+    return hash_ledger.append(ledger_path(scenario, ledger), entry, what="approvals ledger")
 
 
 def status(scenario: Scenario, data_hash: str | None = None,
