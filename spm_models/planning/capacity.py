@@ -21,7 +21,7 @@ what lets :func:`solve_hiring` bisect on it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -259,6 +259,42 @@ class HiringSolution:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def _solve_window(target: float, probability: float, schedule: str, max_hires: int, months: int,
+                  lag: int, hiring_window: tuple[int, int] | None) -> tuple[int, int]:
+    """Validate a hiring solve's settings (all problems at once) and return its hiring window:
+    by default the months whose hires still start inside the horizon."""
+    problems: list[str] = []
+    cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires}
+    number(SECTION, cfg, "target", problems, required=True, lo=0)
+    number(SECTION, cfg, "probability", problems, required=True, lo=0, hi=1, lo_open=True, hi_open=True)
+    number(SECTION, cfg, "max_hires", problems, lo=0)
+    choice(SECTION, cfg, "schedule", ("constant", "front_loaded"), problems)
+    raise_if(problems)
+    window = hiring_window or (0, int(months) - 1 - lag)
+    if window[1] < window[0] or window[0] < 0:
+        raise InputError(f"{where(SECTION, 'hiring_lag_months')}: no hire can start inside the horizon")
+    return window
+
+
+def _fewest_hires(p_of: Callable[[int], float], probability: float, max_hires: int) -> tuple[int, bool]:
+    """Smallest ``h`` with ``p_of(h) >= probability`` (doubling, then bisection; ``p_of`` must be
+    non-decreasing in ``h``), and whether it was reached within ``max_hires``."""
+    lo, hi = 0, 1
+    if p_of(0) >= probability:
+        return 0, True
+    while p_of(hi) < probability and hi < max_hires:
+        lo, hi = hi, min(2 * hi, int(max_hires))
+    if p_of(hi) < probability:
+        return hi, False
+    while hi - lo > 1:  # invariant: p(lo) < probability <= p(hi)
+        mid = (lo + hi) // 2
+        if p_of(mid) >= probability:
+            hi = mid
+        else:
+            lo = mid
+    return hi, True
+
+
 def solve_hiring(
     target: float,
     probability: float,
@@ -286,17 +322,8 @@ def solve_hiring(
     monotone in it under common random numbers). ``feasible`` is False when even
     ``max_hires`` does not reach the probability.
     """
-    problems: list[str] = []
-    cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires}
-    number(SECTION, cfg, "target", problems, required=True, lo=0)
-    number(SECTION, cfg, "probability", problems, required=True, lo=0, hi=1, lo_open=True, hi_open=True)
-    number(SECTION, cfg, "max_hires", problems, lo=0)
-    choice(SECTION, cfg, "schedule", ("constant", "front_loaded"), problems)
-    raise_if(problems)
     lag = int(hiring_lag_months)
-    window = hiring_window or (0, int(months) - 1 - lag)
-    if window[1] < window[0] or window[0] < 0:
-        raise InputError(f"{where(SECTION, 'hiring_lag_months')}: no hire can start inside the horizon")
+    window = _solve_window(target, probability, schedule, max_hires, months, lag, hiring_window)
     common = {
         "start": start, "months": months, "headcount_now": headcount_now, "attrition_monthly": attrition_monthly,
         "ramp_tau": ramp_tau, "hiring_lag_months": lag, "productivity": productivity, "n_draws": n_draws,
@@ -312,22 +339,11 @@ def solve_hiring(
     def p_of(h: int) -> float:
         return float((sim(h)["capacity_total"] >= target).mean())
 
-    lo, hi = 0, 1
-    if p_of(0) >= probability:
-        hi = 0
-    else:
-        while p_of(hi) < probability and hi < max_hires:
-            lo, hi = hi, min(2 * hi, int(max_hires))
-        if p_of(hi) < probability:
-            ds = sim(hi)
-            return HiringSolution(hi, ds["hires_opened"].to_series(), p_of(hi), float("nan"), False, ds,
-                                  {**common, "schedule": schedule, "target": target, "probability": probability})
-        while hi - lo > 1:  # invariant: p(lo) < probability <= p(hi)
-            mid = (lo + hi) // 2
-            if p_of(mid) >= probability:
-                hi = mid
-            else:
-                lo = mid
+    hi, feasible = _fewest_hires(p_of, probability, max_hires)
+    if not feasible:
+        ds = sim(hi)
+        return HiringSolution(hi, ds["hires_opened"].to_series(), p_of(hi), float("nan"), False, ds,
+                              {**common, "schedule": schedule, "target": target, "probability": probability})
     ds = sim(hi)
     ds.attrs.update(target=float(target), probability_target=float(probability), schedule=schedule)
     p_fewer = p_of(hi - 1) if hi > 0 else float("nan")
@@ -426,17 +442,8 @@ def solve_hiring_on_world(
     Raises :class:`InputError` for a bad target/probability/schedule or no month a hire can
     start in.
     """
-    problems: list[str] = []
-    cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires}
-    number(SECTION, cfg, "target", problems, required=True, lo=0)
-    number(SECTION, cfg, "probability", problems, required=True, lo=0, hi=1, lo_open=True, hi_open=True)
-    number(SECTION, cfg, "max_hires", problems, lo=0)
-    choice(SECTION, cfg, "schedule", ("constant", "front_loaded"), problems)
-    raise_if(problems)
     lag = int(hiring_lag_months)
-    window = hiring_window or (0, int(months) - 1 - lag)
-    if window[1] < window[0] or window[0] < 0:
-        raise InputError(f"{where(SECTION, 'hiring_lag_months')}: no hire can start inside the horizon")
+    window = _solve_window(target, probability, schedule, max_hires, months, lag, hiring_window)
     revs: dict[int, np.ndarray] = {}
 
     def rev(h: int) -> np.ndarray:
@@ -447,22 +454,7 @@ def solve_hiring_on_world(
     def p_of(h: int) -> float:
         return float((rev(h) >= float(target)).mean())
 
-    lo, hi = 0, 1
-    feasible = True
-    if p_of(0) >= probability:
-        hi = 0
-    else:
-        while p_of(hi) < probability and hi < max_hires:
-            lo, hi = hi, min(2 * hi, int(max_hires))
-        if p_of(hi) < probability:
-            feasible = False
-        else:
-            while hi - lo > 1:  # invariant: p(lo) < probability <= p(hi)
-                mid = (lo + hi) // 2
-                if p_of(mid) >= probability:
-                    hi = mid
-                else:
-                    lo = mid
+    hi, feasible = _fewest_hires(p_of, probability, max_hires)
     p_fewer = p_of(hi - 1) if hi > 0 else float("nan")
     return WorldHiringSolution(
         total_hires=hi, hiring_plan=schedule_hires(hi, int(months), schedule, window),
