@@ -10,9 +10,8 @@ import xarray as xr
 from world_helpers import ROOT, forecast_cube, history_tables, plans
 
 from spm_models import figures
-from spm_models.comp import Plan
+from spm_models.comp import Plan, team
 from spm_models.comp import roles as comp_roles
-from spm_models.comp import team
 from spm_models.errors import InputError
 from spm_models.planning.world import WorldInputs, simulate_world
 
@@ -126,7 +125,7 @@ def test_overlay_pods_cover_each_carrier_once_and_conserve_money(world_setup):
 
 
 def test_where_shares_conserve_money_and_hires_take_their_region_share(world_setup):
-    world, tables, ps = world_setup
+    world, tables, _ps = world_setup
     plan = Plan.from_yaml(PLANS / "ae_new_vs_renewal.yaml")
     ids = world["rep"].values.astype(str)
     region = world["region"].values.astype(str)
@@ -155,7 +154,7 @@ def test_where_shares_conserve_money_and_hires_take_their_region_share(world_set
 def test_world_pays_a_where_plan_on_shares(world_setup):
     """A where-filtered AE plan in the world credits each rep its history shares: reps with
     no renewals earn the new-business rate on all their bookings."""
-    world, tables, ps = world_setup
+    _world, tables, _ps = world_setup
     fc = forecast_cube(n_reps=N_REPS, n_draws=200, n_recent=2)
     nvr = Plan.from_yaml(PLANS / "ae_new_vs_renewal.yaml")
     inputs = WorldInputs(forecast=fc, quota={"method": "equal_probability", "probability": 0.6},

@@ -39,6 +39,9 @@ import xarray as xr
 from spm_models.comp.credit_cube import history_shares
 from spm_models.comp.plan import CreditRule, Plan
 
+#: labels along ``rep`` (rep ids, regions): a sequence or a numpy array
+Labels = Sequence[str] | np.ndarray
+
 
 def _text(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str).str.strip()
@@ -78,7 +81,7 @@ def _round_robin(keys: Sequence[Any], pools: Mapping[Any, list[str]]) -> list[st
     return out
 
 
-def carrier_managers(reps: pd.DataFrame, carriers: Sequence[str], regions: Sequence[str],
+def carrier_managers(reps: pd.DataFrame, carriers: Labels, regions: Labels,
                      periods: Sequence[Any]) -> dict[str, str]:
     """The crediting hierarchy ``rep → manager`` of a world's quota carriers (see the module
     docstring), plus the managers' own ``manager_id`` chains. ``carriers`` in cube order
@@ -117,7 +120,7 @@ def carrier_managers(reps: pd.DataFrame, carriers: Sequence[str], regions: Seque
     return out
 
 
-def overlay_cover(reps: pd.DataFrame, role: str, carriers: Sequence[str], regions: Sequence[str],
+def overlay_cover(reps: pd.DataFrame, role: str, carriers: Labels, regions: Labels,
                   managers: Mapping[str, str], periods: Sequence[Any]) -> dict[str, str]:
     """``carrier → overlay rep`` of ``role`` (the overlay pods; see the module docstring):
     the overlay reps are the reps table's rows of ``role`` employed in the plan year;
@@ -153,7 +156,7 @@ def needs_shares(plan: Plan) -> bool:
 
 
 def world_shares(plan: Plan, history: pd.DataFrame, reps: pd.DataFrame | None,
-                 rep_ids: Sequence[str], regions: Sequence[str], *,
+                 rep_ids: Labels, regions: Labels, *,
                  name: str = "bookings") -> xr.DataArray:
     """Each world rep's share of its simulated bookings credited to each measure ``(rep,
     measure)``: its own history's (:func:`~spm_models.comp.credit_cube.history_shares`), else

@@ -85,8 +85,7 @@ def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.Da
     credit a part of the bookings (``where``/``amount``) credits each rep its share from the
     ``tables``' booking history (:func:`spm_models.comp.team.world_shares`; region's share for
     hires) on credits and quotas alike (:func:`spm_models.comp.roles.carrier_credits`)."""
-    from spm_models.comp import compute_payouts
-    from spm_models.comp import team
+    from spm_models.comp import compute_payouts, team
     from spm_models.comp.roles import carrier_credits
 
     keys = np.array([plan_key(plans, str(r)) for r in plan_roles])

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Image
 
@@ -97,7 +98,7 @@ def plans_section(plans: Mapping[str, Plan], summary: Mapping[str, Any]) -> list
     """The plan section's items in order (display each): the plans table, then the pay-curve
     figures of :func:`plan_figures` (figures are closed once rendered)."""
     df = plan_frame(plans, summary)
-    shown = df.assign(cost_p50=[money(v) if v == v else "—" for v in df["cost_p50"]])
+    shown = df.assign(cost_p50=[money(v) if np.isfinite(v) else "—" for v in df["cost_p50"]])
     shown.columns = ["Role", "Plan", "Pays", "Credited with", "Plan elements", "Cost P50"]
     items: list[HTML | Image] = [sections.table(
         shown, note="Managers and overlays are credited from the same simulated bookings as the "
