@@ -61,3 +61,17 @@ def test_plans_section_renders_table_and_images():
     html = items[0].data
     assert "1.0M" in html and "MBO FY27 quarterly step bonus" in html
     assert sum(type(i).__name__ == "Image" for i in items) == 1
+
+
+def test_advance_capped_plan_gets_a_pacing_figure_with_the_contract_example():
+    from spm_models.plots.comp import advance_pacing_data
+
+    plan = Plan.from_yaml(PLANS / "ae_monthly_advance.yaml")
+    figs = plan_section.plan_figures({"AE": plan})
+    assert len(figs) == 2 and "advance cap" in figs[1][0]
+    # issue 14: TI 120,000, credits 150 k, 30 k, 90 k against 100 k a month
+    data = advance_pacing_data(plan, (1.5, 0.3, 0.9), 100_000.0, 120_000.0)
+    assert data.sel(plan="advance cap").values.tolist() == [10000.0, 8000.0, 9000.0]
+    assert data.sel(plan="no advance cap").values.tolist() == [15000.0, 3000.0, 9000.0]
+    bars = [p.get_height() for p in figs[1][1].axes[0].patches]
+    assert len(bars) == 6

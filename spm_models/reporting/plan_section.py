@@ -5,7 +5,9 @@ world and the part-2 elements it uses) with the incentive cost per plan from ``s
 (``incentive_cost_by_plan``, the one reducer :mod:`spm_models.figures`);
 :func:`plan_figures` draws, for every plan with a pay curve, modifiers or an advance cap, its
 payout against attainment (:func:`spm_models.plots.comp.pay_curve`, through the comp engine)
-and each modifier as a family of curves (:func:`spm_models.plots.comp.modifier_curves`).
+each modifier as a family of curves (:func:`spm_models.plots.comp.modifier_curves`) and, for
+an advance cap, the payouts of a quota period with and without it
+(:func:`spm_models.plots.comp.advance_pacing`).
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ def plan_frame(plans: Mapping[str, Plan], summary: Mapping[str, Any]) -> pd.Data
 
 def plan_figures(plans: Mapping[str, Plan]) -> list[tuple[str, Any]]:
     """``(caption, matplotlib figure)`` per plan with a curve, modifier or advance cap (each
-    plan once, in role order): its pay curve, then one family of curves per modified measure."""
-    from spm_models.plots.comp import modifier_curves, pay_curve
+    plan once, in role order): its pay curve, then one family of curves per modified measure,
+    then for an advance cap the pacing of a quota period's payouts with and without it."""
+    from spm_models.plots.comp import advance_pacing, modifier_curves, pay_curve
 
     out: list[tuple[str, Any]] = []
     seen: set[str] = set()
@@ -91,6 +94,10 @@ def plan_figures(plans: Mapping[str, Plan]) -> list[tuple[str, Any]]:
             if m.modifiers:
                 out.append((f"{role}: {plan.name} — {m.name} earnings by {m.modifiers[0].measure} attainment",
                             modifier_curves(plan, m.name, max_attainment=2.0)))
+        if any(m.advance_cap is not None for m in plan.measures):
+            caption = (f"{role}: {plan.name} — payouts of a quota period with a strong first month, "
+                       "with and without the advance cap")
+            out.append((caption, advance_pacing(plan)))
     return out
 
 
