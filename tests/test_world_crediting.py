@@ -175,9 +175,23 @@ def test_overlay_plan_without_rollup_is_an_error(world_setup):
     bad = {**ps, "SE": Plan.from_yaml(PLANS / "ae_standard.yaml")}
     with pytest.raises(InputError, match=r"ae_standard\.yaml, key 'measures\[0\]\.credit\.rollup'"):
         _overlay(world, tables, bad)
-    with pytest.raises(InputError, match=r"se_overlay\.yaml, key 'measures\[1\]\.credit'"):
-        comp_roles.overlay_credits(ps, world["bookings"], world["quota"], tables["reps"],
+    # an overlay measure filtered by deal type needs the booking history for its shares
+    raw = Plan.from_yaml(PLANS / "se_overlay.yaml").raw
+    raw["measures"][1]["credit"] = {"rollup": True, "where": {"deal_type": ["new"]}}
+    se_new = Plan.from_dict(raw, source="se_new.yaml")
+    with pytest.raises(InputError, match=r"se_new\.yaml, key 'measures\[1\]\.credit'"):
+        comp_roles.overlay_credits({**ps, "SE": se_new}, world["bookings"], world["quota"], tables["reps"],
                                    np.asarray(world["plan_role"].values).astype(str), history=None)
+    # with the history, the filtered measure is credited the pod's bookings × its new-deal shares
+    cr, _qu, cover = comp_roles.overlay_credits(
+        {**ps, "SE": se_new}, world["bookings"], world["quota"], tables["reps"],
+        np.asarray(world["plan_role"].values).astype(str), history=tables["bookings"])["SE"]
+    ids = world["rep"].values.astype(str)
+    sh = team.world_shares(se_new, tables["bookings"], tables["reps"], ids, world["region"].values.astype(str))
+    want = (world["bookings"] * sh.sel(measure="new_logos", drop=True)).sel(rep=[r for r in ids if cover[r] == "S3"])
+    np.testing.assert_allclose(cr.sel(rep="S3", measure="new_logos").transpose("period", "draw").values,
+                               want.sum("rep").transpose("period", "draw").values, rtol=1e-12)
+    assert float(sh.sel(measure="new_logos").min()) < 1.0  # renewals are not new business
 
 
 def test_summary_cost_includes_manager_and_overlay_payouts(world_setup):
