@@ -39,12 +39,12 @@ def world_setup():
                          "hire_date": pd.Timestamp("2020-01-01"), "term_date": pd.NaT,
                          "target_incentive": 100_000.0})
     staff = pd.DataFrame({
-        "rep_id": ["M1", "M2", "M3", "S1", "S2", "S3"],
-        "role": ["Manager", "Manager", "Manager", "SE", "SE", "SE"],
-        "region": ["East", "West", "West", "East", "East", "West"],
-        "manager_id": [None, None, None, "M1", "M1", None],
+        "rep_id": ["M1", "M2", "M3", "S1", "S2", "S3", "S4"],
+        "role": ["Manager", "Manager", "Manager", "SE", "SE", "SE", "SE"],
+        "region": ["East", "West", "West", "East", "East", "West", "West"],
+        "manager_id": [None, None, None, "M1", "M1", None, "M3"],
         "hire_date": pd.Timestamp("2019-01-01"),
-        "term_date": [pd.NaT, pd.NaT, pd.Timestamp("2026-06-30"), pd.NaT, pd.NaT, pd.NaT],
+        "term_date": [pd.NaT, pd.NaT, pd.Timestamp("2026-06-30"), pd.NaT, pd.NaT, pd.NaT, pd.NaT],
         "target_incentive": 60_000.0})
     tables["reps"] = pd.concat([reps, staff], ignore_index=True)
     ps = {**plans(), "Manager": Plan.from_yaml(PLANS / "manager_rollup.yaml"),
@@ -115,11 +115,11 @@ def test_overlay_pods_cover_each_carrier_once_and_conserve_money(world_setup):
     ids = world["rep"].values.astype(str)
     region = world["region"].values.astype(str)
     assert set(cover) == set(ids)  # every carrier covered by exactly one SE
-    for r, g in zip(ids, region, strict=True):
-        assert cover[r] in ({"S1", "S2"} if g == "East" else {"S3"})
-    east = [r for r, g in zip(ids, region, strict=True) if g == "East"]
-    sizes = pd.Series([cover[r] for r in east]).value_counts()
-    assert abs(sizes["S1"] - sizes["S2"]) <= 1  # round-robin pods
+    for r, g in zip(ids, region, strict=True):  # S4's manager M3 left: S4 covers its region
+        assert cover[r] in ({"S1", "S2"} if g == "East" else {"S3", "S4"})
+    for g, pair in (("East", ("S1", "S2")), ("West", ("S3", "S4"))):
+        sizes = pd.Series([cover[r] for r, x in zip(ids, region, strict=True) if x == g]).value_counts()
+        assert abs(sizes[pair[0]] - sizes[pair[1]]) <= 1  # round-robin pods
     total = cr.sel(measure="bookings").sum(["rep", "period"])
     np.testing.assert_allclose(total.values, world["bookings"].sum(["rep", "period"]).values, rtol=1e-12)
 

@@ -124,8 +124,9 @@ def overlay_cover(reps: pd.DataFrame, role: str, carriers: Labels, regions: Labe
                   managers: Mapping[str, str], periods: Sequence[Any]) -> dict[str, str]:
     """``carrier → overlay rep`` of ``role`` (the overlay pods; see the module docstring):
     the overlay reps are the reps table's rows of ``role`` employed in the plan year;
-    ``managers`` is :func:`carrier_managers`. Carriers without an overlay rep of their manager
-    or region are absent (not covered)."""
+    ``managers`` is :func:`carrier_managers`. An overlay rep whose manager leads no carrier
+    (e.g. has left) covers its region. Carriers without an overlay rep of their manager or
+    region are absent (not covered)."""
     start, end = plan_year(periods)
     tab = reps.assign(rep_id=_text(reps["rep_id"]))
     sel = tab[(_text(tab["role"]) == role) & employed(tab, start, end)] if "role" in tab else tab.iloc[:0]
@@ -137,8 +138,9 @@ def overlay_cover(reps: pd.DataFrame, role: str, carriers: Labels, regions: Labe
     reg = _text(sel["region"]).tolist() if "region" in sel else [""] * len(ids)
     by_mgr: dict[Any, list[str]] = {}
     by_reg: dict[Any, list[str]] = {}
+    leads = set(managers.values())
     for i, m, g in zip(ids, mgr, reg, strict=True):
-        if m:
+        if m in leads:  # an overlay whose manager left (or leads no carrier) covers its region
             by_mgr.setdefault(("m", m), []).append(i)
         by_reg.setdefault(("r", g), []).append(i)
     keys = []
