@@ -213,3 +213,36 @@ def test_summary_cost_includes_manager_and_overlay_payouts(world_setup):
     by_plan = cost_by_plan(tree)
     assert {"Manager", "SE", "AE"} <= set(by_plan)
     assert by_plan["Manager"]["p50"] == figures.quantiles(mgr)["p50"]
+
+
+def test_director_above_managers_is_credited_every_level_below(world_setup):
+    world, tables, ps = world_setup
+    reps = tables["reps"].copy()
+    reps.loc[reps["rep_id"].isin(["M1", "M2"]), "manager_id"] = "D"
+    reps = pd.concat([reps, pd.DataFrame({"rep_id": ["D"], "role": ["Director"], "region": ["East"],
+                                          "hire_date": [pd.Timestamp("2018-01-01")],
+                                          "target_incentive": [90_000.0]})], ignore_index=True)
+    plans2 = {**ps, "Director": ps["Manager"]}
+    out = comp_roles.overlay_credits(plans2, world["bookings"], world["quota"], reps,
+                                     np.asarray(world["plan_role"].values).astype(str),
+                                     history=tables["bookings"])
+    d = out["Director"][0].sel(rep="D", measure="team_bookings")
+    np.testing.assert_allclose(d.transpose("period", "draw").values,
+                               world["bookings"].sum("rep").transpose("period", "draw").values, rtol=1e-12)
+    m = out["Manager"][0].sel(measure="team_bookings").sum("rep")
+    np.testing.assert_allclose(m.transpose("period", "draw").values, d.transpose("period", "draw").values,
+                               rtol=1e-12)
+
+
+def test_without_a_hierarchy_managers_are_credited_region_pods(world_setup):
+    world, tables, ps = world_setup
+    reps = tables["reps"].drop(columns="manager_id")
+    assert team.carrier_managers(reps, world["rep"].values, world["region"].values, world["period"].values) == {}
+    cr, _qu, cover = comp_roles.overlay_credits(
+        {"Manager": ps["Manager"]}, world["bookings"], world["quota"], reps,
+        np.asarray(world["plan_role"].values).astype(str))["Manager"]
+    region = dict(zip(world["rep"].values.astype(str), world["region"].values.astype(str), strict=True))
+    assert {region[r] for r, m in cover.items() if m == "M1"} == {"East"}
+    np.testing.assert_allclose(cr.sel(measure="team_bookings").sum("rep").values,
+                               world["bookings"].sum("rep").transpose(*cr.sel(measure="team_bookings")
+                                                                     .sum("rep").dims).values, rtol=1e-12)
