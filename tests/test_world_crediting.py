@@ -210,6 +210,9 @@ def test_summary_cost_includes_manager_and_overlay_payouts(world_setup):
 
     tree = xr.DataTree.from_dict({"/comp": xr.Dataset({"payout": world["payout"], "plan": world["plan"]}),
                                   "/overlay": ov})
+    from spm_models.workflow.summary import incentive_cost_of
+
+    np.testing.assert_allclose(incentive_cost_of(tree).values, total.values)  # summary.json's cost
     by_plan = cost_by_plan(tree)
     assert {"Manager", "SE", "AE"} <= set(by_plan)
     assert by_plan["Manager"]["p50"] == figures.quantiles(mgr)["p50"]
