@@ -31,7 +31,9 @@ def result(tmp_path):
     plans.mkdir()
     (plans / "ae.yaml").write_text(yaml.safe_dump(_plan(single=True)))
     (plans / "ae_accel.yaml").write_text(yaml.safe_dump(_plan(rate_hi=0.3, cap=2.0)))
-    (plans / "se.yaml").write_text(yaml.safe_dump(_plan(single=True)))
+    se = _plan(single=True)
+    se["measures"][0]["credit"] = {"rollup": True}  # overlays are credited their pod's bookings
+    (plans / "se.yaml").write_text(yaml.safe_dump(se))
     sc_path = tmp_path / "s.yaml"
     sc_path.write_text(yaml.safe_dump({"name": "s", "data": str(tmp_path / "x.duckdb"),
                                        "target": 5e6, "plans": {"AE": "plans/ae.yaml",
@@ -70,18 +72,20 @@ def test_single_tier_cost_is_rate_times_revenue(result):
     revenue = cube["bookings"].sum(["rep", "period"]).values
     np.testing.assert_allclose(cube["payout"].sum(["rep", "period"]).values, 0.10 * revenue,
                                rtol=1e-9)
-    # overlay: the three SEs share their region's bookings (W: two halves, E: all) at 10 %
+    # overlay: each SE is credited its pod (no managers: the region's AEs dealt round-robin,
+    # W: R0, R2, ... to S1 and R1, R3, ... to S2; E: all to S3) at 10 %
     ov = overlay_payouts(load_plans(result.scenario), cube["bookings"], cube["quota"],
                          result.tables["reps"], np.array(["AE"] * 20),
                          np.asarray(cube["region"].values))
     assert list(ov["rep"].values) == ["S1", "S2", "S3"]
     assert list(ov["role"].values) == ["SE"] * 3
     per_se = ov["payout"].sum("period")
-    w = cube["bookings"].where(cube["region"] == "W").sum(["rep", "period"])
-    e = cube["bookings"].where(cube["region"] == "E").sum(["rep", "period"])
-    np.testing.assert_allclose(per_se.sel(rep="S1"), 0.05 * w, rtol=1e-9)
-    np.testing.assert_allclose(per_se.sel(rep="S2"), 0.05 * w, rtol=1e-9)
-    np.testing.assert_allclose(per_se.sel(rep="S3"), 0.10 * e, rtol=1e-9)
+    annual = cube["bookings"].sum("period")
+    pod = {"S1": [f"R{i}" for i in range(0, 10, 2)], "S2": [f"R{i}" for i in range(1, 10, 2)],
+           "S3": [f"R{i}" for i in range(10, 20)]}
+    for se, members in pod.items():
+        np.testing.assert_allclose(per_se.sel(rep=se), 0.10 * annual.sel(rep=members).sum("rep"),
+                                   rtol=1e-9)
 
 
 def test_whatif_known_answers_and_directions(result):

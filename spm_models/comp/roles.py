@@ -2,8 +2,10 @@
 
 A scenario names one plan per role (``plans: {AE: ae.yaml, SE: se.yaml}``). Reps carrying a
 quota in the forecast are paid by the plan of their role (:func:`plan_key`); roles with a plan
-but no rep in the forecast are *overlay* roles (e.g. sales engineers), credited with an equal
-share of their region's bookings and quotas (:func:`overlay_payouts`). Every payout goes
+but no rep in the forecast are *overlay* roles (managers, sales engineers), credited by the
+``rollup`` rule of their plan on the world's crediting hierarchy (:mod:`spm_models.comp.team`,
+:func:`overlay_payouts`); measures with ``where``/``amount`` credit each rep's share of its
+bookings (:func:`carrier_credits`). Every payout goes
 through the one engine, :func:`spm_models.comp.engine.compute_payouts`, with the Monte Carlo
 ``draw`` dimension broadcast.
 
@@ -21,8 +23,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from spm_models.comp import team
+from spm_models.comp.credit_cube import credit_cube
 from spm_models.comp.engine import compute_payouts
-from spm_models.comp.plan import Plan
+from spm_models.comp.plan import CreditRule, Plan
 from spm_models.cube import DRAW, PERIOD, REP
 from spm_models.errors import InputError
 
@@ -140,65 +144,131 @@ def overlay_roles(plans: Mapping[str, Any], quota_roles: np.ndarray) -> list[str
     return [r for r in plans if r not in present]
 
 
-def _active(sel: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    if "term_date" in sel:
-        term = pd.to_datetime(sel["term_date"], errors="coerce")
-        sel = sel[term.isna() | (term >= start)]
-    if "hire_date" in sel:
-        sel = sel[pd.to_datetime(sel["hire_date"], errors="coerce").fillna(start) <= end]
-    return sel
+def carrier_credits(plan: Plan, bookings: xr.DataArray, quota: xr.DataArray,
+                    shares: xr.DataArray | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+    """Credits and quotas of quota carriers on ``plan``'s measures: ``bookings (rep, period,
+    draw)`` and ``quota (rep, period)`` on every measure (:func:`with_measures`), or, when a
+    measure credits a part of the bookings (``where``/``amount``), each rep's ``shares (rep,
+    measure)`` of both (:func:`spm_models.comp.credit_cube.credit_cube`; quota and credits
+    scale alike, so a measure's attainment is the rep's bookings attainment). Raises
+    :class:`InputError` (plan key named) when such a plan has no ``shares``."""
+    if not team.needs_shares(plan):
+        return with_measures(bookings, plan), with_measures(quota, plan)
+    if shares is None:
+        i = next(k for k, m in enumerate(plan.measures)
+                 if (m.credit or CreditRule()).where or (m.credit or CreditRule()).amount != "amount")
+        raise InputError(f"{plan.source}, key 'measures[{i}].credit': a filtered measure needs the reps' "
+                         "booking history (or a forecast split by measure) to be simulated")
+    cr = credit_cube(plan, bookings, reps={}, shares=shares)
+    qu = credit_cube(plan, quota, reps={}, shares=shares)
+    if len(plan.measure_names) == 1:
+        cr, qu = cr.squeeze("measure", drop=True), qu.squeeze("measure", drop=True)
+    return cr, qu
+
+
+def _region_of(bookings: xr.DataArray, region: np.ndarray | None) -> np.ndarray:
+    if region is not None:
+        return np.asarray(region).astype(str)
+    if "region" in bookings.coords:
+        return np.asarray(bookings["region"].values).astype(str)
+    return np.full(bookings.sizes[REP], "")
+
+
+def overlay_credits(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
+                    reps: pd.DataFrame, quota_roles: np.ndarray, region: np.ndarray | None = None,
+                    history: pd.DataFrame | None = None,
+                    ) -> dict[str, tuple[xr.DataArray, xr.DataArray, dict[str, str]]]:
+    """Credits and quotas of every overlay role's reps (roles with a plan but no quota carrier,
+    e.g. ``Manager``, ``SE``) from the quota carriers' simulated ``bookings (rep, period,
+    draw)`` and ``quota (rep, period)``: role → ``(credits (rep, period, draw, measure),
+    quotas (rep, period, measure), hierarchy carrier → overlay rep)``.
+
+    A role whose reps manage quota carriers is credited on the management hierarchy
+    (:func:`spm_models.comp.team.carrier_managers`: ``manager_id``, hires by region); other
+    overlay roles on pods (:func:`spm_models.comp.team.overlay_cover`). The plan's ``rollup``
+    measures are credited the bookings of every carrier below (any depth), filtered measures
+    their shares (:func:`spm_models.comp.team.world_shares` from ``history``). Only reps of the
+    role employed in the plan year with a positive plan-year quota on every measure are kept.
+    ``region`` gives each carrier's region (default: the ``region`` coordinate).
+
+    Raises :class:`InputError` naming the plan file and key when an overlay plan's measure has
+    no ``credit: {rollup: true}`` (overlay reps book nothing of their own) or a filtered
+    measure has no ``history``.
+    """
+    out: dict[str, tuple[xr.DataArray, xr.DataArray, dict[str, str]]] = {}
+    roles_todo = overlay_roles(plans, quota_roles)
+    if not roles_todo or "role" not in reps:
+        return out
+    reps = reps.assign(rep_id=reps["rep_id"].astype(str))
+    carriers = [str(r) for r in bookings[REP].values]
+    regions = _region_of(bookings, region)
+    months = [str(p) for p in bookings[PERIOD].values]
+    managers = team.carrier_managers(reps, carriers, regions, months)
+    start, end = team.plan_year(months)
+    for role in roles_todo:
+        sel = reps[(reps["role"].astype(str) == role) & team.employed(reps, start, end)]
+        if sel.empty:
+            continue
+        plan = plans[role]
+        for i, m in enumerate(plan.measures):
+            if not (m.credit or CreditRule()).rollup:
+                raise InputError(f"{plan.source}, key 'measures[{i}].credit.rollup': overlay role {role!r} "
+                                 "books nothing of its own; set credit: {rollup: true} so its reps are "
+                                 "credited with the bookings of the reps they cover")
+        ids = sel["rep_id"].tolist()
+        if set(ids) & set(managers.values()):
+            hier = managers
+        else:
+            hier = team.overlay_cover(reps, role, carriers, regions, managers, months)
+        shares = None
+        if team.needs_shares(plan):
+            if history is None:
+                credit_cube(plan, bookings, reps=hier)  # raises the plan-key error
+            assert history is not None
+            shares = team.world_shares(plan, history, reps, carriers, regions)
+        cr = credit_cube(plan, bookings, reps=hier, shares=shares)
+        qu = credit_cube(plan, quota, reps=hier, shares=shares)
+        have = set(map(str, cr[REP].values))
+        ids = [r for r in ids if r in have]
+        if not ids:
+            continue
+        qsum = qu.sel({REP: ids}).sum(PERIOD)
+        keep = [r for r, ok in zip(ids, (qsum > 0).all("measure").values, strict=True) if ok]
+        if keep:
+            out[role] = (cr.sel({REP: keep}), qu.sel({REP: keep}), hier)
+    return out
 
 
 def overlay_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
                     reps: pd.DataFrame, quota_roles: np.ndarray,
-                    region: np.ndarray | None = None) -> xr.Dataset | None:
-    """Payouts of overlay roles (plan roles with no rep among the quota carriers, e.g. ``SE``).
+                    region: np.ndarray | None = None,
+                    history: pd.DataFrame | None = None) -> xr.Dataset | None:
+    """Payouts of overlay roles (plan roles with no rep among the quota carriers: managers,
+    ``SE``), credited by their plan's crediting rules on the world's hierarchy
+    (:func:`overlay_credits`; ``history``: the bookings table, needed by filtered measures).
 
-    Each overlay rep active during the plan year is credited an equal share of its region's
-    bookings (every draw) against the same share of the region's quotas, so its attainment is
-    the region's attainment; a plan with several measures is credited that on each measure.
-    ``region`` gives the region of each quota carrier (default: ``bookings``' ``region``
-    coordinate). Returns ``payout(rep, period, draw)`` with coordinates ``role(rep)`` and
-    ``region(rep)`` over the overlay reps, or ``None`` when there is none.
+    Returns ``payout(rep, period, draw)`` (in the last month of each payout period) with
+    coordinates ``role(rep)`` and ``region(rep)`` over the overlay reps, or ``None`` when there
+    is none. Errors as :func:`overlay_credits`.
     """
-    if "role" not in reps or "region" not in reps:
+    credits = overlay_credits(plans, bookings, quota, reps, quota_roles, region, history)
+    if not credits:
         return None
-    roles_todo = overlay_roles(plans, quota_roles)
-    if not roles_todo:
-        return None
-    region = region if region is not None else np.asarray(bookings["region"].values).astype(str)
-    plan_start = pd.Period(str(bookings[PERIOD].values[0]), freq="M").to_timestamp()
-    plan_end = pd.Period(str(bookings[PERIOD].values[-1]), freq="M").to_timestamp("M")
     months = [str(p) for p in bookings[PERIOD].values]
-    # region totals by a one-hot product (much faster than groupby on a large cube)
-    names = np.unique(region)
-    onehot = (region[None, :] == names[:, None]).astype(float)
-    b_np = np.asarray(bookings.transpose(REP, PERIOD, DRAW).values)
-    reg_b = xr.DataArray(np.tensordot(onehot, b_np, axes=(1, 0)), dims=["region", PERIOD, DRAW],
-                         coords={"region": names, PERIOD: months, DRAW: bookings[DRAW].values})
-    reg_q = xr.DataArray(onehot @ np.asarray(quota.transpose(REP, PERIOD).values),
-                         dims=["region", PERIOD], coords={"region": names, PERIOD: months})
+    tab = reps.assign(rep_id=reps["rep_id"].astype(str)).drop_duplicates("rep_id").set_index("rep_id")
     parts = []
-    for role in roles_todo:
+    for role, (cr, qu, _h) in credits.items():
         plan = plans[role]
-        sel = _active(reps[reps["role"].astype(str) == role], plan_start, plan_end)
-        sel = sel[sel["region"].astype(str).isin(set(map(str, names)))]
-        if sel.empty:
-            continue
-        ids = sel["rep_id"].astype(str).to_numpy()
-        regions = sel["region"].astype(str).to_numpy()
-        share = 1.0 / pd.Series(regions).map(pd.Series(regions).value_counts()).to_numpy()
-        shr = xr.DataArray(share, dims=[REP], coords={REP: ids})
-        at = xr.DataArray(regions, dims=[REP], coords={REP: ids})
-        credits = (reg_b.sel(region=at) * shr).drop_vars("region")
-        quotas = (reg_q.sel(region=at) * shr).drop_vars("region")
-        ti = xr.DataArray(sel["target_incentive"].astype(float).to_numpy()
-                          if "target_incentive" in sel else np.full(len(ids), np.nan),
+        ids = [str(r) for r in cr[REP].values]
+        ti = xr.DataArray(tab["target_incentive"].reindex(ids).astype(float).to_numpy()
+                          if "target_incentive" in tab else np.full(len(ids), np.nan),
                           dims=[REP], coords={REP: ids})
-        res = compute_payouts(plan, with_measures(credits, plan), with_measures(quotas, plan), ti)
-        pay = res["payout"].reindex({PERIOD: months}, fill_value=0.0)
-        part = xr.Dataset({"payout": pay.transpose(REP, PERIOD, DRAW)})
+        if len(plan.measure_names) == 1:
+            cr, qu = cr.squeeze("measure", drop=True), qu.squeeze("measure", drop=True)
+        res = compute_payouts(plan, cr, qu, ti)
+        pay = res["payout"].reindex({PERIOD: months}, fill_value=0.0).transpose(REP, PERIOD, DRAW)
+        regions = (tab["region"].reindex(ids).fillna("").astype(str).to_numpy() if "region" in tab
+                   else np.full(len(ids), ""))
+        part = xr.Dataset({"payout": pay.drop_vars([c for c in pay.coords if c not in pay.dims])})
         parts.append(part.assign_coords(role=(REP, [role] * len(ids)), region=(REP, regions)))
-    if not parts:
-        return None
     return xr.concat(parts, dim=REP) if len(parts) > 1 else parts[0]

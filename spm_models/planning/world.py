@@ -75,18 +75,18 @@ def plan_key(plans: Mapping[str, Any], role: str) -> str:
     return next(iter(plans))
 
 
-def _with_measures(da: xr.DataArray, plan: Any) -> xr.DataArray:
-    names = list(getattr(plan, "measure_names", []) or [])
-    return da.expand_dims(measure=names) if len(names) > 1 else da
-
-
 def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
                   target_incentive: xr.DataArray, plan_roles: np.ndarray,
-                  active: xr.DataArray | None = None) -> xr.Dataset:
+                  active: xr.DataArray | None = None,
+                  tables: Mapping[str, pd.DataFrame] | None = None) -> xr.Dataset:
     """Payouts ``(rep, period, draw)`` through the comp engine, one call per plan, landing in
     the last month of each payout period; masked by ``active`` (no pay after leaving or before
-    starting). Also ``plan(rep)``: the plan key each rep is paid on."""
-    from spm_models.comp import compute_payouts
+    starting). Also ``plan(rep)``: the plan key each rep is paid on. A plan whose measures
+    credit a part of the bookings (``where``/``amount``) credits each rep its share from the
+    ``tables``' booking history (:func:`spm_models.comp.team.world_shares`; region's share for
+    hires) on credits and quotas alike (:func:`spm_models.comp.roles.carrier_credits`)."""
+    from spm_models.comp import compute_payouts, team
+    from spm_models.comp.roles import carrier_credits
 
     keys = np.array([plan_key(plans, str(r)) for r in plan_roles])
     months = [str(p) for p in bookings[PERIOD].values]
@@ -95,8 +95,14 @@ def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.Da
     for key in dict.fromkeys(keys):
         idx = np.flatnonzero(keys == key)
         sel = {REP: reps[idx]}
-        res = compute_payouts(plans[key], _with_measures(bookings.sel(sel), plans[key]),
-                              _with_measures(quota.sel(sel), plans[key]), target_incentive.sel(sel))
+        shares = None
+        if team.needs_shares(plans[key]) and tables is not None and "bookings" in tables:
+            regions = (np.asarray(bookings["region"].values).astype(str)[idx] if "region" in bookings.coords
+                       else np.full(len(idx), ""))
+            shares = team.world_shares(plans[key], tables["bookings"], tables.get("reps"),
+                                       [str(r) for r in reps[idx]], regions)
+        cr, qu = carrier_credits(plans[key], bookings.sel(sel), quota.sel(sel), shares)
+        res = compute_payouts(plans[key], cr, qu, target_incentive.sel(sel))
         p = res["payout"].reindex({PERIOD: months}, fill_value=0.0).transpose(REP, PERIOD, DRAW)
         pay[idx] = p.values
     out = xr.DataArray(pay, dims=(REP, PERIOD, DRAW), coords={REP: reps, PERIOD: months,
@@ -148,7 +154,8 @@ def simulate_world(inputs: WorldInputs, levers: Iterable[str] = LEVERS) -> xr.Da
     if inputs.target_incentive is not None:
         ti.update(inputs.target_incentive.astype(float))
     ti_da = xr.DataArray(ti.to_numpy(), dims=(REP,), coords={REP: world[REP].values})
-    pay = world_payouts(inputs.plans, bookings, quota, ti_da, world["plan_role"].values, world["active"])
+    pay = world_payouts(inputs.plans, bookings, quota, ti_da, world["plan_role"].values, world["active"],
+                        inputs.tables)
     out = world.assign(bookings=bookings, potential_bookings=potential, quota=quota,
                        payout=pay["payout"], plan=pay["plan"], target_incentive=ti_da)
     out.attrs.update(levers=",".join(x for x in LEVERS if x in levers),

@@ -145,6 +145,68 @@ def modifier_curves(plan: Plan, measure: str, levels: Sequence[float] | None = N
     return fig
 
 
+def _months_per(period: str) -> int:
+    return {"month": 1, "quarter": 3, "year": 12}[period]
+
+
+def advance_pacing_data(plan: Plan, attainments: Sequence[float] = (1.5, 0.3, 0.9),
+                        quota: float = 100_000.0, target_incentive: float | None = None) -> xr.DataArray:
+    """Payouts (through the engine) in the payout periods of the first quota period of the
+    plan's advance-capped measure, with the plan's ``advance_cap`` and without it, when a rep
+    is credited ``attainments[k]`` × the monthly ``quota`` in its ``k``-th month (cycled; every
+    measure alike) — the pacing of advances and the true-up at the end of the quota period.
+
+    Dims ``(plan, period)``: ``plan`` = ``["advance cap", "no advance cap"]``, ``period`` = the
+    last month of each payout period inside the first quota period. Raises ValueError when no
+    measure has an ``advance_cap``.
+    """
+    capped = [m for m in plan.measures if m.advance_cap is not None]
+    if not capped:
+        raise ValueError(f"plan {plan.name!r} has no measure with an advance_cap")
+    raw = dict(plan.raw)
+    raw["measures"] = [{k: v for k, v in dict(m).items() if k != "advance_cap"} for m in raw["measures"]]
+    uncapped = Plan.from_dict(raw, source=plan.source)
+    months = plan.months
+    k = _months_per(capped[0].quota_period)
+    att = np.resize(np.asarray(attainments, dtype=float), k)
+    pattern = np.zeros(len(months))
+    pattern[:k] = att
+    names = plan.measure_names
+    credits = xr.DataArray(np.tile((pattern * quota)[None, :, None], (1, 1, len(names))),
+                           dims=["rep", "period", "measure"],
+                           coords={"rep": ["A"], "period": months, "measure": names})
+    quotas = xr.full_like(credits, quota)
+    ti = target_incentive if target_incentive is not None else plan.target_incentive
+    rows = []
+    for p in (plan, uncapped):
+        pay = compute_payouts(p, credits, quotas, ti)["payout"].isel(rep=0)
+        pay = pay.sel(period=[m for m in map(str, pay["period"].values) if m <= months[k - 1]])
+        rows.append(pay.values)
+    return xr.DataArray(np.array(rows), dims=["plan", "period"],
+                        coords={"plan": ["advance cap", "no advance cap"], "period": pay["period"].values},
+                        name="payout", attrs={"plan": plan.name, "attainments": list(map(float, att))})
+
+
+def advance_pacing(plan: Plan, attainments: Sequence[float] = (1.5, 0.3, 0.9),
+                   quota: float = 100_000.0, target_incentive: float | None = None) -> Figure:
+    """Grouped bars of :func:`advance_pacing_data`: each payout of the first quota period with
+    and without the advance cap (same total: the last month trues up)."""
+    data = advance_pacing_data(plan, attainments, quota, target_incentive)
+    periods = [str(p) for p in data["period"].values]
+    x = np.arange(len(periods))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for i, (label, color) in enumerate(zip(data["plan"].values, ("#4C72B0", "#BBBBBB"), strict=True)):
+        ax.bar(x + (i - 0.5) * 0.38, data.sel(plan=label).values, width=0.38, color=color, label=str(label))
+    att = ", ".join(f"{a:.0%}" for a in data.attrs["attainments"])
+    ax.set_xticks(x, periods)
+    ax.set_ylabel(f"payout ({plan.currency or 'currency'})")
+    ax.set_title(f"Advance pacing: months credited {att} of their quota")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
 def payout_distribution(result: xr.Dataset, scenario: str | None = None, bins: int = 50) -> Figure:
     """Histogram of annual rep payouts (pooled over reps and draws) and of total cost."""
     payout = result["payout"]

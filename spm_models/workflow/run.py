@@ -11,7 +11,8 @@
     world        territory → roster (leavers, hires on           spm_models.planning.scenario_world
                  ``capacity.hire_plan``) → quotas → response →
                  pay; the capacity solve, hiring curve, bridge
-    overlay      payouts of overlay roles on the world           spm_models.comp.roles
+    overlay      managers' and overlays' payouts, credited by     spm_models.comp.roles
+                 their plans' rollup on the world's bookings
     summary      the decision figures, all read from the world   spm_models.figures
 
 The result is an :class:`xarray.DataTree` (:func:`assemble_tree`) with groups ``/forecast``,
@@ -186,16 +187,12 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     fgroup = world_step.forecast_group(world, fcube)
     wcomp = world_step.comp_frame(world)
     bookings, quota = fgroup["bookings"], wcomp["quota"]
-    reps = tables["reps"].copy()
-    reps["rep_id"] = reps["rep_id"].astype(str)
     rep_ids = np.asarray(bookings[REP].values).astype(str)
     rinfo = pd.DataFrame({"region": world["region"].values.astype(str),
                           "territory_id": world["territory_id"].values.astype(str)}, index=rep_ids)
     roles = np.asarray(world["role"].values).astype(str)
-    plan_roles = np.asarray(world["plan_role"].values).astype(str)
     comp = wcomp[["payout", "plan"]]
-    overlay = comp_roles.overlay_payouts(plans, bookings, quota, reps, plan_roles,
-                                         rinfo["region"].to_numpy())
+    overlay = world_step.overlay_group(world, tables, plans)
     # capacity: from the world (the solved plan's probability is read on its revenue)
     cap = world_step.capacity_group(wres) if "capacity" in scenario.spec else None
     prov = provenance(scenario_hash=scenario.scenario_hash(), data_hash=data_hash,

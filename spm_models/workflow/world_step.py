@@ -74,6 +74,25 @@ def comp_frame(world: xr.Dataset) -> xr.Dataset:
     return world[["quota", "payout", "plan", "target_incentive"]]
 
 
+def overlay_group(world: xr.Dataset, tables: dict[str, pd.DataFrame],
+                  plans: dict[str, Any]) -> xr.Dataset | None:
+    """``/overlay``: payouts ``(rep, period, draw)`` of the overlay roles (managers, SEs: plans
+    with no quota carrier in the world), credited by their plan's rules on the world's
+    simulated bookings (:func:`spm_models.comp.roles.overlay_payouts`: managers by the
+    ``manager_id`` hierarchy, hires joining a manager of their region; overlays by pods;
+    ``where`` shares from the ``bookings`` history). ``None`` without overlay roles."""
+    from spm_models.comp import roles as comp_roles
+
+    if "reps" not in tables:
+        return None
+    reps = tables["reps"].copy()
+    reps["rep_id"] = reps["rep_id"].astype(str)
+    return comp_roles.overlay_payouts(plans, world["bookings"], world["quota"], reps,
+                                      np.asarray(world["plan_role"].values).astype(str),
+                                      np.asarray(world["region"].values).astype(str),
+                                      history=tables.get("bookings"))
+
+
 def capacity_group(res: Any) -> xr.Dataset:
     """``/capacity`` read from the world: ``headcount(period, draw)``, ``ramped_fte``
     (active reps weighted by their ramp share), ``capacity(period, draw)`` = company bookings
