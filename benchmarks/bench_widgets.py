@@ -62,6 +62,11 @@ def _engine_only(wi) -> None:
         wi._run_group(key, wi.plans[key], *_struct(wi.plans[key]), 0.0)
 
 
+def _step(i: int) -> int:
+    """+1, -1, +2, -2, ...: new values either side of the scenario's."""
+    return (i % 2 * 2 - 1) * (1 + i // 2)
+
+
 def _struct(plan):
     from spm_models.comp import engine
 
@@ -109,14 +114,13 @@ def main() -> None:
 
     acc0 = panel.accel.value
     names = [p for p in wi.plan_choices if p != panel.plan.value]
-    step = lambda i: (i % 2 * 2 - 1) * (1 + i // 2)  # noqa: E731  +1 -1 +2 -2 ...
     R = args.repeat
     controls = {
         "quota uplift": (panel.uplift, [0.01 * (3 + i) * (1 if i % 2 else -1) for i in range(R)]),
-        "accelerator rate": (panel.accel, [round(acc0 * (1 + 0.1 * step(i)), 4) for i in range(R)]),
+        "accelerator rate": (panel.accel, [round(acc0 * (1 + 0.1 * _step(i)), 4) for i in range(R)]),
         "cap": (panel.cap, [round(panel.cap.value - 0.05 * (1 + i), 2) for i in range(R)]),
         "threshold": (panel.threshold, [round(0.05 * (1 + i), 2) for i in range(R)]),
-        "hires": (panel.headcount, [min(max(wi.hires + 2 * step(i), 0), wi.max_hires) for i in range(R)]),
+        "hires": (panel.headcount, [min(max(wi.hires + 2 * _step(i), 0), wi.max_hires) for i in range(R)]),
         "plan": (panel.plan, [names[i % len(names)] for i in range(R)] if names else []),
     }
     print(f"{'control':<18}{'median ms':>10}{'worst ms':>10}{'CPU ms':>8}{'÷ floor':>9}{'÷ 300':>7}"
@@ -130,7 +134,7 @@ def main() -> None:
         for v in values:
             if label == "plan":
                 wi.clear_cache(("plans", "pay", "curve"))  # first visit: file, payouts, curve
-            w, c = _clock(lambda v=v: setattr(control, "value", v))
+            w, c = _clock(lambda c=control, v=v: setattr(c, "value", v))
             walls.append(w)
             cpus.append(c)
         panel._on_reset()

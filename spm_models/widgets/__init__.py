@@ -10,8 +10,13 @@
 """
 
 from spm_models.widgets.charts import figures_html, pay_curve_html
-from spm_models.widgets.model import (WhatIf, WhatIfFigures, accelerator_rate, modify_plan,
-                                      plan_choices)
+from spm_models.widgets.model import (
+    WhatIf,
+    WhatIfFigures,
+    accelerator_rate,
+    modify_plan,
+    plan_choices,
+)
 from spm_models.widgets.panel import WhatIfPanel
 
 __all__ = ["WhatIf", "WhatIfFigures", "WhatIfPanel", "accelerator_rate", "figures_html",

@@ -101,10 +101,10 @@ def curve_svg(x: np.ndarray, series: Sequence[tuple[str, np.ndarray, str, bool]]
     top = top * 1.05 if top > 0 else 1.0
     x0, x1 = float(x[0]), float(x[-1]) if x[-1] > x[0] else float(x[0]) + 1.0
 
-    def px(v: np.ndarray) -> np.ndarray:
+    def px(v: Any) -> Any:
         return ml + (v - x0) / (x1 - x0) * pw
 
-    def py(v: np.ndarray) -> np.ndarray:
+    def py(v: Any) -> Any:
         return mt + ph - np.clip(v, 0.0, top) / top * ph
 
     lines = []

@@ -332,7 +332,7 @@ class WhatIf:
         from spm_models.errors import InputError
 
         idx = self._groups[key]
-        mpos, credits, ppos, active = self._layout_of(key, plan)
+        mpos, credits, _, active = self._layout_of(key, plan)
         n_m = len(plan.measures)
         quotas = self._q_np[idx][:, mpos] * (1.0 + uplift)
         quotas = quotas[:, None, None, :]
@@ -358,9 +358,9 @@ class WhatIf:
         credits = self._layout["credits"].get_or((key, tuple(mpos)), lambda: np.ascontiguousarray(
             self._b_np[idx][:, mpos, :].transpose(0, 2, 1))[:, :, None, :])
         ppos = self._months(plan.payout_period_ends, f"{plan.source}: payouts")
-        active = None if self._active_np is None else self._layout["active"].get_or(
-            (key, tuple(ppos)),
-            lambda: np.ascontiguousarray(self._active_np[idx][:, ppos, :].transpose(0, 2, 1)))
+        act = self._active_np
+        active = None if act is None else self._layout["active"].get_or(
+            (key, tuple(ppos)), lambda: np.ascontiguousarray(act[idx][:, ppos, :].transpose(0, 2, 1)))
         return mpos, credits, ppos, active
 
     def _overlay(self, uplift: float) -> xr.DataArray | None:
