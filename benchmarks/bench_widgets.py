@@ -2,8 +2,8 @@
 
 Runs the scenario (``scenarios/base.yaml`` by default; its forecast comes from the on-disk
 cache that ``make report`` fills), builds the :class:`spm_models.widgets.WhatIfPanel` and, for
-each control, sets it to a sequence of new values the panel has not seen (a plan switch also
-starts with the plan caches cleared: a plan's first visit). Each time is what the user waits for
+each control, sets it to a sequence of new values the panel has not seen (the plan dropdown
+walks through the other plan files: each one's first visit, while there are enough of them). Each time is what the user waits for
 between moving a control and every output widget holding the new figures, histograms and pay
 curve (the browser's drawing of the HTML aside): wall time with ``time.perf_counter``, and the
 process CPU time (all threads: numba runs the comp kernel on every core) beside it.
@@ -132,8 +132,6 @@ def main() -> None:
             continue
         walls, cpus = [], []
         for v in values:
-            if label == "plan":
-                wi.clear_cache(("plans", "pay", "curve"))  # first visit: file, payouts, curve
             w, c = _clock(lambda c=control, v=v: setattr(c, "value", v))
             walls.append(w)
             cpus.append(c)
