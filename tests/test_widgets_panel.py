@@ -51,7 +51,7 @@ def test_switching_plan_changes_the_plotted_curve(result):  # noqa: F811
     assert height == pytest.approx(96_000 / 72_000, rel=0.01)
     # the curve updates with the plan's settings too; the hires control leaves it alone
     panel.cap.value = 1.5
-    capped = _series(panel.curve.value)["t"]
+    capped = _series(panel.curve.value)["t (what-if)"]
     assert capped != after["t"]
     html = panel.curve.value
     panel.uplift.value = 0.2

@@ -88,12 +88,14 @@ def _steps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def curve_svg(x: np.ndarray, series: Sequence[tuple[str, np.ndarray, str, bool]], title: str,
-              fmt_y: Callable[[float], str], step: bool = False, width: int = 380,
+              fmt_y: Callable[[float], str], step: bool | Sequence[bool] = False, width: int = 380,
               height: int = 150) -> str:
     """Line chart as inline SVG: ``series`` of ``(label, y, colour, dashed)`` over ``x``
-    (attainment, drawn in %), a dashed line at 100 %, the legend below. Each line is a
+    (attainment, drawn in %), a dashed line at 100 %, the legend below. ``step``: draw a
+    series as a step function (one flag for all, or one per series). Each line is a
     ``<polyline data-series=label>``."""
-    ml, mr, mt, mb = 52, 8, 6, 18
+    ml, mr, mt, mb = 52, 16, 6, 18
+    steps = [step] * len(series) if isinstance(step, bool) else list(step)
     pw, ph = width - ml - mr, height - mt - mb
     x = np.asarray(x, dtype=float)
     ys = [np.nan_to_num(np.asarray(y, dtype=float)) for _, y, _, _ in series]
@@ -108,8 +110,8 @@ def curve_svg(x: np.ndarray, series: Sequence[tuple[str, np.ndarray, str, bool]]
         return mt + ph - np.clip(v, 0.0, top) / top * ph
 
     lines = []
-    for (label, _, color, dashed), y in zip(series, ys, strict=True):
-        xx, yy = _steps(x, y) if step else (x, y)
+    for (label, _, color, dashed), y, st in zip(series, ys, steps, strict=True):
+        xx, yy = _steps(x, y) if st else (x, y)
         pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(xx), py(yy), strict=True))
         dash = " stroke-dasharray='4 3'" if dashed else ""
         lines.append(f"<polyline data-series='{html.escape(label)}' points='{pts}' fill='none' "
@@ -144,12 +146,15 @@ def pay_curve_html(curve: dict[str, Any], reference: dict[str, Any] | None = Non
     total = curve["total"]
     plan = curve["plan"]
     money = fmt_money
-    series = [(f"{plan.name}", total.values, BLUE, False)]
+    label = plan.name + (" (what-if)" if str(plan.source).endswith("(what-if)") else "")
+    series = [(label, total.values, BLUE, False)]
+    steps = [bool(curve["step"])]
     if reference is not None and not np.array_equal(reference["total"].values, total.values):
         series.insert(0, (f"{reference['plan'].name} (scenario)", reference["total"].values, GREY, True))
+        steps.insert(0, bool(reference["step"]))
     charts = [curve_svg(total["attainment"].values, series,
                         f"Pay curve: plan-year earnings, quota {money(curve['quota'])}", money,
-                        step=curve["step"])]
+                        step=steps)]
     for fam in curve["families"]:
         levels = fam["modifier_attainment"].values
         colors = [FAMILY[round(i * (len(FAMILY) - 1) / max(len(levels) - 1, 1))]
