@@ -25,7 +25,9 @@ plan-year bookings and revenue. Each plan group's
 plan-year payouts ``(rep, draw)`` are cached by (plan structure, parameters, uplift), so a
 control only re-runs the plans it changes: the hires control runs no engine at all, a plan
 switch only the main role's reps, the accelerator/cap/threshold the quota carriers' plans,
-the quota uplift every plan. Arrays are wrapped into xarray only for the reducer.
+the quota uplift every plan; the overlay payouts and attainments depend on the uplift alone
+and run in a worker thread beside the comp kernel (which releases the GIL). Arrays are wrapped
+into xarray only for the reducer.
 """
 
 from __future__ import annotations
