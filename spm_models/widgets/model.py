@@ -194,6 +194,8 @@ class WhatIf:
         self.region = (np.asarray(cube["region"].values).astype(str) if "region" in cube.coords
                        else np.array([""] * cube.sizes[REP]))
         self.reps = result.tables.get("reps")
+        #: the bookings table: history shares of overlay measures with `where` filters
+        self.history = result.tables.get("bookings")
         self.plans = comp_roles.load_plans(self.scenario.plans, self.scenario.path)
         self.main_role = comp_roles.plan_key(self.plans, comp_roles.DEFAULT_ROLE)
         self.target = self.scenario.spec.get("target")
@@ -374,7 +376,7 @@ class WhatIf:
         def run() -> xr.DataArray | None:
             q = self.quota * (1.0 + uplift) if uplift else self.quota
             ov = comp_roles.overlay_payouts(self._overlay_plans, self.bookings, q, self.reps,
-                                            self.plan_keys, self.region)
+                                            self.plan_keys, self.region, self.history)
             return None if ov is None else ov["payout"].sum(PERIOD)
         return self._caches["overlay"].get_or(uplift, run)
 
