@@ -116,7 +116,7 @@ def test_roles_and_who_books(demo_tables):
 def test_bookings_within_tenure_and_territory(demo_tables):
     reps = demo_tables["reps"].set_index("rep_id")
     b = demo_tables["bookings"]
-    new = b[b["deal_type"] == "new"]
+    new = b[b["deal_type"] != "cancellation"]
     r = reps.loc[new["rep_id"]]
     assert (new["date"].to_numpy() >= r["hire_date"].to_numpy()).all()
     term = r["term_date"].to_numpy()
@@ -150,7 +150,7 @@ def test_opportunities_match_deals_and_win_rate(demo_tables):
     o = demo_tables["opportunities"]
     b = demo_tables["bookings"]
     won = o[o["status"] == "won"]
-    assert len(won) == (b["deal_type"] == "new").sum()
+    assert len(won) == (b["deal_type"] != "cancellation").sum()
     closed = o["status"].isin(["won", "lost"])
     assert 0.25 < len(won) / closed.sum() < 0.35
     open_ = o[o["status"] == "open"]
@@ -172,7 +172,7 @@ def test_deal_counts_follow_the_documented_process(demo_tables):
                  + np.log(1 - np.exp(-(rm["tau"].to_numpy() + 1) / tr["ramp_tau"])))
     rm["lam"] = lam
     b = demo_tables["bookings"]
-    new = b[b["deal_type"] == "new"]
+    new = b[b["deal_type"] != "cancellation"]
     obs = new.groupby([new["rep_id"], new["date"].dt.strftime("%Y-%m")]).size()
     rm["n"] = obs.reindex(pd.MultiIndex.from_frame(rm[["rep_id", "period"]])).fillna(0).to_numpy()
     for key in ("fm", "t"):  # by calendar month (seasonality) and by month index (trend)
@@ -209,3 +209,23 @@ def test_bad_arguments_are_input_errors():
         make_demo(n_reps=1)
     with pytest.raises(InputError, match="--years"):
         make_demo(years=0)
+
+
+def test_deal_types_and_margins(demo_tables):
+    """An account's first won deal is new business, its later ones renewals or upsells; the
+    gross margin is a product-dependent share of the amount, reversed by a cancellation."""
+    b = demo_tables["bookings"].sort_values(["date", "booking_id"])
+    won = b[b["deal_type"] != "cancellation"]
+    assert set(won["deal_type"]) == {"new", "renewal", "upsell"}
+    first = won.groupby("account_id")["deal_type"].first()
+    assert (first == "new").all()
+    assert (won.groupby("account_id")["deal_type"].apply(lambda s: (s == "new").sum()) == 1).all()
+    rate = won["margin"] / won["amount"]
+    assert rate.between(0.10, 0.95).all()
+    by_product = rate.groupby(won["product"]).mean()
+    assert by_product["Core Platform"] > by_product["Professional Services"] + 0.3
+    cancel = b[b["deal_type"] == "cancellation"]
+    assert (cancel["margin"] < 0).all() and (cancel["amount"] < 0).all()
+    deal_rate = won.set_index("opp_id")["margin"] / won.set_index("opp_id")["amount"]
+    c_rate = cancel["margin"].to_numpy() / cancel["amount"].to_numpy()
+    assert np.allclose(c_rate, deal_rate.reindex(cancel["opp_id"]).to_numpy(), atol=1e-3)

@@ -563,7 +563,9 @@ def make_demo(
         "account_id": acc_ids[d_acc[b_deal]],
         "product": prod_names[d_prod[b_deal]],
         "opp_id": opp_ids[opp_num[b_deal]],
-        "deal_type": np.array(("new", "cancellation"), dtype=object)[b_cancel.astype(np.int8)],
+        "deal_type": _deal_types(d_acc[b_deal], b_cancel, np.random.default_rng([seed, 21])),
+        "margin": _margins(d_amount[b_deal], d_prod[b_deal], b_deal, b_cancel,
+                           np.random.default_rng([seed, 22])),
     })
 
     # -- quotas ---------------------------------------------------------------------------
@@ -607,3 +609,37 @@ def make_demo(
     return {"reps": reps, "bookings": bookings, "quotas": quotas, "accounts": accounts,
             "opportunities": opportunities, "opportunity_history": history, "truth": truth, "truth_reps": truth_reps,
             "territories": terr_table}
+
+
+#: gross-margin rate of each of :data:`PRODUCTS` (mean, before per-deal noise): software sells
+#: at a higher margin than services (the range of published SaaS gross margins, 60-80 %, and
+#: typical professional-services margins, 25-40 %)
+PRODUCT_MARGIN = (0.80, 0.74, 0.66, 0.32)
+RENEWAL_SHARE = 0.6  # of repeat business on an account, the share that is a renewal (else upsell)
+
+
+def _deal_types(account: np.ndarray, cancel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``deal_type`` of each booking row (rows in date order): a cancellation is
+    ``cancellation``; an account's first won deal is ``new``; its later deals are ``renewal``
+    (probability :data:`RENEWAL_SHARE`) or ``upsell``. Drawn from its own random stream, so the
+    rest of the demo does not change with it."""
+    out = np.full(len(account), "cancellation", dtype=object)
+    won = np.flatnonzero(~cancel)
+    first = np.zeros(len(won), bool)
+    first[np.unique(account[won], return_index=True)[1]] = True
+    repeat = np.where(rng.random(len(won)) < RENEWAL_SHARE, "renewal", "upsell")
+    out[won] = np.where(first, "new", repeat)
+    return out
+
+
+def _margins(amount: np.ndarray, product: np.ndarray, deal: np.ndarray, cancel: np.ndarray,
+             rng: np.random.Generator) -> np.ndarray:
+    """Gross margin of each booking row (currency): the deal's amount × its product's margin
+    rate (:data:`PRODUCT_MARGIN`) + Normal(0, 0.05) noise, clipped to 10-95 %; a cancellation
+    reverses its deal's margin. Rounded to cents. Its own random stream."""
+    rate_of_deal = np.clip(np.asarray(PRODUCT_MARGIN)[product]
+                           + rng.normal(0.0, 0.05, len(amount)), 0.10, 0.95)
+    # one rate per deal: a cancellation row takes the rate of its deal's won row
+    won_rate = pd.Series(rate_of_deal[~cancel], index=deal[~cancel])
+    rate = won_rate.reindex(deal).to_numpy()
+    return np.round(np.where(cancel, -amount, amount) * rate, 2)
