@@ -58,7 +58,6 @@ LOCAL = (0, 1, 2, 3, 4, 7, 8)
 TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
-NO_TREND = np.log(1e-10)  # transformed q_trend and kappa_trend of the local-level form (no slope)
 NS = 11  # seasonal states (dummy seasonal, period 12)
 NX = 2 + NS
 
@@ -305,8 +304,7 @@ def _hessian(f, u: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     return H
 
 
-def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
-               fixed: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Per-rep dynamics: mode of each rep's ``LOCAL`` parameters under ``N(u_pool, TAU_LOCAL^2)``
     (the other parameters stay pooled), and each rep's diagonal Laplace sd ``(R, len(LOCAL))``.
 
@@ -322,8 +320,6 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
     mu = u_pool[list(LOCAL)]
     lo = mu - 3 * TAU_LOCAL
     hi = mu + 3 * TAU_LOCAL
-    free = np.array([j not in fixed for j in LOCAL])  # parameters fixed by the model form stay pooled
-    lo, hi = np.where(free, lo, mu), np.where(free, hi, mu)
 
     def per_rep(V):
         U = np.tile(u_pool, (R, 1))
@@ -339,12 +335,9 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
         Hs = np.zeros((R, k, k))
         for i in range(k):
             Hs[:, i, i] = (fp[:, i] - 2 * f0 + fm[:, i]) / eps**2
-            if not free[i]:
-                continue
             for j in range(i + 1, k):
-                if free[j]:
-                    fij = per_rep(V + E[i] + E[j])
-                    Hs[:, i, j] = Hs[:, j, i] = (fij - fp[:, i] - fp[:, j] + f0) / eps**2
+                fij = per_rep(V + E[i] + E[j])
+                Hs[:, i, j] = Hs[:, j, i] = (fij - fp[:, i] - fp[:, j] + f0) / eps**2
         return g, Hs
 
     V = np.tile(mu, (R, 1))
@@ -353,10 +346,6 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
     it = 0
     for it in range(1, maxiter + 1):
         g, Hs = grad_hess(V, f0)
-        g[:, ~free] = 0.0
-        Hs[:, ~free, :] = 0.0
-        Hs[:, :, ~free] = 0.0
-        Hs[:, ~free, ~free] = 1.0
         w, Q = np.linalg.eigh(0.5 * (Hs + np.swapaxes(Hs, 1, 2)))
         w = np.maximum(np.abs(w), 1.0 / TAU_LOCAL.max() ** 2)  # a descent direction where H is indefinite
         step = -np.einsum("rij,rj->ri", Q, np.einsum("rji,rj->ri", Q, g) / w)
@@ -384,8 +373,6 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
     sd = np.zeros((R, k))
     eps = 1e-2
     for j in range(k):
-        if not free[j]:
-            continue
         vp, vm = V.copy(), V.copy()
         vp[:, j] += eps
         vm[:, j] -= eps
@@ -426,7 +413,7 @@ def common_correlation(prep: Prepared, U: np.ndarray, burn_in: int = 12) -> floa
 
 
 def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none",
-            maxiter: int = 200, local: bool = True, trend: bool = True) -> DLMFit:
+            maxiter: int = 200, local: bool = True) -> DLMFit:
     """Fit the pooled DLM to amounts ``y (R, T)`` (``active (R, T)``, ``month (T,)`` 0..11).
 
     Deterministic (no random numbers): (1) the pooled hyper-parameters' posterior mode (all
@@ -434,10 +421,6 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
     finite-difference Hessian (eigenvalues floored at the prior precision); (2) with
     ``local``, every rep's own level/trend/seasonal variance ratios and damping, partially
     pooled towards (1) with prior sd :data:`TAU_LOCAL` on the transformed scale.
-
-    ``trend=False`` fits the local-level form (no slope: ``q_trend`` and the initial trend's
-    prior variance fixed at :data:`NO_TREND`), the analogue of ETS without a trend component;
-    ``model: auto`` stacks both forms per rep (:mod:`spm_models.forecast.rep_month`).
     """
     import time
 
@@ -451,8 +434,6 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         return v if np.isfinite(v) else 1e300
 
     fixed = {7: 1.0}  # the pooled pattern at full weight in the pooled stage
-    if not trend:
-        fixed.update({1: NO_TREND, 8: NO_TREND})
     u0 = PRIOR_MEAN.copy()
     for i, v in fixed.items():
         u0[i] = v
@@ -476,13 +457,12 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         "theta": {k: float(v) for k, v in _theta(u).items()},
         "theta_sd_transformed": np.sqrt(np.diag(cov)).round(4).tolist(),
         "transform": transform,
-        "trend": bool(trend),
         "n_log_reps": int(prep.log.sum()),
     }
     U = np.tile(u, (prep.z.shape[0], 1))
     U_sd = np.zeros((prep.z.shape[0], len(LOCAL)))
     if local:
-        U, U_sd, linfo = _fit_local(prep, u, maxiter, tuple(i for i in fixed if i != 7))
+        U, U_sd, linfo = _fit_local(prep, u, maxiter)
         info.update(linfo)
     info["rho"] = common_correlation(prep, U)
     info["seconds"] = round(time.perf_counter() - t0, 3)
