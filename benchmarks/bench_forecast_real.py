@@ -22,7 +22,11 @@ M3 MICRO and the Texas housing panel are never used (held out).
 By default every series of every set is used (M1 617, Tourism 366, M3 INDUSTRY 334, MACRO
 312, FINANCE 145, DEMOGRAPHIC 111, OTHER 52 monthly series; the rep-month model fits a few
 hundred series in well under a minute). ``--max-series N`` fits a fixed, seeded subsample
-of at most N series per set instead (printed in the set's note; for quick iteration only);
+of at most N series per set instead (printed in the set's note). A full run is dominated
+by AutoETS on M1's and Tourism's 983 series and the deal model's NUTS fit on the demo; on
+the shared 2-core machine at load 15+ it does not fit in a working session, so a run there
+may split the sets over several invocations (``--sets``) and subsample only M1 and Tourism;
+the notes printed per set say which series were used;
 ``--speed`` also times the default fit on 200 x 36 and 1,000 x 36 demo panels (targets
 180 s and 600 s).
 """
