@@ -163,3 +163,25 @@ def test_bad_model_options_are_one_clear_error():
         ForecastConfig.from_dict({"auto_holdout": 0})
     # existing scenario sections (deal-model keys only) stay valid, model defaults to auto
     assert ForecastConfig.from_dict({"count_likelihood": "negbin"}).model == "auto"
+
+
+def test_local_dynamics_reach_each_reps_mode():
+    """The per-rep Newton search ends at every rep's own mode: no small move of any rep's
+    local parameters (inside the bounds) lowers that rep's objective."""
+    y, act, month = _panel_arrays(R=6, T=48, seed=4)
+    fit = dlm.fit_dlm(y, act, month)
+    assert fit.info["local_converged"] and fit.info["local_unconverged_reps"] == 0
+    prep, u = fit.prep, fit.u_map
+    mu = u[list(dlm.LOCAL)]
+
+    def objective(U):
+        V = U[:, dlm.LOCAL]
+        return -dlm.filter_loglik(prep, U) + 0.5 * np.sum(((V - mu) / dlm.TAU_LOCAL) ** 2, axis=1)
+
+    f0 = objective(fit.U_rep)
+    lo, hi = mu - 3 * dlm.TAU_LOCAL, mu + 3 * dlm.TAU_LOCAL
+    for i, j in enumerate(dlm.LOCAL):
+        for step in (-0.05, 0.05):
+            U = fit.U_rep.copy()
+            U[:, j] = np.clip(U[:, j] + step, lo[i], hi[i])
+            assert np.all(objective(U) >= f0 - 1e-6), (dlm.THETA_NAMES[j], step)
