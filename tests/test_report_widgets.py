@@ -145,3 +145,33 @@ def test_whatif_and_summary_give_identical_figures(result):
     # a what-if change moves the figures away from the summary's
     assert WhatIf(result).compute(quota_uplift=0.3).figures["share_reps_at_quota"] != \
         summary["share_reps_at_quota"]
+
+
+def test_overlay_payouts_of_scaled_quotas_equal_a_full_overlay_run(result):
+    """The what-if panel credits overlays once and scales their quotas by the uplift: the
+    same payouts as crediting and paying on carrier quotas × (1 + uplift), for a plan where
+    the quota matters (accelerator above 100 %, cap at 200 %)."""
+    from spm_models.comp.plan import Plan
+    from spm_models.comp.roles import overlay_credits, overlay_payouts, overlay_payouts_of
+    from spm_models.workflow import load_plans
+
+    plans = dict(load_plans(result.scenario))
+    accel = yaml.safe_load((result.scenario.path.parent / "plans" / "ae_accel.yaml")
+                           .read_text())
+    accel["measures"][0]["credit"] = {"rollup": True}
+    path = result.scenario.path.parent / "plans" / "se_accel.yaml"
+    path.write_text(yaml.safe_dump(accel))
+    plans["SE"] = Plan.from_yaml(path)
+    cube = result.cube
+    args = (cube["bookings"], cube["quota"], result.tables["reps"], np.array(["AE"] * 20),
+            np.asarray(cube["region"].values))
+    credits = overlay_credits(plans, *args)
+    months = [str(p) for p in cube["period"].values]
+    for uplift in (0.0, 0.3, -0.2):
+        want = overlay_payouts(plans, cube["bookings"], cube["quota"] * (1 + uplift), *args[2:])
+        got = overlay_payouts_of(plans, credits, result.tables["reps"], months, 1 + uplift)
+        np.testing.assert_allclose(got["payout"].values, want["payout"].values, rtol=1e-12)
+    # the quota level matters for this plan: a higher quota pays the SEs less
+    low = overlay_payouts_of(plans, credits, result.tables["reps"], months, 1.0)
+    high = overlay_payouts_of(plans, credits, result.tables["reps"], months, 1.5)
+    assert float(high["payout"].sum()) < float(low["payout"].sum())

@@ -252,9 +252,20 @@ def overlay_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.
     is none. Errors as :func:`overlay_credits`.
     """
     credits = overlay_credits(plans, bookings, quota, reps, quota_roles, region, history)
+    return overlay_payouts_of(plans, credits, reps, [str(p) for p in bookings[PERIOD].values])
+
+
+def overlay_payouts_of(plans: Mapping[str, Any],
+                       credits: Mapping[str, tuple[xr.DataArray, xr.DataArray, dict[str, str]]],
+                       reps: pd.DataFrame, months: list[str],
+                       quota_scale: float = 1.0) -> xr.Dataset | None:
+    """The payout step of :func:`overlay_payouts` on credits already made by
+    :func:`overlay_credits` (role → credits, quotas, hierarchy), over the world's ``months``
+    (``YYYY-MM``), with every overlay quota × ``quota_scale`` (the what-if panel's quota uplift:
+    overlay quotas are sums of carrier quotas, so a uniform uplift scales them alike).
+    Returns what :func:`overlay_payouts` returns."""
     if not credits:
         return None
-    months = [str(p) for p in bookings[PERIOD].values]
     tab = reps.assign(rep_id=reps["rep_id"].astype(str)).drop_duplicates("rep_id").set_index("rep_id")
     parts = []
     for role, (cr, qu, _h) in credits.items():
@@ -263,6 +274,8 @@ def overlay_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.
         ti = xr.DataArray(tab["target_incentive"].reindex(ids).astype(float).to_numpy()
                           if "target_incentive" in tab else np.full(len(ids), np.nan),
                           dims=[REP], coords={REP: ids})
+        if quota_scale != 1.0:
+            qu = qu * quota_scale
         if len(plan.measure_names) == 1:
             cr, qu = cr.squeeze("measure", drop=True), qu.squeeze("measure", drop=True)
         res = compute_payouts(plan, cr, qu, ti)

@@ -196,6 +196,7 @@ class WhatIf:
         self.reps = result.tables.get("reps")
         #: the bookings table: history shares of overlay measures with `where` filters
         self.history = result.tables.get("bookings")
+        self._overlay_credits: dict[str, Any] | None = None
         self.plans = comp_roles.load_plans(self.scenario.plans, self.scenario.path)
         self.main_role = comp_roles.plan_key(self.plans, comp_roles.DEFAULT_ROLE)
         self.target = self.scenario.spec.get("target")
@@ -374,9 +375,13 @@ class WhatIf:
             return None
 
         def run() -> xr.DataArray | None:
-            q = self.quota * (1.0 + uplift) if uplift else self.quota
-            ov = comp_roles.overlay_payouts(self._overlay_plans, self.bookings, q, self.reps,
-                                            self.plan_keys, self.region, self.history)
+            if self._overlay_credits is None:  # crediting does not depend on the quotas' level
+                self._overlay_credits = comp_roles.overlay_credits(
+                    self._overlay_plans, self.bookings, self.quota, self.reps, self.plan_keys,
+                    self.region, self.history)
+            ov = comp_roles.overlay_payouts_of(
+                self._overlay_plans, self._overlay_credits, self.reps,
+                [str(p) for p in self.bookings[PERIOD].values], quota_scale=1.0 + uplift)
             return None if ov is None else ov["payout"].sum(PERIOD)
         return self._caches["overlay"].get_or(uplift, run)
 
