@@ -10,6 +10,9 @@ BIN := $(VENV)/bin
 DEMO := data/demo.duckdb
 SCENARIOS := $(wildcard scenarios/*.yaml)
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (one per core; a test file stays on one worker so its
+# module fixtures are built once). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: help venv dev data report test test-fast lab bench lint clean
 
@@ -51,7 +54,7 @@ report: $(VENV)/.installed $(DEMO)
 
 test: $(VENV)/.dev-installed
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser tests will be SKIPPED (apt-get install -y chromium; with CI=true they fail instead)."
-	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "" -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 	@test -x /usr/bin/chromium || echo "NOTE: browser tests were SKIPPED (no /usr/bin/chromium)."
 
 test-fast: $(VENV)/.dev-installed
