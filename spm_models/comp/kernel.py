@@ -10,9 +10,11 @@ along ``B2`` (contiguous when ``B2`` is the cube's ``draw`` axis) and outputs ar
 ``B2``-contiguous (``(B1, ..., B2)`` layouts, handed back as strided views). No numpy
 temporaries: one read of the inputs, one write of the outputs, which keeps the simulation
 near the memory-bandwidth floor of ``numpy.cumsum`` over the same cube
-(``benchmarks/bench_comp.py``). Method: numba ``@njit`` with ``prange`` over ``B1``
-(https://numba.readthedocs.io/en/stable/user/parallel.html); ``fastmath`` is off so every
-sum and comparison is the scalar IEEE one of the rules (NaN credits stay NaN attainments).
+(``benchmarks/bench_comp.py``). Method: numba ``@njit``
+(https://numba.readthedocs.io/en/stable/user/jit.html, ``nogil``; rows spread over threads);
+``fastmath`` is off so every sum and comparison is the scalar IEEE one of the rules (NaN
+credits stay NaN attainments). Compiled once for one signature and cached on disk
+(``cache=True``: ``__pycache__`` beside this file, or ``NUMBA_CACHE_DIR``).
 
 Layout of ``layout`` (int64): header ``[n_measures, payout_months, has_draw,
 draw_recoverable, n_bonuses, draw_index, n_modifiers]``; then per measure
@@ -27,9 +29,9 @@ then its factors; each bonus ``at, amount``; the last entry is the draw amount.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-import threading
 
 import numba
 import numpy as np
@@ -420,36 +422,33 @@ def payout_batch(credits, quotas, ti, theta, layout,
              tier_cost, accel, unearned, credited, bonus_cost)
 
 
-@numba.njit(_SIG, cache=True, nogil=True, error_model="numpy", parallel=True)
-def payout_batch_parallel(credits, quotas, ti, theta, layout,
-                          att, etd, earnings, payout, topup, tier_cost, accel, unearned,
-                          credited, bonus_cost):
-    """:func:`payout_batch` with the rows ``B1`` spread over numba's threads."""
-    for i in numba.prange(credits.shape[0]):
-        _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup,
-             tier_cost, accel, unearned, credited, bonus_cost)
-
-
 #: Batches smaller than this run on one thread (threads cost more than they save).
 PARALLEL_MIN = 50_000
-_LOCK = threading.Lock()
-_PARALLEL_PID: list[int] = []
+
+
+def _threads() -> int:
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else (os.cpu_count() or 1), numba.config.NUMBA_NUM_THREADS))
 
 
 def run_batch(*args) -> None:
-    """Run the kernel on a 2-D batch: threaded for large batches, else serial.
+    """Run the kernel on a 2-D batch: large batches split by rows over one Python thread per
+    CPU (the compiled loop releases the GIL), small ones on the calling thread.
 
-    The threaded kernel uses numba's threading layer, which must not be used again in a
-    process forked after it started; a forked child (another pid than the first user's)
-    therefore runs the serial kernel. Concurrent callers (dask threads) take turns, each
-    using every thread numba has."""
-    n = args[0].shape[0] * args[0].shape[1]
-    if n >= PARALLEL_MIN and args[0].shape[0] > 1:
-        pid = os.getpid()
-        if not _PARALLEL_PID:
-            _PARALLEL_PID.append(pid)
-        if _PARALLEL_PID[0] == pid:
-            with _LOCK:
-                payout_batch_parallel(*args)
-            return
-    payout_batch(*args)
+    Plain threads rather than numba's ``parallel=True``: the same compiled function serves
+    both (half the first-compile time), and no threading layer is started, which a process
+    forked later (dask, multiprocessing) could not use again."""
+    b1 = args[0].shape[0]
+    n = b1 * args[0].shape[1]
+    k = min(_threads(), b1)
+    if n < PARALLEL_MIN or k < 2:
+        payout_batch(*args)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.linspace(0, b1, k + 1).astype(int)
+    parts = [tuple(a[lo:hi] if idx not in (3, 4) else a for idx, a in enumerate(args))
+             for lo, hi in itertools.pairwise(cuts)]
+    with ThreadPoolExecutor(k) as pool:
+        for fut in [pool.submit(payout_batch, *p) for p in parts]:
+            fut.result()
