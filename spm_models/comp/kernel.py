@@ -45,8 +45,9 @@ MODIFIER_FIELDS = 3
 BONUS_FIELDS = 2
 MEASURE_PARAMS = 5  # weight, threshold, limit, cap_payout, advance_cap
 KIND_MARGINAL, KIND_RETRO, KIND_LINEAR, KIND_STEP = 0, 1, 2, 3
-#: Elements of the inner batch axis processed together (scratch rows stay in L1/L2).
-BLOCK = 256
+#: Elements of the inner batch axis processed together (scratch rows stay in L2;
+#: measured fastest of 128, 256 and 1024 on 500 reps × 4,000 draws).
+BLOCK = 1024
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -372,27 +373,28 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             amount = theta[layout[b_base + BONUS_FIELDS * b + 1] + 1]
             for jj in range(nb):
                 bonus_cost[i, b, j0 + jj] *= amount
-        # payouts: draw, recovery and clawback carry (c: counted, f: paid so far)
+        # payouts: draw, recovery and clawback carry (per element, the payout periods'
+        # running sums in registers)
         for jj in range(nb):
-            c[jj] = 0.0
-            f[jj] = 0.0
-        for k in range(n_p):
-            for jj in range(nb):
-                j = j0 + jj
+            j = j0 + jj
+            counted = 0.0
+            total_paid = 0.0
+            prev = 0.0
+            for k in range(n_p):
                 cur = etd[i, k, j]
-                due = cur - c[jj]
+                due = cur - counted
                 earned_due = due if due > 0.0 else 0.0
                 if not has_draw:
                     paid = earned_due
                 else:
                     paid = due if due > draw else draw
-                c[jj] += paid if carry_paid else earned_due
+                counted += paid if carry_paid else earned_due
                 payout[i, k, j] = paid
                 topup[i, k, j] = paid - earned_due
-                earnings[i, k, j] = cur if k == 0 else cur - etd[i, k - 1, j]
-                f[jj] += paid
-        for jj in range(nb):
-            unearned[i, j0 + jj] = f[jj] - etd[i, n_p - 1, j0 + jj]
+                earnings[i, k, j] = cur if k == 0 else cur - prev
+                prev = cur
+                total_paid += paid
+            unearned[i, j] = total_paid - etd[i, n_p - 1, j]
 
 
 _A4 = numba.types.Array(numba.float64, 4, "A", readonly=True)
