@@ -58,12 +58,18 @@ CURVE_PLAN = {
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 
 
-def _best(fn, repeat: int) -> float:
+_CPU: dict[str, list[float]] = {}
+
+
+def _best(fn, repeat: int, label: str = "") -> float:
+    """Best wall time of ``repeat`` runs; the CPU time (all threads) of each run is kept
+    under ``label`` in :data:`_CPU`."""
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
+        _CPU.setdefault(label, []).append(time.process_time() - c0)
     return min(times)
 
 
@@ -96,12 +102,15 @@ def bench_in_memory(n_reps: int, n_draws: int, repeat: int) -> dict[str, float]:
     # interleave engine and baselines so that load from other processes hits both alike
     t_engine, t_curve, t_cumsum, t_flat = [], [], [], []
     for _ in range(repeat):
-        t_cumsum.append(_best(baseline, 1))
-        t_flat.append(_best(lambda: np.cumsum(data.reshape(-1)), 1))
-        t_engine.append(_best(engine, 1))
-        t_curve.append(_best(curve_engine, 1))
+        t_cumsum.append(_best(baseline, 1, "cumsum"))
+        t_flat.append(_best(lambda: np.cumsum(data.reshape(-1)), 1, "flat"))
+        t_engine.append(_best(engine, 1, "engine"))
+        t_curve.append(_best(curve_engine, 1, "curve"))
     floor = [min(a, b) for a, b in zip(t_cumsum, t_flat)]
-    return {"engine_s": min(t_engine), "cumsum_period_s": min(t_cumsum),
+    cpu = {k: min(v) for k, v in _CPU.items()}
+    return {"cpu_engine_s": cpu["engine"], "cpu_curve_s": cpu["curve"],
+            "cpu_floor_s": min(cpu["cumsum"], cpu["flat"]),
+            "engine_s": min(t_engine), "cumsum_period_s": min(t_cumsum),
             "cumsum_flat_s": min(t_flat), "ratio": min(t_engine) / min(floor),
             "ratio_median_paired": float(np.median([e / f for e, f in zip(t_engine, floor)])),
             "curve_s": min(t_curve), "curve_ratio": min(t_curve) / min(t_engine),
@@ -162,11 +171,33 @@ def bench_crediting(n_bookings: int) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_bookings(Path(tmp), n_bookings)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         df = credit_files(paths["plan"], paths["bookings"], paths["splits"], paths["reps"],
                           paths["out"])
-        elapsed = time.perf_counter() - t0
-    return {"elapsed_s": elapsed, "rows": len(df)}
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"elapsed_s": elapsed, "cpu_s": cpu, "rows": len(df)}
+
+
+def bench_compile() -> dict[str, float]:
+    """First compile of the payout kernel with an empty numba cache (a fresh clone): a
+    child process imports the kernel (its signature compiles eagerly) with
+    ``NUMBA_CACHE_DIR`` set to a new folder; then again, loading that cache."""
+    import resource
+    import subprocess
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "NUMBA_CACHE_DIR": tmp}
+        for label in ("cold", "cached"):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import spm_models.comp.kernel"], env=env,
+                           check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out[f"{label}_wall_s"] = time.perf_counter() - t0
+            out[f"{label}_cpu_s"] = (after.ru_utime - before.ru_utime
+                                     + after.ru_stime - before.ru_stime)
+    return out
 
 
 class PeakRSS:
@@ -247,14 +278,24 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="1.5GiB", help="per worker")
+    ap.add_argument("--compile-time", action="store_true",
+                    help="also time the kernel's first compile with an empty numba cache")
     args = ap.parse_args()
 
     failed = []
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} CPUs); CPU times count all threads of this process")
+    if args.compile_time:
+        k = bench_compile()
+        print(f"[-] numba first compile (empty NUMBA_CACHE_DIR, import of the kernel): "
+              f"{k['cold_wall_s']:.1f} s wall, {k['cold_cpu_s']:.1f} s CPU; from the cache: "
+              f"{k['cached_wall_s']:.1f} s wall, {k['cached_cpu_s']:.1f} s CPU")
     n_book = 50_000 if args.quick else 1_000_000
     c = bench_crediting(n_book)
     ok = c["elapsed_s"] < 10 or args.quick
     print(f"[0] spm comp credit: {n_book:,} bookings, 15 % split, 4-level roll-up: "
-          f"{c['elapsed_s']:.2f} s ({c['rows']:,} credit rows)  target < 10 s  "
+          f"{c['elapsed_s']:.2f} s wall, {c['cpu_s']:.2f} s CPU ({c['rows']:,} credit rows)  "
+          "target < 10 s  "
           f"{'(target applies at full size)' if args.quick else 'PASS' if ok else 'FAIL'}")
     if not ok:
         failed.append("crediting")
@@ -263,6 +304,10 @@ def main() -> None:
     print(f"[1] simulate 3-tier plan, {reps} reps x 12 x {draws} draws: "
           f"engine {r['engine_s'] * 1e3:.0f} ms; numpy.cumsum same size: "
           f"{r['cumsum_period_s'] * 1e3:.0f} ms along period, {r['cumsum_flat_s'] * 1e3:.0f} ms flat")
+    print(f"    CPU: engine {r['cpu_engine_s'] * 1e3:.0f} ms, curve plan "
+          f"{r['cpu_curve_s'] * 1e3:.0f} ms, cumsum floor {r['cpu_floor_s'] * 1e3:.0f} ms "
+          f"(CPU ratios {r['cpu_engine_s'] / r['cpu_floor_s']:.2f}, "
+          f"{r['cpu_curve_s'] / r['cpu_engine_s']:.2f})")
     ok = r["ratio"] <= 1.5 or args.quick
     print(f"    ratio engine / cumsum = {r['ratio']:.2f} (best of {args.repeat}; median of paired "
           f"runs {r['ratio_median_paired']:.2f})  target <= 1.5  "
@@ -295,6 +340,7 @@ def main() -> None:
 
 
 def _exit(failed: list[str]) -> None:
+    print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if failed:
         print(f"MISSED: {', '.join(failed)}")
         sys.exit(1)

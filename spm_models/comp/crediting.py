@@ -65,6 +65,55 @@ def _text(series: pd.Series) -> pd.Series:
     return pd.Series(stripped[codes], index=series.index, dtype=object)
 
 
+def _arrow(series: pd.Series):
+    """The pyarrow string array behind a ``pd.ArrowDtype`` text column, else None."""
+    if isinstance(series.dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        if pa.types.is_string(series.dtype.pyarrow_dtype) or \
+                pa.types.is_large_string(series.dtype.pyarrow_dtype):
+            return series.array.__arrow_array__()
+    return None
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and the distinct values of a column as stripped text ('' for missing):
+    ``uniques[codes]`` is :func:`_text` of the column, without building a million strings."""
+    arr = _arrow(series)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        enc = pc.dictionary_encode(pc.fill_null(pc.utf8_trim_whitespace(arr), "")).combine_chunks()
+        return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+                np.asarray(enc.dictionary.to_pylist(), dtype=object))
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    missing = bool((codes < 0).any())
+    stripped = np.array([("" if u is None else str(u).strip()) for u in uniques]
+                        + ([""] if missing else []), dtype=object)
+    # values equal once stripped share a code; a missing value (code -1) is the last: ""
+    merged, distinct = pd.factorize(stripped)
+    return merged[codes].astype(np.int64), np.asarray(distinct, dtype=object)
+
+
+def _fast_numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
+                  problems: list[str]) -> np.ndarray:
+    """:func:`_numbers`, parsing a pyarrow text column in C++ (its problems, if any, are
+    worded by :func:`_numbers`)."""
+    arr = _arrow(series)
+    if arr is None:
+        return _numbers(series, name, field, rows, problems)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        vals = pc.cast(pc.utf8_trim_whitespace(arr), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        vals = None
+    if vals is None or not (np.isfinite(vals) & (np.abs(vals) <= MAX_MONEY)).all():
+        return _numbers(series.astype(object), name, field, rows, problems)
+    return np.asarray(vals, dtype=np.float64)
+
+
 def _month_of(value: str) -> str | None:
     if isinstance(value, (_dt.date, pd.Timestamp)):
         return f"{value.year:04d}-{value.month:02d}"
@@ -245,14 +294,13 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     n = len(b)
     rows = _rows(np.arange(n))
     # dates → month codes (parse the distinct values only)
-    dates = _text(b["date"])
-    d_codes, d_uniques = pd.factorize(dates)
+    d_codes, d_uniques = _codes(b["date"])
     months = np.array([_month_of(v) for v in d_uniques], dtype=object)
-    bad = np.array([m is None for m in months], dtype=bool)
+    bad = np.array([m is None for m in months], dtype=bool)[d_codes]
     if bad.any():
-        i = int(np.flatnonzero(bad[d_codes])[0])
+        i = int(np.flatnonzero(bad)[0])
         problems.append(f"{location(names.bookings, int(rows[i]), 'date')}: not a date "
-                        f"YYYY-MM-DD: {str(dates.iloc[i])[:40]!r}")
+                        f"YYYY-MM-DD: {str(d_uniques[d_codes[i]])[:40]!r}")
         raise InputError(problems)
     plan_months = plan.months
     month_pos = {m: k for k, m in enumerate(plan_months)}
@@ -272,26 +320,28 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         period_labels = list(period_labels)
     n_t = len(period_labels)
 
-    rep_text = _text(b["rep_id"])
-    empty = (rep_text == "").to_numpy()
+    rep_codes, rep_uniques = _codes(b["rep_id"])
+    empty = rep_uniques[rep_codes] == "" if len(rep_uniques) else np.zeros(n, dtype=bool)
     if empty.any():
         i = int(np.flatnonzero(empty)[0])
         problems.append(f"{location(names.bookings, int(rows[i]), 'rep_id')}: empty rep_id")
         raise InputError(problems)
-    booking_ids = _text(b["booking_id"])
     manager = _hierarchy(reps, plan, rules, names, problems)
 
-    # allocation: (booking index, rep, share) rows
-    alloc_b, alloc_rep_text, alloc_share = _allocation(booking_ids, rep_text, splits, names,
-                                                       problems)
+    # allocation: (booking index, rep, share) rows; reps as codes into all_reps
+    alloc_b, alloc_src, alloc_code, alloc_share, split_reps = _allocation(
+        b["booking_id"], rep_codes, splits, names, problems)
     if problems:
         raise InputError(problems)
     all_reps = pd.Index(pd.unique(np.concatenate([
-        alloc_rep_text, np.array(list(manager), dtype=object),
-        np.array(list(manager.values()), dtype=object)]))) if len(alloc_rep_text) or manager \
-        else pd.Index([], dtype=object)
+        rep_uniques, split_reps, np.array(list(manager), dtype=object),
+        np.array(list(manager.values()), dtype=object)])))
     codes = {r: k for k, r in enumerate(all_reps)}
-    alloc_rep = all_reps.get_indexer(alloc_rep_text)
+    maps = (all_reps.get_indexer(rep_uniques), all_reps.get_indexer(split_reps))
+    alloc_rep = np.empty(len(alloc_b), dtype=np.int64)
+    for src, to_all in enumerate(maps):
+        sel = alloc_src == src
+        alloc_rep[sel] = to_all[alloc_code[sel]]
     levels = _levels(manager, codes) if manager else []
     n_r = len(all_reps)
 
@@ -299,12 +349,15 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     for i, (m, rule) in enumerate(zip(plan.measures, rules)):
         keep = np.ones(n, dtype=bool)
         for col, allowed in rule.where:
-            keep &= _text(b[col]).isin(allowed).to_numpy()
+            w_codes, w_uniques = _codes(b[col])
+            keep &= pd.Series(w_uniques, dtype=object).isin(allowed).to_numpy()[w_codes]
         vals = np.zeros(n)
-        if keep.any():
+        if keep.all():
+            vals = _fast_numbers(b[rule.amount], names.bookings, rule.amount, rows, problems)
+        elif keep.any():
             sel = np.flatnonzero(keep)
-            vals[sel] = _numbers(b[rule.amount].iloc[sel], names.bookings, rule.amount,
-                                 rows[sel], problems)
+            vals[sel] = _fast_numbers(b[rule.amount].iloc[sel], names.bookings, rule.amount,
+                                      rows[sel], problems)
         if problems:
             raise InputError(problems)
         contrib = vals[alloc_b] * alloc_share
@@ -336,75 +389,98 @@ def _frame(total: np.ndarray, reps: pd.Index, periods: list[str], measure: str) 
                         columns=CREDIT_COLUMNS)
 
 
-def _allocation(booking_ids: pd.Series, rep_text: pd.Series, splits: pd.DataFrame | None,
-                names: Names, problems: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _booking_rows(booking_ids: pd.Series, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the ``wanted`` booking ids (distinct stripped texts): the first row with
+    that id in ``booking_ids`` (-1: none) and how many rows have it. Only the wanted ids
+    are hashed (the splits), the bookings are probed against them."""
+    k = len(wanted)
+    arr = _arrow(booking_ids)
+    if arr is not None and k:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
+        hit = pc.fill_null(pc.index_in(ids, value_set=pa.array(list(wanted), type=pa.string())),
+                           -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    else:
+        codes, uniques = _codes(booking_ids)
+        hit = pd.Index(wanted).get_indexer(uniques)[codes] if k and len(uniques) else \
+            np.full(len(codes), -1, dtype=np.int64)
+    rows = np.flatnonzero(hit >= 0)
+    keys = hit[rows]
+    count = np.bincount(keys, minlength=k)
+    first = np.full(k, -1, dtype=np.int64)
+    first[keys[::-1]] = rows[::-1]
+    return first, count
+
+
+def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFrame | None,
+                names: Names, problems: list[str]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Booking index, rep and share of every credit line (split rows replace the booking's
-    own rep)."""
-    n = len(booking_ids)
-    own_b = np.arange(n)
+    own rep). A line's rep is ``(source, code)``: source 0 → ``rep_codes``' values (the
+    booking's own rep), 1 → the returned split reps (distinct stripped texts)."""
+    n = len(rep_codes)
+    own = (np.arange(n), np.zeros(n, dtype=np.int8), rep_codes, np.ones(n),
+           np.array([], dtype=object))
     if splits is None:
-        return own_b, rep_text.to_numpy(), np.ones(n)
+        return own
     s = splits.copy()
     s.columns = [str(c).strip() for c in s.columns]
     _header(s, names.splits, ["booking_id", "rep_id", "share"], problems)
     if problems:
-        return own_b, rep_text.to_numpy(), np.ones(n)
+        return own
     srows = _rows(np.arange(len(s)))
-    sid = _text(s["booking_id"])
-    srep = _text(s["rep_id"])
-    share = _numbers(s["share"], names.splits, "share", srows, problems)
+    sid_codes, sid_u = _codes(s["booking_id"])
+    srep_codes, srep_u = _codes(s["rep_id"])
+    share = _fast_numbers(s["share"], names.splits, "share", srows, problems)
     if problems:
-        return own_b, rep_text.to_numpy(), np.ones(n)
-    for field, col in (("booking_id", sid), ("rep_id", srep)):
-        empty = (col == "").to_numpy()
+        return own
+    for field, cds, uq in (("booking_id", sid_codes, sid_u), ("rep_id", srep_codes, srep_u)):
+        empty = uq[cds] == "" if len(uq) else np.zeros(len(cds), dtype=bool)
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
             problems.append(f"{location(names.splits, int(srows[i]), field)}: empty {field}")
-            return own_b, rep_text.to_numpy(), np.ones(n)
+            return own
     neg = share < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
         problems.append(f"{location(names.splits, int(srows[i]), 'share')}: negative share "
                         f"{share[i]:g}")
-        return own_b, rep_text.to_numpy(), np.ones(n)
-    bidx = pd.Index(booking_ids)
-    pos = bidx.get_indexer(sid) if bidx.is_unique else None
-    if pos is None:
+        return own
+    first, count = _booking_rows(booking_ids, sid_u)
+    u_pos = first[sid_codes]
+    known = u_pos >= 0
+    dup = count[sid_codes] > 1
+    if dup.any():
         # duplicated booking ids: only an error when a split names one
-        dup = bidx[bidx.duplicated()].unique()
-        hit = sid.isin(dup).to_numpy()
-        if hit.any():
-            i = int(np.flatnonzero(hit)[0])
-            problems.append(f"{location(names.splits, int(srows[i]), 'booking_id')}: booking "
-                            f"{sid.iloc[i]!r} appears more than once in {names.bookings}, so "
-                            "its split is ambiguous")
-            return own_b, rep_text.to_numpy(), np.ones(n)
-        first = ~bidx.duplicated()
-        pos = pd.Index(booking_ids[first]).get_indexer(sid)
-        pos = np.where(pos >= 0, np.flatnonzero(first)[np.maximum(pos, 0)], -1)
-    unknown = pos < 0
-    if unknown.any():
-        i = int(np.flatnonzero(unknown)[0])
+        i = int(np.flatnonzero(dup)[0])
+        problems.append(f"{location(names.splits, int(srows[i]), 'booking_id')}: booking "
+                        f"{sid_u[sid_codes[i]]!r} appears more than once in {names.bookings}, "
+                        "so its split is ambiguous")
+        return own
+    if not known.all():
+        i = int(np.flatnonzero(~known)[0])
         problems.append(f"{location(names.splits, int(srows[i]), 'booking_id')}: split for an "
-                        f"unknown booking {sid.iloc[i][:40]!r} (not in {names.bookings})")
-        return own_b, rep_text.to_numpy(), np.ones(n)
+                        f"unknown booking {sid_u[sid_codes[i]][:40]!r} (not in {names.bookings})")
+        return own
+    pos = u_pos
     sums = np.bincount(pos, weights=share, minlength=n)
     has_split = np.bincount(pos, minlength=n) > 0
     off = has_split & (np.abs(sums - 1.0) > SHARE_TOLERANCE)
     if off.any():
         bad_b = np.flatnonzero(off)
-        first_row = {}
-        for k, p in enumerate(pos):
-            if off[p] and p not in first_row:
-                first_row[p] = k
-        k = min(first_row.values())
+        k = int(np.flatnonzero(off[pos])[0])  # the first split row of a bad booking
         p = pos[k]
         problems.append(f"{location(names.splits, int(srows[k]), 'share')}: the shares of "
-                        f"booking {sid.iloc[k][:40]!r} sum to {sums[p]:.12g}, not 1 (±1e-9)"
-                        + (f" (and {len(bad_b) - 1} more bookings)" if len(bad_b) > 1 else ""))
-        return own_b, rep_text.to_numpy(), np.ones(n)
-    own = np.flatnonzero(~has_split)
-    alloc_b = np.concatenate([own, pos])
-    alloc_rep = np.concatenate([rep_text.to_numpy()[own], srep.to_numpy()])
-    alloc_share = np.concatenate([np.ones(len(own)), share])
-    return alloc_b, alloc_rep, alloc_share
+                        f"booking {sid_u[sid_codes[k]][:40]!r} sum to {sums[p]:.12g}, not 1 "
+                        "(±1e-9)" + (f" (and {len(bad_b) - 1} more bookings)" if len(bad_b) > 1
+                                     else ""))
+        return own
+    own_b = np.flatnonzero(~has_split)
+    alloc_b = np.concatenate([own_b, pos])
+    alloc_src = np.concatenate([np.zeros(len(own_b), dtype=np.int8),
+                                np.ones(len(pos), dtype=np.int8)])
+    alloc_code = np.concatenate([rep_codes[own_b], srep_codes])
+    alloc_share = np.concatenate([np.ones(len(own_b)), share])
+    return alloc_b, alloc_src, alloc_code, alloc_share, srep_u

@@ -168,8 +168,10 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
                   *, struct: PlanStructure) -> tuple[np.ndarray, ...]:
     """Payouts of one plan over any batch of reps/draws/scenarios.
 
-    The rules run as one compiled pass per batch element (:mod:`spm_models.comp.kernel`);
-    the leading batch axes broadcast as in any numpy ufunc.
+    The rules run as one compiled pass over blocks of batch elements
+    (:mod:`spm_models.comp.kernel`); the leading batch axes broadcast as in any numpy ufunc.
+    Outputs are strided views of arrays laid out with the inner batch axis (``draw`` in a
+    cube) contiguous.
 
     Parameters
     ----------
@@ -191,22 +193,44 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     n_m = len(struct.measures)
     n_p, n_r, n_b = struct.n_payouts, struct.n_tiers, len(struct.bonus_measures)
     batch = np.broadcast_shapes(credits.shape[:-2], quotas.shape[:-2], ti.shape, theta.shape[:-1])
-    # the compiled loop takes a 2-D batch; further leading axes are looped over here
-    lead, inner = batch[:-2], batch[-2:]
-    inner = (1,) * (2 - len(inner)) + inner
-    full = lead + inner
-    c = np.broadcast_to(credits, batch + credits.shape[-2:]).reshape(full + credits.shape[-2:])
-    q = np.broadcast_to(quotas, batch + quotas.shape[-2:]).reshape(full + quotas.shape[-2:])
-    u = np.broadcast_to(ti, batch).reshape(full)
-    th = np.broadcast_to(theta, batch + theta.shape[-1:]).reshape(full + theta.shape[-1:])
-    outs: tuple[np.ndarray, ...] = (np.empty(full + (n_m, n_p)), np.empty(full + (n_p,)), np.empty(full + (n_p,)),
-            np.empty(full + (n_p,)), np.empty(full + (n_p,)), np.empty(full + (n_m, n_r)),
-            np.empty(full + (n_m,)), np.empty(full), np.empty(full + (n_m,)),
-            np.empty(full + (max(n_b, 1),)))
+    nd = len(batch)
+    c = np.broadcast_to(credits, batch + credits.shape[-2:])
+    q = np.broadcast_to(quotas, batch + quotas.shape[-2:])
+    u = np.broadcast_to(ti, batch)
+    th = np.broadcast_to(theta, batch + theta.shape[-1:])
+    # The compiled loop takes a 2-D batch (B1, B2) sharing one plan, B2 innermost: B2 is
+    # the axis along which the credits lie closest (``draw`` in a cube), B1 the largest
+    # other axis over which the plan is constant; further axes (plan variants along
+    # ``scenario``, ...) are looped over here. Only views are taken: no copy, no transpose.
+    big = [ax for ax in range(nd) if batch[ax] > 1 and th.strides[ax] == 0]
+    inner: list[int] = []
+    if big:
+        j_ax = min(big, key=lambda ax: (abs(c.strides[ax]), -batch[ax]))
+        rest = [ax for ax in big if ax != j_ax]
+        inner = ([max(rest, key=lambda ax: batch[ax])] if rest else []) + [j_ax]
+    lead = [ax for ax in range(nd) if ax not in inner]
+    perm = lead + inner
+    pad = (slice(None),) * len(lead) + (None,) * (2 - len(inner))
+
+    def arrange(x: np.ndarray, core: int) -> np.ndarray:
+        return x.transpose(perm + list(range(nd, nd + core)))[pad]
+
+    c, q, u, th = arrange(c, 2), arrange(q, 2), arrange(u, 0), arrange(th, 1)
+    lead_shape, (b1, b2) = c.shape[:len(lead)], c.shape[len(lead):len(lead) + 2]
+    cores = [(n_m, n_p), (n_p,), (n_p,), (n_p,), (n_p,), (n_m, n_r), (n_m,), (), (n_m,), (n_b,)]
+    outs = [np.empty(lead_shape + (b1,) + core + (b2,)) for core in cores]
     layout = struct.layout()
-    for idx in np.ndindex(*lead):
-        kernel.run_batch(c[idx], q[idx], u[idx], th[idx], layout, *(o[idx] for o in outs))
-    outs = tuple(o.reshape(batch + o.shape[len(full):]) for o in outs)
+    for idx in np.ndindex(*lead_shape):
+        kernel.run_batch(c[idx], q[idx], u[idx], np.array(th[idx + (0, 0)]), layout,
+                         *(o[idx] for o in outs))
+    # back to the caller's order (views): batch..., core...
+    inv = list(np.argsort(perm))
+    drop = (slice(None),) * len(lead) + (0,) * (2 - len(inner))
+    res = []
+    for o, core in zip(outs, cores):
+        y = np.moveaxis(o, -1, len(lead) + 1)[drop]
+        res.append(y.transpose(inv + list(range(nd, nd + len(core)))))
+    outs = tuple(res)
     return outs if n_b else outs[:-1]
 
 
