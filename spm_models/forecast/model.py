@@ -132,6 +132,8 @@ class BookingsForecast:
             return np.asarray(ds["bookings"].transpose("rep", "period", "draw").values, float)
 
         sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed)
+        sel["validation_fit"] = "; ".join(
+            f"{k}: {'ADVI (mean-field)' if k == 'deals' else 'MAP-Laplace'}" for k in sel.get("validation_crps", {}))
         if cfg.model != "auto":
             sel["reason"] = f"model: {cfg.model} (set in the config); " + sel["reason"]
         self.selection = sel
@@ -163,6 +165,10 @@ class BookingsForecast:
         diag["model_selection"] = self.selection
         diag["model"] = "+".join(f"{k}:{w:.1f}" for k, w in self.weights.items())
         diag["model_reason"] = str(self.selection.get("reason", ""))  # a scalar the report table shows
+        for key, name in (("holdout_crps", "validation_crps_chosen"), ("holdout_coverage_80", "validation_coverage_80_chosen"),
+                          ("holdout_coverage_95", "validation_coverage_95_chosen")):
+            if name in self.selection:  # the chosen model's rolling-origin scores (report diagnostics)
+                diag[key] = float(self.selection[name])
         self.diagnostics = diag
         return self
 
