@@ -24,7 +24,7 @@ DEFAULT_CACHE_DIR = Path(os.environ.get("SPM_CACHE_DIR", Path.home() / ".cache" 
 def panel_hash(panel: xr.Dataset) -> str:
     """Content hash (16 hex) of a panel: its variables, coordinates and attributes."""
     h = hashlib.sha256()
-    for name in sorted(panel.variables):
+    for name in sorted(str(v) for v in panel.variables):
         arr = np.asarray(panel[name].values)
         h.update(name.encode())
         h.update(str(arr.shape).encode())

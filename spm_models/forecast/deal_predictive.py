@@ -26,7 +26,7 @@ def posterior_params(post: xr.Dataset, n_draws: int, rng: np.random.Generator) -
     for name, var in post.data_vars.items():
         arr = np.asarray(var.values)
         arr = arr.reshape((S,) + arr.shape[2:])
-        out[name] = arr[pick]
+        out[str(name)] = arr[pick]
     return out
 
 

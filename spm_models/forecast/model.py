@@ -210,18 +210,22 @@ class BookingsForecast:
         warn_if_failed(self.diagnostics)
 
     # ---- posterior helpers ----------------------------------------------------------------
-    def _check_fitted(self) -> None:
+    def _check_fitted(self) -> tuple[xr.Dataset, _Design]:
+        """The fitted panel and its design; RuntimeError when the model is not fitted."""
         if self.panel is None or (self.idata is None and not self.dlm):
             raise RuntimeError("BookingsForecast is not fitted: call fit() or load() first")
         if not self.weights:
             self.weights = {"deals": 1.0} if self.idata is not None else {k: 1.0 / len(self.dlm) for k in self.dlm}
         if self._design is None:
             self._design = _design(self.panel)
+        return self.panel, self._design
 
     @property
     def posterior(self) -> xr.Dataset:
         """Posterior samples as a Dataset with dims ``chain``, ``draw``."""
         self._check_fitted()
+        if self.idata is None:
+            raise RuntimeError("BookingsForecast: no posterior samples (a rep-month DLM fit)")
         return self.idata["posterior"].to_dataset()
 
     def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
@@ -241,14 +245,14 @@ class BookingsForecast:
     # ---- simulation (numpy, see deal_predictive) ------------------------------------------
     def _effects(self, p: dict[str, np.ndarray], reps: pd.DataFrame,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        return deal_predictive.rep_effects(self._design, p, reps, rng)
+        return deal_predictive.rep_effects(self._check_fitted()[1], p, reps, rng)
 
     def _deal_rate(self, p: dict[str, np.ndarray], eff: np.ndarray, tyear: np.ndarray, fm: np.ndarray,
                    tenure: np.ndarray, active: np.ndarray) -> np.ndarray:
         return deal_predictive.deal_rate(self.config, p, eff, tyear, fm, tenure, active)
 
     def _simulate(self, p, eff, size_mu, tyear, fm, tenure, active, rng, pending=None) -> np.ndarray:
-        return deal_predictive.simulate(self.config, self._design, p, eff, size_mu, tyear, fm, tenure, active,
+        return deal_predictive.simulate(self.config, self._check_fitted()[1], p, eff, size_mu, tyear, fm, tenure, active,
                                         rng, pending=pending)
 
     def _draw_counts(self, n_draws: int) -> dict[str, int]:
@@ -265,9 +269,8 @@ class BookingsForecast:
     def sample_posterior_predictive(self, n_draws: int = 500, seed: int = 0) -> xr.Dataset:
         """In-sample posterior-predictive net bookings ``bookings(rep, period, draw)``
         over the fitted panel (zero where the rep was not active)."""
-        self._check_fitted()
+        panel, d = self._check_fitted()
         rng = np.random.default_rng(seed)
-        panel = self.panel
         if "deals" not in self.weights:  # rep-month model: one-step-ahead predictive draws
             counts = self._draw_counts(n_draws)
             sims = np.concatenate([self.dlm[k].one_step_draws(c, rng) for k, c in counts.items() if c], axis=0)
@@ -289,7 +292,7 @@ class BookingsForecast:
         )
         eff, size = self._effects(p, reps, rng)
         n_t = panel.sizes["period"]
-        tyear = (np.arange(n_t) - self._design.t_mid) / 12.0
+        tyear = (np.arange(n_t) - d.t_mid) / 12.0
         sims = self._simulate(
             p, eff, size, tyear, np.asarray(panel["fiscal_month"].values, float),
             np.asarray(panel["tenure"].values, float), np.asarray(panel["active"].values, bool), rng,
@@ -329,7 +332,7 @@ class BookingsForecast:
             ``bookings(rep, period, draw)`` (float, plan currency) and ``active(rep, period,
             draw)`` with rep coords ``territory_id``, ``region``, ``role``, ``hire_month``.
         """
-        self._check_fitted()
+        panel, d = self._check_fitted()
         if months < 1:
             raise InputError(f"forecast, field 'months': must be >= 1, got {months}")
         try:
@@ -337,8 +340,6 @@ class BookingsForecast:
         except (ValueError, TypeError):
             raise InputError(f"forecast, field 'start': not a month YYYY-MM: {start!r}") from None
         rng = np.random.default_rng(seed)
-        panel = self.panel
-        d = self._design
         periods = pd.period_range(p0, periods=months, freq="M")
         pan_periods = pd.PeriodIndex(panel["period"].values.astype(str), freq="M")
         pan_start, pan_end = pan_periods[0], pan_periods[-1]
@@ -458,9 +459,9 @@ class BookingsForecast:
         hire = pd.to_datetime(fr["hire_date"], errors="coerce")
         for i in np.flatnonzero(hire.isna().to_numpy()):
             problems.append(f"future_reps, row {i + 1}, field 'hire_date': cannot parse {fr['hire_date'].iloc[i]!r}")
-        for i, rid in enumerate(fr["rep_id"].astype(str)):
+        for row, rid in enumerate(fr["rep_id"].astype(str), start=1):
             if rid in existing:
-                problems.append(f"future_reps, row {i + 1}, field 'rep_id': {rid!r} is already an active rep")
+                problems.append(f"future_reps, row {row}, field 'rep_id': {rid!r} is already an active rep")
         if fr["rep_id"].astype(str).duplicated().any():
             for i in np.flatnonzero(fr["rep_id"].astype(str).duplicated().to_numpy()):
                 problems.append(f"future_reps, row {i + 1}, field 'rep_id': duplicate {fr['rep_id'].iloc[i]!r}")

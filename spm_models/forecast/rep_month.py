@@ -143,6 +143,8 @@ def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
         scores[",".join(f"{k}={x:.1f}" for k, x in zip(names, w))] = v
         if v < best - 1e-12:
             best, best_w = v, w
+    if best_w is None:
+        raise ValueError("stack_weights: no finite CRPS for any weighting")
     return {k: float(x) for k, x in zip(names, best_w)}, scores
 
 
