@@ -78,7 +78,8 @@ class ForecastConfig:
     rep_effects
         Parameterisation of rep (and territory) rate effects: ``"marginal"`` samples each
         rep's log deal rate centred with territory effects integrated out (exact block-
-        diagonal normal prior); ``"centered"`` centred rep effects around non-centred
+        diagonal normal prior; spreads as total ``effect_sigma`` x ``territory_share``);
+        ``"centered"`` centred rep effects around non-centred
         territory effects; ``"noncentered"`` non-centred rep and territory effects with
         total spread × territory share. ``"auto"`` = marginal with territory effects and at
         least ``MARGINAL_MIN_REPS`` (20) reps, otherwise non-centred.
