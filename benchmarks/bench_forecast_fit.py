@@ -135,8 +135,9 @@ def main() -> int:
         if not conv(rec):
             failed.append(f"seed {s} did not converge (R-hat {rec['rhat_max']}, ESS {rec['ess_bulk_min']}, "
                           f"divergences {rec['divergences']})")
-    print("\nconvergence over demo seeds (hyper-parameters):")
-    print(f"{'seed':>4}  {'model':<14} {'max R-hat':>9} {'min bulk ESS':>12} {'div':>4}  {'wall s':>6} {'CPU s':>6}  ok")
+    if res["seeds"]:
+        print("\nconvergence over demo seeds (hyper-parameters):")
+        print(f"{'seed':>4}  {'model':<14} {'max R-hat':>9} {'min bulk ESS':>12} {'div':>4}  {'wall s':>6} {'CPU s':>6}  ok")
     for s, r in res["seeds"].items():
         rh = "-" if r["rhat_max"] is None else f"{r['rhat_max']:.4f}"
         es = "-" if r["ess_bulk_min"] is None else f"{r['ess_bulk_min']:.0f}"
