@@ -148,7 +148,9 @@ def test_marginal_rep_territory_prior_is_the_exact_mvn(tiny):
         if k.startswith("region_eff"):
             ip[k] = 0.0 * ip[k]
     ip["rep_eff"] = e
-    ip["rep_sigma_log__"], ip["territory_sigma_log__"] = np.log(0.3), np.log(0.2)
+    # rep_sigma 0.3, territory_sigma 0.2 as total spread x territory share
+    ip["effect_sigma_log__"] = np.log(np.sqrt(0.13))
+    ip["territory_share_logodds__"] = np.log(0.04 / 0.09)
     Z = np.zeros((len(e), len(d.territories)))
     Z[np.arange(len(e)), d.terr_idx] = 1.0
     assert len(d.territories) < len(e)  # some territories hold several reps
@@ -185,7 +187,8 @@ def test_model_builds_with_expected_variables(tiny):
     assert {"log_base_deals", "trend", "rep_eff", "ramp_tau", "season_a", "season_b",
             "deal_sigma", "cancel_rate", "inv_alpha"} <= names
     # 6 reps in 4 territories: territory effects on, integrated out with "marginal"
-    assert {"rep_sigma", "territory_sigma"} <= names and "territory_z" not in model.named_vars
+    assert {"effect_sigma", "territory_share"} <= names and "territory_z" not in model.named_vars
+    assert {"rep_sigma", "territory_sigma"} <= set(model.named_vars)
     assert {"season_amp", "season_peak"} <= set(model.named_vars)
     # "auto" with only 6 reps (< MARGINAL_MIN_REPS): non-centred total spread x share
     nc = BookingsForecast({"model": "deals"}).build_model(tiny)

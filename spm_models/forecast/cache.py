@@ -24,7 +24,7 @@ DEFAULT_CACHE_DIR = Path(os.environ.get("SPM_CACHE_DIR", Path.home() / ".cache" 
 def panel_hash(panel: xr.Dataset) -> str:
     """Content hash (16 hex) of a panel: its variables, coordinates and attributes."""
     h = hashlib.sha256()
-    for name in sorted(panel.variables):
+    for name in sorted(str(v) for v in panel.variables):
         arr = np.asarray(panel[name].values)
         h.update(name.encode())
         h.update(str(arr.shape).encode())
@@ -41,7 +41,8 @@ def model_code_hash() -> str:
     a posterior cached by an older one."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("panel.py", "model.py", "fit.py", "dlm.py", "rep_month.py"):
+    for name in ("panel.py", "config.py", "design.py", "deal_graph.py", "deal_predictive.py", "model.py",
+                 "persist.py", "fit.py", "dlm.py", "dlm_kernel.py", "rep_month.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 

@@ -70,7 +70,7 @@ def collect_diagnostics(
             messages=["approximate fit (ADVI): MCMC diagnostics do not apply; intervals may be too narrow"],
         )
         return out
-    free = [v for v in post.data_vars if v not in ("season_amp", "season_peak", "base_deals", "deal_median")]
+    free = [str(v) for v in post.data_vars if v not in ("season_amp", "season_peak", "base_deals", "deal_median")]
     hyper_names = [h for h in hyper if h in post]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

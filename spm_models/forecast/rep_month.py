@@ -102,6 +102,29 @@ def new_rep_draws(panel: xr.Dataset, tenure: np.ndarray, n_draws: int,
     return out
 
 
+def mixture(draws: dict[str, np.ndarray], weights: dict[str, float] | tuple[float, ...]) -> np.ndarray:
+    """Draws ``(R, h, n)`` of the mixture of ``draws`` (``(R, h, n_k)`` each, exchangeable) with
+    ``weights`` (by name, or in the order of ``draws``): the first ``w_k n`` draws of each
+    component, ``n`` = the fewest draws of any component (largest weight takes the rest)."""
+    names = list(draws)
+    w = np.array([weights.get(k, 0.0) for k in names] if isinstance(weights, dict) else weights, float)
+    n = min(d.shape[-1] for d in draws.values())
+    counts = np.floor(w * n + 1e-9).astype(int)
+    counts[np.argmax(w)] += n - counts.sum()
+    return np.concatenate([draws[k][..., :c] for k, c in zip(names, counts) if c > 0], axis=-1)
+
+
+def holdout_scores(y: np.ndarray, draws: np.ndarray, mask: np.ndarray, scale: np.ndarray) -> dict[str, float]:
+    """Mean scaled CRPS and the share of held-out rep-months inside the central 80 % and 95 %
+    predictive intervals. ``y (R, h)``, ``draws (R, h, n)``, ``mask (R, h)``, ``scale (R,)``."""
+    crps = scoring.crps_draws(y, draws) / scale[:, None]
+    q = np.quantile(draws, [0.025, 0.1, 0.9, 0.975], axis=-1)
+    in80 = scoring.covered(y, q[1], q[2])
+    in95 = scoring.covered(y, q[0], q[3])
+    return {"crps": float(np.mean(crps[mask])), "coverage_80": float(np.mean(in80[mask])),
+            "coverage_95": float(np.mean(in95[mask]))}
+
+
 def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
                   scale: np.ndarray, step: float = 0.1) -> tuple[dict[str, float], dict[str, float]]:
     """Stacking weights minimising the mean scaled CRPS of the mixture of ``draws``.
@@ -110,20 +133,18 @@ def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
     ``scale (R,)``. Returns (weights, CRPS of every evaluated weighting keyed by a label).
     """
     names = list(draws)
-    n = min(d.shape[-1] for d in draws.values())
     grid = [w for w in itertools.product(np.arange(0, 1 + 1e-9, step), repeat=len(names))
             if abs(sum(w) - 1) < 1e-9]
     scores: dict[str, float] = {}
     best, best_w = np.inf, None
     for w in grid:
-        counts = np.floor(np.array(w) * n + 1e-9).astype(int)
-        counts[np.argmax(w)] += n - counts.sum()
-        mix = np.concatenate([draws[k][..., :c] for k, c in zip(names, counts) if c > 0], axis=-1)
-        crps = scoring.crps_draws(y, mix) / scale[:, None]
+        crps = scoring.crps_draws(y, mixture(draws, w)) / scale[:, None]
         v = float(np.mean(crps[mask]))
         scores[",".join(f"{k}={x:.1f}" for k, x in zip(names, w))] = v
         if v < best - 1e-12:
             best, best_w = v, w
+    if best_w is None:
+        raise ValueError("stack_weights: no finite CRPS for any weighting")
     return {k: float(x) for k, x in zip(names, best_w)}, scores
 
 
@@ -145,9 +166,6 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     ``forecast_fn(component, train_panel, periods, n_draws, seed)`` returns draws
     ``(R_train_end_active, h, n)`` aligned with the reps active at the training end.
     """
-    if len(names) == 1:
-        return {"weights": {names[0]: 1.0}, "reason": "only one applicable candidate",
-                "candidates": names}
     split = validation_split(panel, holdout)
     if split is None:
         default = names[0]
@@ -170,17 +188,30 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
             draws[name] = forecast_fn(name, train, periods, SELECT_DRAWS, seed)
         except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be fitted is reported, not chosen
             errors[name] = f"{type(exc).__name__}: {exc}"
+    if not draws and len(names) == 1:
+        return {"weights": {names[0]: 1.0}, "candidates": names, "errors": errors,
+                "reason": f"only one applicable candidate ({names[0]}); its holdout fit failed, not scored"}
     if not draws:
         raise RuntimeError(f"model selection: no candidate could be fitted ({errors})")
-    single = {k: float(np.mean((scoring.crps_draws(y, d) / scale[:, None])[mask])) for k, d in draws.items()}
-    weights, grid = stack_weights(draws, y, mask, scale)
+    per = {k: holdout_scores(y, d, mask, scale) for k, d in draws.items()}
+    single = {k: v["crps"] for k, v in per.items()}
     best_single = min(single, key=lambda k: single[k])
+    window = (f"the last {len(periods)} training months ({periods[0]}..{periods[-1]}, "
+              f"{int(mask.sum())} rep-months), fitted on the months before")
+    if len(names) == 1:
+        weights = {names[0]: 1.0}
+        reason = f"only one applicable candidate ({names[0]}); scored on {window}"
+    else:
+        weights, _grid = stack_weights(draws, y, mask, scale)
     chosen = {k: w for k, w in weights.items() if w > 0}
-    mix_score = min(grid.values())
-    reason = (f"stacking weights minimising mean scaled CRPS over the last {len(periods)} training "
-              f"months ({periods[0]}..{periods[-1]}, {int(mask.sum())} rep-months), each candidate "
-              f"fitted on the months before; best single {best_single} ({single[best_single]:.4f}), "
-              f"chosen mixture {mix_score:.4f}")
+    scores = holdout_scores(y, mixture(draws, chosen), mask, scale)
+    if len(names) > 1:
+        reason = (f"stacking weights minimising mean scaled CRPS over {window}; best single "
+                  f"{best_single} ({single[best_single]:.4f}), chosen mixture {scores['crps']:.4f}")
     return {"weights": chosen, "candidates": names, "validation_crps": single,
-            "validation_crps_chosen": mix_score, "validation_periods": [periods[0], periods[-1]],
+            "validation_coverage_80": {k: v["coverage_80"] for k, v in per.items()},
+            "validation_coverage_95": {k: v["coverage_95"] for k, v in per.items()},
+            "validation_crps_chosen": scores["crps"], "validation_coverage_80_chosen": scores["coverage_80"],
+            "validation_coverage_95_chosen": scores["coverage_95"],
+            "validation_periods": [periods[0], periods[-1]], "validation_rep_months": int(mask.sum()),
             "errors": errors, "reason": reason}

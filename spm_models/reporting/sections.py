@@ -225,7 +225,7 @@ def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTM
     return HTML(top + bottom)
 
 
-def _pct(v: float) -> str:
+def _pct(v: float | None) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.0%}"
 
 
@@ -279,7 +279,10 @@ def diagnostics(diag: dict[str, Any]) -> HTML:
               "ess_tail_min": "min tail ESS, hyper-parameters",
               "ess_bulk_min_all": "min bulk ESS, all parameters",
               "divergences": "divergent transitions (0)", "n_samples": "posterior samples",
-              "chains": "chains", "ok": "all checks passed"}
+              "chains": "chains", "ok": "all checks passed",
+              "holdout_crps": "holdout scaled CRPS, model used", "holdout_coverage_80": "holdout 80 % coverage",
+              "holdout_coverage_95": "holdout 95 % coverage", "model": "model used (weights)",
+              "model_reason": "why this model"}
     rows = [(labels.get(k, k), _fmt_value(v)) for k, v in sorted(diag.items())
             if not isinstance(v, (dict, list)) and v is not None]
     if rows:
@@ -288,6 +291,30 @@ def diagnostics(diag: dict[str, Any]) -> HTML:
     else:
         parts.append(_BANNER.render(kind="draft", text="No sampler diagnostics were recorded."))
     return HTML("".join(parts))
+
+
+def model_choice(diag: dict[str, Any]) -> HTML:
+    """Which model ``model: auto`` used and why: each candidate's stacking weight, holdout
+    scaled CRPS and 80 % / 95 % interval coverage on the last training months (rolling
+    origin, ``diagnostics["model_selection"]``), and the same for the model used."""
+    sel = diag.get("model_selection") or {}
+    crps = sel.get("validation_crps") or {}
+    if not crps:
+        why = sel.get("reason") or "no model-selection record in this fit"
+        return HTML(_BANNER.render(kind="draft", text=f"Model used: {diag.get('model', '–')}. {why}."))
+    c80, c95, w = (sel.get("validation_coverage_80") or {}, sel.get("validation_coverage_95") or {},
+                   sel.get("weights") or {})
+    rows = [(k, f"{w.get(k, 0.0):.1f}", f"{v:.3f}", _pct(c80.get(k)), _pct(c95.get(k))) for k, v in crps.items()]
+    rows.append(("model used", diag.get("model", "–"), f"{sel.get('validation_crps_chosen', float('nan')):.3f}",
+                 _pct(sel.get("validation_coverage_80_chosen")), _pct(sel.get("validation_coverage_95_chosen"))))
+    lo, hi = (sel.get("validation_periods") or ["?", "?"])[:2]
+    note = (f"Each candidate was fitted on the training data up to {lo} and forecast {lo}..{hi} "
+            f"({sel.get('validation_rep_months', '?')} rep-months); lower CRPS is better, well-calibrated "
+            f"intervals cover about 80 % and 95 %. Holdout fits: {sel.get('validation_fit', '–')}. "
+            f"Why: {sel.get('reason', '')}.")
+    return HTML(_TABLE.render(columns=["model", "weight", "holdout scaled CRPS", "80 % coverage",
+                                       "95 % coverage"], rows=rows,
+                              caption="Model choice: out-of-sample evidence", note=note, left=()))
 
 
 def _fmt_value(v: Any) -> str:
