@@ -233,8 +233,6 @@ def pipeline_block(quarter: xr.Dataset, k: xr.Dataset | None, notes: list[str]) 
             trends[name] = {"values": [_num(v) for v in y[-TREND_MONTHS:]],
                             "change_3m": _num(change)}
         block["trends"] = trends
-    if quarter.attrs.get("fit_seconds"):
-        block["win_model_fit_seconds"] = round(float(quarter.attrs["fit_seconds"]), 1)
     if "max_rhat" in quarter.attrs:
         block["win_model_max_rhat"] = round(float(quarter.attrs["max_rhat"]), 3)
     return jsonable(block)
