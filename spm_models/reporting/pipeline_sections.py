@@ -85,19 +85,23 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
     from spm_models.plots.pipeline import plot_coverage_by_region, plot_kpi_trends, plot_quarter_fan
 
     if display is None:
-        from IPython.display import display
+        from IPython.display import display as ipy_display
+
+        show: Callable[[Any], Any] = ipy_display
+    else:
+        show = display
     block = summary.get("pipeline")
     quarter = tree_group(tree, "pipeline")
     if not block or not block.get("available") or quarter is None:
         why = "; ".join((block or {}).get("notes") or ["this summary has no pipeline block"])
         return sections.banner(f"Pipeline and quarter outlook not available: {why}.", "draft")
     f = block["forecast"]
-    display(sections.table(
+    show(sections.table(
         outlook_frame(block), left=("",),
         caption=f"{block['quarter']} bookings as of {block['as_of']} (closed to date included)",
         note=f"Company P50 {money(f['p50'])}, 80 % range {money(f['p10'])} – {money(f['p90'])}."))
     fig = plot_quarter_fan(quarter)
-    display(sections.figure(fig))
+    show(sections.figure(fig))
     plt.close(fig)
     kpis = tree_group(tree, "pipeline_kpis")
     if kpis is not None and kpis.sizes.get("period", 0):
@@ -105,13 +109,13 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
         company = kpis.isel(id=(kpis["level"] == "company").values)
         if region.sizes["id"]:
             fig = plot_coverage_by_region(region)
-            display(sections.figure(fig))
+            show(sections.figure(fig))
             plt.close(fig)
         fig = plot_kpi_trends(company)
-        display(sections.figure(fig))
+        show(sections.figure(fig))
         plt.close(fig)
         kf = kpi_frame(block)
         if kf is not None:
-            display(sections.table(kf, left=("KPI",), caption="Company pipeline KPIs"))
+            show(sections.table(kf, left=("KPI",), caption="Company pipeline KPIs"))
     kind = "approved" if block.get("pipeline_used") else "warn"
     return sections.banner("Parts of this outlook: " + " · ".join(block.get("notes") or []), kind)
