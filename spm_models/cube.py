@@ -233,6 +233,8 @@ TREE_GROUPS = {
     "history": "bookings(rep, period), quota(rep, period): the actual history",
     "territory": "territory_before/after, potential, workload, lat, lon, account_moved (account)",
     "capacity": "headcount, ramped_fte, capacity (period, draw), capacity_total(draw), hires",
+    "pipeline": "bookings(rep, period, draw), closed(rep, period): the in-quarter outlook",
+    "pipeline_kpis": "pipeline KPIs (id, period) with level(id) company/region",
 }
 
 

@@ -91,6 +91,18 @@ class ForecastSection(BaseModel):
     attrition: bool | None = None
 
 
+class PipelineSection(Section):
+    """``pipeline``: the in-quarter outlook of the workflow's pipeline step
+    (:mod:`spm_models.workflow.pipeline_step`; defaults there)."""
+
+    enabled: bool = True
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    draws: Count | None = None
+    tune: Count | None = None
+    chains: Count | None = None
+    n_draws: Annotated[int, Field(ge=10)] | None = None
+
+
 class Sweep(Section):
     """``sweep``: expand the file into one scenario per value of the dotted ``key``."""
 
@@ -115,6 +127,7 @@ class ScenarioSpec(Section):
     quota: QuotaSection | None = None
     territory: TerritorySection | None = None
     capacity: CapacitySection | None = None
+    pipeline: PipelineSection | None = None
     plans: dict[str, PlanFile] | None = None
     schedule: str | None = None
     sweep: Sweep | None = None

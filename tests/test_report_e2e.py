@@ -40,6 +40,7 @@ def test_summary_contract_matches_cube(run):
     assert 0 <= s["share_reps_at_quota"]["p50"] <= 1
     assert set(s["provenance"]) >= {"package_version", "scenario_hash", "data_hash", "seed"}
     assert s["provenance"]["seed"] == 1
+    assert "pipeline" in s and isinstance(s["pipeline"].get("notes"), list)
     tree = read_tree(run.out / "tiny_a" / "cube.zarr")
     assert tree.attrs["scenario_hash"] == s["provenance"]["scenario_hash"]
     assert tree.attrs["data_hash"] == s["provenance"]["data_hash"]
@@ -65,6 +66,7 @@ def test_html_has_no_code_and_is_self_contained(run):
     assert 'class="jp-InputArea' not in html and 'class="jp-Cell-inputWrapper' not in html
     assert "workflow.run(" not in html and "from spm_models" not in html
     assert "Executive summary" in html and "Leaderboard" in html and "Provenance" in html
+    assert "Pipeline and quarter outlook" in html  # the section renders (pipeline or a banner)
     assert "data:image/png;base64," in html
     assert not re.search(r"""<(script|link)[^>]+(src|href)=["']https?://""", html)
     assert "Draft: not approved" in html

@@ -3,7 +3,9 @@
 ``pipeline`` follows the contract in ``DESIGN.md``: only information strictly before the as-of
 date; writes ``DIR/quarter_forecast.csv`` and ``DIR/kpis.csv`` (plus ``DIR/notes.txt`` saying
 which parts of the forecast were used). A source without ``opportunities`` or without a
-usable ``opportunity_history`` falls back to the bookings model alone.
+usable ``opportunity_history`` falls back to the bookings model alone. The forecast itself is
+:func:`spm_models.forecast.quarter_outlook.forecast_quarter`; this module only parses options
+and writes files.
 """
 
 from __future__ import annotations
@@ -17,78 +19,6 @@ import pandas as pd
 import typer
 
 from spm_models.errors import InputError
-
-
-def forecast_quarter(tables: dict[str, pd.DataFrame], as_of: str, *, n_draws: int = 1000,
-                     seed: int = 0, draws: int = 250, tune: int = 250,
-                     chains: int = 2) -> tuple[pd.DataFrame, list[str]]:
-    """The contract's quarter table for ``as_of`` and the notes on the parts used.
-
-    Uses the pipeline (win model + not-yet-created + cancellations) when the source has
-    ``opportunities`` and enough ``opportunity_history`` before ``as_of``; otherwise the
-    bookings model (fast fit on the complete months before ``as_of``) for the rest of the
-    quarter. Raises :class:`InputError` for a bad date or without bookings.
-    """
-    import xarray as xr
-
-    from spm_models.forecast.opportunities import OppBook, to_day
-    from spm_models.forecast.pipeline_backtest import _closed, bookings_only_at
-    from spm_models.forecast.quarter import active_reps, levels_table, quarter_forecast
-    from spm_models.forecast.win_model import fit_win_model, quarter_bounds, quarter_label
-
-    a = to_day(as_of)
-    q0, h = quarter_bounds(a)
-    if "bookings" not in tables:
-        raise InputError("bookings: table missing (needed for forecasting)")
-    notes = []
-    book = OppBook.from_tables(tables) if "opportunities" in tables else None
-    model = None
-    if book is None:
-        notes.append("no opportunities table: bookings model only")
-    elif not book.has_history:
-        notes.append("no opportunity_history table: bookings model only (a pipeline without "
-                     "stage history cannot be seen as it stood before the as-of date)")
-    else:
-        try:
-            model = fit_win_model(book, a, draws=draws, tune=tune, chains=chains, seed=seed)
-        except InputError as exc:
-            notes.append(f"{exc}: bookings model only")
-    if model is not None:
-        ds = quarter_forecast(tables, a, model, book=book, n_draws=n_draws, seed=seed)
-        notes.append("parts used: " + ds.attrs["parts"].replace(",", ", ")
-                     + f" (win model: {model.info['rows']} training snapshots rows, "
-                       f"{model.info.get('seconds', 0):.0f} s)")
-        table = levels_table(ds["bookings"].sum("period"), ds["closed"].sum("period"), ds.attrs["quarter"])
-        return table, notes
-    cube = _bookings_model_cube(tables, a, n_draws, seed)
-    reps = active_reps(tables, book, a)
-    x = bookings_only_at(cube, tables, a, q0, h, reps)
-    closed = _closed(tables, a, q0, reps)
-    da = xr.DataArray(x, dims=("rep", "draw"),
-                      coords={"rep": reps["rep_id"].to_numpy(), "region": ("rep", reps["region"].to_numpy())})
-    cl = xr.DataArray(closed, dims=("rep",), coords={"rep": reps["rep_id"].to_numpy()})
-    notes.append("parts used: closed_to_date, bookings_model (rest of the quarter)")
-    return levels_table(da, cl, quarter_label(a)), notes
-
-
-def _bookings_model_cube(tables, a: int, n_draws: int, seed: int):
-    """Fast bookings-model forecast of the as-of month onwards (to the quarter's end)."""
-    from spm_models.forecast.model import BookingsForecast
-    from spm_models.forecast.panel import monthly_panel
-    from spm_models.forecast.win_model import quarter_bounds
-
-    day = pd.Timestamp(np.datetime64(a, "D"))
-    m0 = day.to_period("M")
-    _, h = quarter_bounds(a)
-    m_end = pd.Timestamp(np.datetime64(h, "D")).to_period("M")
-    b = tables["bookings"]
-    sub = dict(tables)
-    sub["bookings"] = b[pd.to_datetime(b["date"]) < m0.start_time]
-    if len(sub["bookings"]) == 0:
-        raise InputError("bookings: no bookings before the as-of month (nothing to forecast from)")
-    panel = monthly_panel(sub, end=str(m0 - 1))
-    model = BookingsForecast().fit(panel, method="fast", seed=seed)
-    return model.forecast(str(m0), (m_end - m0).n + 1, n_draws=n_draws, seed=seed)["bookings"]
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -112,6 +42,7 @@ def register(app: typer.Typer) -> None:
         """Forecast the bookings of the calendar quarter holding AS_OF (company, region, rep)."""
         from spm_models.forecast.backtest import load_tables
         from spm_models.forecast.opportunities import to_day
+        from spm_models.forecast.quarter_outlook import forecast_quarter
 
         try:
             pd.Timestamp(as_of)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 #: Most close-date pushes per opportunity.
 MAX_SLIPS = 4
@@ -39,6 +40,10 @@ _SLOT_AMOUNT = 4 + MAX_SLIPS
 _SLOT_CLOSE = 5 + MAX_SLIPS
 _BIG = np.int64(1) << 40
 
+
+#: pandas' Arrow-backed string dtype with NaN as missing value (the default ``str`` of pandas 3):
+#: comparisons give numpy bool arrays, ``to_numpy()`` gives object arrays of str
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
 #: Deals per chunk: bounds the temporaries of the 10,000-rep demo (3 M deals)
 CHUNK = 400_000
@@ -88,12 +93,16 @@ def opportunity_history(opps: pd.DataFrame, won: np.ndarray, history_end: np.dat
     del parts
     opp_row = opp_row.astype(np.int64)
     code = code.astype(np.int8)
-    stage_names = np.array((*open_stages, "Closed Won", "Closed Lost"), dtype=object)
+    stage_names = pa.array((*open_stages, "Closed Won", "Closed Lost"), pa.string())
     stage_p = np.array((*open_stage_p, 1.0, 0.0))
+    # the two string columns of ~4 rows per deal are gathered in Arrow and kept Arrow-backed
+    # (pandas' ``str`` dtype): no per-row Python objects, no copy when written to DuckDB/CSV
+    ids = pa.array(opps["opp_id"].to_numpy(), pa.string())
     hist = pd.DataFrame({
-        "opp_id": opps["opp_id"].to_numpy()[opp_row],
+        "opp_id": pd.array(ids.take(pa.array(opp_row)), dtype=STR),
         "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "stage": stage_names[code],
+        "stage": pd.array(pa.DictionaryArray.from_arrays(pa.array(code), stage_names)
+                          .cast(pa.string()), dtype=STR),
         "amount": amount,
         "close_date": close_day.astype("datetime64[D]").astype("datetime64[ns]"),
         "probability": stage_p[code],

@@ -13,12 +13,14 @@
                  pay; the capacity solve, hiring curve, bridge
     overlay      managers' and overlays' payouts, credited by     spm_models.comp.roles
                  their plans' rollup on the world's bookings
+    pipeline     in-quarter outlook (win model on the open       spm_models.workflow.pipeline_step
+                 pipeline) and KPIs as of the data's end          (cached)
     summary      the decision figures, all read from the world   spm_models.figures
 
 The result is an :class:`xarray.DataTree` (:func:`assemble_tree`) with groups ``/forecast``,
 ``/comp``, ``/history`` and, when the scenario has them, ``/overlay``, ``/territory`` and
-``/capacity`` — each with its own dimensions (see :data:`spm_models.cube.TREE_GROUPS`) — and the
-provenance in the root attributes. ``result.cube`` is the ``rep × period × draw`` view
+``/capacity`` (and ``/pipeline``, ``/pipeline_kpis``: the in-quarter outlook and KPIs) — each
+with its own dimensions (see :data:`spm_models.cube.TREE_GROUPS`) — and the provenance in the root attributes. ``result.cube`` is the ``rep × period × draw`` view
 (``/forecast`` + ``/comp``) of the scenario's world (``docs/scenario_world.md``): today's reps
 then the hires (``is_hire``, ``hire_month``), ``bookings`` (zero when inactive),
 ``potential_bookings``, ``active``, ``quota``, ``payout`` (in the last month of each payout
@@ -220,6 +222,12 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     summary["bridge"] = world_step.bridge_summary(wres)
     if adjs:
         summary["adjustments"] = jsonable(adjust_step.summary(adjs, fcube0, world, plans, scenario.seed))
+    # pipeline: in-quarter outlook and KPIs of the data (cached; workflow/pipeline_step.py)
+    from spm_models.workflow import pipeline_step
+
+    pq, pk, summary["pipeline"] = pipeline_step.outlook(
+        tables, scenario, data_hash, cache, fcube0, forecast_step.forecast_key(data_hash, scenario))
+    tree = pipeline_step.attach(tree, pq, pk)
     return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap, wres)
 
 

@@ -1,0 +1,121 @@
+"""The report's "Pipeline and quarter outlook" section (``notebooks/scenario_report.ipynb``).
+
+Renders what the workflow's pipeline step left in the scenario (``summary["pipeline"]`` and the
+tree groups ``/pipeline``, ``/pipeline_kpis``; :mod:`spm_models.workflow.pipeline_step`): the
+in-quarter fan, a table of the quarter's outlook by region, pipeline coverage by region and the
+KPI trends, with the notes saying which parts of the forecast were used. When the pipeline is
+not available (no bookings, step switched off, a summary written before the step existed) it
+says so plainly instead of drawing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import xarray as xr
+
+from spm_models.plots.report import money
+from spm_models.reporting import sections
+
+_KPI_LABELS = {"coverage": ("Pipeline coverage", "x"), "win_rate": ("Win rate", "%"),
+               "avg_deal_size": ("Average deal size", "$"),
+               "sales_cycle_days": ("Sales cycle (days)", "d"), "slip_rate": ("Slip rate", "%"),
+               "pipeline_created": ("Pipeline created (month)", "$")}
+
+
+def _fmt(v: float | None, kind: str) -> str:
+    if v is None:
+        return "n/a"
+    if kind == "%":
+        return f"{v:.0%}"
+    if kind == "$":
+        return money(v)
+    if kind == "x":
+        return f"{v:.2f}×"
+    return f"{v:.0f}"
+
+
+def outlook_frame(block: dict[str, Any]) -> pd.DataFrame:
+    """Company and region rows of the quarter: closed to date, P10, P50, P90 (text)."""
+    rows = [("Company", block.get("closed_to_date"), block["forecast"])]
+    rows += [(g, r["closed_to_date"], r) for g, r in sorted(block.get("by_region", {}).items())]
+    return pd.DataFrame([{"": name, "closed to date": money(c or 0.0), "P10": money(q["p10"]),
+                          "P50": money(q["p50"]), "P90": money(q["p90"])}
+                         for name, c, q in rows])
+
+
+def kpi_frame(block: dict[str, Any]) -> pd.DataFrame | None:
+    """The company KPIs: last month's value and the change of the last 3 months' mean."""
+    k, trends = block.get("kpis") or {}, block.get("trends") or {}
+    if not k:
+        return None
+    rows = []
+    for name, (label, kind) in _KPI_LABELS.items():
+        last = k.get(name) if name != "pipeline_created" else (trends.get(name, {}).get("values") or [None])[-1]
+        ch = trends.get(name, {}).get("change_3m")
+        rows.append({"KPI": label, f"{k.get('period', '')}": _fmt(last, kind),
+                     "change (3 months vs 3 before)": "n/a" if ch is None else
+                     ("+" if ch >= 0 else "−") + _fmt(abs(ch), kind)})
+    return pd.DataFrame(rows)
+
+
+def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
+                     display: Callable[[Any], Any] | None = None) -> Any:
+    """Show the section: the outlook table, the fan, coverage by region, KPI trends.
+
+    Parameters
+    ----------
+    tree
+        The scenario result tree (groups ``/pipeline``, ``/pipeline_kpis`` when present).
+    summary
+        ``summary.json`` figures (its ``pipeline`` block).
+    display
+        Called with each figure and table (default :func:`IPython.display.display`).
+
+    Returns
+    -------
+    IPython.display.HTML
+        The closing note (which parts of the forecast were used), or the banner saying the
+        pipeline outlook is not available.
+    """
+    from spm_models.cube import tree_group
+    from spm_models.plots.pipeline import plot_coverage_by_region, plot_kpi_trends, plot_quarter_fan
+
+    if display is None:
+        from IPython.display import display as ipy_display
+
+        show: Callable[[Any], Any] = ipy_display
+    else:
+        show = display
+    block = summary.get("pipeline")
+    quarter = tree_group(tree, "pipeline")
+    if not block or not block.get("available") or quarter is None:
+        why = "; ".join((block or {}).get("notes") or ["this summary has no pipeline block"])
+        return sections.banner(f"Pipeline and quarter outlook not available: {why}.", "draft")
+    f = block["forecast"]
+    show(sections.table(
+        outlook_frame(block), left=("",),
+        caption=f"{block['quarter']} bookings as of {block['as_of']} (closed to date included)",
+        note=f"Company P50 {money(f['p50'])}, 80 % range {money(f['p10'])} – {money(f['p90'])}."))
+    fig = plot_quarter_fan(quarter)
+    show(sections.figure(fig))
+    plt.close(fig)
+    kpis = tree_group(tree, "pipeline_kpis")
+    if kpis is not None and kpis.sizes.get("period", 0):
+        region = kpis.isel(id=(kpis["level"] == "region").values)
+        company = kpis.isel(id=(kpis["level"] == "company").values)
+        if region.sizes["id"]:
+            fig = plot_coverage_by_region(region)
+            show(sections.figure(fig))
+            plt.close(fig)
+        fig = plot_kpi_trends(company)
+        show(sections.figure(fig))
+        plt.close(fig)
+        kf = kpi_frame(block)
+        if kf is not None:
+            show(sections.table(kf, left=("KPI",), caption="Company pipeline KPIs"))
+    kind = "approved" if block.get("pipeline_used") else "warn"
+    return sections.banner("Parts of this outlook: " + " · ".join(block.get("notes") or []), kind)
