@@ -118,8 +118,7 @@ def quarter_outlook(tables: Mapping[str, pd.DataFrame], as_of: str | int, *, n_d
     if model is not None:
         ds = quarter_forecast(tables, a, model, book=book, n_draws=n_draws, seed=seed)
         notes.append("parts used: " + ds.attrs["parts"].replace(",", ", ")
-                     + f" (win model: {model.info['rows']} training snapshots rows, "
-                       f"{model.info.get('seconds', 0):.0f} s)")
+                     + f" (win model: {model.info['rows']} training snapshot rows)")
         return QuarterOutlook(ds, notes, True, dict(model.info))
     cube = _covering(bookings_cube, a)
     ds = bookings_only_quarter(tables, a, book, n_draws, seed, cube)
