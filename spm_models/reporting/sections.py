@@ -308,7 +308,7 @@ def model_choice(diag: dict[str, Any]) -> HTML:
     rows.append(("model used", diag.get("model", "–"), f"{sel.get('validation_crps_chosen', float('nan')):.3f}",
                  _pct(sel.get("validation_coverage_80_chosen")), _pct(sel.get("validation_coverage_95_chosen"))))
     lo, hi = (sel.get("validation_periods") or ["?", "?"])[:2]
-    note = (f"Each candidate was fitted on the training data up to {lo} and forecast {lo}..{hi} "
+    note = (f"Each candidate was fitted on the training data before {lo} and forecast {lo}..{hi} "
             f"({sel.get('validation_rep_months', '?')} rep-months); lower CRPS is better, well-calibrated "
             f"intervals cover about 80 % and 95 %. Holdout fits: {sel.get('validation_fit', '–')}. "
             f"Why: {sel.get('reason', '')}.")
