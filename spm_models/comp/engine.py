@@ -230,8 +230,7 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     for o, core in zip(outs, cores):
         y = np.moveaxis(o, -1, len(lead) + 1)[drop]
         res.append(y.transpose(inv + list(range(nd, nd + len(core)))))
-    outs = tuple(res)
-    return outs if n_b else outs[:-1]
+    return tuple(res) if n_b else tuple(res[:-1])
 
 
 # ---------------------------------------------------------------------------------------

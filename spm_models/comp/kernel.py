@@ -430,7 +430,7 @@ PARALLEL_MIN = 50_000
 
 def _threads() -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else (os.cpu_count() or 1), numba.config.NUMBA_NUM_THREADS))
+                      else (os.cpu_count() or 1), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
 
 
 def run_batch(*args) -> None:
