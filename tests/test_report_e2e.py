@@ -41,6 +41,7 @@ def test_summary_contract_matches_cube(run):
     assert set(s["provenance"]) >= {"package_version", "scenario_hash", "data_hash", "seed"}
     assert s["provenance"]["seed"] == 1
     assert "pipeline" in s and isinstance(s["pipeline"].get("notes"), list)
+    assert s["pipeline"]["available"] is True  # tiny_a runs the pipeline step (tiny_b: off)
     tree = read_tree(run.out / "tiny_a" / "cube.zarr")
     assert tree.attrs["scenario_hash"] == s["provenance"]["scenario_hash"]
     assert tree.attrs["data_hash"] == s["provenance"]["data_hash"]

@@ -56,7 +56,10 @@ def scenario(path: Path, name: str, data: Path, plan: Path, seed: int = 1, **ext
     spec = {"name": name, "data": str(data), "seed": seed, "draws": 200,
             "horizon": {"start": "2027-01", "months": 12}, "target": 15_000_000,
             "budget": 1_000_000, "forecast": dict(FAST), "quota": {"method": "growth", "growth": 0.1},
-            "plans": {"AE": str(plan)}}
+            "plans": {"AE": str(plan)},
+            # the win model's fit is the pipeline tests' subject (test_pipeline_workflow.py);
+            # elsewhere the step is off (the summary and report then say so)
+            "pipeline": {"enabled": False}}
     spec.update(extra)
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -108,7 +111,8 @@ def report_run(root: Path | None = None) -> ReportRun:
     (plans / "broken.yaml").write_text(yaml.safe_dump(BROKEN_PLAN, sort_keys=False))
     sc = {
         "tiny_a": scenario(root / "tiny_a.yaml", "tiny_a", data, plans / "ae.yaml", seed=1,
-                           title="Tiny A"),
+                           title="Tiny A",  # the pipeline step on, with a light win-model fit
+                           pipeline={"draws": 60, "tune": 60, "chains": 1}),
         "tiny_b": scenario(root / "tiny_b.yaml", "tiny_b", data, plans / "ae.yaml", seed=2,
                            title=f"Tiny B {XSS}", quota={"method": "growth", "growth": 0.25}),
         "broken": scenario(root / "broken.yaml", "broken", data, plans / "broken.yaml"),
