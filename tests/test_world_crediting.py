@@ -249,3 +249,28 @@ def test_without_a_hierarchy_managers_are_credited_region_pods(world_setup):
     np.testing.assert_allclose(cr.sel(measure="team_bookings").sum("rep").values,
                                world["bookings"].sum("rep").transpose(*cr.sel(measure="team_bookings")
                                                                      .sum("rep").dims).values, rtol=1e-12)
+
+
+def test_approved_quota_adjustment_re_pays_a_where_plan_on_shares(world_setup):
+    """An approved quota adjustment re-pays the world with the booking history, so a
+    where-filtered plan keeps its shares: a +25 % quota on one rep lowers that rep's pay and
+    leaves every other rep's pay unchanged."""
+    from spm_models.distribution.adjustments import Adjustment
+    from spm_models.workflow.adjust_step import adjust_quotas
+
+    _world, tables, _ps = world_setup
+    fc = forecast_cube(n_reps=N_REPS, n_draws=200, n_recent=2)
+    nvr = {"AE": Plan.from_yaml(PLANS / "ae_new_vs_renewal.yaml")}
+    inputs = WorldInputs(forecast=fc, quota={"method": "equal_probability", "probability": 0.6},
+                         plans=nvr, tables=tables, roster={"seed": 4})
+    w = simulate_world(inputs, ())
+    rep = str(w["rep"].values[0])
+    adj = Adjustment(id="A1", scenario="s", target="rep", target_id=rep, what="quota", size=0.25,
+                     sd=0.0, reason="test", proposed_by="x", proposed_os_user="x",
+                     proposed_at="2027-01-01", status="approved")
+    out = adjust_quotas(w, nvr, [adj], tables)
+    np.testing.assert_allclose(out["quota"].sel(rep=rep).values, 1.25 * w["quota"].sel(rep=rep).values)
+    before, after = w["payout"].sum(["period", "draw"]), out["payout"].sum(["period", "draw"])
+    assert float(after.sel(rep=rep)) < float(before.sel(rep=rep))
+    others = [r for r in w["rep"].values if str(r) != rep]
+    np.testing.assert_allclose(after.sel(rep=others).values, before.sel(rep=others).values, rtol=1e-12)

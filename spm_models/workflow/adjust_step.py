@@ -73,8 +73,11 @@ def adjust_territory(tgroup: xr.Dataset | None, adjs: list[Any]) -> xr.Dataset |
     return tgroup.assign(potential=pot)
 
 
-def adjust_quotas(world: xr.Dataset, plans: dict[str, Any], adjs: list[Any]) -> xr.Dataset:
-    """The world with approved ``quota`` adjustments applied and its reps re-paid."""
+def adjust_quotas(world: xr.Dataset, plans: dict[str, Any], adjs: list[Any],
+                  tables: dict[str, Any] | None = None) -> xr.Dataset:
+    """The world with approved ``quota`` adjustments applied and its reps re-paid (``tables``:
+    the data, whose booking history gives the shares of plans with ``where``/``amount``
+    measures, as in the world's own pay step)."""
     from spm_models.distribution.adjustments import apply_adjustments
     from spm_models.planning.world import world_payouts
 
@@ -85,7 +88,7 @@ def adjust_quotas(world: xr.Dataset, plans: dict[str, Any], adjs: list[Any]) -> 
     if q is None:  # not reached: a quota was passed in
         return world
     pay = world_payouts(plans, world["bookings"], q, world["target_incentive"],
-                        np.asarray(world["plan_role"].values), world["active"])
+                        np.asarray(world["plan_role"].values), world["active"], tables)
     return world.assign(quota=q, payout=pay["payout"])
 
 

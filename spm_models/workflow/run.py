@@ -185,7 +185,7 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
         tgroup = adjust_step.adjust_territory(planning_steps.territory_variables(terr), adjs)
     # world: territory → roster (attrition, hires) → quotas → response → pay, one array
     wres = world_step.build_world(scenario, fcube, tables, plans, terr)
-    world = wres.world = adjust_step.adjust_quotas(wres.world, plans, adjs)
+    world = wres.world = adjust_step.adjust_quotas(wres.world, plans, adjs, tables)
     fgroup = world_step.forecast_group(world, fcube)
     wcomp = world_step.comp_frame(world)
     bookings, quota = fgroup["bookings"], wcomp["quota"]
