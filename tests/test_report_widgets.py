@@ -175,3 +175,35 @@ def test_overlay_payouts_of_scaled_quotas_equal_a_full_overlay_run(result):
     low = overlay_payouts_of(plans, credits, result.tables["reps"], months, 1.0)
     high = overlay_payouts_of(plans, credits, result.tables["reps"], months, 1.5)
     assert float(high["payout"].sum()) < float(low["payout"].sum())
+
+
+def test_whatif_credits_a_filtered_plan_on_history_shares_like_the_world(result):
+    """Switching to a where-filtered plan (new business vs renewals) in the what-if panel pays
+    each rep on its history shares, exactly as the scenario world does
+    (:func:`spm_models.planning.world.world_payouts` with the booking history)."""
+    import shutil
+    from pathlib import Path
+
+    from spm_models.comp.plan import Plan
+    from spm_models.planning.world import world_payouts
+    from spm_models.widgets import WhatIf
+
+    root = Path(__file__).resolve().parents[1] / "scenarios" / "plans"
+    plans_dir = result.scenario.path.parent / "plans"
+    shutil.copy(root / "ae_new_vs_renewal.yaml", plans_dir / "nvr.yaml")
+    hist = result.tables["bookings"]
+    # even reps sold only renewals, odd reps only new business
+    hist["deal_type"] = np.where(hist["rep_id"].str[1:].astype(int) % 2 == 0, "renewal", "new")
+    cube = result.cube
+    nvr = Plan.from_yaml(plans_dir / "nvr.yaml")
+    ti = xr.full_like(cube["bookings"].isel(period=0, draw=0, drop=True), np.nan, dtype=float)
+    want_ae = world_payouts({"AE": nvr}, cube["bookings"], cube["quota"], ti,
+                            np.array(["AE"] * 20), None, result.tables)["payout"]
+    revenue = cube["bookings"].sum(["rep", "period"]).values
+    got = WhatIf(result).compute(plan="nvr.yaml")
+    # AE on the shares + the SE overlay's flat 10 % of revenue
+    np.testing.assert_allclose(got.cost_draws, want_ae.sum(["rep", "period"]).values + 0.10 * revenue,
+                               rtol=1e-9)
+    # the shares matter: renewal-only reps earn 3 %, new-business reps 10 %+ of their quota
+    per_rep = want_ae.sum(["period", "draw"])
+    assert float(per_rep.sel(rep="R0")) < 0.5 * float(per_rep.sel(rep="R1"))

@@ -240,7 +240,7 @@ class WhatIf:
         self._overlay_plans = {k: p for k, p in self.plans.items() if k not in self._carrier_keys}
         self._annual_pay = np.zeros((self.n_reps, self.bookings.sizes[DRAW]))
         self._plan_files: dict[str, Any] = {}
-        self._layout = {"credits": _LRU(), "active": _LRU()}  # control-independent arrays
+        self._layout = {"credits": _LRU(), "active": _LRU(), "shares": _LRU()}  # control-independent arrays
         self._caches: dict[str, _LRU] = {n: _LRU() for n in ("plans", "pay", "overlay", "att", "curve")}
         for key in self._groups:  # the scenario's plans' layouts now, not on a control's first move
             self._layout_of(key, self.plans[key])
@@ -341,7 +341,11 @@ class WhatIf:
         n_m = len(plan.measures)
         quotas = self._q_np[idx][:, mpos] * (1.0 + uplift)
         quotas = quotas[:, None, None, :]
-        if n_m > 1:  # every measure is credited the rep's bookings and quota
+        shares = self._shares(key, plan)
+        if shares is not None:  # filtered measures: each rep's history share of both
+            sh = shares[:, None, :, None]
+            credits, quotas = credits * sh, quotas * sh
+        elif n_m > 1:  # every measure is credited the rep's bookings and quota
             credits = np.broadcast_to(credits, credits.shape[:2] + (n_m, credits.shape[3]))
             quotas = np.broadcast_to(quotas, (quotas.shape[0], 1, n_m, quotas.shape[3]))
         ti = self._ti_np[idx].copy()
@@ -354,6 +358,23 @@ class WhatIf:
         if active is None:  # payout (rep, draw, payout period)
             return payout.sum(axis=-1)
         return np.where(active, payout, 0.0).sum(axis=-1)  # paid only while on the roster
+
+    def _shares(self, key: str, plan: Any) -> np.ndarray | None:
+        """``(rep, measure)`` history shares of plan group ``key``'s reps when ``plan`` has
+        ``where``/``amount`` measures (as the scenario run credits them:
+        :func:`spm_models.comp.team.world_shares`), else None."""
+        from spm_models.comp import team
+
+        if not team.needs_shares(plan) or self.history is None:
+            return None
+        idx = self._groups[key]
+        rules = tuple(repr(m.credit) for m in plan.measures)
+
+        def make() -> np.ndarray:
+            ids = [str(r) for r in np.asarray(self.bookings[REP].values)[idx]]
+            da = team.world_shares(plan, self.history, self.reps, ids, self.region[idx])
+            return np.asarray(da.transpose(REP, "measure").values, dtype=np.float64)
+        return self._layout["shares"].get_or((key, rules), make)
 
     def _layout_of(self, key: str, plan: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Month positions, credits in the kernel's layout ``(rep, draw, 1, month)``, payout
