@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -69,6 +70,23 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     with atomic_open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return Path(path)
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Build a folder that replaces ``path`` only when complete: yields a new empty folder
+    (hidden, beside ``path``) to write into; on success any old ``path`` is removed and the
+    new folder renamed into its place; on an error the new folder is removed and ``path`` is
+    left as it was."""
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_temp_dir(parent: str | Path, prefix: str) -> Path:

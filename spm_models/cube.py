@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from spm_models.atomic import atomic_dir
 
 SCENARIO = "scenario"
 REP = "rep"
@@ -204,15 +204,8 @@ def write_cube(
         if var.dtype == object:
             out[name] = var.astype(str)
         out[name].encoding = {}
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        store = tmp / "cube.zarr"
-        out.to_zarr(store, mode="w", consolidated=False)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(store, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_dir(path) as tmp:
+        out.to_zarr(tmp, mode="w", consolidated=False)
     return path
 
 
@@ -280,15 +273,8 @@ def write_tree(tree: xr.DataTree, path: str | Path,
     if provenance:
         root.attrs.update(_jsonable_attrs(provenance))
     out = xr.DataTree.from_dict(nodes)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        store = tmp / "tree.zarr"
-        out.to_zarr(store, mode="w", consolidated=False)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(store, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_dir(path) as tmp:
+        out.to_zarr(tmp, mode="w", consolidated=False)
     return path
 
 

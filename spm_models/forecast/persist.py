@@ -5,9 +5,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from spm_models.atomic import atomic_dir
 from spm_models.errors import InputError
 from spm_models.forecast.design import design
 
@@ -25,8 +23,7 @@ def save(m: Any, path: str | Path) -> Path:
     m._check_fitted()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         _to_zarr(m.panel, tmp / "panel.zarr")
         for group in ("posterior", "sample_stats") if m.idata is not None else ():
             if group in m.idata.children:
@@ -44,11 +41,6 @@ def save(m: Any, path: str | Path) -> Path:
             "format": 2,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 
