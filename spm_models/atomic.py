@@ -51,9 +51,15 @@ def dir_mode() -> int:
 def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it onto ``path`` when the block succeeds.
 
-    The file gets ``0666 & ~umask`` (like ``open()``)."""
+    The file gets ``0666 & ~umask`` (like ``open()``). Raises
+    :class:`~spm_models.errors.InputError` (one line naming the path) when ``path`` is a
+    folder or its folder cannot be made (a file of that name is in the way)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        from spm_models.errors import InputError
+
+        raise InputError(f"{path}: is a folder; give the name of a file to write")
+    make_parent(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, file_mode())
@@ -63,6 +69,22 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_parent(path: Path) -> None:
+    """Create ``path``'s folder (and its parents); :class:`~spm_models.errors.InputError`
+    naming the path when a file is in the way or it cannot be created."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        from spm_models.errors import InputError
+
+        raise InputError(f"{path}: cannot create the folder {path.parent} (a file of that "
+                         "name is in the way)") from None
+    except PermissionError:
+        from spm_models.errors import InputError
+
+        raise InputError(f"{path}: no permission to create the folder {path.parent}") from None
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -79,6 +101,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     new folder renamed into its place; on an error the new folder is removed and ``path`` is
     left as it was."""
     path = Path(path)
+    make_parent(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp

@@ -180,11 +180,27 @@ def _line(path: Path, err: dict[str, Any], spec: dict[str, Any]) -> str:
 def validate_spec(spec: dict[str, Any], path: str | Path) -> ScenarioSpec:
     """``spec`` as a :class:`ScenarioSpec`; raises :class:`InputError` with one line per
     problem (file and dotted key named) when it does not fit."""
+    cross = _cross_checks(spec, Path(path))
     try:
-        return ScenarioSpec.model_validate(spec)
+        out = ScenarioSpec.model_validate(spec)
     except ValidationError as exc:
         by_key: dict[str, str] = {}
         for e in exc.errors():  # a union gives one error per member: keep one line per key
             line = _line(Path(path), dict(e), spec)
             by_key.setdefault(line.split("':", 1)[0], line)
-        raise InputError(list(by_key.values())) from None
+        raise InputError(list(by_key.values()) + cross) from None
+    if cross:
+        raise InputError(cross)
+    return out
+
+
+def _cross_checks(spec: dict[str, Any], path: Path) -> list[str]:
+    """Rules between sections (reported with the schema's problems, before any step runs):
+    ``capacity.hire_plan`` names one of the scenario's ``plans``."""
+    problems = []
+    cap, plans = spec.get("capacity"), spec.get("plans")
+    hire_plan = cap.get("hire_plan") if isinstance(cap, dict) else None
+    if isinstance(hire_plan, str) and isinstance(plans, dict) and hire_plan not in plans:
+        problems.append(f"{path}, key 'capacity.hire_plan': {hire_plan!r} is not one of the "
+                        f"scenario's plans ({', '.join(map(str, plans)) or 'none'})")
+    return problems

@@ -14,6 +14,11 @@ Every YAML file the workbench reads goes through :func:`read_yaml`:
 * **No bombs.** Aliases (``*a``) are counted while composing: more than :data:`MAX_ALIASES`
   aliases, or a document that would expand to more than :data:`MAX_NODES` nodes, is rejected
   before anything is constructed.
+* **One value per key.** A key written twice in one section (``rate: 0.1`` then ``rate: 0.5``)
+  is an error naming the line: YAML would silently keep the last one.
+* **Filters as written.** Keys and values under a ``where:`` section (comp plans' credit rules
+  compare them with a bookings column's text) stay the text as written: ``yes``, ``on``,
+  ``007`` are not read as ``True``, ``True`` and ``7``.
 * **No echo.** Error lines name the file (and line) and the kind of problem, never the file's
   content; a mapping key that does not look like a setting name (``root:x:0:0:...``) stops
   the read, so a validator never lists a foreign file's lines as "unknown keys".
@@ -138,8 +143,15 @@ def _expanded_size(node: yaml.Node) -> int:
         if isinstance(n, yaml.SequenceNode):
             total += sum(size(c) for c in n.value)
         elif isinstance(n, yaml.MappingNode):
+            seen: set[str] = set()
             for k, _v in n.value:
                 _check_key(k)
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        raise _TooBig(f"key '{k.value}' appears twice in the same section "
+                                      "(the second would silently replace the first)",
+                                      k.start_mark, kind="content")
+                    seen.add(k.value)
             total += sum(size(k) + size(v) for k, v in n.value)
         on_path.discard(key)
         memo[key] = total
@@ -148,6 +160,33 @@ def _expanded_size(node: yaml.Node) -> int:
         return total
 
     return size(node)
+
+
+_STR = "tag:yaml.org,2002:str"
+_AS_WRITTEN = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+               "tag:yaml.org,2002:timestamp"}
+
+
+def _where_as_text(node: yaml.Node, seen: set[int] | None = None) -> None:
+    """Keys and values under a ``where:`` section stay the text as written: a credit rule
+    compares a bookings column's text with them (comp_plan.md part 2), so ``yes``, ``on``,
+    ``007`` or ``2027-01-15`` must not become ``True``, ``7`` or a date."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for c in node.value:
+            _where_as_text(c, seen)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == "where" and isinstance(v, yaml.MappingNode):
+                for wk, wv in v.value:
+                    for s in [wk, *(wv.value if isinstance(wv, yaml.SequenceNode) else [wv])]:
+                        if isinstance(s, yaml.ScalarNode) and s.tag in _AS_WRITTEN:
+                            s.tag = _STR
+            else:
+                _where_as_text(v, seen)
 
 
 def loads(text: str) -> Any:
@@ -161,6 +200,7 @@ def loads(text: str) -> Any:
         if node is None:
             return None
         _expanded_size(node)
+        _where_as_text(node)
         return loader.construct_document(node)
     except _TooBig as exc:
         where = f"line {exc.mark.line + 1}: " if exc.mark is not None else ""

@@ -71,3 +71,31 @@ def test_valid_sections_load_unchanged(tmp_path):
 @pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("scenarios/*.yaml")))
 def test_shipped_scenarios_are_valid(path):
     assert load_scenarios(path)
+
+
+def test_hire_plan_must_name_a_plan_reported_with_the_other_problems(tmp_path):
+    plan = tmp_path / "ae.yaml"
+    plan.write_text("name: AE\nplan_year_start: 2027-01\nmeasures: [{name: b, tiers: [{rate: 0.1}]}]\n")
+    path = _write(tmp_path / "h.yaml", f"name: h\ndraws: 0\nplans: {{AE: {plan}}}\n"
+                  "capacity: {hire_plan: Missing}\n")
+    with pytest.raises(InputError) as exc:
+        load_scenarios(path)
+    lines = exc.value.problems
+    assert any("'draws'" in ln for ln in lines), lines
+    assert any("'capacity.hire_plan'" in ln and "'Missing'" in ln and "(AE)" in ln
+               for ln in lines), lines
+
+
+def test_failed_line_keeps_every_problem():
+    from spm_models.reporting.runner import _problems_line, _reason
+
+    problems = [f"s.yaml, key 'k{i}': " + "x" * 150 for i in range(8)]
+    line = _problems_line(problems)
+    assert all(f"'k{i}'" in line for i in range(8)) and "\n" not in line
+    many = _problems_line([f"p{i}" for i in range(25)])
+    assert "p19" in many and "p20" not in many and "(and 5 more problems)" in many
+
+    class NotebookError(Exception):  # what papermill raises for an error in a cell
+        ename, evalue = "InputError", "a.yaml, key 'x': bad\nb.yaml, key 'y': bad"
+
+    assert _reason(NotebookError()) == "a.yaml, key 'x': bad; b.yaml, key 'y': bad"

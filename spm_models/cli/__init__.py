@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
         sys.exit(1)
+    except OSError as exc:  # a path the command cannot read or write: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or type(exc).__name__}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,25 @@ import typer
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
+def _distinct_paths(out: Path, **inputs: Path | None) -> None:
+    """``--out`` must not be one of the input files (it would be replaced)."""
+    from spm_models.errors import InputError
+
+    for opt, p in inputs.items():
+        if p is not None and p.exists() and out.exists() and out.resolve() == p.resolve():
+            raise InputError(f"{out}: --out is the same file as --{opt}; write the result "
+                             "to another file")
+
+
+def _echo_warnings(caught: list) -> None:
+    """Print crediting warnings (``warning: ...`` lines on stderr)."""
+    from spm_models.comp.crediting import CreditingWarning
+
+    for w in caught:
+        if issubclass(w.category, CreditingWarning):
+            typer.echo(f"warning: {w.message}", err=True)
+
+
 @app.command("calc")
 def calc(
     plan: Path = typer.Option(..., "--plan", help="Comp plan YAML (docs/comp.md)."),
@@ -25,14 +44,21 @@ def calc(
                                      "[, manager_id]."),
 ) -> None:
     """Actual payouts for each rep and payout period of the plan year."""
-    from spm_models.comp.calc import calc_files
-    from spm_models.errors import InputError
+    import warnings
 
+    from spm_models.comp.calc import calc_files
+
+    # usage errors (exit 2, with the usage line), as for a missing option
     if (credits is None) == (bookings is None):
-        raise InputError("spm comp calc: give exactly one of --credits and --bookings")
+        raise typer.BadParameter("give exactly one of them", param_hint="'--credits' / '--bookings'")
     if splits is not None and bookings is None:
-        raise InputError("spm comp calc: --splits needs --bookings")
-    df = calc_files(plan, credits, quotas, reps, out, bookings=bookings, splits=splits)
+        raise typer.BadParameter("needs --bookings", param_hint="'--splits'")
+    _distinct_paths(out, plan=plan, quotas=quotas, credits=credits, bookings=bookings,
+                    splits=splits, reps=reps)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = calc_files(plan, credits, quotas, reps, out, bookings=bookings, splits=splits)
+    _echo_warnings(caught)
     typer.echo(f"wrote {len(df)} payout rows for {df['rep_id'].nunique()} reps to {out}")
 
 
@@ -48,9 +74,15 @@ def credit(
                                      "by rollup)."),
 ) -> None:
     """Credits by rep, month and measure from bookings (splits and roll-up applied)."""
+    import warnings
+
     from spm_models.comp.calc import credit_files
 
-    df = credit_files(plan, bookings, splits, reps, out)
+    _distinct_paths(out, plan=plan, bookings=bookings, splits=splits, reps=reps)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = credit_files(plan, bookings, splits, reps, out)
+    _echo_warnings(caught)
     typer.echo(f"wrote {len(df)} credit rows for {df['rep_id'].nunique()} reps to {out}")
 
 

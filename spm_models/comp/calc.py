@@ -400,12 +400,18 @@ def _to_array(rows: pd.DataFrame, plan: Plan, rep_ids: list[str]) -> xr.DataArra
 
 
 def round_cents(x: float) -> float:
-    """Round money half away from zero to cents (on the shortest decimal repr)."""
+    """Round money half away from zero to cents.
+
+    The float is first read to 15 significant digits (what a double holds exactly, the
+    precision spreadsheets show), so that binary noise of the arithmetic does not decide a
+    half cent: 10 % of 100.05 is ``10.004999999999999`` as a double and pays 10.01. From
+    10^12 on, 15 digits no longer reach the cents and the shortest repr is used."""
     if not math.isfinite(x):
         return x
+    text = f"{float(x):.15g}" if abs(x) < 1e12 else repr(float(x))
     with localcontext() as ctx:
         ctx.prec = 400  # enough digits for any finite float: never InvalidOperation
-        v = float(Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        v = float(Decimal(text).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     return 0.0 if v == 0 else v
 
 
@@ -469,7 +475,7 @@ def _credit_tables(plan_obj: Plan, plan: str | Path, bookings: str | Path,
                   reps=str(reps or "reps"))
     return credit_bookings(plan_obj, read_large_table(bookings),
                            read_large_table(splits) if splits is not None else None, reps_df,
-                           names=names)
+                           names=names, date_format=_date_format(bookings))
 
 
 def credit_files(plan: str | Path, bookings: str | Path, splits: str | Path | None,

@@ -8,14 +8,35 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from spm_models.comp.crediting import Names, _header, _hierarchy, _numbers, _rows, _text
+from spm_models.comp.crediting import Names, _header, _hierarchy, _numbers, _text
 from spm_models.comp.plan import CreditRule, Plan
+from spm_models.data.csvfile import row_numbers
 from spm_models.errors import InputError
 
 
 # ---------------------------------------------------------------------------------------
 # simulation: the same rules on a simulated bookings cube
 # ---------------------------------------------------------------------------------------
+def check_plan_columns(plans: dict[str, Plan], bookings: pd.DataFrame, *, where: str,
+                       data: str = "bookings") -> None:
+    """Every bookings column the plans' credit rules name (``amount``, ``where``) is in the
+    data's bookings table; else :class:`InputError` with one line per missing column naming
+    ``where`` (the scenario file), the plan key and file, and the field. Run before the
+    forecast so a scenario on the wrong data stops at once."""
+    cols = {str(c).strip() for c in bookings.columns}
+    problems = []
+    for role, plan in plans.items():
+        for i, m in enumerate(plan.measures):
+            rule = m.credit or CreditRule()
+            for col, what in [(rule.amount, "amount"), *[(c, f"where.{c}") for c, _ in rule.where]]:
+                if col not in cols:
+                    problems.append(f"{where}, key 'plans.{role}' ({plan.source}, key "
+                                    f"'measures[{i}].credit.{what}'): column '{col}' is not in "
+                                    f"the {data} table (have: {', '.join(sorted(cols))})")
+    if problems:
+        raise InputError(problems)
+
+
 def history_shares(plan: Plan, history: pd.DataFrame, *, name: str = "bookings") -> xr.DataArray:
     """Each rep's share of its bookings that each measure credits, from its history.
 
@@ -41,7 +62,7 @@ def history_shares(plan: Plan, history: pd.DataFrame, *, name: str = "bookings")
                                 f"'measures[{i}].credit.{what}' is not in the bookings file")
     if problems:
         raise InputError(problems)
-    rows = _rows(np.arange(len(df)))
+    rows = row_numbers(df)
     reps = _text(df["rep_id"])
     r_codes, r_uniques = pd.factorize(reps)
     base = _numbers(df["amount"], name, "amount", rows, problems)

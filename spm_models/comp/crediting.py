@@ -23,13 +23,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from spm_models.comp.plan import MAX_MONEY, CreditRule, Plan
+from spm_models.data.csvfile import row_numbers
 from spm_models.errors import InputError, location
+
+
+class CreditingWarning(UserWarning):
+    """Something in the bookings that is credited as the rules say but is likely a mistake
+    (a ``where`` value no booking has, a booking id on several rows)."""
 
 #: Split shares of one booking must sum to 1 within this tolerance (contract).
 SHARE_TOLERANCE = 1e-9
@@ -51,9 +58,48 @@ class Names:
     reps: str = "reps"
 
 
-def _rows(index: pd.Index | np.ndarray) -> np.ndarray:
-    """1-based data-row numbers (header excluded) of a frame's positions."""
-    return np.asarray(index) + 1
+def _case_columns(df: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
+    """Header names stripped; a wanted column written in another case (``Booking_ID``,
+    ``AMOUNT``) is renamed to the wanted spelling when exactly one header matches it."""
+    df = df.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    have = set(df.columns)
+    rename = {}
+    for w in wanted:
+        if w in have:
+            continue
+        hits = [c for c in df.columns if c.lower() == w.lower()]
+        if len(hits) == 1 and hits[0] not in wanted:
+            rename[hits[0]] = w
+    return df.rename(columns=rename) if rename else df
+
+
+def _warn_repeated_ids(ids: pd.Series, rows: np.ndarray, names: Names) -> None:
+    """Warn when booking ids repeat (an export pasted twice credits every deal twice)."""
+    codes, uniques = _codes(ids)
+    counts = np.bincount(codes, minlength=len(uniques))
+    rep = np.flatnonzero((counts > 1) & (np.asarray(uniques, dtype=object) != ""))
+    if len(rep):
+        k = int(rep[0])
+        at = rows[np.flatnonzero(codes == k)[:2]]
+        warnings.warn(f"{names.bookings}, rows {int(at[0])} and {int(at[1])}, field 'booking_id': "
+                      f"{str(uniques[k])[:40]!r} is on {int(counts[k])} rows, each credited"
+                      + (f" (and {len(rep) - 1} more repeated ids)" if len(rep) > 1 else ""),
+                      CreditingWarning, stacklevel=3)
+
+
+def _where_unmatched(col: str, allowed: tuple[str, ...],
+                     present: np.ndarray, i: int, names: Names) -> None:
+    """Warn about the values of a ``where`` list that no booking row has (``New`` against
+    ``new``, a misspelt product): the measure then silently credits less."""
+    have = {str(v) for v in present}
+    missing = [v for v in allowed if v not in have]
+    if missing:
+        shown = ", ".join(sorted(have)[:8]) + (" ..." if len(have) > 8 else "")
+        warnings.warn(f"{names.plan}, key 'measures[{i}].credit.where.{col}': "
+                      f"{', '.join(map(repr, missing))} matches no row of {names.bookings} "
+                      f"(values there: {shown or 'none'}; matching is exact text)",
+                      CreditingWarning, stacklevel=3)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -183,7 +229,7 @@ def _hierarchy(reps_df: pd.DataFrame | None, plan: Plan, rules: list[CreditRule]
     df.columns = cols
     reps = _text(df["rep_id"]).to_numpy()
     mgrs = _text(df["manager_id"]).to_numpy()
-    rows = _rows(np.arange(len(df)))
+    rows = row_numbers(df)
     manager: dict[str, str] = {}
     row_of: dict[str, int] = {}
     for rep, mgr, row in zip(reps, mgrs, rows):
@@ -247,7 +293,7 @@ def _levels(manager: dict[str, str], codes: dict[str, int]) -> list[tuple[np.nda
 
 def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | None = None,
                     reps: pd.DataFrame | None = None, *, names: Names | None = None,
-                    plan_year_only: bool = True) -> pd.DataFrame:
+                    plan_year_only: bool = True, date_format: str | None = None) -> pd.DataFrame:
     """Credits of every rep, month and measure of ``plan`` from a bookings table.
 
     Parameters
@@ -261,6 +307,12 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     reps : optional ``rep_id[, manager_id]`` (``manager_id`` needed by ``rollup``).
     names : file names for error lines.
     plan_year_only : bookings outside the plan year are an error (as credits outside it are).
+    date_format : ``"DMY"``/``"MDY"`` (``source.yaml``'s ``date_format``) for numeric dates
+        such as ``03/01/2027`` whose day/month order the column does not decide.
+
+    Header names match in any case (``Booking_ID``). A ``where`` value that no row has, and
+    a ``booking_id`` on several rows (each row is credited), raise a
+    :class:`CreditingWarning`: both are likely mistakes that credit less, or twice.
 
     Returns
     -------
@@ -279,8 +331,8 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     names = names or Names(plan=plan.source)
     problems: list[str] = []
     rules = _rules(plan, names, problems)
-    b = bookings.copy()
-    b.columns = [str(c).strip() for c in b.columns]
+    b = _case_columns(bookings, BOOKING_COLUMNS + [c for r in rules for c in
+                                                   [r.amount, *(w for w, _ in r.where)]])
     _header(b, names.bookings, BOOKING_COLUMNS, problems)
     for i, rule in enumerate(rules):
         key = f"measures[{i}].credit"
@@ -292,10 +344,23 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     if problems:
         raise InputError(problems)
     n = len(b)
-    rows = _rows(np.arange(n))
-    # dates → month codes (parse the distinct values only)
+    rows = row_numbers(b)
+    # dates → month codes (parse the distinct values only; ISO first, then the data
+    # layer's reader for day-first / month-first spellings, ``date_format`` deciding)
     d_codes, d_uniques = _codes(b["date"])
     months = np.array([_month_of(v) for v in d_uniques], dtype=object)
+    other = np.flatnonzero([m is None and str(v).strip() != "" for m, v in zip(months, d_uniques)])
+    if len(other):
+        from spm_models.data.dates import parse_dates
+
+        res = parse_dates(pd.Series([str(d_uniques[k]).strip() for k in other], dtype=object),
+                          date_format, f"set date_format: DD/MM/YYYY or MM/DD/YYYY in "
+                          f"source.yaml beside {names.bookings}")
+        if res.problem:
+            raise InputError(f"{names.bookings}, field 'date': {res.problem}")
+        for k, d in zip(other, res.values):
+            if not pd.isna(d):
+                months[k] = f"{d.year:04d}-{d.month:02d}"
     bad = np.array([m is None for m in months], dtype=bool)[d_codes]
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -320,6 +385,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         period_labels = list(period_labels)
     n_t = len(period_labels)
 
+    _warn_repeated_ids(b["booking_id"], rows, names)
     rep_codes, rep_uniques = _codes(b["rep_id"])
     empty = rep_uniques[rep_codes] == "" if len(rep_uniques) else np.zeros(n, dtype=bool)
     if empty.any():
@@ -351,6 +417,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         for col, allowed in rule.where:
             w_codes, w_uniques = _codes(b[col])
             keep &= pd.Series(w_uniques, dtype=object).isin(allowed).to_numpy()[w_codes]
+            _where_unmatched(col, allowed, w_uniques, i, names)
         vals = np.zeros(n)
         if keep.all():
             vals = _fast_numbers(b[rule.amount], names.bookings, rule.amount, rows, problems)
@@ -425,12 +492,11 @@ def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFr
            np.array([], dtype=object))
     if splits is None:
         return own
-    s = splits.copy()
-    s.columns = [str(c).strip() for c in s.columns]
+    s = _case_columns(splits, ["booking_id", "rep_id", "share"])
     _header(s, names.splits, ["booking_id", "rep_id", "share"], problems)
     if problems:
         return own
-    srows = _rows(np.arange(len(s)))
+    srows = row_numbers(s)
     sid_codes, sid_u = _codes(s["booking_id"])
     srep_codes, srep_u = _codes(s["rep_id"])
     share = _fast_numbers(s["share"], names.splits, "share", srows, problems)

@@ -80,6 +80,18 @@ def _first_line(text: str, limit: int = 400) -> str:
     return text[:limit]
 
 
+#: most problems of one scenario shown in its FAILED line (each at most 400 characters)
+MAX_SHOWN_PROBLEMS = 20
+
+
+def _problems_line(problems: Sequence[str]) -> str:
+    """Every problem of a bad scenario file on one line (``; ``-separated): each is cut at
+    400 characters, not the whole list, so the last problems are not lost."""
+    shown = [_first_line(p) for p in problems[:MAX_SHOWN_PROBLEMS]]
+    more = len(problems) - len(shown)
+    return "; ".join(shown) + (f"; (and {more} more problems)" if more > 0 else "")
+
+
 def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
     """Load every scenario file (sweeps expand); a file that fails to load is a failed run."""
     from spm_models.names import is_valid_name, slug
@@ -95,7 +107,7 @@ def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
             stem = Path(p).stem
             name = stem if is_valid_name(stem) else slug(stem)
             runs.append(ScenarioRun(name, str(p), stem,
-                                    error=_first_line("; ".join(exc.problems))))
+                                    error=_problems_line(exc.problems)))
     seen: dict[str, int] = {}
     for r in runs:
         seen[r.name] = seen.get(r.name, 0) + 1
@@ -142,9 +154,11 @@ def warm_forecasts(runs: Sequence[ScenarioRun], progress: Callable[[str], None] 
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, InputError):
-        return _first_line("; ".join(exc.problems))
+        return _problems_line(exc.problems)
     ename = getattr(exc, "ename", None)
     evalue = getattr(exc, "evalue", None)
+    if ename == "InputError":  # bad input met inside the notebook: its lines, no class name
+        return _problems_line([ln for ln in str(evalue).splitlines() if ln.strip()])
     if ename:
         return _first_line(f"{ename}: {evalue}")
     return _first_line(f"{type(exc).__name__}: {exc}")

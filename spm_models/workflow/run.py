@@ -166,8 +166,13 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     # data
     tables = load_tables(resolve_data(scenario, workbench))
     data_hash = data_hash_of(tables)
-    # plans (fail early on a broken plan, before the forecast)
+    # plans (fail early on a broken plan, or one whose credit rules name columns the data
+    # lacks, before the forecast)
     plans = load_plans(scenario)
+    from spm_models.comp.credit_cube import check_plan_columns
+
+    check_plan_columns(plans, tables["bookings"], where=str(scenario.path or scenario.name),
+                       data=f"data '{scenario.spec.get('data', 'demo')}' bookings")
     # forecast
     fcube0, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
     # approved manager adjustments of the forecast draws (docs/distribution.md)
