@@ -328,3 +328,16 @@ def test_validate_rejects_concatenated_quota_file(tmp_path):
          "'2026-01' (first at row 1)"),
         ("quotas.csv, row 4, column 'period': duplicate row for rep_id 'R1' and period "
          "'2026-02' (first at row 2)")]
+
+
+def test_finance_export_months_read_as_first_day_and_period_column_hinted():
+    from spm_models.data import validate_tables
+    from spm_models.data.dates import parse_dates
+
+    res = parse_dates(pd.Series(["2024-01", "2024/3", "2024-13", "2024-02-05"], dtype=object))
+    assert [str(v)[:10] for v in res.values[[0, 1, 3]]] == ["2024-01-01", "2024-03-01",
+                                                           "2024-02-05"]
+    assert res.bad.tolist() == [False, False, True, False] and res.problem is None
+    raw = pd.DataFrame({"rep_id": ["R1"], "period": ["2024-01"], "amount": ["10"]})
+    _, problems = validate_tables({"bookings": raw})
+    assert any("'date'" in p and "'period'" in p and "YYYY-MM" in p for p in problems), problems

@@ -5,6 +5,8 @@ One column is read with one format (see ``docs/data.md``, "Dates"):
 * ISO 8601 dates and date-times, year first (``2026-03-04``, ``2026-03-04T09:30:00-05:00``,
   ``2026-03-04T00:00:00Z``, ``2026/03/04``): the calendar date **as written** -- the time of
   day and the zone are dropped, never converted (``2026-03-04T23:30:00-05:00`` is 2026-03-04).
+* A month, year first (``2026-03``, ``2026/3``; finance exports of one row per rep and
+  month): its first day.
 * Numeric dates with the year last (``03/04/2026``, ``3.4.26``, ``03-04-2026 9:30 AM``): the
   column decides between day-first and month-first when one of its values can only be read one
   way (``13/04/2026`` is day-first); when every value fits both (all ≤ 12/12) the source's
@@ -34,6 +36,7 @@ _TIME = (r"(?:[T ,]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?
          r"(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?)?")
 _ISO_RE = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME + r"$"
 _NUM_RE = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + _TIME + r"$"
+_MONTH_RE = r"^(\d{4})[-/.](\d{1,2})$"
 _NAMED_RE = r"[A-Za-z]{3,}"
 _YEAR4_RE = r"(?<!\d)\d{4}(?!\d)"
 
@@ -127,6 +130,13 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         parts = iso[is_iso].astype(int)
         parsed[is_iso] = _assemble(parts[0], parts[1], parts[2])
     handled |= is_iso
+
+    month = u.str.extract(_MONTH_RE)  # a month (finance exports): its first day
+    is_month = month[0].notna().to_numpy() & ~handled
+    if is_month.any():
+        parts = month[is_month].astype(int)
+        parsed[is_month] = _assemble(parts[0], parts[1], pd.Series(1, index=parts.index))
+    handled |= is_month
 
     num = u.str.extract(_NUM_RE)
     is_num = num[0].notna().to_numpy() & ~handled

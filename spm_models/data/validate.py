@@ -230,7 +230,11 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
     df = _normalise_columns(df, schema).reset_index(drop=True)
     for name in schema.required:
         if name not in df.columns:
-            out.add(label, "required column is missing", name, "header row")
+            hint = ""
+            if name == "date" and "period" in df.columns:  # a finance export: one row per rep-month
+                hint = (" (the file has 'period': name that column 'date'; months written "
+                        "YYYY-MM are read as their first day)")
+            out.add(label, "required column is missing" + hint, name, "header row")
     typed = df.copy()
     usable: set[str] = set()
     for col in schema.columns:
