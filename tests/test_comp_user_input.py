@@ -165,3 +165,19 @@ def test_scenario_plan_columns_checked_against_the_data_before_the_forecast() ->
     (line,) = exc.value.problems
     assert line.startswith("s.yaml, key 'plans.AE'") and "'deal_type'" in line
     check_plan_columns({"AE": plan}, table.assign(deal_type=[]), where="s.yaml")  # no error
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"booking_id,rep_id,date,amount\nB1,Jos\xe9,2027-01-05,100\n", "not UTF-8 text"),
+    (b"booking_id,rep_id,date,amount,Amount\nB1,A,2027-01-05,100,5\n",
+     "field 'Amount': the column appears twice (columns 4 and 5)"),
+])
+def test_unreadable_bookings_are_one_line(tmp_path: Path, capsys, content: bytes,
+                                          expected: str) -> None:
+    bookings = tmp_path / "b.csv"
+    bookings.write_bytes(content)
+    code, _, err = _run(["comp", "credit", "--plan", str(_plan(tmp_path)), "--bookings",
+                         str(bookings), "--out", str(tmp_path / "c.csv")], capsys)
+    (line,) = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 1 and expected in line and "b.csv" in line, line
+    assert not (tmp_path / "c.csv").exists()

@@ -100,7 +100,8 @@ def read_large_table(path: str | Path) -> pd.DataFrame:
 
         with open(path, encoding="utf-8", newline="") as fh:
             header = next(csv.reader([fh.readline()]))
-        if len(header) < 2 or len(set(header)) != len(header) or header[0].startswith("\ufeff"):
+        if len(header) < 2 or len({h.strip().lower() for h in header}) != len(header) or \
+                header[0].startswith("\ufeff"):
             return read_table(path)
         table = pcsv.read_csv(
             path,

@@ -84,6 +84,23 @@ def _footer(df: pd.DataFrame, blank: np.ndarray, filled: np.ndarray, label: str,
                  "the report without its footer (details only) or delete these rows")
 
 
+def _repeated_header(path: Path, label: str) -> str | None:
+    """A header naming one column twice (``amount,amount``; pandas would rename the second
+    ``amount.1`` and one of them be silently ignored)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader([fh.readline()]), [])
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header, start=1):
+        key = name.strip().lower()
+        if key and key in seen:
+            return (f"{label}, header, field '{name.strip()}': the column appears twice "
+                    f"(columns {seen[key]} and {k})")
+        seen[key] = k
+    return None
+
+
 def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame | None, list[str]]:
     """Read a CSV file as text with spreadsheet row numbers.
 
@@ -125,11 +142,17 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
             return None, [(f"{label}, row {int(m.group(2)) - 1}: {m.group(3)} cells but the "
                            f"header has {m.group(1)} columns (quote cells that contain commas)")]
         return None, [f"{label}: cannot read as CSV ({str(exc).splitlines()[0]})"]
-    except (UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        return None, [(f"{label}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                       f"{exc.start}); save it as 'CSV UTF-8' (Excel: Save As, CSV UTF-8)")]
+    except OSError as exc:
         return None, [(f"{label}: cannot read file ({type(exc).__name__}: "
                        f"{str(exc).splitlines()[0] if str(exc) else ''})")]
     rows = np.arange(1, len(df) + 1, dtype=np.int64)
     problems: list[str] = []
+    twice = _repeated_header(path, label)
+    if twice:
+        return None, [twice]
     if df.shape[1] and len(df):
         # only rows whose second cell is empty can be blank or a footer: test the rest cheaply
         second = df.iloc[:, min(1, df.shape[1] - 1)]
