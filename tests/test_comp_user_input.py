@@ -181,3 +181,14 @@ def test_unreadable_bookings_are_one_line(tmp_path: Path, capsys, content: bytes
     (line,) = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 1 and expected in line and "b.csv" in line, line
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_credited_rep_missing_from_reps_file_warns() -> None:
+    plan = Plan.from_dict({"name": "P", "plan_year_start": "2027-01", "measures": [
+        {"name": "team", "tiers": [{"rate": 0.1}], "credit": {"rollup": True}}]})
+    b = pd.DataFrame({"booking_id": ["B1", "B2"], "rep_id": ["A", "Z"],
+                      "date": ["2027-01-05"] * 2, "amount": [100.0, 50.0]})
+    reps = pd.DataFrame({"rep_id": ["A", "M"], "manager_id": ["M", ""]})
+    with pytest.warns(CreditingWarning, match=r"1 credited rep\(s\) not in the file \('Z'\)"):
+        out = credit_bookings(plan, b, reps=reps)
+    assert dict(zip(out["rep_id"], out["amount"])) == {"A": 100.0, "M": 100.0, "Z": 50.0}

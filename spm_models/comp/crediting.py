@@ -88,6 +88,20 @@ def _warn_repeated_ids(ids: pd.Series, rows: np.ndarray, names: Names) -> None:
                       CreditingWarning, stacklevel=3)
 
 
+def _warn_unlisted(credited: np.ndarray, reps: pd.DataFrame, names: Names) -> None:
+    """Warn about credited reps (bookings' or splits' ``rep_id``) missing from the reps file:
+    no ``manager_id`` chain starts at them, so their credits roll up to nobody."""
+    cols = {str(c).strip(): c for c in reps.columns}
+    if "rep_id" not in cols:
+        return
+    listed = set(_text(reps[cols["rep_id"]]))
+    missing = sorted({str(r) for r in credited if str(r) and str(r) not in listed})
+    if missing:
+        warnings.warn(f"{names.reps}, field 'rep_id': {len(missing)} credited rep(s) not in the "
+                      f"file ({', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}): "
+                      "their credits roll up to no manager", CreditingWarning, stacklevel=3)
+
+
 def _where_unmatched(col: str, allowed: tuple[str, ...],
                      present: np.ndarray, i: int, names: Names) -> None:
     """Warn about the values of a ``where`` list that no booking row has (``New`` against
@@ -399,6 +413,8 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         b["booking_id"], rep_codes, splits, names, problems)
     if problems:
         raise InputError(problems)
+    if reps is not None and any(r.rollup for r in rules):
+        _warn_unlisted(np.concatenate([rep_uniques, split_reps]), reps, names)
     all_reps = pd.Index(pd.unique(np.concatenate([
         rep_uniques, split_reps, np.array(list(manager), dtype=object),
         np.array(list(manager.values()), dtype=object)])))
