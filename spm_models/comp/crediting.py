@@ -21,22 +21,27 @@ cube (``rep × period × draw``) for the Monte Carlo simulation.
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
-import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from spm_models.comp.plan import MAX_MONEY, CreditRule, Plan
+from spm_models.comp.credit_columns import (  # noqa: F401 - Names, CreditingWarning re-exported
+    CreditingWarning,
+    Names,
+    _arrow,
+    _case_columns,
+    _codes,
+    _fast_numbers,
+    _header,
+    _month_of,
+    _numbers,
+    _text,
+    _warn_repeated_ids,
+    _warn_unlisted,
+    _where_unmatched,
+)
+from spm_models.comp.plan import CreditRule, Plan
 from spm_models.data.csvfile import row_numbers
 from spm_models.errors import InputError, location
-
-
-class CreditingWarning(UserWarning):
-    """Something in the bookings that is credited as the rules say but is likely a mistake
-    (a ``where`` value no booking has, a booking id on several rows)."""
 
 #: Split shares of one booking must sum to 1 within this tolerance (contract).
 SHARE_TOLERANCE = 1e-9
@@ -44,172 +49,8 @@ SHARE_TOLERANCE = 1e-9
 #: float noise neither writes ``60000.00000000001`` nor keeps a row whose sum is zero.
 CREDIT_DECIMALS = 6
 BOOKING_COLUMNS = ["booking_id", "rep_id", "date", "amount"]
-_DATE_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ][0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
 CREDIT_COLUMNS = ["rep_id", "period", "amount", "measure"]
 
-
-@dataclass(frozen=True)
-class Names:
-    """File names used in error lines."""
-
-    plan: str = "plan"
-    bookings: str = "bookings"
-    splits: str = "splits"
-    reps: str = "reps"
-
-
-def _case_columns(df: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
-    """Header names stripped; a wanted column written in another case (``Booking_ID``,
-    ``AMOUNT``) is renamed to the wanted spelling when exactly one header matches it."""
-    df = df.copy()
-    df.columns = [str(c).strip() for c in df.columns]
-    have = set(df.columns)
-    rename = {}
-    for w in wanted:
-        if w in have:
-            continue
-        hits = [c for c in df.columns if c.lower() == w.lower()]
-        if len(hits) == 1 and hits[0] not in wanted:
-            rename[hits[0]] = w
-    return df.rename(columns=rename) if rename else df
-
-
-def _warn_repeated_ids(ids: pd.Series, rows: np.ndarray, names: Names) -> None:
-    """Warn when booking ids repeat (an export pasted twice credits every deal twice)."""
-    codes, uniques = _codes(ids)
-    counts = np.bincount(codes, minlength=len(uniques))
-    rep = np.flatnonzero((counts > 1) & (np.asarray(uniques, dtype=object) != ""))
-    if len(rep):
-        k = int(rep[0])
-        at = rows[np.flatnonzero(codes == k)[:2]]
-        warnings.warn(f"{names.bookings}, rows {int(at[0])} and {int(at[1])}, field 'booking_id': "
-                      f"{str(uniques[k])[:40]!r} is on {int(counts[k])} rows, each credited"
-                      + (f" (and {len(rep) - 1} more repeated ids)" if len(rep) > 1 else ""),
-                      CreditingWarning, stacklevel=3)
-
-
-def _warn_unlisted(credited: np.ndarray, reps: pd.DataFrame, names: Names) -> None:
-    """Warn about credited reps (bookings' or splits' ``rep_id``) missing from the reps file:
-    no ``manager_id`` chain starts at them, so their credits roll up to nobody."""
-    cols = {str(c).strip(): c for c in reps.columns}
-    if "rep_id" not in cols:
-        return
-    listed = set(_text(reps[cols["rep_id"]]))
-    missing = sorted({str(r) for r in credited if str(r) and str(r) not in listed})
-    if missing:
-        warnings.warn(f"{names.reps}, field 'rep_id': {len(missing)} credited rep(s) not in the "
-                      f"file ({', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}): "
-                      "their credits roll up to no manager", CreditingWarning, stacklevel=3)
-
-
-def _where_unmatched(col: str, allowed: tuple[str, ...],
-                     present: np.ndarray, i: int, names: Names) -> None:
-    """Warn about the values of a ``where`` list that no booking row has (``New`` against
-    ``new``, a misspelt product): the measure then silently credits less."""
-    have = {str(v) for v in present}
-    missing = [v for v in allowed if v not in have]
-    if missing:
-        shown = ", ".join(sorted(have)[:8]) + (" ..." if len(have) > 8 else "")
-        warnings.warn(f"{names.plan}, key 'measures[{i}].credit.where.{col}': "
-                      f"{', '.join(map(repr, missing))} matches no row of {names.bookings} "
-                      f"(values there: {shown or 'none'}; matching is exact text)",
-                      CreditingWarning, stacklevel=3)
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """A column as stripped text ('' for missing): the distinct values are stripped once
-    (factorised first), which keeps a million-row column fast."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    stripped = np.array([("" if u is None else str(u).strip()) for u in uniques] + [""],
-                        dtype=object)
-    return pd.Series(stripped[codes], index=series.index, dtype=object)
-
-
-def _arrow(series: pd.Series):
-    """The pyarrow string array behind a ``pd.ArrowDtype`` text column, else None."""
-    if isinstance(series.dtype, pd.ArrowDtype):
-        import pyarrow as pa
-
-        if pa.types.is_string(series.dtype.pyarrow_dtype) or \
-                pa.types.is_large_string(series.dtype.pyarrow_dtype):
-            return series.array.__arrow_array__()
-    return None
-
-
-def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes and the distinct values of a column as stripped text ('' for missing):
-    ``uniques[codes]`` is :func:`_text` of the column, without building a million strings."""
-    arr = _arrow(series)
-    if arr is not None:
-        import pyarrow.compute as pc
-
-        enc = pc.dictionary_encode(pc.fill_null(pc.utf8_trim_whitespace(arr), "")).combine_chunks()
-        return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-                np.asarray(enc.dictionary.to_pylist(), dtype=object))
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    missing = bool((codes < 0).any())
-    stripped = np.array([("" if u is None else str(u).strip()) for u in uniques]
-                        + ([""] if missing else []), dtype=object)
-    # values equal once stripped share a code; a missing value (code -1) is the last: ""
-    merged, distinct = pd.factorize(stripped)
-    return merged[codes].astype(np.int64), np.asarray(distinct, dtype=object)
-
-
-def _fast_numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
-                  problems: list[str]) -> np.ndarray:
-    """:func:`_numbers`, parsing a pyarrow text column in C++ (its problems, if any, are
-    worded by :func:`_numbers`)."""
-    arr = _arrow(series)
-    if arr is None:
-        return _numbers(series, name, field, rows, problems)
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        vals = pc.cast(pc.utf8_trim_whitespace(arr), pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        vals = None
-    if vals is None or not (np.isfinite(vals) & (np.abs(vals) <= MAX_MONEY)).all():
-        return _numbers(series.astype(object), name, field, rows, problems)
-    return np.asarray(vals, dtype=np.float64)
-
-
-def _month_of(value: str) -> str | None:
-    if isinstance(value, (_dt.date, pd.Timestamp)):
-        return f"{value.year:04d}-{value.month:02d}"
-    m = _DATE_RE.match(str(value))
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        return None
-    if m.group(3) is not None:
-        try:
-            _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-
-
-def _header(df: pd.DataFrame, name: str, required: list[str], problems: list[str],
-            why: str = "missing column") -> None:
-    cols = list(df.columns)
-    for c in required:
-        if c not in cols:
-            problems.append(f"{location(name, None, c).replace(', field', ', header, field')}: "
-                            f"{why} (have: {', '.join(map(str, cols)) or 'none'})")
-
-
-def _numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
-             problems: list[str]) -> np.ndarray:
-    """Parse a numeric column; one problem (first bad row) when some are not finite numbers
-    within the money bound."""
-    vals = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(vals) | (np.abs(vals) > MAX_MONEY)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raw = str(series.iloc[i])[:40]
-        n = int(bad.sum())
-        problems.append(f"{location(name, int(rows[i]), field)}: not a number within "
-                        f"±{MAX_MONEY:g}: {raw!r}" + (f" (and {n - 1} more rows)" if n > 1 else ""))
-    return vals
 
 
 def _rules(plan: Plan, names: Names, problems: list[str]) -> list[CreditRule]:
