@@ -35,6 +35,9 @@ import os
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
 
 #: Attainments within this distance of a boundary count as on it (see engine.BOUNDARY_TOL).
 TOL = 1e-10
@@ -148,10 +151,42 @@ def _factors(al, ok, f, kk, nb, theta, off, n, kind):
             kk[jj] = -1
 
 
+@intrinsic
+def _as_c1(typingctx, arr):
+    """A 1-D array of unit stride (the caller checks) typed as C-contiguous, so that loops
+    over it vectorise (numba computes "A" layout addresses opaquely to LLVM)."""
+    ret = types.Array(arr.dtype, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(sig.args[0])(context, builder, value=args[0])
+        dst = context.make_array(sig.return_type)(context, builder)
+        for name in ("meminfo", "parent", "nitems", "itemsize", "data", "shape", "strides"):
+            setattr(dst, name, getattr(src, name))
+        return impl_ret_borrowed(context, builder, sig.return_type, dst._getvalue())
+
+    return ret(arr), codegen
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _col(x, i, j0, j1, m, t, buf):
+    """``x[i, j0:j1, m, t]`` as a contiguous row: the input itself when its stride along
+    ``j`` is one element, else copied into ``buf``."""
+    v = x[i, j0:j1, m, t]
+    if v.strides[0] == v.itemsize:
+        return _as_c1(v)
+    for jj in range(j1 - j0):
+        buf[jj] = v[jj]
+    return buf
+
+
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup, tier_cost,
          accel, unearned, credited, bonus_cost):
-    """The rules for every element ``(i, j)`` of row ``i``, in blocks along ``j``."""
+    """The rules for every element ``(i, j)`` of row ``i``, in blocks along ``j``.
+
+    Every element loop runs over 1-D block views (``out[..., j0:j1]``, index ``jj`` from 0):
+    no index wraparound, few arrays per loop, selects rather than branches, so that LLVM
+    vectorises them."""
     n_m = layout[0]
     pm = layout[1]
     has_draw = layout[2] != 0
@@ -182,14 +217,19 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     kk = np.empty(BLOCK, dtype=np.int64)
     fm = np.empty(BLOCK)
     km = np.empty(BLOCK, dtype=np.int64)
+    buf = np.empty(BLOCK)
     for j0 in range(0, n_j, BLOCK):
         nb = min(BLOCK, n_j - j0)
+        j1 = j0 + nb
         for k in range(n_p):
+            v = etd[i, k, j0:j1]
             for jj in range(nb):
-                etd[i, k, j0 + jj] = 0.0
+                v[jj] = 0.0
         for b in range(n_b):
+            v = bonus_cost[i, b, j0:j1]
             for jj in range(nb):
-                bonus_cost[i, b, j0 + jj] = 0.0
+                v[jj] = 0.0
+        ti_v = ti[i, j0:j1]
         for m in range(n_m):
             base = HEADER + MEASURE_FIELDS * m
             L = layout[base]
@@ -216,11 +256,14 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             f_one, _k = _factor(1.0, theta, po, n_pts, kind)
             at_target_on = 1.0 >= threshold
             for z in range(n_r):
+                v = tier_cost[i, m, z, j0:j1]
                 for jj in range(nb):
-                    tier_cost[i, m, z, j0 + jj] = 0.0
+                    v[jj] = 0.0
+            ac_v = accel[i, m, j0:j1]
+            cr_v = credited[i, m, j0:j1]
             for jj in range(nb):
-                accel[i, m, j0 + jj] = 0.0
-                credited[i, m, j0 + jj] = 0.0
+                ac_v[jj] = 0.0
+                cr_v[jj] = 0.0
                 prior[jj] = 0.0
             pc = 0  # months since the last payout period end
             k = 0  # payout period index
@@ -237,9 +280,9 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         for u in range(q0, q0 + L):
                             qs += quotas[i, j0 + jj, m, u]
                         qsum[jj] = qs
+                ti_w = weight * (L / 12.0)
                 for jj in range(nb):
-                    qs = qsum[jj]
-                    un = ti[i, j0 + jj] * weight * (L / 12.0) if ti_basis else qs
+                    un = ti_v[jj] * ti_w if ti_basis else qsum[jj]
                     unit[jj] = un
                     eat[jj] = un * f_a1 if at_target_on else 0.0
                     c[jj] = 0.0
@@ -249,15 +292,14 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     pc += 1
                     q_end = first == L - 1
                     pay_end = pc == pm
+                    cv = _col(credits, i, j0, j1, m, t, buf)
                     for jj in range(nb):
-                        c[jj] += credits[i, j0 + jj, m, t]
+                        c[jj] += cv[jj]
                     if m_bonus:
                         for jj in range(nb):
                             qs = qsum[jj]
-                            if qs > 0.0:
-                                a = c[jj] / qs
-                                if a > amax[jj]:
-                                    amax[jj] = a
+                            a = c[jj] / qs if qs > 0.0 else -math.inf
+                            amax[jj] = a if a > amax[jj] else amax[jj]
                     if not (q_end or pay_end):
                         continue
                     # modifiers: step factor of the modifier measures' attainment as of t
@@ -280,8 +322,9 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                                 for jj in range(nb):
                                     ev[jj] += quotas[i, j0 + jj, mm, u]
                             if u <= t:
+                                cv = _col(credits, i, j0, j1, mm, u, buf)
                                 for jj in range(nb):
-                                    fm[jj] += credits[i, j0 + jj, mm, u]
+                                    fm[jj] += cv[jj]
                         for jj in range(nb):
                             qm = ev[jj]
                             f[jj] = fm[jj] / qm if qm > 0.0 else 0.0
@@ -299,32 +342,36 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     _factors(al, ok, f, kk, nb, theta, po, n_pts, kind)
                     cap_frac = adv * ((first + 1) / L)
                     for jj in range(nb):
-                        j = j0 + jj
-                        qs = qsum[jj]
-                        valid = qs > 0.0
-                        cc = c[jj]
-                        a = cc / qs if valid else 0.0
-                        un = unit[jj]
-                        md = mod[jj]
-                        e = un * f[jj] if ok[jj] else 0.0
-                        e *= md
-                        if q_end:
-                            credited[i, m, j] += cc
-                            pr = prior[jj] + e
-                            prior[jj] = pr
-                            if ok[jj] and al[jj] > 1.0:
-                                accel[i, m, j] += e - un * f_one * md
-                            total = pr
-                        else:
-                            if has_adv:
+                        e = unit[jj] * f[jj] if ok[jj] else 0.0
+                        ev[jj] = e * mod[jj]
+                    if q_end:
+                        for jj in range(nb):
+                            cr_v[jj] += c[jj]
+                        for jj in range(nb):
+                            prior[jj] += ev[jj]
+                        for jj in range(nb):
+                            x = ac_v[jj]
+                            y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
+                            ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
+                        tot = prior
+                    else:
+                        if has_adv:
+                            for jj in range(nb):
                                 cap_e = cap_frac * eat[jj]
-                                if e > cap_e:
-                                    e = cap_e
-                            total = prior[jj] + e
-                        ev[jj] = e
-                        if pay_end:
-                            att[i, m, k, j] = a if valid else np.nan
-                            etd[i, k, j] += total if total < cap_pay else cap_pay
+                                e = ev[jj]
+                                ev[jj] = cap_e if e > cap_e else e
+                        for jj in range(nb):
+                            fm[jj] = prior[jj] + ev[jj]
+                        tot = fm
+                    if pay_end:
+                        at_v = att[i, m, k, j0:j1]
+                        for jj in range(nb):
+                            qs = qsum[jj]
+                            at_v[jj] = c[jj] / qs if qs > 0.0 else np.nan
+                        et_v = etd[i, k, j0:j1]
+                        for jj in range(nb):
+                            total = tot[jj]
+                            et_v[jj] += total if total < cap_pay else cap_pay
                     if q_end:
                         # the year's earnings by tier (per-tier terms of the marginal sum)
                         if kind == KIND_MARGINAL:
@@ -333,68 +380,87 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                                 r = theta[po + n_pts + z]
                                 last = z + 1 >= n_pts
                                 width = 0.0 if last else theta[po + z + 1] - s
+                                tc_v = tier_cost[i, m, z, j0:j1]
                                 for jj in range(nb):
-                                    if kk[jj] >= z and ev[jj] != 0.0:
-                                        x = al[jj] - s
-                                        if not last and x > width:
-                                            x = width
-                                        tier_cost[i, m, z, j0 + jj] += unit[jj] * mod[jj] * r * x
+                                    x = al[jj] - s
+                                    if not last and x > width:
+                                        x = width
+                                    tc = tc_v[jj]
+                                    add = tc + unit[jj] * mod[jj] * r * x
+                                    tc_v[jj] = add if (kk[jj] >= z and ev[jj] != 0.0) else tc
                         else:
-                            for jj in range(nb):
-                                if kk[jj] >= 0 and ev[jj] != 0.0:
-                                    tier_cost[i, m, kk[jj], j0 + jj] += ev[jj]
+                            for z in range(n_pts):
+                                tc_v = tier_cost[i, m, z, j0:j1]
+                                for jj in range(nb):
+                                    tc = tc_v[jj]
+                                    add = tc + ev[jj]
+                                    tc_v[jj] = add if (kk[jj] == z and ev[jj] != 0.0) else tc
                     for b in range(n_b):
                         bb = b_base + BONUS_FIELDS * b
                         if layout[bb] != m:
                             continue
                         at = theta[layout[bb + 1]] - TOL
                         amount = theta[layout[bb + 1] + 1]
+                        bc_v = bonus_cost[i, b, j0:j1]
+                        et_v = etd[i, k, j0:j1]
                         for jj in range(nb):
-                            j = j0 + jj
                             if q_end and amax[jj] >= at:
-                                bonus_cost[i, b, j] += 1.0  # counts for now; money below
+                                bc_v[jj] += 1.0  # counts for now; money below
                             if pay_end:
                                 reached = 1.0 if amax[jj] >= at else 0.0
-                                count = bonus_cost[i, b, j] if q_end else bonus_cost[i, b, j] + reached
-                                etd[i, k, j] += count * amount
+                                count = bc_v[jj] if q_end else bc_v[jj] + reached
+                                et_v[jj] += count * amount
                     if pay_end:
                         pc = 0
                         k += 1
             # year-end breakdown: scale tier earnings down to the payout cap
             if cap_pay < math.inf:  # (with a payout cap, a year without earnings keeps none)
                 for jj in range(nb):
-                    j = j0 + jj
                     pr = prior[jj]
-                    scale = (cap_pay if pr > cap_pay else pr) / pr if pr > 0.0 else 0.0
-                    for z in range(n_r):
-                        tier_cost[i, m, z, j] *= scale
-                    accel[i, m, j] *= scale
+                    f[jj] = (cap_pay if pr > cap_pay else pr) / pr if pr > 0.0 else 0.0
+                for z in range(n_r):
+                    tc_v = tier_cost[i, m, z, j0:j1]
+                    for jj in range(nb):
+                        tc_v[jj] *= f[jj]
+                for jj in range(nb):
+                    ac_v[jj] *= f[jj]
         for b in range(n_b):
             amount = theta[layout[b_base + BONUS_FIELDS * b + 1] + 1]
+            bc_v = bonus_cost[i, b, j0:j1]
             for jj in range(nb):
-                bonus_cost[i, b, j0 + jj] *= amount
-        # payouts: draw, recovery and clawback carry (per element, the payout periods'
-        # running sums in registers)
+                bc_v[jj] *= amount
+        # payouts: draw, recovery and clawback carry, payout period by payout period
+        # (running sums per element in scratch rows)
+        counted = c
+        total_paid = qsum
+        prev = unit
         for jj in range(nb):
-            j = j0 + jj
-            counted = 0.0
-            total_paid = 0.0
-            prev = 0.0
-            for k in range(n_p):
-                cur = etd[i, k, j]
-                due = cur - counted
+            counted[jj] = 0.0
+            total_paid[jj] = 0.0
+            prev[jj] = 0.0
+        for k in range(n_p):
+            et_v = etd[i, k, j0:j1]
+            pa_v = payout[i, k, j0:j1]
+            to_v = topup[i, k, j0:j1]
+            ea_v = earnings[i, k, j0:j1]
+            for jj in range(nb):
+                cur = et_v[jj]
+                due = cur - counted[jj]
                 earned_due = due if due > 0.0 else 0.0
                 if not has_draw:
                     paid = earned_due
                 else:
                     paid = due if due > draw else draw
-                counted += paid if carry_paid else earned_due
-                payout[i, k, j] = paid
-                topup[i, k, j] = paid - earned_due
-                earnings[i, k, j] = cur if k == 0 else cur - prev
-                prev = cur
-                total_paid += paid
-            unearned[i, j] = total_paid - etd[i, n_p - 1, j]
+                counted[jj] += paid if carry_paid else earned_due
+                pa_v[jj] = paid
+                to_v[jj] = paid - earned_due
+                ea_v[jj] = cur if k == 0 else cur - prev[jj]
+                prev[jj] = cur
+                total_paid[jj] += paid
+        et_v = etd[i, n_p - 1, j0:j1]
+        un_v = unearned[i, j0:j1]
+        for jj in range(nb):
+            un_v[jj] = total_paid[jj] - et_v[jj]
 
 
 _A4 = numba.types.Array(numba.float64, 4, "A", readonly=True)
