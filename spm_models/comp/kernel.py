@@ -121,30 +121,50 @@ def _factors(al, ok, f, kk, nb, theta, off, n, kind):
                     x = min(x, w)
                 f[jj] += r * x
                 kk[jj] += 1 if a > s else 0
-    else:
+    elif kind == KIND_RETRO:
+        r0 = theta[off + n]
         for jj in range(nb):
+            a = al[jj]
+            f[jj] = r0 * (a if a > 0.0 else 0.0)
             kk[jj] = 0
         for z in range(1, n):
             s = theta[off + z] - TOL
-            for jj in range(nb):
-                kk[jj] += 1 if al[jj] >= s else 0
-        if kind == KIND_RETRO:
+            r = theta[off + n + z]
             for jj in range(nb):
                 a = al[jj]
-                f[jj] = theta[off + n + kk[jj]] * (a if a > 0.0 else 0.0)
-        else:
-            x_first = theta[off] - TOL
-            for jj in range(nb):
-                a = al[jj]
-                k = kk[jj]
-                y = theta[off + n + k]
-                if kind == KIND_LINEAR and k + 1 < n:
-                    x0 = theta[off + k]
-                    if a > x0:
-                        y = y + (theta[off + n + k + 1] - y) * (a - x0) / (theta[off + k + 1] - x0)
-                below = a < x_first
-                f[jj] = 0.0 if below else y
-                kk[jj] = -1 if below else k
+                hit = a >= s
+                g = r * (a if a > 0.0 else 0.0)
+                f[jj] = g if hit else f[jj]
+                kk[jj] += 1 if hit else 0
+    else:
+        # curves: point by point, the value on the segment from point z (taken where the
+        # attainment reaches it; the points ascend, so the last one reached wins)
+        for z in range(n):
+            xz = theta[off + z]
+            s = xz - TOL
+            yz = theta[off + n + z]
+            seg = kind == KIND_LINEAR and z + 1 < n
+            dy = theta[off + n + z + 1] - yz if seg else 0.0
+            dx = theta[off + z + 1] - xz if seg else 1.0
+            if z == 0:
+                for jj in range(nb):
+                    a = al[jj]
+                    g = yz + dy * (a - xz) / dx
+                    f[jj] = g if (seg and a > xz) else yz
+                    kk[jj] = 0
+            else:
+                for jj in range(nb):
+                    a = al[jj]
+                    hit = a >= s
+                    g = yz + dy * (a - xz) / dx
+                    g = g if (seg and a > xz) else yz
+                    f[jj] = g if hit else f[jj]
+                    kk[jj] += 1 if hit else 0
+        x_first = theta[off] - TOL
+        for jj in range(nb):
+            below = al[jj] < x_first
+            f[jj] = 0.0 if below else f[jj]
+            kk[jj] = -1 if below else kk[jj]
     for jj in range(nb):
         if not ok[jj]:
             f[jj] = 0.0
@@ -218,6 +238,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     fm = np.empty(BLOCK)
     km = np.empty(BLOCK, dtype=np.int64)
     buf = np.empty(BLOCK)
+    tib = np.empty(BLOCK)
     for j0 in range(0, n_j, BLOCK):
         nb = min(BLOCK, n_j - j0)
         j1 = j0 + nb
@@ -230,6 +251,8 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             for jj in range(nb):
                 v[jj] = 0.0
         ti_v = ti[i, j0:j1]
+        for jj in range(nb):
+            tib[jj] = ti_v[jj]
         for m in range(n_m):
             base = HEADER + MEASURE_FIELDS * m
             L = layout[base]
@@ -280,9 +303,9 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         for u in range(q0, q0 + L):
                             qs += quotas[i, j0 + jj, m, u]
                         qsum[jj] = qs
-                ti_w = weight * (L / 12.0)
+                lw = L / 12.0
                 for jj in range(nb):
-                    un = ti_v[jj] * ti_w if ti_basis else qsum[jj]
+                    un = tib[jj] * weight * lw if ti_basis else qsum[jj]
                     unit[jj] = un
                     eat[jj] = un * f_a1 if at_target_on else 0.0
                     c[jj] = 0.0
