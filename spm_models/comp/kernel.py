@@ -100,11 +100,11 @@ def _factor(a, theta, off, n, kind):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _factors(al, ok, f, kk, nb, theta, off, n, kind):
+def _factors(al, f, kk, nb, theta, off, n, kind):
     """:func:`_factor` over a block, tier (point) outermost so that the element loops are
     branch-free and vectorise: ``f[:nb]``, ``kk[:nb]`` from attainments ``al[:nb]``.
-    ``ok`` false → ``f = 0, kk = -1`` (below threshold, or no quota). Counting the
-    boundaries reached equals scanning to the first one not reached (they ascend)."""
+    Elements below the threshold (or without quota) are masked by the caller. Counting
+    the boundaries reached equals scanning to the first one not reached (they ascend)."""
     if kind == KIND_MARGINAL:
         for jj in range(nb):
             f[jj] = 0.0
@@ -146,12 +146,14 @@ def _factors(al, ok, f, kk, nb, theta, off, n, kind):
             seg = kind == KIND_LINEAR and z + 1 < n
             dy = theta[off + n + z + 1] - yz if seg else 0.0
             dx = theta[off + z + 1] - xz if seg else 1.0
-            if z == 0:
+            if z == 0:  # (below the first point: 0, kk = -1; the points ascend)
                 for jj in range(nb):
                     a = al[jj]
                     g = yz + dy * (a - xz) / dx
-                    f[jj] = g if (seg and a > xz) else yz
-                    kk[jj] = 0
+                    g = g if (seg and a > xz) else yz
+                    below = a < s
+                    f[jj] = 0.0 if below else g
+                    kk[jj] = -1 if below else 0
             else:
                 for jj in range(nb):
                     a = al[jj]
@@ -160,15 +162,21 @@ def _factors(al, ok, f, kk, nb, theta, off, n, kind):
                     g = g if (seg and a > xz) else yz
                     f[jj] = g if hit else f[jj]
                     kk[jj] += 1 if hit else 0
-        x_first = theta[off] - TOL
-        for jj in range(nb):
-            below = al[jj] < x_first
-            f[jj] = 0.0 if below else f[jj]
-            kk[jj] = -1 if below else kk[jj]
-    for jj in range(nb):
-        if not ok[jj]:
-            f[jj] = 0.0
-            kk[jj] = -1
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _step_table(al, f, nb, theta, off, n):
+    """A modifier table over a block: ``f[:nb]`` = the factor of the last point at or
+    below ``al[:nb]``, 0 below the first (as :func:`_factors` with ``KIND_STEP``)."""
+    for z in range(n):
+        s = theta[off + z] - TOL
+        yz = theta[off + n + z]
+        if z == 0:
+            for jj in range(nb):
+                f[jj] = 0.0 if al[jj] < s else yz
+        else:
+            for jj in range(nb):
+                f[jj] = yz if al[jj] >= s else f[jj]
 
 
 @intrinsic
@@ -236,7 +244,6 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     ok = np.empty(BLOCK, dtype=np.bool_)
     kk = np.empty(BLOCK, dtype=np.int64)
     fm = np.empty(BLOCK)
-    km = np.empty(BLOCK, dtype=np.int64)
     buf = np.empty(BLOCK)
     tib = np.empty(BLOCK)
     for j0 in range(0, n_j, BLOCK):
@@ -282,6 +289,9 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                 v = tier_cost[i, m, z, j0:j1]
                 for jj in range(nb):
                     v[jj] = 0.0
+            if n_mod == 0:
+                for jj in range(nb):
+                    mod[jj] = 1.0
             ac_v = accel[i, m, j0:j1]
             cr_v = credited[i, m, j0:j1]
             for jj in range(nb):
@@ -305,11 +315,14 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         qsum[jj] = qs
                 lw = L / 12.0
                 for jj in range(nb):
-                    un = tib[jj] * weight * lw if ti_basis else qsum[jj]
-                    unit[jj] = un
-                    eat[jj] = un * f_a1 if at_target_on else 0.0
+                    unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
                     c[jj] = 0.0
-                    amax[jj] = -math.inf
+                if has_adv:
+                    for jj in range(nb):
+                        eat[jj] = unit[jj] * f_a1 if at_target_on else 0.0
+                if m_bonus:
+                    for jj in range(nb):
+                        amax[jj] = -math.inf
                 for first in range(L):
                     t = q0 + first
                     pc += 1
@@ -325,36 +338,43 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                             amax[jj] = a if a > amax[jj] else amax[jj]
                     if not (q_end or pay_end):
                         continue
-                    # modifiers: step factor of the modifier measures' attainment as of t
-                    for jj in range(nb):
-                        mod[jj] = 1.0
+                    # modifiers: product of the step factors of the modifier measures'
+                    # attainment as of t (``mod`` stays 1 for a measure without any)
                     for jm in range(mod0, mod0 + n_mod):
                         jb = mod_base + MODIFIER_FIELDS * jm
                         mm = layout[jb]
                         # (the sums run in month order, as the scalar rules do)
-                        for jj in range(nb):
-                            fm[jj] = 0.0
-                            ev[jj] = 0.0
-                            ok[jj] = True
+                        qm = 0.0
+                        if not q_const:
+                            for jj in range(nb):
+                                ev[jj] = 0.0
                         for u in range(q0, q0 + L):
                             if q_const:
-                                qv = quotas[i, j0, mm, u]
-                                for jj in range(nb):
-                                    ev[jj] += qv
+                                qm += quotas[i, j0, mm, u]
                             else:
                                 for jj in range(nb):
                                     ev[jj] += quotas[i, j0 + jj, mm, u]
                             if u <= t:
                                 cv = _col(credits, i, j0, j1, mm, u, buf)
-                                for jj in range(nb):
-                                    fm[jj] += cv[jj]
-                        for jj in range(nb):
-                            qm = ev[jj]
-                            f[jj] = fm[jj] / qm if qm > 0.0 else 0.0
-                        _factors(f, ok, fm, km, nb, theta, layout[jb + 2], layout[jb + 1],
-                                 KIND_STEP)
-                        for jj in range(nb):
-                            mod[jj] *= fm[jj]
+                                if u == q0:  # (0.0 + x, as the running sum starts)
+                                    for jj in range(nb):
+                                        fm[jj] = 0.0 + cv[jj]
+                                else:
+                                    for jj in range(nb):
+                                        fm[jj] += cv[jj]
+                        if q_const:
+                            for jj in range(nb):
+                                f[jj] = fm[jj] / qm if qm > 0.0 else 0.0
+                        else:
+                            for jj in range(nb):
+                                qv = ev[jj]
+                                f[jj] = fm[jj] / qv if qv > 0.0 else 0.0
+                        # (the first factor lands in ``mod`` itself: 1 × x = x)
+                        _step_table(f, mod if jm == mod0 else fm, nb, theta, layout[jb + 2],
+                                    layout[jb + 1])
+                        if jm != mod0:
+                            for jj in range(nb):
+                                mod[jj] *= fm[jj]
                     # attainment and earnings of the current quota period as of t
                     for jj in range(nb):
                         qs = qsum[jj]
@@ -362,7 +382,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         a = c[jj] / qs if valid else 0.0
                         al[jj] = a if a < limit else limit
                         ok[jj] = valid and a >= threshold
-                    _factors(al, ok, f, kk, nb, theta, po, n_pts, kind)
+                    _factors(al, f, kk, nb, theta, po, n_pts, kind)
                     cap_frac = adv * ((first + 1) / L)
                     for jj in range(nb):
                         e = unit[jj] * f[jj] if ok[jj] else 0.0
@@ -370,7 +390,6 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     if q_end:
                         for jj in range(nb):
                             cr_v[jj] += c[jj]
-                        for jj in range(nb):
                             prior[jj] += ev[jj]
                         for jj in range(nb):
                             x = ac_v[jj]
@@ -410,14 +429,14 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                                         x = width
                                     tc = tc_v[jj]
                                     add = tc + unit[jj] * mod[jj] * r * x
-                                    tc_v[jj] = add if (kk[jj] >= z and ev[jj] != 0.0) else tc
+                                    tc_v[jj] = add if (ok[jj] and kk[jj] >= z and ev[jj] != 0.0) else tc
                         else:
                             for z in range(n_pts):
                                 tc_v = tier_cost[i, m, z, j0:j1]
                                 for jj in range(nb):
                                     tc = tc_v[jj]
                                     add = tc + ev[jj]
-                                    tc_v[jj] = add if (kk[jj] == z and ev[jj] != 0.0) else tc
+                                    tc_v[jj] = add if (ok[jj] and kk[jj] == z and ev[jj] != 0.0) else tc
                     for b in range(n_b):
                         bb = b_base + BONUS_FIELDS * b
                         if layout[bb] != m:
