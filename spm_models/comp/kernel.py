@@ -25,7 +25,10 @@ Method: numba ``@njit``
 (https://numba.readthedocs.io/en/stable/user/jit.html, ``nogil``; rows spread over threads);
 ``fastmath`` is off so every sum and comparison is the scalar IEEE one of the rules (NaN
 credits stay NaN attainments). Compiled once for one signature and cached on disk
-(``cache=True``: ``__pycache__`` beside this file, or ``NUMBA_CACHE_DIR``).
+(``cache=True``: ``__pycache__`` beside this file, or ``NUMBA_CACHE_DIR``). The block helpers
+(:func:`_factors`, :func:`_step_table`, :func:`_col`) are compiled once and called, not
+inlined at every call site: the same speed, half the first-compile time. They live in this
+file because numba's disk cache does not track changes in other modules.
 
 Layout of ``layout`` (int64): header ``[n_measures, payout_months, has_draw,
 draw_recoverable, n_bonuses, draw_index, n_modifiers]``; then per measure
@@ -110,7 +113,7 @@ def _factor(a, theta, off, n, kind):
     return y, k
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _factors(al, f, kk, nb, theta, off, n, kind):
     """:func:`_factor` over a block, tier (point) outermost so that the element loops are
     branch-free and vectorise: ``f[:nb]``, ``kk[:nb]`` from attainments ``al[:nb]``.
@@ -175,7 +178,7 @@ def _factors(al, f, kk, nb, theta, off, n, kind):
                     kk[jj] += 1 if hit else 0
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _step_table(al, f, nb, theta, off, n, z0):
     """A modifier table over a block: ``f[:nb]`` = the factor of the last point at or
     below ``al[:nb]``, 0 below the first (as :func:`_factors` with ``KIND_STEP``);
@@ -207,7 +210,7 @@ def _as_c1(typingctx, arr):
     return ret(arr), codegen
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _col(x, i, j0, j1, m, t, buf):
     """``x[i, j0:j1, m, t]`` as a contiguous row: the input itself when its stride along
     ``j`` is one element, else copied into ``buf``."""
