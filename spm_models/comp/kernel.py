@@ -2,50 +2,30 @@
 
 :func:`payout_batch` runs the plan rules over a 2-D batch ``(B1, B2)`` of elements (reps,
 draws, scenarios: :func:`spm_models.comp.engine.payout_kernel` picks the two axes and loops
-over any others). The inner axis ``B2`` is processed in blocks of :data:`BLOCK` elements
-with the month loop outside and the element loop inside: every branch that depends only on
-the month (quota period end, payout period end, modifier evaluation) is taken once per
-block, plan constants (``theta``, ``layout``) are read once per block, inputs are read
-along ``B2`` (contiguous when ``B2`` is the cube's ``draw`` axis) and outputs are written
-``B2``-contiguous (``(B1, ..., B2)`` layouts, handed back as strided views). No numpy
-temporaries: one read of the inputs, one write of the outputs, which keeps the simulation
-near the memory-bandwidth floor of ``numpy.cumsum`` over the same cube
-(``benchmarks/bench_comp.py``).
+over any others) in blocks of :data:`BLOCK` elements along ``B2``, month loop outside and
+element loop inside: branches that depend on the month only (quota or payout period end,
+modifier evaluation) are taken once per block; inputs are read along ``B2`` (contiguous
+when it is the cube's ``draw`` axis); outputs are written ``B2``-contiguous and handed back
+as strided views. No numpy temporaries: one read of the inputs, one write of the outputs
+(near the memory-bandwidth floor of ``numpy.cumsum``, ``benchmarks/bench_comp.py``).
 
-Every element loop is written so that LLVM vectorises it (SIMD over ``B2``): it runs over
-1-D block views (``out[..., j0:j1]`` indexed from 0, so numba's negative-index wraparound
-folds away and no scatter/gather is emitted), touches few arrays (LLVM's runtime alias
-checks stay few), uses selects rather than branches, and reads unit-stride inputs through a
-C-typed view (:func:`_as_c1`; numba's "A"-layout address arithmetic is opaque to LLVM).
-Tier tables and curves are applied point by point with selects rather than gathers; months
-that need no evaluation are summed with the next one in one pass; modifier tables are
-evaluated straight into the modifier row. Every sum keeps the month order of the scalar
-rules, so the results are bit-identical to the element-by-element formulation.
-Method: numba ``@njit``
-(https://numba.readthedocs.io/en/stable/user/jit.html, ``nogil``; rows spread over threads);
-``fastmath`` is off so every sum and comparison is the scalar IEEE one of the rules (NaN
-credits stay NaN attainments). Compiled once for one signature and cached on disk
-(``cache=True``: ``__pycache__`` beside this file, or ``NUMBA_CACHE_DIR``). The block helpers
-(:func:`_factors`, :func:`_step_table`, :func:`_col`) are compiled once and called, not
-inlined at every call site: the same speed, half the first-compile time. They live in this
-file because numba's disk cache does not track changes in other modules.
-
-Layout of ``layout`` (int64): header ``[n_measures, payout_months, has_draw,
-draw_recoverable, n_bonuses, draw_index, n_modifiers]``; then per measure
-``[quota_months, ti_basis, kind, n_points, theta_offset, first_modifier, n_modifiers,
-has_advance_cap]`` (kind 0 marginal tiers, 1 retroactive tiers, 2 linear curve, 3 step
-curve); then per modifier ``[measure_index, n_rows, theta_offset]``; then per bonus
-``[measure_index, theta_offset]``. Per measure ``theta`` holds ``weight, threshold,
-attainment_limit, cap_payout, advance_cap`` followed by the tier starts (or curve
-attainments) and the rates (or curve factors); each modifier table holds its attainments
-then its factors; each bonus ``at, amount``; the last entry is the draw amount.
+Every element loop is written so that LLVM vectorises it: over 1-D block views indexed from
+0 (numba's negative-index wraparound folds away: no scatter/gather), few arrays per loop
+(few runtime alias checks), selects rather than branches, unit-stride inputs read through a
+C-typed view (:func:`_as_c1`; "A"-layout address arithmetic is opaque to LLVM). Tiers and
+curves apply point by point with selects; months without an evaluation are summed with the
+next one in one pass. Every sum keeps the month order of the scalar rules: results are
+bit-identical to the element-by-element formulation. Method: numba ``@njit``
+(https://numba.readthedocs.io/en/stable/user/jit.html, ``nogil``; rows spread over threads
+by :func:`spm_models.comp.engine.run_batch`); ``fastmath`` off, so every sum and comparison
+is the scalar IEEE one of the rules. Cached on disk (``cache=True``: ``__pycache__`` beside
+this file, or ``NUMBA_CACHE_DIR``); the block helpers are called, not inlined (same speed,
+half the first compile) and live in this file (numba's cache does not track other modules).
+``layout`` and ``theta`` are described in :meth:`spm_models.comp.engine.PlanStructure.layout`.
 """
-
 from __future__ import annotations
 
-import itertools
 import math
-import os
 
 import numba
 import numpy as np
@@ -62,63 +42,17 @@ MODIFIER_FIELDS = 3
 BONUS_FIELDS = 2
 MEASURE_PARAMS = 5  # weight, threshold, limit, cap_payout, advance_cap
 KIND_MARGINAL, KIND_RETRO, KIND_LINEAR, KIND_STEP = 0, 1, 2, 3
-#: Elements of the inner batch axis processed together (scratch rows stay in L2;
-#: 256, 512 and 1024 measured alike on 500 reps × 4,000 draws).
+#: Elements of the inner batch axis processed together (256 to 1024 measured alike).
 BLOCK = 1024
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _factor(a, theta, off, n, kind):
-    """``f(a)`` per unit of ``U`` and the index of the tier/point it falls in (-1: none).
-
-    Marginal tiers: ``Σ rate_i × clip(a − start_i, 0, end_i − start_i)``; retroactive:
-    the rate of the tier reached times ``max(a, 0)``; linear curve: interpolation between
-    points, 0 below the first, the last factor above the last; step curve (and modifier
-    tables): the factor of the last point at or below ``a``, 0 below the first.
-    """
-    if kind == KIND_MARGINAL:
-        total = 0.0
-        k = -1
-        for z in range(n):
-            s = theta[off + z]
-            x = max(a - s, 0.0)
-            if z + 1 < n:
-                x = min(x, theta[off + z + 1] - s)
-            total += theta[off + n + z] * x
-            k += 1 if a > s else 0
-        return total, k
-    if kind == KIND_RETRO:
-        k = 0
-        for z in range(1, n):
-            if a >= theta[off + z] - TOL:
-                k = z
-            else:
-                break
-        return theta[off + n + k] * (a if a > 0.0 else 0.0), k
-    # curves: points (x_i, y_i)
-    if a < theta[off] - TOL:
-        return 0.0, -1
-    k = 0
-    for z in range(1, n):
-        if a >= theta[off + z] - TOL:
-            k = z
-        else:
-            break
-    y = theta[off + n + k]
-    if kind == KIND_LINEAR and k + 1 < n:
-        x0 = theta[off + k]
-        x1 = theta[off + k + 1]
-        if a > x0:
-            y = y + (theta[off + n + k + 1] - y) * (a - x0) / (x1 - x0)
-    return y, k
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _factors(al, f, kk, nb, theta, off, n, kind):
-    """:func:`_factor` over a block, tier (point) outermost so that the element loops are
-    branch-free and vectorise: ``f[:nb]``, ``kk[:nb]`` from attainments ``al[:nb]``.
-    Elements below the threshold (or without quota) are masked by the caller. Counting
-    the boundaries reached equals scanning to the first one not reached (they ascend)."""
+    """``f(a)`` per unit of ``U`` and the tier/point reached ``kk`` (-1: none) for ``al[:nb]``,
+    tier (point) outermost: marginal ``Σ rate_i × clip(a − start_i, 0, width_i)``;
+    retroactive: the rate reached × ``max(a, 0)``; linear curve: interpolation, 0 below the
+    first point, the last factor above the last; step curve: the factor of the last point at
+    or below ``a``. The points ascend, so the last one reached wins (callers mask ``ok``)."""
     if kind == KIND_MARGINAL:
         for jj in range(nb):
             f[jj] = 0.0
@@ -180,9 +114,7 @@ def _factors(al, f, kk, nb, theta, off, n, kind):
 
 @numba.njit(cache=True, error_model="numpy")
 def _step_table(al, f, nb, theta, off, n, z0):
-    """A modifier table over a block: ``f[:nb]`` = the factor of the last point at or
-    below ``al[:nb]``, 0 below the first (as :func:`_factors` with ``KIND_STEP``);
-    from point ``z0`` on (``z0 = 1``: the caller has applied the first point)."""
+    """A modifier (step) table over ``al[:nb]`` into ``f``, from point ``z0`` on."""
     for z in range(z0, n):
         s = theta[off + z] - TOL
         yz = theta[off + n + z]
@@ -196,8 +128,7 @@ def _step_table(al, f, nb, theta, off, n, z0):
 
 @intrinsic
 def _as_c1(typingctx, arr):
-    """A 1-D array of unit stride (the caller checks) typed as C-contiguous, so that loops
-    over it vectorise (numba computes "A" layout addresses opaquely to LLVM)."""
+    """A 1-D array of unit stride (the caller checks) typed C-contiguous (loops vectorise)."""
     ret = types.Array(arr.dtype, 1, "C")
 
     def codegen(context, builder, sig, args):
@@ -212,8 +143,7 @@ def _as_c1(typingctx, arr):
 
 @numba.njit(cache=True, error_model="numpy")
 def _col(x, i, j0, j1, m, t, buf):
-    """``x[i, j0:j1, m, t]`` as a contiguous row: the input itself when its stride along
-    ``j`` is one element, else copied into ``buf``."""
+    """``x[i, j0:j1, m, t]`` contiguous: itself at unit stride, else copied into ``buf``."""
     v = x[i, j0:j1, m, t]
     if v.strides[0] == v.itemsize:
         return _as_c1(v)
@@ -225,11 +155,7 @@ def _col(x, i, j0, j1, m, t, buf):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup, tier_cost,
          accel, unearned, credited, bonus_cost):
-    """The rules for every element ``(i, j)`` of row ``i``, in blocks along ``j``.
-
-    Every element loop runs over 1-D block views (``out[..., j0:j1]``, index ``jj`` from 0):
-    no index wraparound, few arrays per loop, selects rather than branches, so that LLVM
-    vectorises them."""
+    """The rules for every element ``(i, j)`` of row ``i``, in blocks along ``j``."""
     n_m = layout[0]
     pm = layout[1]
     has_draw = layout[2] != 0
@@ -260,6 +186,10 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     kk = np.empty(BLOCK, dtype=np.int64)
     fm = np.empty(BLOCK)
     buf = np.empty(BLOCK)
+    qmv = np.empty(BLOCK)
+    one_a = np.empty(2)  # f(min(limit, 1)) and f(1) of a measure
+    one_f = np.empty(2)
+    one_k = np.empty(2, dtype=np.int64)
     buf2 = np.empty(BLOCK)
     buf3 = np.empty(BLOCK)
     tib = np.empty(BLOCK)
@@ -299,8 +229,11 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     m_bonus = True
             # plan constants of the measure
             a1 = 1.0 if limit > 1.0 else limit
-            f_a1, _k = _factor(a1, theta, po, n_pts, kind)
-            f_one, _k = _factor(1.0, theta, po, n_pts, kind)
+            one_a[0] = a1
+            one_a[1] = 1.0
+            _factors(one_a, one_f, one_k, 2, theta, po, n_pts, kind)
+            f_a1 = one_f[0]
+            f_one = one_f[1]
             at_target_on = 1.0 >= threshold
             for z in range(n_r):
                 v = tier_cost[i, m, z, j0:j1]
@@ -383,72 +316,48 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     for jm in range(mod0, mod0 + n_mod):
                         jb = mod_base + MODIFIER_FIELDS * jm
                         mm = layout[jb]
-                        # (the sums run in month order, as the scalar rules do)
                         tgt = mod if jm == mod0 else fm  # (first factor: 1 × x = x)
                         toff = layout[jb + 2]
                         trows = layout[jb + 1]
-                        if q_const:
-                            qm = 0.0
-                            for u in range(q0, q0 + L):
+                        # the quota of the period (``qm`` when constant along j), and the
+                        # credits to t three months a pass (``ev``), sums in month order;
+                        # the last pass divides and applies the table's first point
+                        qm = 0.0
+                        for u in range(q0, q0 + L):
+                            if q_const:
                                 qm += quotas[i, j0, mm, u]
-                            s0 = theta[toff] - TOL
-                            y0 = theta[toff + trows]
-                            # running credit sum in ``ev``, three months a pass in month
-                            # order; the last pass also divides and applies the table's
-                            # first point
-                            u = q0
-                            started = False
-                            while t - u + 1 > 3:
-                                xa = _col(credits, i, j0, j1, mm, u, buf)
-                                xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
-                                xc = _col(credits, i, j0, j1, mm, u + 2, buf3)
-                                for jj in range(nb):
-                                    b = ev[jj] if started else 0.0
-                                    ev[jj] = ((b + xa[jj]) + xb[jj]) + xc[jj]
-                                started = True
-                                u += 3
-                            rem = t - u + 1
-                            xa = _col(credits, i, j0, j1, mm, u, buf)
-                            if rem == 1:
-                                for jj in range(nb):
-                                    b = ev[jj] if started else 0.0
-                                    a = (b + xa[jj]) / qm if qm > 0.0 else 0.0
-                                    f[jj] = a
-                                    tgt[jj] = 0.0 if a < s0 else y0
-                            elif rem == 2:
-                                xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
-                                for jj in range(nb):
-                                    b = ev[jj] if started else 0.0
-                                    a = ((b + xa[jj]) + xb[jj]) / qm if qm > 0.0 else 0.0
-                                    f[jj] = a
-                                    tgt[jj] = 0.0 if a < s0 else y0
                             else:
-                                xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
-                                xc = _col(credits, i, j0, j1, mm, u + 2, buf3)
                                 for jj in range(nb):
-                                    b = ev[jj] if started else 0.0
-                                    a = (((b + xa[jj]) + xb[jj]) + xc[jj]) / qm if qm > 0.0 else 0.0
-                                    f[jj] = a
-                                    tgt[jj] = 0.0 if a < s0 else y0
-                            _step_table(f, tgt, nb, theta, toff, trows, 1)
-                        else:
+                                    qp = 0.0 if u == q0 else qmv[jj]
+                                    qmv[jj] = qp + quotas[i, j0 + jj, mm, u]
+                        u = q0
+                        started = False
+                        while t - u + 1 > 3:
+                            xa = _col(credits, i, j0, j1, mm, u, buf)
+                            xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
+                            xc = _col(credits, i, j0, j1, mm, u + 2, buf3)
                             for jj in range(nb):
-                                ev[jj] = 0.0
-                            for u in range(q0, q0 + L):
-                                for jj in range(nb):
-                                    ev[jj] += quotas[i, j0 + jj, mm, u]
-                                if u <= t:
-                                    cv = _col(credits, i, j0, j1, mm, u, buf)
-                                    if u == q0:  # (0.0 + x, as the running sum starts)
-                                        for jj in range(nb):
-                                            fm[jj] = 0.0 + cv[jj]
-                                    else:
-                                        for jj in range(nb):
-                                            fm[jj] += cv[jj]
-                            for jj in range(nb):
-                                qv = ev[jj]
-                                f[jj] = fm[jj] / qv if qv > 0.0 else 0.0
-                            _step_table(f, tgt, nb, theta, toff, trows, 0)
+                                x = ev[jj] if started else 0.0
+                                ev[jj] = ((x + xa[jj]) + xb[jj]) + xc[jj]
+                            started = True
+                            u += 3
+                        rem = t - u + 1
+                        xa = _col(credits, i, j0, j1, mm, u, buf)
+                        xb = _col(credits, i, j0, j1, mm, u + 1, buf2) if rem > 1 else xa
+                        xc = _col(credits, i, j0, j1, mm, u + 2, buf3) if rem > 2 else xa
+                        s0 = theta[toff] - TOL
+                        y0 = theta[toff + trows]
+                        for jj in range(nb):
+                            x = (ev[jj] if started else 0.0) + xa[jj]
+                            if rem > 1:
+                                x = x + xb[jj]
+                            if rem > 2:
+                                x = x + xc[jj]
+                            qv = qm if q_const else qmv[jj]
+                            a = x / qv if qv > 0.0 else 0.0
+                            f[jj] = a
+                            tgt[jj] = 0.0 if a < s0 else y0
+                        _step_table(f, tgt, nb, theta, toff, trows, 1)
                         if jm != mod0:
                             for jj in range(nb):
                                 mod[jj] *= fm[jj]
@@ -588,12 +497,8 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             un_v[jj] = total_paid[jj] - et_v[jj]
 
 
-_A4 = numba.types.Array(numba.float64, 4, "A", readonly=True)
-_A2 = numba.types.Array(numba.float64, 2, "A", readonly=True)
-_T1 = numba.types.Array(numba.float64, 1, "C")
-_C4 = numba.types.Array(numba.float64, 4, "C")
-_C3 = numba.types.Array(numba.float64, 3, "C")
-_C2 = numba.types.Array(numba.float64, 2, "C")
+_A4, _A2 = (numba.types.Array(numba.float64, d, "A", readonly=True) for d in (4, 2))
+_T1, _C2, _C3, _C4 = (numba.types.Array(numba.float64, d, "C") for d in (1, 2, 3, 4))
 _I1 = numba.types.Array(numba.int64, 1, "C")
 _SIG = [numba.void(_A4, _A4, _A2, _T1, _I1, _C4, _C3, _C3, _C3, _C3, _C4, _C3, _C2, _C3, _C3)]
 
@@ -613,35 +518,3 @@ def payout_batch(credits, quotas, ti, theta, layout,
     for i in range(credits.shape[0]):
         _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup,
              tier_cost, accel, unearned, credited, bonus_cost)
-
-
-#: Batches smaller than this run on one thread (threads cost more than they save).
-PARALLEL_MIN = 50_000
-
-
-def _threads() -> int:
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else (os.cpu_count() or 1), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
-
-
-def run_batch(*args) -> None:
-    """Run the kernel on a 2-D batch: large batches split by rows over one Python thread per
-    CPU (the compiled loop releases the GIL), small ones on the calling thread.
-
-    Plain threads rather than numba's ``parallel=True``: the same compiled function serves
-    both (half the first-compile time), and no threading layer is started, which a process
-    forked later (dask, multiprocessing) could not use again."""
-    b1 = args[0].shape[0]
-    n = b1 * args[0].shape[1]
-    k = min(_threads(), b1)
-    if n < PARALLEL_MIN or k < 2:
-        payout_batch(*args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    cuts = np.linspace(0, b1, k + 1).astype(int)
-    parts = [tuple(a[lo:hi] if idx not in (3, 4) else a for idx, a in enumerate(args))
-             for lo, hi in itertools.pairwise(cuts)]
-    with ThreadPoolExecutor(k) as pool:
-        for fut in [pool.submit(payout_batch, *p) for p in parts]:
-            fut.result()
