@@ -137,3 +137,49 @@ def test_cost_elements_add_up_to_payouts() -> None:
     # above-target earnings are the tiers above 100 % (capped proportionally)
     xr.testing.assert_allclose(ds["accelerator_cost"].sel(measure="bookings"),
                                ds["tier_cost"].sel(measure="bookings", tier=[3, 4]).sum("tier"))
+
+
+def test_kernel_input_layouts_and_blocks_agree_exactly() -> None:
+    """The kernel reads unit-stride credits in place and copies strided ones, sums quotas
+    once when they are constant along draws, and works in blocks of draws: every layout,
+    and each draw computed alone, gives the same bits (a curve, a modifier, an advance
+    cap, a bonus and a draw exercise every path)."""
+    from spm_models.comp import engine, kernel
+
+    plan = Plan.from_dict({
+        "name": "layouts", "plan_year_start": "2027-01", "payout_frequency": "month",
+        "target_incentive": 60000,
+        "measures": [
+            {"name": "m0", "quota_period": "quarter", "basis": "target_incentive", "weight": 0.7,
+             "curve": {"points": [[0.5, 0.25], [1.0, 1.0], [1.5, 2.0]], "interpolate": "linear"},
+             "modifiers": [{"measure": "m1", "table": [[0.0, 0.5], [0.9, 1.0], [1.2, 1.1]]}],
+             "advance_cap": 1.0},
+            {"name": "m1", "quota_period": "quarter", "basis": "target_incentive", "weight": 0.3,
+             "tiers": [{"to": 1.0, "rate": 1.0}, {"rate": 1.5}]},
+        ],
+        "bonuses": [{"name": "b", "measure": "m1", "at": 1.1, "amount": 500}],
+        "draw": {"amount": 2000, "recoverable": True},
+    })
+    struct, theta = engine.plan_structure(plan), engine.plan_theta(plan)
+    rng = np.random.default_rng(3)
+    n_draws = kernel.BLOCK + 37  # two blocks, the second partial
+    by_draw = np.round(rng.uniform(-2000, 30000, size=(2, 2, 12, n_draws)), 2)  # rep, m, t, draw
+    by_draw[0, 0, 4, 5] = np.nan
+    quota = rng.integers(5000, 20000, size=(2, 1, 2, 12)).astype(float)
+    quota[1, 0, 1, 3:6] = 0.0  # a quarter without quota
+    ti = np.full((2, n_draws), 60000.0)
+    unit_stride = by_draw.transpose(0, 3, 1, 2)  # (rep, draw, m, t), draws contiguous
+    strided = np.ascontiguousarray(unit_stride)
+    ref = engine.payout_kernel(unit_stride, quota, ti, theta, struct=struct)
+    for credits, quotas in [(strided, quota),
+                            (unit_stride, np.repeat(quota, n_draws, axis=1))]:
+        out = engine.payout_kernel(credits, quotas, ti, theta, struct=struct)
+        for a, b in zip(ref, out):
+            np.testing.assert_array_equal(a, b)
+    for j in (0, 5, kernel.BLOCK - 1, kernel.BLOCK, n_draws - 1):
+        one = engine.payout_kernel(strided[:, j:j + 1], quota, ti[:, j:j + 1], theta,
+                                   struct=struct)
+        for a, b in zip(ref, one):
+            np.testing.assert_array_equal(a[:, j:j + 1], b)
+    assert np.isnan(ref[0][0, 5, 0, 4]) and not np.isnan(ref[0][0, 4, 0, 4])  # (rep, draw, m, t)
+    assert (ref[3][:, kernel.BLOCK:] > 0).any()  # the partial block pays

@@ -19,11 +19,14 @@ with draw (recoverable or not) and clawback carry. Money is never rounded here.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -100,7 +103,18 @@ class PlanStructure:
         return self.offsets()[3] + 1
 
     def layout(self) -> np.ndarray:
-        """The integer layout the kernel reads (see :mod:`spm_models.comp.kernel`)."""
+        """The integer layout the kernel reads (:mod:`spm_models.comp.kernel`).
+
+        Layout of ``layout`` (int64): header ``[n_measures, payout_months, has_draw,
+        draw_recoverable, n_bonuses, draw_index, n_modifiers]``; then per measure
+        ``[quota_months, ti_basis, kind, n_points, theta_offset, first_modifier, n_modifiers,
+        has_advance_cap]`` (kind 0 marginal tiers, 1 retroactive tiers, 2 linear curve, 3 step
+        curve); then per modifier ``[measure_index, n_rows, theta_offset]``; then per bonus
+        ``[measure_index, theta_offset]``. Per measure ``theta`` holds ``weight, threshold,
+        attainment_limit, cap_payout, advance_cap`` followed by the tier starts (or curve
+        attainments) and the rates (or curve factors); each modifier table holds its attainments
+        then its factors; each bonus ``at, amount``; the last entry is the draw amount.
+        """
         m_off, mod_off, b_off, d_idx = self.offsets()
         n_mod = sum(len(m.modifiers) for m in self.measures)
         out = [len(self.measures), self.payout_months, int(self.has_draw),
@@ -164,6 +178,38 @@ def plan_theta(plan: Plan) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # the kernel
 # ---------------------------------------------------------------------------------------
+#: Batches smaller than this run on one thread (threads cost more than they save).
+PARALLEL_MIN = 50_000
+
+
+def _threads() -> int:
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else (os.cpu_count() or 1), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+
+
+def run_batch(*args) -> None:
+    """Run the kernel on a 2-D batch: large batches split by rows over one Python thread per
+    CPU (the compiled loop releases the GIL), small ones on the calling thread.
+
+    Plain threads rather than numba's ``parallel=True``: the same compiled function serves
+    both (half the first-compile time), and no threading layer is started, which a process
+    forked later (dask, multiprocessing) could not use again."""
+    b1 = args[0].shape[0]
+    n = b1 * args[0].shape[1]
+    k = min(_threads(), b1)
+    if n < PARALLEL_MIN or k < 2:
+        kernel.payout_batch(*args)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.linspace(0, b1, k + 1).astype(int)
+    parts = [tuple(a[lo:hi] if idx not in (3, 4) else a for idx, a in enumerate(args))
+             for lo, hi in itertools.pairwise(cuts)]
+    with ThreadPoolExecutor(k) as pool:
+        for fut in [pool.submit(kernel.payout_batch, *p) for p in parts]:
+            fut.result()
+
+
 def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta: np.ndarray,
                   *, struct: PlanStructure) -> tuple[np.ndarray, ...]:
     """Payouts of one plan over any batch of reps/draws/scenarios.
@@ -221,7 +267,7 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     outs = [np.empty(lead_shape + (b1,) + core + (b2,)) for core in cores]
     layout = struct.layout()
     for idx in np.ndindex(*lead_shape):
-        kernel.run_batch(c[idx], q[idx], u[idx], np.array(th[idx + (0, 0)]), layout,
+        run_batch(c[idx], q[idx], u[idx], np.array(th[idx + (0, 0)]), layout,
                          *(o[idx] for o in outs))
     # back to the caller's order (views): batch..., core...
     inv = list(np.argsort(perm))

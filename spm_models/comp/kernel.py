@@ -2,39 +2,36 @@
 
 :func:`payout_batch` runs the plan rules over a 2-D batch ``(B1, B2)`` of elements (reps,
 draws, scenarios: :func:`spm_models.comp.engine.payout_kernel` picks the two axes and loops
-over any others). The inner axis ``B2`` is processed in blocks of :data:`BLOCK` elements
-with the month loop outside and the element loop inside: every branch that depends only on
-the month (quota period end, payout period end, modifier evaluation) is taken once per
-block, plan constants (``theta``, ``layout``) are read once per block, inputs are read
-along ``B2`` (contiguous when ``B2`` is the cube's ``draw`` axis) and outputs are written
-``B2``-contiguous (``(B1, ..., B2)`` layouts, handed back as strided views). No numpy
-temporaries: one read of the inputs, one write of the outputs, which keeps the simulation
-near the memory-bandwidth floor of ``numpy.cumsum`` over the same cube
-(``benchmarks/bench_comp.py``). Method: numba ``@njit``
-(https://numba.readthedocs.io/en/stable/user/jit.html, ``nogil``; rows spread over threads);
-``fastmath`` is off so every sum and comparison is the scalar IEEE one of the rules (NaN
-credits stay NaN attainments). Compiled once for one signature and cached on disk
-(``cache=True``: ``__pycache__`` beside this file, or ``NUMBA_CACHE_DIR``).
+over any others) in blocks of :data:`BLOCK` elements along ``B2``, month loop outside and
+element loop inside: branches that depend on the month only (quota or payout period end,
+modifier evaluation) are taken once per block; inputs are read along ``B2`` (contiguous
+when it is the cube's ``draw`` axis); outputs are written ``B2``-contiguous and handed back
+as strided views. No numpy temporaries: one read of the inputs, one write of the outputs
+(near the memory-bandwidth floor of ``numpy.cumsum``, ``benchmarks/bench_comp.py``).
 
-Layout of ``layout`` (int64): header ``[n_measures, payout_months, has_draw,
-draw_recoverable, n_bonuses, draw_index, n_modifiers]``; then per measure
-``[quota_months, ti_basis, kind, n_points, theta_offset, first_modifier, n_modifiers,
-has_advance_cap]`` (kind 0 marginal tiers, 1 retroactive tiers, 2 linear curve, 3 step
-curve); then per modifier ``[measure_index, n_rows, theta_offset]``; then per bonus
-``[measure_index, theta_offset]``. Per measure ``theta`` holds ``weight, threshold,
-attainment_limit, cap_payout, advance_cap`` followed by the tier starts (or curve
-attainments) and the rates (or curve factors); each modifier table holds its attainments
-then its factors; each bonus ``at, amount``; the last entry is the draw amount.
+Every element loop is written so that LLVM vectorises it: over 1-D block views indexed from
+0 (numba's negative-index wraparound folds away: no scatter/gather), few arrays per loop
+(few runtime alias checks), selects rather than branches, unit-stride inputs read through a
+C-typed view (:func:`_as_c1`; "A"-layout address arithmetic is opaque to LLVM). Tiers and
+curves apply point by point with selects; months without an evaluation are summed with the
+next one in one pass. Every sum keeps the month order of the scalar rules: results are
+bit-identical to the element-by-element formulation. Method: numba ``@njit``
+(https://numba.readthedocs.io/en/stable/user/jit.html, ``nogil``; rows spread over threads
+by :func:`spm_models.comp.engine.run_batch`); ``fastmath`` off, so every sum and comparison
+is the scalar IEEE one of the rules. Cached on disk (``cache=True``: ``__pycache__`` beside
+this file, or ``NUMBA_CACHE_DIR``); the block helpers are called, not inlined (same speed,
+half the first compile) and live in this file (numba's cache does not track other modules).
+``layout`` and ``theta`` are described in :meth:`spm_models.comp.engine.PlanStructure.layout`.
 """
-
 from __future__ import annotations
 
-import itertools
 import math
-import os
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
 
 #: Attainments within this distance of a boundary count as on it (see engine.BOUNDARY_TOL).
 TOL = 1e-10
@@ -45,63 +42,17 @@ MODIFIER_FIELDS = 3
 BONUS_FIELDS = 2
 MEASURE_PARAMS = 5  # weight, threshold, limit, cap_payout, advance_cap
 KIND_MARGINAL, KIND_RETRO, KIND_LINEAR, KIND_STEP = 0, 1, 2, 3
-#: Elements of the inner batch axis processed together (scratch rows stay in L2;
-#: measured fastest of 128, 256 and 1024 on 500 reps × 4,000 draws).
+#: Elements of the inner batch axis processed together (256 to 1024 measured alike).
 BLOCK = 1024
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _factor(a, theta, off, n, kind):
-    """``f(a)`` per unit of ``U`` and the index of the tier/point it falls in (-1: none).
-
-    Marginal tiers: ``Σ rate_i × clip(a − start_i, 0, end_i − start_i)``; retroactive:
-    the rate of the tier reached times ``max(a, 0)``; linear curve: interpolation between
-    points, 0 below the first, the last factor above the last; step curve (and modifier
-    tables): the factor of the last point at or below ``a``, 0 below the first.
-    """
-    if kind == KIND_MARGINAL:
-        total = 0.0
-        k = -1
-        for z in range(n):
-            s = theta[off + z]
-            x = max(a - s, 0.0)
-            if z + 1 < n:
-                x = min(x, theta[off + z + 1] - s)
-            total += theta[off + n + z] * x
-            k += 1 if a > s else 0
-        return total, k
-    if kind == KIND_RETRO:
-        k = 0
-        for z in range(1, n):
-            if a >= theta[off + z] - TOL:
-                k = z
-            else:
-                break
-        return theta[off + n + k] * (a if a > 0.0 else 0.0), k
-    # curves: points (x_i, y_i)
-    if a < theta[off] - TOL:
-        return 0.0, -1
-    k = 0
-    for z in range(1, n):
-        if a >= theta[off + z] - TOL:
-            k = z
-        else:
-            break
-    y = theta[off + n + k]
-    if kind == KIND_LINEAR and k + 1 < n:
-        x0 = theta[off + k]
-        x1 = theta[off + k + 1]
-        if a > x0:
-            y = y + (theta[off + n + k + 1] - y) * (a - x0) / (x1 - x0)
-    return y, k
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _factors(al, ok, f, kk, nb, theta, off, n, kind):
-    """:func:`_factor` over a block, tier (point) outermost so that the element loops are
-    branch-free and vectorise: ``f[:nb]``, ``kk[:nb]`` from attainments ``al[:nb]``.
-    ``ok`` false → ``f = 0, kk = -1`` (below threshold, or no quota). Counting the
-    boundaries reached equals scanning to the first one not reached (they ascend)."""
+@numba.njit(cache=True, error_model="numpy")
+def _factors(al, f, kk, nb, theta, off, n, kind):
+    """``f(a)`` per unit of ``U`` and the tier/point reached ``kk`` (-1: none) for ``al[:nb]``,
+    tier (point) outermost: marginal ``Σ rate_i × clip(a − start_i, 0, width_i)``;
+    retroactive: the rate reached × ``max(a, 0)``; linear curve: interpolation, 0 below the
+    first point, the last factor above the last; step curve: the factor of the last point at
+    or below ``a``. The points ascend, so the last one reached wins (callers mask ``ok``)."""
     if kind == KIND_MARGINAL:
         for jj in range(nb):
             f[jj] = 0.0
@@ -118,34 +69,87 @@ def _factors(al, ok, f, kk, nb, theta, off, n, kind):
                     x = min(x, w)
                 f[jj] += r * x
                 kk[jj] += 1 if a > s else 0
-    else:
+    elif kind == KIND_RETRO:
+        r0 = theta[off + n]
         for jj in range(nb):
+            a = al[jj]
+            f[jj] = r0 * (a if a > 0.0 else 0.0)
             kk[jj] = 0
         for z in range(1, n):
             s = theta[off + z] - TOL
-            for jj in range(nb):
-                kk[jj] += 1 if al[jj] >= s else 0
-        if kind == KIND_RETRO:
+            r = theta[off + n + z]
             for jj in range(nb):
                 a = al[jj]
-                f[jj] = theta[off + n + kk[jj]] * (a if a > 0.0 else 0.0)
+                hit = a >= s
+                g = r * (a if a > 0.0 else 0.0)
+                f[jj] = g if hit else f[jj]
+                kk[jj] += 1 if hit else 0
+    else:
+        # curves: point by point, the value on the segment from point z (taken where the
+        # attainment reaches it; the points ascend, so the last one reached wins)
+        for z in range(n):
+            xz = theta[off + z]
+            s = xz - TOL
+            yz = theta[off + n + z]
+            seg = kind == KIND_LINEAR and z + 1 < n
+            dy = theta[off + n + z + 1] - yz if seg else 0.0
+            dx = theta[off + z + 1] - xz if seg else 1.0
+            if z == 0:  # (below the first point: 0, kk = -1; the points ascend)
+                for jj in range(nb):
+                    a = al[jj]
+                    g = yz + dy * (a - xz) / dx
+                    g = g if (seg and a > xz) else yz
+                    below = a < s
+                    f[jj] = 0.0 if below else g
+                    kk[jj] = -1 if below else 0
+            else:
+                for jj in range(nb):
+                    a = al[jj]
+                    hit = a >= s
+                    g = yz + dy * (a - xz) / dx
+                    g = g if (seg and a > xz) else yz
+                    f[jj] = g if hit else f[jj]
+                    kk[jj] += 1 if hit else 0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _step_table(al, f, nb, theta, off, n, z0):
+    """A modifier (step) table over ``al[:nb]`` into ``f``, from point ``z0`` on."""
+    for z in range(z0, n):
+        s = theta[off + z] - TOL
+        yz = theta[off + n + z]
+        if z == 0:
+            for jj in range(nb):
+                f[jj] = 0.0 if al[jj] < s else yz
         else:
-            x_first = theta[off] - TOL
             for jj in range(nb):
-                a = al[jj]
-                k = kk[jj]
-                y = theta[off + n + k]
-                if kind == KIND_LINEAR and k + 1 < n:
-                    x0 = theta[off + k]
-                    if a > x0:
-                        y = y + (theta[off + n + k + 1] - y) * (a - x0) / (theta[off + k + 1] - x0)
-                below = a < x_first
-                f[jj] = 0.0 if below else y
-                kk[jj] = -1 if below else k
-    for jj in range(nb):
-        if not ok[jj]:
-            f[jj] = 0.0
-            kk[jj] = -1
+                f[jj] = yz if al[jj] >= s else f[jj]
+
+
+@intrinsic
+def _as_c1(typingctx, arr):
+    """A 1-D array of unit stride (the caller checks) typed C-contiguous (loops vectorise)."""
+    ret = types.Array(arr.dtype, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(sig.args[0])(context, builder, value=args[0])
+        dst = context.make_array(sig.return_type)(context, builder)
+        for name in ("meminfo", "parent", "nitems", "itemsize", "data", "shape", "strides"):
+            setattr(dst, name, getattr(src, name))
+        return impl_ret_borrowed(context, builder, sig.return_type, dst._getvalue())
+
+    return ret(arr), codegen
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _col(x, i, j0, j1, m, t, buf):
+    """``x[i, j0:j1, m, t]`` contiguous: itself at unit stride, else copied into ``buf``."""
+    v = x[i, j0:j1, m, t]
+    if v.strides[0] == v.itemsize:
+        return _as_c1(v)
+    for jj in range(j1 - j0):
+        buf[jj] = v[jj]
+    return buf
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -181,15 +185,28 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     ok = np.empty(BLOCK, dtype=np.bool_)
     kk = np.empty(BLOCK, dtype=np.int64)
     fm = np.empty(BLOCK)
-    km = np.empty(BLOCK, dtype=np.int64)
+    buf = np.empty(BLOCK)
+    qmv = np.empty(BLOCK)
+    one_a = np.empty(2)  # f(min(limit, 1)) and f(1) of a measure
+    one_f = np.empty(2)
+    one_k = np.empty(2, dtype=np.int64)
+    buf2 = np.empty(BLOCK)
+    buf3 = np.empty(BLOCK)
+    tib = np.empty(BLOCK)
     for j0 in range(0, n_j, BLOCK):
         nb = min(BLOCK, n_j - j0)
+        j1 = j0 + nb
         for k in range(n_p):
+            v = etd[i, k, j0:j1]
             for jj in range(nb):
-                etd[i, k, j0 + jj] = 0.0
+                v[jj] = 0.0
         for b in range(n_b):
+            v = bonus_cost[i, b, j0:j1]
             for jj in range(nb):
-                bonus_cost[i, b, j0 + jj] = 0.0
+                v[jj] = 0.0
+        ti_v = ti[i, j0:j1]
+        for jj in range(nb):
+            tib[jj] = ti_v[jj]
         for m in range(n_m):
             base = HEADER + MEASURE_FIELDS * m
             L = layout[base]
@@ -212,15 +229,24 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     m_bonus = True
             # plan constants of the measure
             a1 = 1.0 if limit > 1.0 else limit
-            f_a1, _k = _factor(a1, theta, po, n_pts, kind)
-            f_one, _k = _factor(1.0, theta, po, n_pts, kind)
+            one_a[0] = a1
+            one_a[1] = 1.0
+            _factors(one_a, one_f, one_k, 2, theta, po, n_pts, kind)
+            f_a1 = one_f[0]
+            f_one = one_f[1]
             at_target_on = 1.0 >= threshold
             for z in range(n_r):
+                v = tier_cost[i, m, z, j0:j1]
                 for jj in range(nb):
-                    tier_cost[i, m, z, j0 + jj] = 0.0
+                    v[jj] = 0.0
+            if n_mod == 0:
+                for jj in range(nb):
+                    mod[jj] = 1.0
+            ac_v = accel[i, m, j0:j1]
+            cr_v = credited[i, m, j0:j1]
             for jj in range(nb):
-                accel[i, m, j0 + jj] = 0.0
-                credited[i, m, j0 + jj] = 0.0
+                ac_v[jj] = 0.0
+                cr_v[jj] = 0.0
                 prior[jj] = 0.0
             pc = 0  # months since the last payout period end
             k = 0  # payout period index
@@ -237,94 +263,149 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         for u in range(q0, q0 + L):
                             qs += quotas[i, j0 + jj, m, u]
                         qsum[jj] = qs
+                lw = L / 12.0
                 for jj in range(nb):
-                    qs = qsum[jj]
-                    un = ti[i, j0 + jj] * weight * (L / 12.0) if ti_basis else qs
-                    unit[jj] = un
-                    eat[jj] = un * f_a1 if at_target_on else 0.0
+                    unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
                     c[jj] = 0.0
-                    amax[jj] = -math.inf
+                if has_adv:
+                    for jj in range(nb):
+                        eat[jj] = unit[jj] * f_a1 if at_target_on else 0.0
+                if m_bonus:
+                    for jj in range(nb):
+                        amax[jj] = -math.inf
+                n_pend = 0
+                pend0 = 0
+                pend1 = 0
                 for first in range(L):
                     t = q0 + first
                     pc += 1
                     q_end = first == L - 1
                     pay_end = pc == pm
-                    for jj in range(nb):
-                        c[jj] += credits[i, j0 + jj, m, t]
+                    # credits: months that need no evaluation wait (up to two) and are
+                    # added with the next one in one pass, in month order
+                    if not (m_bonus or q_end or pay_end) and n_pend < 2:
+                        if n_pend == 0:
+                            pend0 = t
+                        else:
+                            pend1 = t
+                        n_pend += 1
+                        continue
+                    cv = _col(credits, i, j0, j1, m, t, buf)
+                    if n_pend == 0:
+                        for jj in range(nb):
+                            c[jj] += cv[jj]
+                    elif n_pend == 1:
+                        xa = _col(credits, i, j0, j1, m, pend0, buf2)
+                        for jj in range(nb):
+                            c[jj] = (c[jj] + xa[jj]) + cv[jj]
+                    else:
+                        xa = _col(credits, i, j0, j1, m, pend0, buf2)
+                        xb = _col(credits, i, j0, j1, m, pend1, buf3)
+                        for jj in range(nb):
+                            c[jj] = ((c[jj] + xa[jj]) + xb[jj]) + cv[jj]
+                    n_pend = 0
                     if m_bonus:
                         for jj in range(nb):
                             qs = qsum[jj]
-                            if qs > 0.0:
-                                a = c[jj] / qs
-                                if a > amax[jj]:
-                                    amax[jj] = a
+                            a = c[jj] / qs if qs > 0.0 else -math.inf
+                            amax[jj] = a if a > amax[jj] else amax[jj]
                     if not (q_end or pay_end):
                         continue
-                    # modifiers: step factor of the modifier measures' attainment as of t
-                    for jj in range(nb):
-                        mod[jj] = 1.0
+                    # modifiers: product of the step factors of the modifier measures'
+                    # attainment as of t (``mod`` stays 1 for a measure without any)
                     for jm in range(mod0, mod0 + n_mod):
                         jb = mod_base + MODIFIER_FIELDS * jm
                         mm = layout[jb]
-                        # (the sums run in month order, as the scalar rules do)
-                        for jj in range(nb):
-                            fm[jj] = 0.0
-                            ev[jj] = 0.0
-                            ok[jj] = True
+                        tgt = mod if jm == mod0 else fm  # (first factor: 1 × x = x)
+                        toff = layout[jb + 2]
+                        trows = layout[jb + 1]
+                        # the quota of the period (``qm`` when constant along j), and the
+                        # credits to t three months a pass (``ev``), sums in month order;
+                        # the last pass divides and applies the table's first point
+                        qm = 0.0
                         for u in range(q0, q0 + L):
                             if q_const:
-                                qv = quotas[i, j0, mm, u]
-                                for jj in range(nb):
-                                    ev[jj] += qv
+                                qm += quotas[i, j0, mm, u]
                             else:
                                 for jj in range(nb):
-                                    ev[jj] += quotas[i, j0 + jj, mm, u]
-                            if u <= t:
-                                for jj in range(nb):
-                                    fm[jj] += credits[i, j0 + jj, mm, u]
+                                    qp = 0.0 if u == q0 else qmv[jj]
+                                    qmv[jj] = qp + quotas[i, j0 + jj, mm, u]
+                        u = q0
+                        started = False
+                        while t - u + 1 > 3:
+                            xa = _col(credits, i, j0, j1, mm, u, buf)
+                            xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
+                            xc = _col(credits, i, j0, j1, mm, u + 2, buf3)
+                            for jj in range(nb):
+                                x = ev[jj] if started else 0.0
+                                ev[jj] = ((x + xa[jj]) + xb[jj]) + xc[jj]
+                            started = True
+                            u += 3
+                        rem = t - u + 1
+                        xa = _col(credits, i, j0, j1, mm, u, buf)
+                        xb = _col(credits, i, j0, j1, mm, u + 1, buf2) if rem > 1 else xa
+                        xc = _col(credits, i, j0, j1, mm, u + 2, buf3) if rem > 2 else xa
+                        s0 = theta[toff] - TOL
+                        y0 = theta[toff + trows]
                         for jj in range(nb):
-                            qm = ev[jj]
-                            f[jj] = fm[jj] / qm if qm > 0.0 else 0.0
-                        _factors(f, ok, fm, km, nb, theta, layout[jb + 2], layout[jb + 1],
-                                 KIND_STEP)
-                        for jj in range(nb):
-                            mod[jj] *= fm[jj]
+                            x = (ev[jj] if started else 0.0) + xa[jj]
+                            if rem > 1:
+                                x = x + xb[jj]
+                            if rem > 2:
+                                x = x + xc[jj]
+                            qv = qm if q_const else qmv[jj]
+                            a = x / qv if qv > 0.0 else 0.0
+                            f[jj] = a
+                            tgt[jj] = 0.0 if a < s0 else y0
+                        _step_table(f, tgt, nb, theta, toff, trows, 1)
+                        if jm != mod0:
+                            for jj in range(nb):
+                                mod[jj] *= fm[jj]
                     # attainment and earnings of the current quota period as of t
-                    for jj in range(nb):
-                        qs = qsum[jj]
-                        valid = qs > 0.0
-                        a = c[jj] / qs if valid else 0.0
-                        al[jj] = a if a < limit else limit
-                        ok[jj] = valid and a >= threshold
-                    _factors(al, ok, f, kk, nb, theta, po, n_pts, kind)
+                    if pay_end:  # (with the attainment output of the payout period)
+                        at_v = att[i, m, k, j0:j1]
+                        for jj in range(nb):
+                            qs = qsum[jj]
+                            valid = qs > 0.0
+                            a = c[jj] / qs if valid else 0.0
+                            al[jj] = a if a < limit else limit
+                            ok[jj] = valid and a >= threshold
+                            at_v[jj] = a if valid else np.nan
+                    else:
+                        for jj in range(nb):
+                            qs = qsum[jj]
+                            valid = qs > 0.0
+                            a = c[jj] / qs if valid else 0.0
+                            al[jj] = a if a < limit else limit
+                            ok[jj] = valid and a >= threshold
+                    _factors(al, f, kk, nb, theta, po, n_pts, kind)
                     cap_frac = adv * ((first + 1) / L)
                     for jj in range(nb):
-                        j = j0 + jj
-                        qs = qsum[jj]
-                        valid = qs > 0.0
-                        cc = c[jj]
-                        a = cc / qs if valid else 0.0
-                        un = unit[jj]
-                        md = mod[jj]
-                        e = un * f[jj] if ok[jj] else 0.0
-                        e *= md
-                        if q_end:
-                            credited[i, m, j] += cc
-                            pr = prior[jj] + e
-                            prior[jj] = pr
-                            if ok[jj] and al[jj] > 1.0:
-                                accel[i, m, j] += e - un * f_one * md
-                            total = pr
-                        else:
-                            if has_adv:
+                        e = unit[jj] * f[jj] if ok[jj] else 0.0
+                        ev[jj] = e * mod[jj]
+                    if q_end:
+                        for jj in range(nb):
+                            cr_v[jj] += c[jj]
+                            prior[jj] += ev[jj]
+                        for jj in range(nb):
+                            x = ac_v[jj]
+                            y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
+                            ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
+                        tot = prior
+                    else:
+                        if has_adv:
+                            for jj in range(nb):
                                 cap_e = cap_frac * eat[jj]
-                                if e > cap_e:
-                                    e = cap_e
-                            total = prior[jj] + e
-                        ev[jj] = e
-                        if pay_end:
-                            att[i, m, k, j] = a if valid else np.nan
-                            etd[i, k, j] += total if total < cap_pay else cap_pay
+                                e = ev[jj]
+                                ev[jj] = cap_e if e > cap_e else e
+                        for jj in range(nb):
+                            fm[jj] = prior[jj] + ev[jj]
+                        tot = fm
+                    if pay_end:
+                        et_v = etd[i, k, j0:j1]
+                        for jj in range(nb):
+                            total = tot[jj]
+                            et_v[jj] += total if total < cap_pay else cap_pay
                     if q_end:
                         # the year's earnings by tier (per-tier terms of the marginal sum)
                         if kind == KIND_MARGINAL:
@@ -333,76 +414,91 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                                 r = theta[po + n_pts + z]
                                 last = z + 1 >= n_pts
                                 width = 0.0 if last else theta[po + z + 1] - s
+                                tc_v = tier_cost[i, m, z, j0:j1]
                                 for jj in range(nb):
-                                    if kk[jj] >= z and ev[jj] != 0.0:
-                                        x = al[jj] - s
-                                        if not last and x > width:
-                                            x = width
-                                        tier_cost[i, m, z, j0 + jj] += unit[jj] * mod[jj] * r * x
+                                    x = al[jj] - s
+                                    if not last and x > width:
+                                        x = width
+                                    tc = tc_v[jj]
+                                    add = tc + unit[jj] * mod[jj] * r * x
+                                    tc_v[jj] = add if (ok[jj] and kk[jj] >= z and ev[jj] != 0.0) else tc
                         else:
-                            for jj in range(nb):
-                                if kk[jj] >= 0 and ev[jj] != 0.0:
-                                    tier_cost[i, m, kk[jj], j0 + jj] += ev[jj]
+                            for z in range(n_pts):
+                                tc_v = tier_cost[i, m, z, j0:j1]
+                                for jj in range(nb):
+                                    tc = tc_v[jj]
+                                    add = tc + ev[jj]
+                                    tc_v[jj] = add if (ok[jj] and kk[jj] == z and ev[jj] != 0.0) else tc
                     for b in range(n_b):
                         bb = b_base + BONUS_FIELDS * b
                         if layout[bb] != m:
                             continue
                         at = theta[layout[bb + 1]] - TOL
                         amount = theta[layout[bb + 1] + 1]
+                        bc_v = bonus_cost[i, b, j0:j1]
+                        et_v = etd[i, k, j0:j1]
                         for jj in range(nb):
-                            j = j0 + jj
                             if q_end and amax[jj] >= at:
-                                bonus_cost[i, b, j] += 1.0  # counts for now; money below
+                                bc_v[jj] += 1.0  # counts for now; money below
                             if pay_end:
                                 reached = 1.0 if amax[jj] >= at else 0.0
-                                count = bonus_cost[i, b, j] if q_end else bonus_cost[i, b, j] + reached
-                                etd[i, k, j] += count * amount
+                                count = bc_v[jj] if q_end else bc_v[jj] + reached
+                                et_v[jj] += count * amount
                     if pay_end:
                         pc = 0
                         k += 1
             # year-end breakdown: scale tier earnings down to the payout cap
             if cap_pay < math.inf:  # (with a payout cap, a year without earnings keeps none)
                 for jj in range(nb):
-                    j = j0 + jj
                     pr = prior[jj]
-                    scale = (cap_pay if pr > cap_pay else pr) / pr if pr > 0.0 else 0.0
-                    for z in range(n_r):
-                        tier_cost[i, m, z, j] *= scale
-                    accel[i, m, j] *= scale
+                    f[jj] = (cap_pay if pr > cap_pay else pr) / pr if pr > 0.0 else 0.0
+                for z in range(n_r):
+                    tc_v = tier_cost[i, m, z, j0:j1]
+                    for jj in range(nb):
+                        tc_v[jj] *= f[jj]
+                for jj in range(nb):
+                    ac_v[jj] *= f[jj]
         for b in range(n_b):
             amount = theta[layout[b_base + BONUS_FIELDS * b + 1] + 1]
+            bc_v = bonus_cost[i, b, j0:j1]
             for jj in range(nb):
-                bonus_cost[i, b, j0 + jj] *= amount
-        # payouts: draw, recovery and clawback carry (per element, the payout periods'
-        # running sums in registers)
+                bc_v[jj] *= amount
+        # payouts: draw, recovery and clawback carry, payout period by payout period
+        # (running sums per element in scratch rows)
+        counted = c
+        total_paid = qsum
+        prev = unit
         for jj in range(nb):
-            j = j0 + jj
-            counted = 0.0
-            total_paid = 0.0
-            prev = 0.0
-            for k in range(n_p):
-                cur = etd[i, k, j]
-                due = cur - counted
+            counted[jj] = 0.0
+            total_paid[jj] = 0.0
+            prev[jj] = 0.0
+        for k in range(n_p):
+            et_v = etd[i, k, j0:j1]
+            pa_v = payout[i, k, j0:j1]
+            to_v = topup[i, k, j0:j1]
+            ea_v = earnings[i, k, j0:j1]
+            for jj in range(nb):
+                cur = et_v[jj]
+                due = cur - counted[jj]
                 earned_due = due if due > 0.0 else 0.0
                 if not has_draw:
                     paid = earned_due
                 else:
                     paid = due if due > draw else draw
-                counted += paid if carry_paid else earned_due
-                payout[i, k, j] = paid
-                topup[i, k, j] = paid - earned_due
-                earnings[i, k, j] = cur if k == 0 else cur - prev
-                prev = cur
-                total_paid += paid
-            unearned[i, j] = total_paid - etd[i, n_p - 1, j]
+                counted[jj] += paid if carry_paid else earned_due
+                pa_v[jj] = paid
+                to_v[jj] = paid - earned_due
+                ea_v[jj] = cur if k == 0 else cur - prev[jj]
+                prev[jj] = cur
+                total_paid[jj] += paid
+        et_v = etd[i, n_p - 1, j0:j1]
+        un_v = unearned[i, j0:j1]
+        for jj in range(nb):
+            un_v[jj] = total_paid[jj] - et_v[jj]
 
 
-_A4 = numba.types.Array(numba.float64, 4, "A", readonly=True)
-_A2 = numba.types.Array(numba.float64, 2, "A", readonly=True)
-_T1 = numba.types.Array(numba.float64, 1, "C")
-_C4 = numba.types.Array(numba.float64, 4, "C")
-_C3 = numba.types.Array(numba.float64, 3, "C")
-_C2 = numba.types.Array(numba.float64, 2, "C")
+_A4, _A2 = (numba.types.Array(numba.float64, d, "A", readonly=True) for d in (4, 2))
+_T1, _C2, _C3, _C4 = (numba.types.Array(numba.float64, d, "C") for d in (1, 2, 3, 4))
 _I1 = numba.types.Array(numba.int64, 1, "C")
 _SIG = [numba.void(_A4, _A4, _A2, _T1, _I1, _C4, _C3, _C3, _C3, _C3, _C4, _C3, _C2, _C3, _C3)]
 
@@ -422,35 +518,3 @@ def payout_batch(credits, quotas, ti, theta, layout,
     for i in range(credits.shape[0]):
         _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup,
              tier_cost, accel, unearned, credited, bonus_cost)
-
-
-#: Batches smaller than this run on one thread (threads cost more than they save).
-PARALLEL_MIN = 50_000
-
-
-def _threads() -> int:
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else (os.cpu_count() or 1), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
-
-
-def run_batch(*args) -> None:
-    """Run the kernel on a 2-D batch: large batches split by rows over one Python thread per
-    CPU (the compiled loop releases the GIL), small ones on the calling thread.
-
-    Plain threads rather than numba's ``parallel=True``: the same compiled function serves
-    both (half the first-compile time), and no threading layer is started, which a process
-    forked later (dask, multiprocessing) could not use again."""
-    b1 = args[0].shape[0]
-    n = b1 * args[0].shape[1]
-    k = min(_threads(), b1)
-    if n < PARALLEL_MIN or k < 2:
-        payout_batch(*args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    cuts = np.linspace(0, b1, k + 1).astype(int)
-    parts = [tuple(a[lo:hi] if idx not in (3, 4) else a for idx, a in enumerate(args))
-             for lo, hi in itertools.pairwise(cuts)]
-    with ThreadPoolExecutor(k) as pool:
-        for fut in [pool.submit(payout_batch, *p) for p in parts]:
-            fut.result()
