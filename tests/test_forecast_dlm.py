@@ -19,6 +19,7 @@ def _reference_filter(z, act, m0, par):
     ll = np.zeros(R)
     for r in range(R):
         ql, qb, qs, phi, ks, n, S = par[r, :7]
+        tau = par[r, 9]
         G[:] = 0
         G[0, 0], G[0, 1], G[1, 1] = 1.0, phi, phi
         G[2, 2:] = -1.0
@@ -31,8 +32,9 @@ def _reference_filter(z, act, m0, par):
             if not act[r, t]:
                 continue
             a = G @ m
-            Rm = G @ C @ G.T + W
-            f, q = F @ a, F @ Rm @ F + 1.0
+            k = max(abs(F @ a), dlm.LEVEL_FLOOR) ** (2 * tau)  # variance law
+            Rm = G @ C @ G.T + k * W
+            f, q = F @ a, F @ Rm @ F + k
             e = z[r, t] - f
             qs_ = S * q
             ll[r] += (special.gammaln((n + 1) / 2) - special.gammaln(n / 2) - 0.5 * np.log(n * np.pi * qs_)
@@ -90,7 +92,8 @@ def test_forecast_draws_follow_the_filters_predictive():
         F[0] = F[2] = 1.0
         W = np.diag(np.r_[th["q_level"][r], th["q_trend"][r], th["q_season"][r], np.zeros(dlm.NS - 1)])
         f = F @ G @ m[r]
-        var = S[r] * (F @ (G @ C[r] @ G.T + W) @ F + 1.0) * n[r] / (n[r] - 2)
+        k = max(abs(f), dlm.LEVEL_FLOOR) ** (2 * th["tau"][r])  # variance law
+        var = S[r] * (F @ (G @ C[r] @ G.T + k * W) @ F + k) * n[r] / (n[r] - 2)
         z = draws[:, r] / fit.prep.scale[r]
         assert abs(z.mean() - f) < 4 * np.sqrt(var / len(z))
         assert z.var() == pytest.approx(var, rel=0.06)

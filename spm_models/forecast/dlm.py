@@ -48,14 +48,16 @@ from scipy import optimize, special
 
 #: names of the hyper-parameters, in the order of the transformed vector
 THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0", "season_weight",
-               "kappa_trend")
+               "kappa_trend", "tau")
 #: prior mean / sd of the transformed hyper-parameters (log, log, log, logit, log, log, log)
 PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05), 1.0,
-                       np.log(0.01)])
-PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0])
+                       np.log(0.01), 0.0])
+PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0, 2.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
-LOCAL = (0, 1, 2, 3, 4, 7, 8)
-TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
+LOCAL = (0, 1, 2, 3, 4, 7, 8, 9)
+TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0, 2.0])
+#: variance law ``k_t = max(|f_t|, LEVEL_FLOOR)^(2 tau)`` on the standardised scale (mean |z| = 1)
+LEVEL_FLOOR = 0.1
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -75,6 +77,7 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "S0": np.exp(u[..., 6]),
         "season_weight": u[..., 7],  # prior mean of the seasonal states = weight x pooled pattern
         "kappa_trend": np.exp(u[..., 8]),  # prior variance factor of the initial trend (0: no trend)
+        "tau": special.expit(u[..., 9]),  # variance law: error scale ~ |forecast level|^tau
     }
     return {k: float(v) if np.ndim(v) == 0 else v for k, v in out.items()}
 
@@ -185,10 +188,12 @@ def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: b
     U = np.broadcast_to(np.asarray(U, float), (R, len(THETA_NAMES)))
     th = _theta(U)
     par = np.ascontiguousarray(np.stack([th[k] for k in THETA_NAMES], axis=1))
+    par[prep.log, 9] = 0.0  # on the log scale the errors are multiplicative already
     assert prep.m0 is not None
     m0 = prep.m0.copy()
     m0[:, 2:] *= th["season_weight"][:, None]
-    ll, m, C, n, S, osf, osq, osn = filter_reps(prep.z, prep.active, m0, par, KAPPA_LEVEL, KAPPA_TREND)
+    ll, m, C, n, S, osf, osq, osn = filter_reps(prep.z, prep.active, m0, par, KAPPA_LEVEL, KAPPA_TREND,
+                                                     LEVEL_FLOOR)
     act = prep.active
     # the log transform's Jacobian: densities are on the amounts' (standardised) scale
     if prep.log.any():
@@ -252,6 +257,8 @@ class DLMFit:
             _, m, C, n, S = filter_loglik(prep, U, keep=True)
             th = _theta(U)
             phi, w = th["phi"], np.sqrt(_W(th, R))
+            tau = np.where(prep.log, 0.0, th["tau"])
+            a = m.copy()  # the forecast mean of the state, for the variance law
             V = (n * S)[None, :] / (2.0 * rng.gamma(n / 2.0, 1.0, size=(nd, R)))  # InvGamma
             L = np.linalg.cholesky(C + 1e-10 * np.eye(NX)[None])  # (R, NX, NX)
             sv = np.sqrt(V)
@@ -266,9 +273,11 @@ class DLMFit:
 
             x = m[None] + sv[..., None] * np.einsum("rij,drj->dri", L, normals((nd, R, NX)))
             for j in range(h):
+                a = _apply_G(a[..., None], phi)[..., 0]
+                sk = sv * np.maximum(np.abs(a[:, 0] + a[:, 2]), LEVEL_FLOOR) ** tau  # sqrt(k_t V)
                 x = _apply_G(x[..., None], phi[None, :])[..., 0]
-                x = x + (sv[..., None] * w[None]) * normals((nd, R, NX))
-                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sv * normals((nd, R))
+                x = x + (sk[..., None] * w[None]) * normals((nd, R, NX))
+                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sk * normals((nd, R))
             lo += nd
         perm = rng.permutation(n_draws)  # mix hyper-parameter draws across the draw index
         return _unstandardise(self.prep, out[perm])
