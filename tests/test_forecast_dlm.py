@@ -211,3 +211,19 @@ def test_trend_form_chosen_per_rep_by_evidence():
     assert med[0, -1] - med[0, 0] > 15  # the trend continues
     r = int(np.flatnonzero(no_trend)[0])
     assert abs(med[r, -1] - med[r, 0]) < 6  # flat
+
+
+def test_models_saved_before_the_variance_law_still_forecast():
+    """A fit stored with the 9 parameters of the earlier model loads with additive errors
+    (tau = 0) and forecasts exactly as a fit whose tau is 0."""
+    y, act, month = _panel_arrays(R=3, T=30)
+    fit = dlm.fit_dlm(y, act, month, local=False)
+    k = len(dlm.THETA_NAMES) - 1
+    old = dlm.DLMFit(fit.prep, fit.u_map[:k], fit.u_cov[:k, :k], fit.U_rep[:, :k], dict(fit.info),
+                     fit.U_sd[:, :-1])
+    assert old.U_rep.shape == fit.U_rep.shape and old.U_sd.shape == fit.U_sd.shape
+    assert np.all(dlm._theta(old.U_rep)["tau"] < 1e-20)
+    U0 = fit.U_rep.copy()
+    U0[:, -1] = dlm.TAU_OFF
+    np.testing.assert_allclose(dlm.filter_loglik(old.prep, old.U_rep), dlm.filter_loglik(fit.prep, U0))
+    assert np.all(np.isfinite(old.simulate(3, 20, np.random.default_rng(0))))

@@ -8,10 +8,12 @@ Model (per rep ``r``, on the rep's standardised series ``z = y / s_r``, ``s_r`` 
 mean ``|y|`` over its training months; with ``transform="log"`` on ``log z`` for reps whose
 training amounts are all positive)::
 
-    z_t      = level_t + season_t + v_t                     v_t ~ N(0, V_r)
-    level_t  = level_{t-1} + phi * trend_{t-1} + w1_t       w1 ~ N(0, q_level  V_r)
-    trend_t  = phi * trend_{t-1} + w2_t                     w2 ~ N(0, q_trend  V_r)
-    season_t = -(season_{t-1} + ... + season_{t-11}) + w3   w3 ~ N(0, q_season V_r)
+    z_t      = level_t + season_t + v_t                     v_t ~ N(0, k_t V_r)
+    level_t  = level_{t-1} + phi * trend_{t-1} + w1_t       w1 ~ N(0, k_t q_level  V_r)
+    trend_t  = phi * trend_{t-1} + w2_t                     w2 ~ N(0, k_t q_trend  V_r)
+    season_t = -(season_{t-1} + ... + season_{t-11}) + w3   w3 ~ N(0, k_t q_season V_r)
+    k_t      = max(|f_t|, 0.1)^(2 tau)     (variance law; f_t the one-step forecast mean;
+                                             tau = 0 on the log scale)
     1 / V_r  ~ Gamma(n0 / 2, n0 S0 / 2)                      (pooled observation variance)
     seasonal states at the rep's start ~ N(p, kappa_season V_r)  (p: seasonal pattern pooled
                                                                   over all reps)
@@ -25,6 +27,13 @@ dynamics). Level and trend move over time (local linear trend, damped by ``phi``
 Bayesian exponential smoothing models of Smyl, Bergmeir et al. (IJF 2025) and Orbit's
 DLT/LGT; the one-step predictive is Student-t (heavy-tailed early in a rep's history),
 heteroscedastic across reps.
+
+The variance law (West & Harrison, sec. 10.7) makes the error scale follow the level,
+``|level|^tau`` as in the LGT/SGT models: ``tau = 0`` is additive, ``tau = 1`` multiplicative
+errors, chosen per rep with its other dynamics. Every rep also takes the trend or the no-trend
+form (``q_trend = kappa_trend = 0``), whichever has the higher Laplace evidence (the rep's
+marginal likelihood over its own parameters) -- the Bayesian counterpart of ETS choosing its
+trend form by AICc.
 
 ``theta`` is fitted by its posterior mode (sum of the reps' exact log marginal likelihoods
 plus weakly-informative priors on the transformed parameters, L-BFGS) and its uncertainty
@@ -58,6 +67,7 @@ LOCAL = (0, 1, 2, 3, 4, 7, 8, 9)
 TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0, 2.0])
 #: variance law ``k_t = max(|f_t|, LEVEL_FLOOR)^(2 tau)`` on the standardised scale (mean |z| = 1)
 LEVEL_FLOOR = 0.1
+TAU_OFF = -50.0  # transformed tau of additive errors (expit(-50) ~ 2e-22)
 #: log of q_trend and kappa_trend in the no-trend form (trend fixed at 0)
 NO_TREND = np.log(1e-10)
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
@@ -220,6 +230,17 @@ class DLMFit:
     info: dict[str, Any] = field(default_factory=dict)
     U_sd: np.ndarray | None = None  # (R, len(LOCAL)) per-rep Laplace sd of the local parameters
 
+    def __post_init__(self) -> None:
+        # models saved before the variance law (9 parameters): tau = 0, i.e. additive errors
+        P = len(THETA_NAMES)
+        if len(self.u_map) < P:
+            pad = P - len(self.u_map)
+            self.u_map = np.r_[self.u_map, np.full(pad, TAU_OFF)]
+            self.u_cov = np.pad(self.u_cov, ((0, pad), (0, pad)))
+            self.U_rep = np.pad(self.U_rep, ((0, 0), (0, pad)), constant_values=TAU_OFF)
+            if self.U_sd is not None and self.U_sd.shape[1] < len(LOCAL):
+                self.U_sd = np.pad(self.U_sd, ((0, 0), (0, len(LOCAL) - self.U_sd.shape[1])))
+
     @property
     def theta(self) -> dict[str, Any]:
         return _theta(self.u_map)
@@ -244,7 +265,9 @@ class DLMFit:
 
         For each draw of the hyper-parameters: the conjugate posterior at the origin gives
         ``V ~ InvGamma(n/2, nS/2)`` and ``x ~ N(m, V C)``; the state equation is propagated
-        ``h`` months with ``N(0, W V)`` innovations and ``N(0, V)`` observation noise.
+        ``h`` months with ``N(0, k_j W V)`` innovations and ``N(0, k_j V)`` observation noise,
+        ``k_j`` the variance law at the forecast mean ``F G^j m`` (at ``j = 1`` exactly the
+        filter's one-step predictive).
         """
         prep = self.prep
         R = prep.z.shape[0]
