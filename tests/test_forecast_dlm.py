@@ -19,7 +19,6 @@ def _reference_filter(z, act, m0, par):
     ll = np.zeros(R)
     for r in range(R):
         ql, qb, qs, phi, ks, n, S = par[r, :7]
-        tau = par[r, 9]
         G[:] = 0
         G[0, 0], G[0, 1], G[1, 1] = 1.0, phi, phi
         G[2, 2:] = -1.0
@@ -32,9 +31,8 @@ def _reference_filter(z, act, m0, par):
             if not act[r, t]:
                 continue
             a = G @ m
-            k = max(abs(F @ a), dlm.LEVEL_FLOOR) ** (2 * tau)  # variance law
-            Rm = G @ C @ G.T + k * W
-            f, q = F @ a, F @ Rm @ F + k
+            Rm = G @ C @ G.T + W
+            f, q = F @ a, F @ Rm @ F + 1.0
             e = z[r, t] - f
             qs_ = S * q
             ll[r] += (special.gammaln((n + 1) / 2) - special.gammaln(n / 2) - 0.5 * np.log(n * np.pi * qs_)
@@ -92,8 +90,7 @@ def test_forecast_draws_follow_the_filters_predictive():
         F[0] = F[2] = 1.0
         W = np.diag(np.r_[th["q_level"][r], th["q_trend"][r], th["q_season"][r], np.zeros(dlm.NS - 1)])
         f = F @ G @ m[r]
-        k = max(abs(f), dlm.LEVEL_FLOOR) ** (2 * th["tau"][r])  # variance law
-        var = S[r] * (F @ (G @ C[r] @ G.T + k * W) @ F + k) * n[r] / (n[r] - 2)
+        var = S[r] * (F @ (G @ C[r] @ G.T + W) @ F + 1.0) * n[r] / (n[r] - 2)
         z = draws[:, r] / fit.prep.scale[r]
         assert abs(z.mean() - f) < 4 * np.sqrt(var / len(z))
         assert z.var() == pytest.approx(var, rel=0.06)
@@ -212,18 +209,3 @@ def test_trend_form_chosen_per_rep_by_evidence():
     r = int(np.flatnonzero(no_trend)[0])
     assert abs(med[r, -1] - med[r, 0]) < 6  # flat
 
-
-def test_models_saved_before_the_variance_law_still_forecast():
-    """A fit stored with the 9 parameters of the earlier model loads with additive errors
-    (tau = 0) and forecasts exactly as a fit whose tau is 0."""
-    y, act, month = _panel_arrays(R=3, T=30)
-    fit = dlm.fit_dlm(y, act, month, local=False)
-    k = len(dlm.THETA_NAMES) - 1
-    old = dlm.DLMFit(fit.prep, fit.u_map[:k], fit.u_cov[:k, :k], fit.U_rep[:, :k], dict(fit.info),
-                     fit.U_sd[:, :-1])
-    assert old.U_rep.shape == fit.U_rep.shape and old.U_sd.shape == fit.U_sd.shape
-    assert np.all(dlm._theta(old.U_rep)["tau"] < 1e-20)
-    U0 = fit.U_rep.copy()
-    U0[:, -1] = dlm.TAU_OFF
-    np.testing.assert_allclose(dlm.filter_loglik(old.prep, old.U_rep), dlm.filter_loglik(fit.prep, U0))
-    assert np.all(np.isfinite(old.simulate(3, 20, np.random.default_rng(0))))

@@ -8,12 +8,10 @@ Model (per rep ``r``, on the rep's standardised series ``z = y / s_r``, ``s_r`` 
 mean ``|y|`` over its training months; with ``transform="log"`` on ``log z`` for reps whose
 training amounts are all positive)::
 
-    z_t      = level_t + season_t + v_t                     v_t ~ N(0, k_t V_r)
-    level_t  = level_{t-1} + phi * trend_{t-1} + w1_t       w1 ~ N(0, k_t q_level  V_r)
-    trend_t  = phi * trend_{t-1} + w2_t                     w2 ~ N(0, k_t q_trend  V_r)
-    season_t = -(season_{t-1} + ... + season_{t-11}) + w3   w3 ~ N(0, k_t q_season V_r)
-    k_t      = max(|f_t|, 0.1)^(2 tau)     (variance law; f_t the one-step forecast mean;
-                                             tau = 0 on the log scale)
+    z_t      = level_t + season_t + v_t                     v_t ~ N(0, V_r)
+    level_t  = level_{t-1} + phi * trend_{t-1} + w1_t       w1 ~ N(0, q_level  V_r)
+    trend_t  = phi * trend_{t-1} + w2_t                     w2 ~ N(0, q_trend  V_r)
+    season_t = -(season_{t-1} + ... + season_{t-11}) + w3   w3 ~ N(0, q_season V_r)
     1 / V_r  ~ Gamma(n0 / 2, n0 S0 / 2)                      (pooled observation variance)
     seasonal states at the rep's start ~ N(p, kappa_season V_r)  (p: seasonal pattern pooled
                                                                   over all reps)
@@ -28,9 +26,7 @@ Bayesian exponential smoothing models of Smyl, Bergmeir et al. (IJF 2025) and Or
 DLT/LGT; the one-step predictive is Student-t (heavy-tailed early in a rep's history),
 heteroscedastic across reps.
 
-The variance law (West & Harrison, sec. 10.7) makes the error scale follow the level,
-``|level|^tau`` as in the LGT/SGT models: ``tau = 0`` is additive, ``tau = 1`` multiplicative
-errors, chosen per rep with its other dynamics. Every rep also takes the trend or the no-trend
+Every rep takes the trend or the no-trend
 form (``q_trend = kappa_trend = 0``), whichever has the higher Laplace evidence (the rep's
 marginal likelihood over its own parameters) -- the Bayesian counterpart of ETS choosing its
 trend form by AICc.
@@ -57,17 +53,14 @@ from scipy import optimize, special
 
 #: names of the hyper-parameters, in the order of the transformed vector
 THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0", "season_weight",
-               "kappa_trend", "tau")
+               "kappa_trend")
 #: prior mean / sd of the transformed hyper-parameters (log, log, log, logit, log, log, log)
 PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05), 1.0,
-                       np.log(0.01), 0.0])
-PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0, 2.0])
+                       np.log(0.01)])
+PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
-LOCAL = (0, 1, 2, 3, 4, 7, 8, 9)
-TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0, 2.0])
-#: variance law ``k_t = max(|f_t|, LEVEL_FLOOR)^(2 tau)`` on the standardised scale (mean |z| = 1)
-LEVEL_FLOOR = 0.1
-TAU_OFF = -50.0  # transformed tau of additive errors (expit(-50) ~ 2e-22)
+LOCAL = (0, 1, 2, 3, 4, 7, 8)
+TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
 #: log of q_trend and kappa_trend in the no-trend form (trend fixed at 0)
 NO_TREND = np.log(1e-10)
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
@@ -89,7 +82,6 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "S0": np.exp(u[..., 6]),
         "season_weight": u[..., 7],  # prior mean of the seasonal states = weight x pooled pattern
         "kappa_trend": np.exp(u[..., 8]),  # prior variance factor of the initial trend (0: no trend)
-        "tau": special.expit(u[..., 9]),  # variance law: error scale ~ |forecast level|^tau
     }
     return {k: float(v) if np.ndim(v) == 0 else v for k, v in out.items()}
 
@@ -200,12 +192,10 @@ def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: b
     U = np.broadcast_to(np.asarray(U, float), (R, len(THETA_NAMES)))
     th = _theta(U)
     par = np.ascontiguousarray(np.stack([th[k] for k in THETA_NAMES], axis=1))
-    par[prep.log, 9] = 0.0  # on the log scale the errors are multiplicative already
     assert prep.m0 is not None
     m0 = prep.m0.copy()
     m0[:, 2:] *= th["season_weight"][:, None]
-    ll, m, C, n, S, osf, osq, osn = filter_reps(prep.z, prep.active, m0, par, KAPPA_LEVEL, KAPPA_TREND,
-                                                     LEVEL_FLOOR)
+    ll, m, C, n, S, osf, osq, osn = filter_reps(prep.z, prep.active, m0, par, KAPPA_LEVEL, KAPPA_TREND)
     act = prep.active
     # the log transform's Jacobian: densities are on the amounts' (standardised) scale
     if prep.log.any():
@@ -229,17 +219,6 @@ class DLMFit:
     U_rep: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     U_sd: np.ndarray | None = None  # (R, len(LOCAL)) per-rep Laplace sd of the local parameters
-
-    def __post_init__(self) -> None:
-        # models saved before the variance law (9 parameters): tau = 0, i.e. additive errors
-        P = len(THETA_NAMES)
-        if len(self.u_map) < P:
-            pad = P - len(self.u_map)
-            self.u_map = np.r_[self.u_map, np.full(pad, TAU_OFF)]
-            self.u_cov = np.pad(self.u_cov, ((0, pad), (0, pad)))
-            self.U_rep = np.pad(self.U_rep, ((0, 0), (0, pad)), constant_values=TAU_OFF)
-            if self.U_sd is not None and self.U_sd.shape[1] < len(LOCAL):
-                self.U_sd = np.pad(self.U_sd, ((0, 0), (0, len(LOCAL) - self.U_sd.shape[1])))
 
     @property
     def theta(self) -> dict[str, Any]:
@@ -265,9 +244,7 @@ class DLMFit:
 
         For each draw of the hyper-parameters: the conjugate posterior at the origin gives
         ``V ~ InvGamma(n/2, nS/2)`` and ``x ~ N(m, V C)``; the state equation is propagated
-        ``h`` months with ``N(0, k_j W V)`` innovations and ``N(0, k_j V)`` observation noise,
-        ``k_j`` the variance law at the forecast mean ``F G^j m`` (at ``j = 1`` exactly the
-        filter's one-step predictive).
+        ``h`` months with ``N(0, W V)`` innovations and ``N(0, V)`` observation noise.
         """
         prep = self.prep
         R = prep.z.shape[0]
@@ -282,8 +259,6 @@ class DLMFit:
             _, m, C, n, S = filter_loglik(prep, U, keep=True)
             th = _theta(U)
             phi, w = th["phi"], np.sqrt(_W(th, R))
-            tau = np.where(prep.log, 0.0, th["tau"])
-            a = m.copy()  # the forecast mean of the state, for the variance law
             V = (n * S)[None, :] / (2.0 * rng.gamma(n / 2.0, 1.0, size=(nd, R)))  # InvGamma
             L = np.linalg.cholesky(C + 1e-10 * np.eye(NX)[None])  # (R, NX, NX)
             sv = np.sqrt(V)
@@ -298,11 +273,9 @@ class DLMFit:
 
             x = m[None] + sv[..., None] * np.einsum("rij,drj->dri", L, normals((nd, R, NX)))
             for j in range(h):
-                a = _apply_G(a[..., None], phi)[..., 0]
-                sk = sv * np.maximum(np.abs(a[:, 0] + a[:, 2]), LEVEL_FLOOR) ** tau  # sqrt(k_t V)
                 x = _apply_G(x[..., None], phi[None, :])[..., 0]
-                x = x + (sk[..., None] * w[None]) * normals((nd, R, NX))
-                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sk * normals((nd, R))
+                x = x + (sv[..., None] * w[None]) * normals((nd, R, NX))
+                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sv * normals((nd, R))
             lo += nd
         perm = rng.permutation(n_draws)  # mix hyper-parameter draws across the draw index
         return _unstandardise(self.prep, out[perm])

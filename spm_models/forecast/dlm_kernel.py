@@ -17,16 +17,10 @@ NX = 13
 
 
 @numba.njit(cache=True)
-def filter_reps(z, act, m0, par, kappa_level, kappa_trend, level_floor=0.1):
-    """Filter every rep; ``par (R, 10)`` = q_level, q_trend, q_season, phi, kappa_season, n0, S0,
-    season_weight (unused here), kappa_trend, tau (natural scale; ``kappa_trend`` argument when
-    ``par`` has 8 columns, tau = 0 when it has fewer than 10).
-
-    Variance law (West & Harrison 1997, sec. 10.7; the ``|level|^tau`` error scale of the LGT
-    models, Smyl, Bergmeir et al. 2025): the month's observation and evolution variances are
-    ``k_t V`` and ``k_t W V`` with ``k_t = max(|f_t|, level_floor)^(2 tau)``, ``f_t`` the one-step
-    forecast mean (known before the month is seen, so the filter stays exactly conjugate).
-    Returns ``ll (R,)``, ``m (R, NX)``, ``C (R, NX, NX)``, ``n (R,)``,
+def filter_reps(z, act, m0, par, kappa_level, kappa_trend):
+    """Filter every rep; ``par (R, 9)`` = q_level, q_trend, q_season, phi, kappa_season, n0, S0,
+    season_weight (unused here), kappa_trend (natural scale; ``kappa_trend`` argument when
+    ``par`` has 8 columns). Returns ``ll (R,)``, ``m (R, NX)``, ``C (R, NX, NX)``, ``n (R,)``,
     ``S (R,)`` at the end, and one-step location / scale^2 / dof ``(R, T)``."""
     R, T = z.shape
     ll = np.zeros(R)
@@ -43,7 +37,6 @@ def filter_reps(z, act, m0, par, kappa_level, kappa_trend, level_floor=0.1):
     mi = np.zeros(NX)
     for r in range(R):
         ql, qb, qs, phi, ks, n, S = par[r, 0], par[r, 1], par[r, 2], par[r, 3], par[r, 4], par[r, 5], par[r, 6]
-        tau = par[r, 9] if par.shape[1] > 9 else 0.0
         C = np.zeros((NX, NX))
         C[0, 0] = kappa_level
         C[1, 1] = par[r, 8] if par.shape[1] > 8 else kappa_trend
@@ -53,19 +46,6 @@ def filter_reps(z, act, m0, par, kappa_level, kappa_trend, level_floor=0.1):
         for t in range(T):
             if not act[r, t]:
                 continue
-            # mean first: the variance law needs the forecast mean
-            mi[0] = m[0] + phi * m[1]
-            mi[1] = phi * m[1]
-            s = 0.0
-            for i in range(2, NX):
-                s += m[i]
-            mi[2] = -s
-            for i in range(3, NX):
-                mi[i] = m[i - 1]
-            f = mi[0] + mi[2]
-            kt = 1.0
-            if tau != 0.0:
-                kt = max(abs(f), level_floor) ** (2.0 * tau)
             # GC = G C
             for j in range(NX):
                 GC[0, j] = C[0, j] + phi * C[1, j]
@@ -86,12 +66,12 @@ def filter_reps(z, act, m0, par, kappa_level, kappa_trend, level_floor=0.1):
                 Rm[2, j] = -s
                 for i in range(3, NX):
                     Rm[i, j] = GC[j, i - 1]
-            Rm[0, 0] += kt * ql
-            Rm[1, 1] += kt * qb
-            Rm[2, 2] += kt * qs
+            Rm[0, 0] += ql
+            Rm[1, 1] += qb
+            Rm[2, 2] += qs
             for i in range(NX):
                 RF[i] = Rm[i, 0] + Rm[i, 2]
-            q = RF[0] + RF[2] + kt
+            q = RF[0] + RF[2] + 1.0
             for i in range(NX):
                 for j in range(NX):
                     C[i, j] = Rm[i, j] - RF[i] * RF[j] / q
@@ -100,6 +80,16 @@ def filter_reps(z, act, m0, par, kappa_level, kappa_trend, level_floor=0.1):
                     v = 0.5 * (C[i, j] + C[j, i])
                     C[i, j] = v
                     C[j, i] = v
+            # mean
+            mi[0] = m[0] + phi * m[1]
+            mi[1] = phi * m[1]
+            s = 0.0
+            for i in range(2, NX):
+                s += m[i]
+            mi[2] = -s
+            for i in range(3, NX):
+                mi[i] = m[i - 1]
+            f = mi[0] + mi[2]
             e = z[r, t] - f
             qsc = S * q
             osf[r, t] = f
