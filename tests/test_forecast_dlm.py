@@ -180,8 +180,32 @@ def test_local_dynamics_reach_each_reps_mode():
 
     f0 = objective(fit.U_rep)
     lo, hi = mu - 3 * dlm.TAU_LOCAL, mu + 3 * dlm.TAU_LOCAL
+    no_trend = fit.U_rep[:, 1] == dlm.NO_TREND  # reps in the no-trend form keep trend fixed
     for i, j in enumerate(dlm.LOCAL):
         for step in (-0.05, 0.05):
             U = fit.U_rep.copy()
             U[:, j] = np.clip(U[:, j] + step, lo[i], hi[i])
+            if j in (1, 8):
+                U[no_trend] = fit.U_rep[no_trend]
             assert np.all(objective(U) >= f0 - 1e-6), (dlm.THETA_NAMES[j], step)
+
+
+def test_trend_form_chosen_per_rep_by_evidence():
+    """A rep with a steady trend keeps the trend; flat noisy reps take the no-trend form
+    (Laplace evidence over each form's own parameters), and no-trend forecasts are flat."""
+    rng = np.random.default_rng(7)
+    R, T = 6, 60
+    t = np.arange(T)
+    month = t % 12
+    y = 100 + rng.normal(0, 5, (R, T))
+    y[0] += 3.0 * t  # a strong steady trend
+    fit = dlm.fit_dlm(y, np.ones((R, T), bool), month)
+    no_trend = fit.U_rep[:, 1] == dlm.NO_TREND
+    assert not no_trend[0]
+    assert no_trend[1:].sum() >= 3
+    assert fit.info["n_reps_no_trend"] == int(no_trend.sum())
+    med = np.median(fit.simulate(12, 400, np.random.default_rng(0)), axis=0)
+    assert med[0, -1] - med[0, 0] > 15  # the trend continues
+    r = int(np.flatnonzero(no_trend)[0])
+    assert abs(med[r, -1] - med[r, 0]) < 6  # flat
+

@@ -26,6 +26,11 @@ Bayesian exponential smoothing models of Smyl, Bergmeir et al. (IJF 2025) and Or
 DLT/LGT; the one-step predictive is Student-t (heavy-tailed early in a rep's history),
 heteroscedastic across reps.
 
+Every rep takes the trend or the no-trend
+form (``q_trend = kappa_trend = 0``), whichever has the higher Laplace evidence (the rep's
+marginal likelihood over its own parameters) -- the Bayesian counterpart of ETS choosing its
+trend form by AICc.
+
 ``theta`` is fitted by its posterior mode (sum of the reps' exact log marginal likelihoods
 plus weakly-informative priors on the transformed parameters, L-BFGS) and its uncertainty
 by a Laplace approximation: forecasts mix ``n_theta`` draws of ``theta`` (each an exact
@@ -56,6 +61,8 @@ PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
 LOCAL = (0, 1, 2, 3, 4, 7, 8)
 TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
+#: log of q_trend and kappa_trend in the no-trend form (trend fixed at 0)
+NO_TREND = np.log(1e-10)
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -304,7 +311,8 @@ def _hessian(f, u: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     return H
 
 
-def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
+               free: tuple[int, ...] = LOCAL) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Per-rep dynamics: mode of each rep's ``LOCAL`` parameters under ``N(u_pool, TAU_LOCAL^2)``
     (the other parameters stay pooled), and each rep's diagonal Laplace sd ``(R, len(LOCAL))``.
 
@@ -314,17 +322,24 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.nda
     box bounds ``u_pool +- 3 TAU_LOCAL``. A joint quasi-Newton run over all ``R x 7``
     parameters shares one line search across reps and stalls long before every rep has
     converged; per-rep Newton converges in a few dozen panel sweeps.
+
+    ``free``: the subset of :data:`LOCAL` searched (the others keep ``u_pool``'s values, e.g.
+    the no-trend form). ``info["log_evidence"] (R,)``: each rep's Laplace approximation of its
+    log marginal likelihood over its free parameters (full per-rep Hessian at the mode,
+    normalised prior), which compares forms with different free parameters.
     """
     R = prep.z.shape[0]
-    k = len(LOCAL)
-    mu = u_pool[list(LOCAL)]
-    lo = mu - 3 * TAU_LOCAL
-    hi = mu + 3 * TAU_LOCAL
+    sel = [LOCAL.index(j) for j in free]
+    tau_l = TAU_LOCAL[sel]
+    k = len(free)
+    mu = u_pool[list(free)]
+    lo = mu - 3 * tau_l
+    hi = mu + 3 * tau_l
 
     def per_rep(V):
         U = np.tile(u_pool, (R, 1))
-        U[:, LOCAL] = V
-        f = -filter_loglik(prep, U) + 0.5 * np.sum(((V - mu) / TAU_LOCAL) ** 2, axis=1)
+        U[:, free] = V
+        f = -filter_loglik(prep, U) + 0.5 * np.sum(((V - mu) / tau_l) ** 2, axis=1)
         return np.where(np.isfinite(f), f, 1e300)
 
     def grad_hess(V, f0, eps=1e-3):
@@ -347,7 +362,7 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.nda
     for it in range(1, maxiter + 1):
         g, Hs = grad_hess(V, f0)
         w, Q = np.linalg.eigh(0.5 * (Hs + np.swapaxes(Hs, 1, 2)))
-        w = np.maximum(np.abs(w), 1.0 / TAU_LOCAL.max() ** 2)  # a descent direction where H is indefinite
+        w = np.maximum(np.abs(w), 1.0 / tau_l.max() ** 2)  # a descent direction where H is indefinite
         step = -np.einsum("rij,rj->ri", Q, np.einsum("rji,rj->ri", Q, g) / w)
         nrm = np.linalg.norm(step, axis=1, keepdims=True)
         step = np.where(nrm > 2.0, step * 2.0 / np.maximum(nrm, 1e-300), step)  # trust radius 2
@@ -369,19 +384,20 @@ def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int) -> tuple[np.nda
         V, f0 = newV, newf
         if not active.any():
             break
-    # per-rep Laplace (diagonal): curvature of each rep's objective in each parameter
-    sd = np.zeros((R, k))
-    eps = 1e-2
-    for j in range(k):
-        vp, vm = V.copy(), V.copy()
-        vp[:, j] += eps
-        vm[:, j] -= eps
-        h = (per_rep(vp) - 2 * f0 + per_rep(vm)) / eps**2
-        sd[:, j] = 1.0 / np.sqrt(np.maximum(h, 1.0 / TAU_LOCAL[j] ** 2))
+    # per-rep Laplace: the Hessian of each rep's objective at its mode (eigenvalues floored at
+    # the prior precision); its diagonal gives the per-parameter sd used for forecast draws
+    _, Hs = grad_hess(V, f0, eps=1e-2)
+    w, Q = np.linalg.eigh(0.5 * (Hs + np.swapaxes(Hs, 1, 2)))
+    w = np.maximum(w, 1.0 / tau_l.max() ** 2)
+    Hs = np.einsum("rij,rj,rkj->rik", Q, w, Q)
+    sd_free = 1.0 / np.sqrt(np.maximum(np.einsum("rii->ri", Hs), 1.0 / tau_l**2))
+    log_ev = -f0 - np.sum(np.log(tau_l)) - 0.5 * np.sum(np.log(w), axis=1)
+    sd = np.zeros((R, len(LOCAL)))
+    sd[:, sel] = sd_free
     U = np.tile(u_pool, (R, 1))
-    U[:, LOCAL] = V
+    U[:, free] = V
     return U, sd, {"local_converged": bool(not active.any()), "local_iterations": it,
-                   "local_unconverged_reps": int(active.sum())}
+                   "local_unconverged_reps": int(active.sum()), "log_evidence": log_ev}
 
 
 def common_correlation(prep: Prepared, U: np.ndarray, burn_in: int = 12) -> float:
@@ -463,7 +479,17 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
     U_sd = np.zeros((prep.z.shape[0], len(LOCAL)))
     if local:
         U, U_sd, linfo = _fit_local(prep, u, maxiter)
-        info.update(linfo)
+        # the same without a trend (what ETS's choice of trend form does by AICc): each rep
+        # keeps the form of higher Laplace evidence
+        u_nt = u.copy()
+        u_nt[1], u_nt[8] = NO_TREND, NO_TREND
+        U2, sd2, info2 = _fit_local(prep, u_nt, maxiter, free=tuple(j for j in LOCAL if j not in (1, 8)))
+        nt = info2["log_evidence"] > linfo["log_evidence"]
+        U[nt], U_sd[nt] = U2[nt], sd2[nt]
+        info.update({k: v for k, v in linfo.items() if k != "log_evidence"})
+        info["local_converged"] = bool(linfo["local_converged"] and info2["local_converged"])
+        info["local_unconverged_reps"] += info2["local_unconverged_reps"]
+        info["n_reps_no_trend"] = int(nt.sum())
     info["rho"] = common_correlation(prep, U)
     info["seconds"] = round(time.perf_counter() - t0, 3)
     return DLMFit(prep, u, cov, U, info, U_sd)
