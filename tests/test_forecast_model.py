@@ -459,3 +459,28 @@ def test_marginal_mode_fast_fit_forecasts_known_and_new_reps(tiny):
     np.testing.assert_allclose(region_part, p["region_eff"][:, gi], atol=1e-9)
     cube = m.forecast("2027-01", 3, n_draws=50, seed=0, future_reps=hires)
     assert "new1" in cube["bookings"].rep.values
+
+
+def test_holdout_model_is_the_full_graph_with_training_data(tiny):
+    """model: auto compiles the deal model once and runs its holdout fit by swapping the data
+    (nutpie with_data): valid only when every data-dependent number is a pm.Data. The full
+    panel's graph with the training panel's data values must give the training model's logp."""
+    from spm_models.forecast import deal_graph
+    from spm_models.forecast.model import BookingsForecast, _design
+    from spm_models.forecast.rep_month import validation_split
+
+    train, _ = validation_split(tiny, 12)
+    cfg = BookingsForecast({"model": "deals"}).config
+    full_m = deal_graph.build_deal_model(cfg, _design(tiny))
+    train_m = deal_graph.build_deal_model(cfg, _design(train))
+    assert deal_graph.same_structure(full_m, train_m)
+    point = train_m.initial_point()
+    point = {k: v + 0.1 for k, v in point.items()}
+    want = train_m.compile_logp()(point)
+    before = full_m.compile_logp()(point)
+    for name, value in deal_graph.data_values(train_m).items():
+        full_m[name].set_value(value)
+    assert full_m.compile_logp()(point) == pytest.approx(want, rel=1e-12)
+    assert before != pytest.approx(want, rel=1e-6)  # the data do change the log-density
+    other = BookingsForecast({"model": "deals", "season_harmonics": 2}).build_model(tiny)
+    assert not deal_graph.same_structure(full_m, other)

@@ -72,6 +72,21 @@ def size_rep_marginal(pm, pt, e, s2, pos_rep, n_reps: int, tau):
     pm.Deterministic("size_rep_sd", 1.0 / pt.sqrt(prec), dims="rep")
 
 
+def data_values(model) -> dict[str, np.ndarray]:
+    """The values of ``model``'s data containers (``pm.Data``) by name."""
+    return {v.name: v.get_value() for v in model.data_vars}
+
+
+def same_structure(a, b) -> bool:
+    """True when models ``a`` and ``b`` differ only in their data values: same coords, same
+    variables, data of the same rank (so a model compiled for ``a`` runs ``b``'s data)."""
+    if {k: tuple(v) for k, v in a.coords.items()} != {k: tuple(v) for k, v in b.coords.items()}:
+        return False
+    if list(a.named_vars) != list(b.named_vars):
+        return False
+    return all(v.type.ndim == b[v.name].type.ndim for v in a.data_vars)
+
+
 def build_deal_model(cfg: ForecastConfig, d: Design):
     """The PyMC model of design ``d`` (:func:`spm_models.forecast.design.design`) under ``cfg``;
     returns ``pm.Model`` with coords ``rep (R)``, ``region (G)``, ``territory (K)``,
@@ -98,7 +113,10 @@ def build_deal_model(cfg: ForecastConfig, d: Design):
         cell_rep = pm.Data("cell_rep", d.r.astype(np.int64))
         tyear = pm.Data("tyear", d.tyear)
         deals_obs = pm.Data("deals_obs", d.deals)
-        log_base = pm.Normal("log_base_deals", np.log(max(mean_deals, 1e-3)), 1.0)
+        # every data-dependent number is a pm.Data too (prior centres, panel middle, cancel
+        # exposure), so one compiled model serves any panel of the same reps (with_data: the
+        # holdout fit of model: auto and the final fit compile once; fit.compile_nutpie)
+        log_base = pm.Normal("log_base_deals", pm.Data("prior_log_deals", np.log(max(mean_deals, 1e-3))), 1.0)
         trend = pm.Normal("trend", 0.0, 0.5)
         use_terr = use_territory(cfg, R, G, K)
         mode = rep_effects_mode(cfg, use_terr, R)
@@ -188,10 +206,10 @@ def build_deal_model(cfg: ForecastConfig, d: Design):
             pm.NegativeBinomial("deals", mu=mu, alpha=1.0 / inv_alpha, observed=deals_obs)
         else:
             pm.Poisson("deals", mu=mu, observed=deals_obs)
-        pm.Deterministic("base_deals", pt.exp(log_base - trend * d.t_mid / 12.0))
+        pm.Deterministic("base_deals", pt.exp(log_base - trend * pm.Data("t_mid", float(d.t_mid)) / 12.0))
 
         # deal sizes: moment-matched log-normal for the sum of n deals
-        log_med = pm.Normal("log_deal_median", size_centre, 1.0)
+        log_med = pm.Normal("log_deal_median", pm.Data("prior_log_size", size_centre), 1.0)
         deal_sigma = pm.HalfNormal("deal_sigma", 1.0)
         size_eff = log_med + pt.zeros(R)
         if G > 1:
@@ -220,5 +238,6 @@ def build_deal_model(cfg: ForecastConfig, d: Design):
 
         cancel_rate = pm.Beta("cancel_rate", 1.0, 9.0)
         if d.total_deals > 0:
-            pm.Binomial("cancels", n=d.total_deals, p=cancel_rate, observed=d.total_cancels)
+            pm.Binomial("cancels", n=pm.Data("cancel_exposed", int(d.total_deals)), p=cancel_rate,
+                        observed=pm.Data("cancels_obs", int(d.total_cancels)))
     return model

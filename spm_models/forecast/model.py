@@ -47,6 +47,9 @@ from spm_models.forecast.design import Design as _Design
 from spm_models.forecast.design import design as _design
 from spm_models.forecast.design import territory_keys as _territory_keys
 
+#: tuning steps per chain of the short NUTS holdout fit of ``model: auto`` (2 chains)
+HOLDOUT_TUNE = 400
+
 __all__ = ["HYPER_PARAMS", "MARGINAL_MIN_REPS", "BookingsForecast", "ForecastConfig", "_Design", "_design",
            "_territory_keys"]
 
@@ -121,10 +124,35 @@ class BookingsForecast:
         fit_kw = dict(method=method, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                       progressbar=progressbar, **kwargs)
 
+        from spm_models.forecast import fit as _fit
+
+        # NUTS with nutpie: the deal model is compiled once, for the full panel, and the
+        # holdout fit runs the same compiled log-density on the training months (with_data)
+        reuse = method == "nuts" and sampler in (None, "nutpie") and _fit.nutpie_available()
+        compiled: dict[str, Any] = {}
+        how: dict[str, str] = {}
+
+        def deals_compiled():
+            if not compiled:
+                model = deal_graph.build_deal_model(cfg, _design(panel))
+                compiled.update(model=model, compiled=_fit.compile_nutpie(model))
+            return compiled["model"], compiled["compiled"]
+
         def val_forecast(name, train, periods, n, sd):
             sub = BookingsForecast(cfg)
-            if name == "deals":  # validation fits of the deal model use ADVI (speed)
+            train_model = deal_graph.build_deal_model(cfg, _design(train)) if name == "deals" and reuse else None
+            if train_model is not None and deal_graph.same_structure(deals_compiled()[0], train_model):
+                # short NUTS run (2 chains) of the already compiled model on the training data
+                c = deals_compiled()[1]
+                used = {v.name for v in c.shared_var_keys}  # data the compiled functions read
+                c = c.with_data(**{k: v for k, v in deal_graph.data_values(train_model).items() if k in used})
+                sub.idata = _fit.sample_compiled(c, train_model, draws=-(-max(n, 300) // 2), tune=HOLDOUT_TUNE, chains=2,
+                                                 seed=sd, target_accept=cfg.target_accept)
+                sub.panel, sub._design, sub.model = train, _design(train), train_model
+                how[name] = f"NUTS (2 x {HOLDOUT_TUNE} tuning + {-(-max(n, 300) // 2)} draws, model compiled once)"
+            elif name == "deals":  # otherwise validation fits of the deal model use ADVI (speed)
                 sub._fit_deals(train, method="fast", draws=max(n, 300), seed=sd)
+                how[name] = "ADVI (mean-field)"
             else:
                 sub._fit_dlm(name, train)
             sub.weights = {name: 1.0}
@@ -132,8 +160,7 @@ class BookingsForecast:
             return np.asarray(ds["bookings"].transpose("rep", "period", "draw").values, float)
 
         sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed)
-        sel["validation_fit"] = "; ".join(
-            f"{k}: {'ADVI (mean-field)' if k == 'deals' else 'MAP-Laplace'}" for k in sel.get("validation_crps", {}))
+        sel["validation_fit"] = "; ".join(f"{k}: {how.get(k, 'MAP-Laplace')}" for k in sel.get("validation_crps", {}))
         if cfg.model != "auto":
             sel["reason"] = f"model: {cfg.model} (set in the config); " + sel["reason"]
         self.selection = sel
@@ -144,7 +171,7 @@ class BookingsForecast:
         diag: dict[str, Any] = {}
         for name in self.weights:
             if name == "deals":
-                self._fit_deals(panel, **fit_kw)
+                self._fit_deals(panel, prebuilt=(deals_compiled() if reuse else None), **fit_kw)
                 info["components"]["deals"] = self.fit_info
                 diag = dict(self.diagnostics)
             else:
@@ -182,11 +209,18 @@ class BookingsForecast:
                                      rep_month.panel_month_index(panel), transform=name.split(":")[1])
 
     def _fit_deals(self, panel, method="nuts", draws=1000, tune=1500, chains=4, seed=0, sampler=None,
-                   progressbar=False, **kwargs) -> None:
+                   progressbar=False, prebuilt=None, **kwargs) -> None:
+        """Fit the deal model to ``panel``; ``prebuilt``: ``(model, compiled)`` of this panel
+        (nutpie's compiled model, :func:`fit.compile_nutpie`) to reuse."""
         from spm_models.forecast import fit as _fit
         from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
 
-        model = self.build_model(panel)
+        if prebuilt is not None:
+            model = self.model = prebuilt[0]
+            self.panel, self._design = panel, _design(panel)
+            kwargs["compiled"] = prebuilt[1]
+        else:
+            model = self.build_model(panel)
         if method == "nuts":
             idata, info = _fit.sample_nuts(
                 model,
