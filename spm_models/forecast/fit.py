@@ -67,8 +67,8 @@ def sample_compiled(compiled, model, draws: int, tune: int, chains: int, seed: i
     """NUTS draws from nutpie's ``compiled`` model (:func:`compile_nutpie`), as
     ``pm.sample(nuts_sampler="nutpie")`` does it (same seed derivation, same groups:
     ``posterior``, ``sample_stats``, ``constant_data``, ``observed_data``)."""
-    import nutpie
     import numpy as np
+    import nutpie
     from pymc.backends.arviz import patch_nutpie_idata
 
     if "max_treedepth" in nuts_opts:
