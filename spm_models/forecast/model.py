@@ -16,7 +16,8 @@ Generative story (the demo organisation follows it, see ``docs/architecture.md``
 Rep, territory and region effects are partially pooled. By default (``rep_effects="auto"``)
 each rep's log deal rate is sampled centred with the territory effects integrated out
 analytically (block-diagonal multivariate normal prior), which mixes well when territories
-hold one or two reps; size effects are non-centered. The first
+hold one or two reps; region size effects are non-centered and per-rep size effects are
+integrated out analytically (conjugate normal, :func:`deal_graph.size_rep_marginal`). The first
 harmonic is reported as ``season_amp`` and ``season_peak`` (fiscal month of the peak), so
 they compare directly with the demo's ``truth`` table.
 
