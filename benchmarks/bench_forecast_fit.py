@@ -71,8 +71,12 @@ def timed_fit(panel, config=None, **fit_kw) -> tuple[object, dict]:
         def g(*a, **k):
             t, c = time.perf_counter(), cpu_s()
             out = f(*a, **k)
-            parts.append((label if label != "sample" else f"nutpie {k.get('chains')} x ({k.get('tune')}+{k.get('draws')})",
-                          time.perf_counter() - t, cpu_s() - c))
+            if label == "sample":  # sample_compiled(compiled, model, draws, tune, chains, ...)
+                dr, tu, ch = (list(a[2:5]) + [None] * 3)[:3]
+                label_ = f"nutpie {k.get('chains', ch)} x ({k.get('tune', tu)}+{k.get('draws', dr)})"
+            else:
+                label_ = label
+            parts.append((label_, time.perf_counter() - t, cpu_s() - c))
             return out
         return g
 
