@@ -85,6 +85,23 @@ def sample_compiled(compiled, model, draws: int, tune: int, chains: int, seed: i
     return idata
 
 
+#: tuning steps per chain of the short NUTS holdout fit of ``model: auto`` (2 chains)
+HOLDOUT_TUNE = 400
+
+
+def holdout_nuts(compiled, train_model, n_draws: int, seed: int, target_accept: float) -> tuple[xr.DataTree, str]:
+    """Short NUTS run (2 chains, :data:`HOLDOUT_TUNE` tuning steps, ``n_draws`` draws in all) of
+    nutpie's ``compiled`` model on ``train_model``'s data (same structure,
+    :func:`spm_models.forecast.deal_graph.same_structure`): ``model: auto``'s holdout fit
+    without a compilation of its own. Returns ``(idata, description)``."""
+    used = {v.name for v in compiled.shared_var_keys}  # data the compiled functions read
+    data = {v.name: v.get_value() for v in train_model.data_vars if v.name in used}
+    draws = -(-n_draws // 2)
+    idata = sample_compiled(compiled.with_data(**data), train_model, draws=draws, tune=HOLDOUT_TUNE, chains=2,
+                            seed=seed, target_accept=target_accept)
+    return idata, f"NUTS (2 x {HOLDOUT_TUNE} tuning + {draws} draws, model compiled once)"
+
+
 def nutpie_available() -> bool:
     return importlib.util.find_spec("nutpie") is not None
 

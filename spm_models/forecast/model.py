@@ -48,9 +48,6 @@ from spm_models.forecast.design import Design as _Design
 from spm_models.forecast.design import design as _design
 from spm_models.forecast.design import territory_keys as _territory_keys
 
-#: tuning steps per chain of the short NUTS holdout fit of ``model: auto`` (2 chains)
-HOLDOUT_TUNE = 400
-
 __all__ = ["HYPER_PARAMS", "MARGINAL_MIN_REPS", "BookingsForecast", "ForecastConfig", "_Design", "_design",
            "_territory_keys"]
 
@@ -135,22 +132,17 @@ class BookingsForecast:
 
         def deals_compiled():
             if not compiled:
-                model = deal_graph.build_deal_model(cfg, _design(panel))
-                compiled.update(model=model, compiled=_fit.compile_nutpie(model))
-            return compiled["model"], compiled["compiled"]
+                compiled["m"] = deal_graph.build_deal_model(cfg, _design(panel))
+                compiled["c"] = _fit.compile_nutpie(compiled["m"])
+            return compiled["m"], compiled["c"]
 
         def val_forecast(name, train, periods, n, sd):
             sub = BookingsForecast(cfg)
             train_model = deal_graph.build_deal_model(cfg, _design(train)) if name == "deals" and reuse else None
             if train_model is not None and deal_graph.same_structure(deals_compiled()[0], train_model):
-                # short NUTS run (2 chains) of the already compiled model on the training data
-                c = deals_compiled()[1]
-                used = {v.name for v in c.shared_var_keys}  # data the compiled functions read
-                c = c.with_data(**{k: v for k, v in deal_graph.data_values(train_model).items() if k in used})
-                sub.idata = _fit.sample_compiled(c, train_model, draws=-(-max(n, 300) // 2), tune=HOLDOUT_TUNE, chains=2,
-                                                 seed=sd, target_accept=cfg.target_accept)
+                sub.idata, how[name] = _fit.holdout_nuts(deals_compiled()[1], train_model, max(n, 300), sd,
+                                                         cfg.target_accept)
                 sub.panel, sub._design, sub.model = train, _design(train), train_model
-                how[name] = f"NUTS (2 x {HOLDOUT_TUNE} tuning + {-(-max(n, 300) // 2)} draws, model compiled once)"
             elif name == "deals":  # otherwise validation fits of the deal model use ADVI (speed)
                 sub._fit_deals(train, method="fast", draws=max(n, 300), seed=sd)
                 how[name] = "ADVI (mean-field)"
