@@ -43,6 +43,7 @@ import xarray as xr
 
 from spm_models.errors import InputError
 from spm_models.forecast import deal_graph, deal_predictive, persist
+from spm_models.forecast import fit as _fit
 from spm_models.forecast.config import HYPER_PARAMS, MARGINAL_MIN_REPS, ForecastConfig
 from spm_models.forecast.design import Design as _Design
 from spm_models.forecast.design import design as _design
@@ -90,11 +91,6 @@ class BookingsForecast:
         self.model = deal_graph.build_deal_model(self.config, d)
         return self.model
 
-    def _rep_effects_mode(self, use_terr: bool, n_reps: int) -> str:
-        return deal_graph.rep_effects_mode(self.config, use_terr, n_reps)
-
-    def _use_territory(self, R: int, G: int, K: int) -> bool:
-        return deal_graph.use_territory(self.config, R, G, K)
     # ---- fitting ------------------------------------------------------------------------
     def fit(
         self,
@@ -122,10 +118,7 @@ class BookingsForecast:
         fit_kw = dict(method=method, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                       progressbar=progressbar, **kwargs)
 
-        from spm_models.forecast import fit as _fit
-
-        # NUTS with nutpie: the deal model is compiled once, for the full panel, and the
-        # holdout fit runs the same compiled log-density on the training months (with_data)
+        # nutpie: the deal model is compiled once; its holdout fit reuses it (fit.holdout_nuts)
         reuse = method == "nuts" and sampler in (None, "nutpie") and _fit.nutpie_available()
         compiled: dict[str, Any] = {}
         how: dict[str, str] = {}
@@ -140,8 +133,7 @@ class BookingsForecast:
             sub = BookingsForecast(cfg)
             train_model = deal_graph.build_deal_model(cfg, _design(train)) if name == "deals" and reuse else None
             if train_model is not None and deal_graph.same_structure(deals_compiled()[0], train_model):
-                sub.idata, how[name] = _fit.holdout_nuts(deals_compiled()[1], train_model, max(n, 300), sd,
-                                                         cfg.target_accept)
+                sub.idata, how[name] = _fit.holdout_nuts(deals_compiled()[1], train_model, max(n, 300), sd, cfg.target_accept)
                 sub.panel, sub._design, sub.model = train, _design(train), train_model
             elif name == "deals":  # otherwise validation fits of the deal model use ADVI (speed)
                 sub._fit_deals(train, method="fast", draws=max(n, 300), seed=sd)
@@ -149,8 +141,8 @@ class BookingsForecast:
             else:
                 sub._fit_dlm(name, train)
             sub.weights = {name: 1.0}
-            ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)
-            return np.asarray(ds["bookings"].transpose("rep", "period", "draw").values, float)
+            ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)["bookings"]
+            return np.asarray(ds.transpose("rep", "period", "draw").values, float)
 
         sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed)
         sel["validation_fit"] = "; ".join(f"{k}: {how.get(k, 'MAP-Laplace')}" for k in sel.get("validation_crps", {}))
@@ -203,9 +195,7 @@ class BookingsForecast:
 
     def _fit_deals(self, panel, method="nuts", draws=1000, tune=1500, chains=4, seed=0, sampler=None,
                    progressbar=False, prebuilt=None, **kwargs) -> None:
-        """Fit the deal model to ``panel``; ``prebuilt``: ``(model, compiled)`` of this panel
-        (nutpie's compiled model, :func:`fit.compile_nutpie`) to reuse."""
-        from spm_models.forecast import fit as _fit
+        """Fit the deal model to ``panel``; ``prebuilt``: its ``(model, nutpie compiled model)``."""
         from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
 
         if prebuilt is not None:
