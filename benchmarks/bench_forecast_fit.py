@@ -4,7 +4,9 @@ Prints, and writes as JSON with ``--out``:
 
 * the default fit of 200 reps x 36 months (``spm data demo`` shape), wall and CPU time
   including compilation (a fresh PyTensor compile directory unless ``--warm``), with the time
-  of each part (holdout fits of the candidates, final NUTS) and the load average;
+  of each part (holdout fits of the candidates, nutpie's one compilation of the deal model,
+  its short holdout run and the final NUTS run; the final ``deals (nuts)`` part contains the
+  latter) and the load average;
 * the same for 1,000 reps x 36 months (``--big-reps``, skip with ``--skip-big``);
 * the ratio to the ``model: dlm`` fit of the same data in the same run (baseline: a
   closed-form fit, so the ratio is what the Bayesian deal model costs on this machine);
@@ -61,7 +63,25 @@ def timed_fit(panel, config=None, **fit_kw) -> tuple[object, dict]:
             return out
         return g
 
+    from spm_models.forecast import fit as fit_mod
+
+    orig_compile, orig_sample = fit_mod.compile_nutpie, fit_mod.sample_compiled
+
+    def wrap_fn(label, f):
+        def g(*a, **k):
+            t, c = time.perf_counter(), cpu_s()
+            out = f(*a, **k)
+            if label == "sample":  # sample_compiled(compiled, model, draws, tune, chains, ...)
+                dr, tu, ch = (list(a[2:5]) + [None] * 3)[:3]
+                label_ = f"nutpie {k.get('chains', ch)} x ({k.get('tune', tu)}+{k.get('draws', dr)})"
+            else:
+                label_ = label
+            parts.append((label_, time.perf_counter() - t, cpu_s() - c))
+            return out
+        return g
+
     BookingsForecast._fit_deals, BookingsForecast._fit_dlm = wrap("deals", orig_deals), wrap("dlm", orig_dlm)
+    fit_mod.compile_nutpie, fit_mod.sample_compiled = wrap_fn("nutpie compile", orig_compile), wrap_fn("sample", orig_sample)
     try:
         load0 = os.getloadavg()[0]
         t, c = time.perf_counter(), cpu_s()
@@ -69,6 +89,7 @@ def timed_fit(panel, config=None, **fit_kw) -> tuple[object, dict]:
         wall, cpu = time.perf_counter() - t, cpu_s() - c
     finally:
         BookingsForecast._fit_deals, BookingsForecast._fit_dlm = orig_deals, orig_dlm
+        fit_mod.compile_nutpie, fit_mod.sample_compiled = orig_compile, orig_sample
     d = m.diagnostics
     rec = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "load_1min": [round(load0, 1), round(os.getloadavg()[0], 1)],
            "parts": [{"part": p, "wall_s": round(w, 1), "cpu_s": round(cc, 1)} for p, w, cc in parts],

@@ -159,6 +159,52 @@ def test_marginal_rep_territory_prior_is_the_exact_mvn(tiny):
     assert float(f(*[ip[v.name] for v in model.value_vars])) == pytest.approx(want, rel=1e-10)
 
 
+def test_marginal_rep_size_effects_are_the_exact_integral(tiny):
+    """Per-rep deal-size effects integrated out: the potential equals each rep's months'
+    multivariate normal N(mu, diag(s²) + tau² 11ᵀ) (scipy), and size_rep_mean / size_rep_sd
+    equal the conditional posterior of the rep effect found by quadrature on a grid."""
+    import pytensor
+    from scipy.stats import multivariate_normal, norm
+
+    from spm_models.forecast.model import BookingsForecast
+
+    m = BookingsForecast({"model": "deals"})
+    model = m.build_model(tiny)
+    d = m._design
+    assert "size_rep_z" not in model.named_vars and "log_gross" in {v.name for v in model.potentials}
+    outs = model.replace_rvs_by_values([model["log_gross"], model["size_rep_mean"], model["size_rep_sd"]])
+    f = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
+    ip = model.initial_point()
+    tau, sig, med = 0.25, 0.7, 9.5
+    ip["size_rep_sigma_log__"] = np.log(tau)
+    ip["deal_sigma_log__"] = np.log(sig)
+    ip["log_deal_median"] = np.asarray(med)
+    for k in ip:
+        if k.startswith("size_region_eff"):
+            ip[k] = 0.0 * ip[k]
+    pot, mean, sd = f(*[ip[v.name] for v in model.value_vars])
+    pos = d.deals > 0
+    n, rep, y = d.deals[pos].astype(float), d.r[pos], np.log(d.gross[pos])
+    s2 = np.log1p(np.expm1(sig**2) / n)
+    mu = np.log(n) + med + sig**2 / 2 - s2 / 2
+    want = 0.0
+    grid = np.linspace(-3, 3, 60001)
+    for r in range(len(d.rep)):
+        k = rep == r
+        if not k.any():
+            assert mean[r] == 0.0 and sd[r] == pytest.approx(tau)
+            continue
+        cov = np.diag(s2[k]) + tau**2 * np.ones((k.sum(), k.sum()))
+        want += multivariate_normal(mu[k], cov).logpdf(y[k])
+        logw = norm(0, tau).logpdf(grid) + norm.logpdf(y[k][:, None], mu[k][:, None] + grid, np.sqrt(s2[k])[:, None]).sum(0)
+        w = np.exp(logw - logw.max())
+        w /= w.sum()
+        gm = (w * grid).sum()
+        assert mean[r] == pytest.approx(gm, abs=1e-6)
+        assert sd[r] == pytest.approx(np.sqrt((w * (grid - gm) ** 2).sum()), rel=1e-4)
+    assert float(pot) == pytest.approx(want, rel=1e-10)
+
+
 def test_cancel_exposure_stops_at_term_month():
     """Deals in a leaver's last months count only with the observable share of the 1-3
     month cancellation window (as at the panel end)."""
@@ -199,7 +245,10 @@ def test_model_builds_with_expected_variables(tiny):
     assert "region_eff" in names and "region_sigma" not in model.named_vars
     off = BookingsForecast({"territory_effects": "off"}).build_model(tiny)
     assert "rep_sigma" in {v.name for v in off.free_RVs} and "territory_z" not in off.named_vars
-    assert {"deals", "log_gross", "cancels"} <= {v.name for v in model.observed_RVs}
+    assert {"deals", "cancels"} <= {v.name for v in model.observed_RVs}
+    assert "log_gross" in {v.name for v in model.potentials}  # rep size effects integrated out
+    no_rep_size = BookingsForecast({"rep_size_effects": False}).build_model(tiny)
+    assert "log_gross" in {v.name for v in no_rep_size.observed_RVs}
 
 
 def test_fast_fit_and_forecast_cube(fitted, tiny):
@@ -410,3 +459,28 @@ def test_marginal_mode_fast_fit_forecasts_known_and_new_reps(tiny):
     np.testing.assert_allclose(region_part, p["region_eff"][:, gi], atol=1e-9)
     cube = m.forecast("2027-01", 3, n_draws=50, seed=0, future_reps=hires)
     assert "new1" in cube["bookings"].rep.values
+
+
+def test_holdout_model_is_the_full_graph_with_training_data(tiny):
+    """model: auto compiles the deal model once and runs its holdout fit by swapping the data
+    (nutpie with_data): valid only when every data-dependent number is a pm.Data. The full
+    panel's graph with the training panel's data values must give the training model's logp."""
+    from spm_models.forecast import deal_graph
+    from spm_models.forecast.model import BookingsForecast, _design
+    from spm_models.forecast.rep_month import validation_split
+
+    train, _ = validation_split(tiny, 12)
+    cfg = BookingsForecast({"model": "deals"}).config
+    full_m = deal_graph.build_deal_model(cfg, _design(tiny))
+    train_m = deal_graph.build_deal_model(cfg, _design(train))
+    assert deal_graph.same_structure(full_m, train_m)
+    point = train_m.initial_point()
+    point = {k: v + 0.1 for k, v in point.items()}
+    want = train_m.compile_logp()(point)
+    before = full_m.compile_logp()(point)
+    for name, value in deal_graph.data_values(train_m).items():
+        full_m[name].set_value(value)
+    assert full_m.compile_logp()(point) == pytest.approx(want, rel=1e-12)
+    assert before != pytest.approx(want, rel=1e-6)  # the data do change the log-density
+    other = BookingsForecast({"model": "deals", "season_harmonics": 2}).build_model(tiny)
+    assert not deal_graph.same_structure(full_m, other)

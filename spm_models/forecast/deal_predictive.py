@@ -76,20 +76,24 @@ def rep_effects(
     tkeys = territory_keys(region, reps["territory_id"].astype(str).to_numpy())
     new_region: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     new_terr: dict[str, np.ndarray] = {}
+    if "size_rep_mean" in p:
+        # per-rep size effects were integrated out of the fit: draw them from their exact
+        # conditional posterior N(size_rep_mean, size_rep_sd²) (deal_graph.size_rep_marginal)
+        fitted_size = p["size_rep_mean"] + p["size_rep_sd"] * rng.standard_normal(p["size_rep_mean"].shape)
+    elif "size_rep_z" in p:  # non-centred effects (models saved before the marginal form)
+        fitted_size = p["size_rep_sigma"][:, None] * p["size_rep_z"]
+    else:
+        fitted_size = None
     for j, (rid, g, tk) in enumerate(zip(reps["rep_id"].astype(str), region, tkeys)):
         i = rep_pos.get(rid)
         if i is not None and marginal:
             eff[:, j] = p["rep_dev"][:, i]  # rep + territory deviation
-            if "size_rep_z" in p:
-                size[:, j] += p["size_rep_sigma"] * p["size_rep_z"][:, i]
         elif i is not None:
             eff[:, j] = rep_sigma * p["rep_z"][:, i]
-            if "size_rep_z" in p:
-                size[:, j] += p["size_rep_sigma"] * p["size_rep_z"][:, i]
         else:
             eff[:, j] = rep_sigma * rng.standard_normal(D)
-            if "size_rep_z" in p:
-                size[:, j] += p["size_rep_sigma"] * rng.standard_normal(D)
+        if fitted_size is not None:
+            size[:, j] += fitted_size[:, i] if i is not None else p["size_rep_sigma"] * rng.standard_normal(D)
         if "region_z" in p:
             gi = reg_pos.get(g)
             if gi is not None:

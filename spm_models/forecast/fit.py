@@ -2,9 +2,13 @@
 
 ``sample_nuts``  NUTS via nutpie (default) or PyMC's own sampler (on request, or when nutpie
                  fails: the failure is recorded in ``info["sampler_fallback"]``);
-                 ``nuts_sampler`` is always passed explicitly (PyMC may silently switch),
-                 sampler options as ``nuts={...}``; compiled without numba fast-math
+                 ``nuts_sampler`` is always passed explicitly to PyMC (it may silently
+                 switch), sampler options as ``nuts={...}``; compiled without numba fast-math
                  (:func:`deterministic_compile`) so that fits are reproducible bit for bit.
+                 With nutpie the model is compiled by :func:`compile_nutpie` and sampled by
+                 :func:`sample_compiled`, so one compiled log-density serves several data
+                 sets of the same structure (``CompiledModel.with_data``): ``model: auto``'s
+                 holdout fit and the final fit compile once.
 ``fit_fast``     mean-field ADVI (``pm.fit``) then ``draws`` samples of the approximation:
                  an approximate posterior for interactive use (pymc-extras' pathfinder is not
                  a dependency).
@@ -15,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
 import time
 import warnings
 from typing import Any
@@ -43,6 +48,60 @@ def deterministic_compile():
         yield
 
 
+def compile_nutpie(model):
+    """nutpie's compiled log-density and gradient of ``model`` (numba backend, no fast-math).
+
+    The model's data are shared variables that stay inputs of the compiled functions, so
+    ``compiled.with_data(name=array, ...)`` re-targets it to another data set of the same
+    structure (same coords; arrays may change length) without compiling again.
+    """
+    import nutpie
+
+    with deterministic_compile(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def sample_compiled(compiled, model, draws: int, tune: int, chains: int, seed: int,
+                    cores: int | None = None, **nuts_opts: Any) -> xr.DataTree:
+    """NUTS draws from nutpie's ``compiled`` model (:func:`compile_nutpie`), as
+    ``pm.sample(nuts_sampler="nutpie")`` does it (same seed derivation, same groups:
+    ``posterior``, ``sample_stats``, ``constant_data``, ``observed_data``)."""
+    import numpy as np
+    import nutpie
+    from pymc.backends.arviz import patch_nutpie_idata
+
+    if "max_treedepth" in nuts_opts:
+        nuts_opts["maxdepth"] = nuts_opts.pop("max_treedepth")
+    # pm.sample: one generator per chain spawned from the seed; nutpie takes the first one's
+    nutpie_seed = int(np.random.default_rng(seed).spawn(chains)[0].integers(2**30))
+    cores = min(cores or min(4, os.cpu_count() or 1), chains)
+    t0 = time.time()
+    with deterministic_compile(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=nutpie_seed, save_warmup=False,
+                              progress_bar=False, **nuts_opts)
+        patch_nutpie_idata(idata, model, sampling_time=time.time() - t0)
+    return idata
+
+
+#: tuning steps per chain of the short NUTS holdout fit of ``model: auto`` (2 chains)
+HOLDOUT_TUNE = 400
+
+
+def holdout_nuts(compiled, train_model, n_draws: int, seed: int, target_accept: float) -> tuple[xr.DataTree, str]:
+    """Short NUTS run (2 chains, :data:`HOLDOUT_TUNE` tuning steps, ``n_draws`` draws in all) of
+    nutpie's ``compiled`` model on ``train_model``'s data (same structure,
+    :func:`spm_models.forecast.deal_graph.same_structure`): ``model: auto``'s holdout fit
+    without a compilation of its own. Returns ``(idata, description)``."""
+    used = {v.name for v in compiled.shared_var_keys}  # data the compiled functions read
+    data = {v.name: v.get_value() for v in train_model.data_vars if v.name in used}
+    draws = -(-n_draws // 2)
+    idata = sample_compiled(compiled.with_data(**data), train_model, draws=draws, tune=HOLDOUT_TUNE, chains=2,
+                            seed=seed, target_accept=target_accept)
+    return idata, f"NUTS (2 x {HOLDOUT_TUNE} tuning + {draws} draws, model compiled once)"
+
+
 def nutpie_available() -> bool:
     return importlib.util.find_spec("nutpie") is not None
 
@@ -62,12 +121,14 @@ def sample_nuts(
     progressbar: bool = False,
     cores: int | None = None,
     adaptation: str | None = None,
+    compiled=None,
     **kwargs: Any,
 ) -> tuple[xr.DataTree, dict[str, Any]]:
     """Run NUTS; returns ``(idata, info)`` with ``info`` = sampler, timings, settings.
 
     ``adaptation`` (nutpie only): mass-matrix adaptation, ``"diag"`` (nutpie's default) or
-    ``"low_rank"`` (learns the strongest posterior correlations too).
+    ``"low_rank"`` (learns the strongest posterior correlations too). ``compiled``: nutpie's
+    compiled ``model`` (:func:`compile_nutpie`) to reuse; compiled here when None.
     """
     import pymc as pm
 
@@ -93,7 +154,8 @@ def sample_nuts(
             try:
                 if adaptation:
                     nuts_opts["adaptation"] = adaptation
-                idata = pm.sample(nuts_sampler="nutpie", nuts=nuts_opts, **sample_kw)
+                compiled = compiled if compiled is not None else compile_nutpie(model)
+                idata = sample_compiled(compiled, model, draws, tune, chains, seed, cores=cores, **nuts_opts)
             except Exception as exc:  # noqa: BLE001 -- recorded in the diagnostics, never silent
                 fallback_reason = f"nutpie failed ({type(exc).__name__}: {exc}); used PyMC's NUTS"
                 logging.getLogger(__name__).warning(fallback_reason)

@@ -16,7 +16,8 @@ Generative story (the demo organisation follows it, see ``docs/architecture.md``
 Rep, territory and region effects are partially pooled. By default (``rep_effects="auto"``)
 each rep's log deal rate is sampled centred with the territory effects integrated out
 analytically (block-diagonal multivariate normal prior), which mixes well when territories
-hold one or two reps; size effects are non-centered. The first
+hold one or two reps; region size effects are non-centered and per-rep size effects are
+integrated out analytically (conjugate normal, :func:`deal_graph.size_rep_marginal`). The first
 harmonic is reported as ``season_amp`` and ``season_peak`` (fiscal month of the peak), so
 they compare directly with the demo's ``truth`` table.
 
@@ -42,6 +43,7 @@ import xarray as xr
 
 from spm_models.errors import InputError
 from spm_models.forecast import deal_graph, deal_predictive, persist
+from spm_models.forecast import fit as _fit
 from spm_models.forecast.config import HYPER_PARAMS, MARGINAL_MIN_REPS, ForecastConfig
 from spm_models.forecast.design import Design as _Design
 from spm_models.forecast.design import design as _design
@@ -89,11 +91,6 @@ class BookingsForecast:
         self.model = deal_graph.build_deal_model(self.config, d)
         return self.model
 
-    def _rep_effects_mode(self, use_terr: bool, n_reps: int) -> str:
-        return deal_graph.rep_effects_mode(self.config, use_terr, n_reps)
-
-    def _use_territory(self, R: int, G: int, K: int) -> bool:
-        return deal_graph.use_territory(self.config, R, G, K)
     # ---- fitting ------------------------------------------------------------------------
     def fit(
         self,
@@ -121,19 +118,34 @@ class BookingsForecast:
         fit_kw = dict(method=method, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                       progressbar=progressbar, **kwargs)
 
+        # nutpie: the deal model is compiled once; its holdout fit reuses it (fit.holdout_nuts)
+        reuse = method == "nuts" and sampler in (None, "nutpie") and _fit.nutpie_available()
+        compiled: dict[str, Any] = {}
+        how: dict[str, str] = {}
+
+        def deals_compiled():
+            if not compiled:
+                compiled["m"] = deal_graph.build_deal_model(cfg, _design(panel))
+                compiled["c"] = _fit.compile_nutpie(compiled["m"])
+            return compiled["m"], compiled["c"]
+
         def val_forecast(name, train, periods, n, sd):
             sub = BookingsForecast(cfg)
-            if name == "deals":  # validation fits of the deal model use ADVI (speed)
+            train_model = deal_graph.build_deal_model(cfg, _design(train)) if name == "deals" and reuse else None
+            if train_model is not None and deal_graph.same_structure(deals_compiled()[0], train_model):
+                sub.idata, how[name] = _fit.holdout_nuts(deals_compiled()[1], train_model, max(n, 300), sd, cfg.target_accept)
+                sub.panel, sub._design, sub.model = train, _design(train), train_model
+            elif name == "deals":  # otherwise validation fits of the deal model use ADVI (speed)
                 sub._fit_deals(train, method="fast", draws=max(n, 300), seed=sd)
+                how[name] = "ADVI (mean-field)"
             else:
                 sub._fit_dlm(name, train)
             sub.weights = {name: 1.0}
-            ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)
-            return np.asarray(ds["bookings"].transpose("rep", "period", "draw").values, float)
+            ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)["bookings"]
+            return np.asarray(ds.transpose("rep", "period", "draw").values, float)
 
         sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed)
-        sel["validation_fit"] = "; ".join(
-            f"{k}: {'ADVI (mean-field)' if k == 'deals' else 'MAP-Laplace'}" for k in sel.get("validation_crps", {}))
+        sel["validation_fit"] = "; ".join(f"{k}: {how.get(k, 'MAP-Laplace')}" for k in sel.get("validation_crps", {}))
         if cfg.model != "auto":
             sel["reason"] = f"model: {cfg.model} (set in the config); " + sel["reason"]
         self.selection = sel
@@ -144,7 +156,7 @@ class BookingsForecast:
         diag: dict[str, Any] = {}
         for name in self.weights:
             if name == "deals":
-                self._fit_deals(panel, **fit_kw)
+                self._fit_deals(panel, prebuilt=(deals_compiled() if reuse else None), **fit_kw)
                 info["components"]["deals"] = self.fit_info
                 diag = dict(self.diagnostics)
             else:
@@ -182,11 +194,16 @@ class BookingsForecast:
                                      rep_month.panel_month_index(panel), transform=name.split(":")[1])
 
     def _fit_deals(self, panel, method="nuts", draws=1000, tune=1500, chains=4, seed=0, sampler=None,
-                   progressbar=False, **kwargs) -> None:
-        from spm_models.forecast import fit as _fit
+                   progressbar=False, prebuilt=None, **kwargs) -> None:
+        """Fit the deal model to ``panel``; ``prebuilt``: its ``(model, nutpie compiled model)``."""
         from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
 
-        model = self.build_model(panel)
+        if prebuilt is not None:
+            model = self.model = prebuilt[0]
+            self.panel, self._design = panel, _design(panel)
+            kwargs["compiled"] = prebuilt[1]
+        else:
+            model = self.build_model(panel)
         if method == "nuts":
             idata, info = _fit.sample_nuts(
                 model,
