@@ -185,6 +185,12 @@ _TEXT_NAMES = {".zattrs", ".zgroup", ".zarray", ".zmetadata"}
 _KEEP_ON_FAILURE = ("report.ipynb",)
 
 
+#: Starts of a kernel that dies before its first reply (no cell ran) retried per scenario:
+#: kernels started side by side can lose a race for their ZMQ ports (jupyter_client picks
+#: free ports, then the kernel binds them), which is not the scenario's fault.
+KERNEL_START_RETRIES = 2
+
+
 def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
             cancel: threading.Event | None = None) -> ScenarioRun:
     """Execute the report notebook for one scenario in a staging folder, render its HTML,
@@ -214,11 +220,19 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
         }
         nb_out = staged / "report.ipynb"
         try:
-            pm.execute_notebook(
-                str(report_notebook()), str(nb_out), parameters=params,
-                kernel_name=KERNEL_NAME, cwd=str(cwd), progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False, kernel_manager_class=_quiet_kernel_manager(),
-            )
+            for attempt in range(1 + KERNEL_START_RETRIES):
+                try:
+                    pm.execute_notebook(
+                        str(report_notebook()), str(nb_out), parameters=params,
+                        kernel_name=KERNEL_NAME, cwd=str(cwd), progress_bar=False,
+                        log_output=False, request_save_on_cell_execute=False,
+                        kernel_manager_class=_quiet_kernel_manager(),
+                    )
+                    break
+                except RuntimeError as exc:
+                    # a kernel that dies before its first reply ran no cell: start it again
+                    if attempt == KERNEL_START_RETRIES or "before replying to kernel_info" not in str(exc):
+                        raise
             notebook_to_html(nb_out, staged / "report.html")
             run.summary = json.loads((staged / "summary.json").read_text())
             run.ok = True
