@@ -28,7 +28,7 @@ def check_plan_columns(plans: dict[str, Plan], bookings: pd.DataFrame, *, where:
     for role, plan in plans.items():
         for i, m in enumerate(plan.measures):
             rule = m.credit or CreditRule()
-            for col, what in [(rule.amount, "amount"), *[(c, f"where.{c}") for c, _ in rule.where]]:
+            for col, what in rule.columns():
                 if col not in cols:
                     problems.append(f"{where}, key 'plans.{role}' ({plan.source}, key "
                                     f"'measures[{i}].credit.{what}'): column '{col}' is not in "
@@ -56,7 +56,7 @@ def history_shares(plan: Plan, history: pd.DataFrame, *, name: str = "bookings")
     _header(df, name, ["rep_id", "amount"], problems)
     for i, m in enumerate(plan.measures):
         rule = m.credit or CreditRule()
-        for col, what in [(rule.amount, "amount"), *[(c, f"where.{c}") for c, _ in rule.where]]:
+        for col, what in rule.columns():
             if col not in df.columns:
                 problems.append(f"{name}, header, field '{col}': column named by plan key "
                                 f"'measures[{i}].credit.{what}' is not in the bookings file")

@@ -186,12 +186,11 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     names = names or Names(plan=plan.source)
     problems: list[str] = []
     rules = _rules(plan, names, problems)
-    b = _case_columns(bookings, BOOKING_COLUMNS + [c for r in rules for c in
-                                                   [r.amount, *(w for w, _ in r.where)]])
+    b = _case_columns(bookings, BOOKING_COLUMNS + [c for r in rules for c, _ in r.columns()])
     _header(b, names.bookings, BOOKING_COLUMNS, problems)
     for i, rule in enumerate(rules):
         key = f"measures[{i}].credit"
-        for col, what in [(rule.amount, "amount"), *[(c, f"where.{c}") for c, _ in rule.where]]:
+        for col, what in rule.columns():
             if col not in b.columns:
                 problems.append(f"{names.bookings}, header, field '{col}': column named by plan "
                                 f"key '{key}.{what}' is not in the bookings file (have: "

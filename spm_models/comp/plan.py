@@ -59,6 +59,11 @@ class CreditRule:
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rollup: bool = False
 
+    def columns(self) -> list[tuple[str, str]]:
+        """The bookings columns the rule reads, each with its key under ``credit``
+        (``("margin", "amount")``, ``("deal_type", "where.deal_type")``)."""
+        return [(self.amount, "amount"), *[(c, f"where.{c}") for c, _ in self.where]]
+
 
 @dataclass(frozen=True)
 class Measure:
