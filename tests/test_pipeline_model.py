@@ -169,3 +169,30 @@ def test_join_replaces_only_the_current_quarter(small):
     ref = ds["bookings"].sel(rep=reps[0], period="2026-09").values
     assert np.allclose(got, ref[np.arange(60) % 40])
     assert j.attrs["pipeline_quarter"] == "2026-Q3"
+
+
+def test_win_model_features_centred_within_their_group():
+    """Group means are exact; an empty group gets the overall mean; encoded training rows
+    have mean zero within every group (so alpha does not trade off against beta)."""
+    from spm_models.forecast.win_model import group_means
+
+    X = np.array([[1.0, 10.0], [3.0, 20.0], [5.0, 0.0], [7.0, 2.0]])
+    g = np.array([0, 0, 2, 2])
+    m = group_means(X, g, 4)
+    np.testing.assert_allclose(m[0], [2.0, 15.0])
+    np.testing.assert_allclose(m[2], [6.0, 1.0])
+    np.testing.assert_allclose(m[1], X.mean(axis=0))  # no rows: the overall mean
+    np.testing.assert_allclose(m[3], X.mean(axis=0))
+    Xc = X - m[g]
+    for k in (0, 2):
+        np.testing.assert_allclose(Xc[g == k].mean(axis=0), 0.0, atol=1e-12)
+
+
+def test_win_model_note_states_diagnostics_and_cautions_above_threshold():
+    from spm_models.reporting.pipeline_sections import win_model_note
+
+    assert win_model_note(None) is None
+    text, ok = win_model_note({"max_rhat": 1.004, "min_ess_bulk": 812.0, "chains": 4, "draws": 500})
+    assert ok and "4 chains × 500 draws" in text and "1.004" in text and "812" in text
+    text, ok = win_model_note({"max_rhat": 1.058, "min_ess_bulk": 154.0, "chains": 2, "draws": 150})
+    assert not ok and "above 1.01" in text

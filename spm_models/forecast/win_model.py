@@ -60,7 +60,10 @@ class Design:
     amount_sd: float
     names: tuple[str, ...] = ("margin_pos", "margin_neg", "overdue", "left", "slips",
                               "log_age", "log_amount")
-    x_mean: np.ndarray | None = None  #: training means of X (centred: better NUTS geometry)
+    #: training means of X within each stage × in-quarter group (groups × 7; a group without
+    #: training rows gets the overall mean): X is centred within its group, so ``alpha`` is the
+    #: group's log-odds at its own typical features and does not trade off against ``beta``
+    x_mean: np.ndarray | None = None
 
     def encode(self, snap: pd.DataFrame, s: int, h: int) -> dict[str, np.ndarray]:
         """``X`` (n × 7), ``group`` (stage × in-quarter, n), ``rep`` (n; -1 = unseen rep)."""
@@ -76,10 +79,11 @@ class Design:
             np.full(len(snap), (h - s) / 91.0), np.minimum(snap["n_slips"].to_numpy(), 4),
             np.log1p(age / 30.0), (amt - self.amount_mu) / self.amount_sd,
         ])
+        group = stage * 2 + in_q
         if self.x_mean is not None:
-            X = X - self.x_mean
+            X = X - (self.x_mean[group] if self.x_mean.ndim == 2 else self.x_mean)
         rep = pd.Categorical(snap["rep_id"].astype(str), categories=self.reps).codes
-        return {"X": X, "group": stage * 2 + in_q, "rep": rep.astype(np.int64)}
+        return {"X": X, "group": group, "rep": rep.astype(np.int64)}
 
 
 @dataclass
@@ -184,16 +188,16 @@ def fit_win_model(book: OppBook, as_of: int, *, draws: int = 250, tune: int = 25
                     amount_sd=float(amt.std() or 1.0))
     enc = [design.encode(sn, s, h) for sn, s, h, _ in rows]
     X = np.vstack([e["X"] for e in enc])
-    design.x_mean = X.mean(axis=0)
-    X = X - design.x_mean
     g = np.concatenate([e["group"] for e in enc])
+    G = 2 * len(stages)
+    design.x_mean = group_means(X, g, G)
+    X = X - design.x_mean[g]
     r = np.concatenate([e["rep"] for e in enc])
     y = np.concatenate([row[3] for row in rows])
     # amount ratios of the wins
     won_amt = np.concatenate([book.won_amount[sn["opp_index"].to_numpy()] for sn, *_ in rows])
     ratio = np.log(np.maximum(won_amt, 1.0) / np.maximum(allsnap["amount"].to_numpy(float), 1.0))
     log_ratio = ratio[y == 1] if (y == 1).sum() else np.zeros(1)
-    G = 2 * len(stages)
     with pm.Model() as model:
         alpha = pm.Normal("alpha", -1.0, 1.5, shape=G)
         beta = pm.Normal("beta", 0.0, 1.0, shape=X.shape[1])
@@ -202,7 +206,7 @@ def fit_win_model(book: OppBook, as_of: int, *, draws: int = 250, tune: int = 25
         eta = alpha[g] + pm.math.dot(X, beta) + sigma * z[r]
         pm.Bernoulli("y", logit_p=eta, observed=y)
     idata, info = sample_nuts(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                              sampler=sampler, target_accept=0.85)
+                              sampler=sampler, target_accept=0.85, adaptation="low_rank")
     post = idata["posterior"].to_dataset()
 
     def flat(v: str) -> np.ndarray:
@@ -211,16 +215,29 @@ def fit_win_model(book: OppBook, as_of: int, *, draws: int = 250, tune: int = 25
 
     sig = flat("sigma_rep")
     info.update({"rows": len(y), "positives": int(y.sum()), "snapshots": len(rows),
-                 "stages": stages, "max_rhat": _max_rhat(post)})
+                 "stages": stages, **_diagnostics(post)})
     return WinModel(design, flat("alpha"), flat("beta"), flat("z") * sig[:, None], sig,
                     log_ratio, info)
 
 
-def _max_rhat(post) -> float | None:
+def group_means(X: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column means of ``X`` (n × k) within each group ``g`` (n,, codes < ``n_groups``):
+    array (n_groups × k); a group without rows gets the overall mean."""
+    sums = np.zeros((n_groups, X.shape[1]))
+    np.add.at(sums, g, X)
+    n = np.bincount(g, minlength=n_groups)[:, None]
+    return np.where(n > 0, sums / np.maximum(n, 1), X.mean(axis=0))
+
+
+def _diagnostics(post) -> dict[str, float]:
+    """``max_rhat`` and ``min_ess_bulk`` over all parameters (ArviZ ``rhat`` / ``ess``,
+    rank-normalised split R-hat, Vehtari et al. 2021); empty when they cannot be computed
+    (e.g. one chain)."""
     try:
         import arviz as az
 
-        rh = az.rhat(post)
-        return float(max(float(rh[v].max()) for v in rh.data_vars))
+        rh, ess = az.rhat(post), az.ess(post)
+        return {"max_rhat": float(max(float(rh[v].max()) for v in rh.data_vars)),
+                "min_ess_bulk": float(min(float(ess[v].min()) for v in ess.data_vars))}
     except (ValueError, KeyError, TypeError, ImportError):  # diagnostics are informative only
-        return None
+        return {}

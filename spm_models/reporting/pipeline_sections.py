@@ -118,4 +118,23 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
         if kf is not None:
             show(sections.table(kf, left=("KPI",), caption="Company pipeline KPIs"))
     kind = "approved" if block.get("pipeline_used") else "warn"
-    return sections.banner("Parts of this outlook: " + " · ".join(block.get("notes") or []), kind)
+    notes = list(block.get("notes") or [])
+    diag = win_model_note(block.get("win_model"))
+    if diag is not None:
+        notes.append(diag[0])
+        kind = "warn" if not diag[1] else kind
+    return sections.banner("Parts of this outlook: " + " · ".join(notes), kind)
+
+
+def win_model_note(diag: dict[str, Any] | None) -> tuple[str, bool] | None:
+    """The win model's convergence in words and whether it passed (max R-hat ≤ 1.01, the
+    threshold of the forecast diagnostics, Vehtari et al. 2021); None without diagnostics."""
+    if not diag or diag.get("max_rhat") is None:
+        return None
+    ok = float(diag["max_rhat"]) <= 1.01
+    text = (f"win model: {diag.get('chains', '?')} chains × {diag.get('draws', '?')} draws, "
+            f"max R-hat {float(diag['max_rhat']):.3f}, min bulk ESS {float(diag.get('min_ess_bulk', float('nan'))):.0f}")
+    if not ok:
+        text += (" (R-hat above 1.01: the in-quarter ranges carry sampling noise; raise "
+                 "pipeline draws/chains in the scenario for a firmer outlook)")
+    return text, ok

@@ -122,9 +122,12 @@ def compute(tables: dict[str, pd.DataFrame], cfg: dict[str, Any], as_of: str,
     quarter = out.quarter
     quarter.attrs.update({"notes": "\n".join(out.notes), "pipeline_used": int(out.pipeline_used),
                           "fit_seconds": float(out.fit_info.get("seconds", 0.0))})
-    rhat = float(out.fit_info.get("max_rhat", np.nan))
-    if np.isfinite(rhat):
-        quarter.attrs["max_rhat"] = rhat
+    for key in ("max_rhat", "min_ess_bulk"):
+        v = float(out.fit_info.get(key, np.nan))
+        if np.isfinite(v):
+            quarter.attrs[key] = v
+    if out.pipeline_used:
+        quarter.attrs.update({"win_chains": int(cfg["chains"]), "win_draws": int(cfg["draws"])})
     k = _kpi_group(tables, as_of)
     notes = list(out.notes)
     if k is None:
@@ -235,6 +238,10 @@ def pipeline_block(quarter: xr.Dataset, k: xr.Dataset | None, notes: list[str]) 
         block["trends"] = trends
     if "max_rhat" in quarter.attrs:
         block["win_model_max_rhat"] = round(float(quarter.attrs["max_rhat"]), 3)
+        block["win_model"] = {"max_rhat": round(float(quarter.attrs["max_rhat"]), 3),
+                              "min_ess_bulk": round(float(quarter.attrs.get("min_ess_bulk", np.nan)), 0),
+                              "chains": int(quarter.attrs.get("win_chains", 0)),
+                              "draws": int(quarter.attrs.get("win_draws", 0))}
     return jsonable(block)
 
 
