@@ -93,3 +93,81 @@ def test_map_outlines_only_moved_accounts():
     fig = plot_territory_map(a)
     np.testing.assert_array_equal(fig.axes[0].collections[0].get_edgecolors()[:, 3], [1, 0, 0, 1])
     matplotlib.pyplot.close("all")
+
+
+def _history(reps, amounts):
+    """A bookings table with one booking per rep in 2026-06 (the growth base)."""
+    return pd.DataFrame({"rep_id": reps, "date": pd.Timestamp("2026-06-15"), "amount": amounts})
+
+
+def test_growth_rep_without_positive_base_gets_peer_median_not_zero():
+    fc = synthetic_forecast(n_reps=4, n_draws=50, seed=1)
+    reps = [str(r) for r in fc["rep"].values]
+    region = np.asarray(fc["region"].values).astype(str)
+    tables = {"bookings": _history(reps, [100_000.0, 200_000.0, -5_000.0, 300_000.0])}
+    ds = set_quotas({"method": "growth", "growth": 0.1}, fc, tables)
+    q = ds["annual_quota"].values
+    assert np.all(q > 0)
+    peers = [i for i in (0, 1, 3) if region[i] == region[2]] or [0, 1, 3]
+    expected = float(np.median([(100_000.0, 200_000.0, None, 300_000.0)[i] for i in peers])) * 1.1
+    assert q[2] == pytest_approx_rel(expected)
+    assert q[0] == pytest_approx_rel(110_000.0) and ds.attrs["n_reps_no_growth_base"] == 1
+
+
+def pytest_approx_rel(x):
+    import pytest
+
+    return pytest.approx(x, rel=1e-9)
+
+
+def test_cli_quotas_months_as_text_no_zero_rows_and_bad_cubes(tmp_path):
+    fc = synthetic_forecast(n_reps=3, n_draws=50, seed=2)
+    fc = fc.assign_coords(period=pd.to_datetime([f"{p}-01" for p in fc["period"].values]))
+    cube = tmp_path / "fc.nc"
+    fc.to_netcdf(cube)
+    out = tmp_path / "q.csv"
+    res = runner.invoke(app, ["quotas", "--cube", str(cube), "--out", str(out),
+                              "--config", '{"method": "equal_probability", "probability": 0.5}'])
+    assert res.exit_code == 0, res.output
+    q = pd.read_csv(out, dtype={"period": str})
+    assert q["period"].iloc[0] == "2027-01" and (q["quota"] > 0).all()
+    # bad cubes: one line naming the file, nothing written
+    (tmp_path / "bad.nc").write_text("garbage\n")
+    (tmp_path / "empty").mkdir()
+    nan = fc.copy(deep=True)
+    nan["bookings"][1, 3, 7] = np.nan
+    nan.to_netcdf(tmp_path / "nan.nc")
+    for name, words in (("bad.nc", "not a readable forecast cube"), ("empty", "not a readable"),
+                        ("nan.nc", "1 missing or non-finite draws")):
+        o = tmp_path / f"out_{name}.csv"
+        r = runner.invoke(app, ["quotas", "--cube", str(tmp_path / name), "--out", str(o),
+                                "--config", '{"method": "equal_probability", "probability": 0.5}'])
+        assert r.exit_code != 0 and words in str(r.exception) and name in str(r.exception)
+        assert "\n" not in str(r.exception) and not o.exists()
+
+
+def test_cli_hiring_bad_input_names_flags_and_json_has_no_nan(tmp_path):
+    out = tmp_path / "h.json"
+    base = ["hiring", "--start", "2027-01", "--draws", "100", "--out", str(out)]
+    for args, flag in ((["--target", "nan", "--headcount", "3", "--productivity", "1e5"], "--target"),
+                       (["--target", "0", "--headcount", "0", "--productivity", "1e5"], "--target"),
+                       (["--target", "1e6", "--headcount", "3", "--productivity", "-5"], "--productivity"),
+                       (["--target", "1e6", "--headcount", "3", "--productivity", "1e5",
+                         "--attrition", "2"], "--attrition")):
+        r = runner.invoke(app, base + args)
+        assert r.exit_code != 0 and str(r.exception).startswith(flag), (args, r.exception)
+        assert not out.exists()
+    # target met with no hires: no "one fewer" -> null, strict JSON
+    r = runner.invoke(app, base + ["--target", "1000", "--headcount", "5", "--productivity", "1e5"])
+    assert r.exit_code == 0, r.output
+    sol = json.loads(out.read_text(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    assert sol["total_hires"] == 0 and sol["probability_one_fewer"] is None
+
+
+def test_cli_territory_errors_name_flags(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    synthetic_accounts(60, 3, seed=1).to_csv(src / "accounts.csv", index=False)
+    r = runner.invoke(app, ["territory", "--data", str(src), "--out", str(tmp_path / "t.csv"),
+                            "--max-moved", "1.5"])
+    assert r.exit_code != 0 and str(r.exception).startswith("--max-moved")

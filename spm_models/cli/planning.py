@@ -65,8 +65,11 @@ def territory(
     tables = _tables(data)
     if "accounts" not in tables:
         raise InputError(f"{data}: table 'accounts' is missing")
-    res = balance_territories(tables["accounts"], k=k, max_moved_share=max_moved,
-                              potential_tol=potential_tol, workload_tol=workload_tol)
+    try:
+        res = balance_territories(tables["accounts"], k=k, max_moved_share=max_moved,
+                                  potential_tol=potential_tol, workload_tol=workload_tol)
+    except InputError as exc:
+        raise InputError([_as_flag(p, _TERRITORY_FLAGS) for p in exc.problems]) from None
     _atomic_write_text(out, res.assignment.to_csv(index=False))
     if metrics:
         _atomic_write_text(metrics, json.dumps({"before": res.before, "after": res.after}, indent=2, default=float))
@@ -82,6 +85,49 @@ def territory(
                f"moved {a['share_moved']:.1%}, mean distance {a['mean_distance_km']:.0f} km; wrote {out}")
 
 
+def _forecast_cube(path: Path):
+    """The forecast cube at ``path`` (zarr folder or netCDF file) with ``bookings(rep, period,
+    draw)``, months as ``YYYY-MM`` text; one :class:`InputError` line naming the file when it
+    cannot be read, lacks that variable, has periods that are not months or missing draws."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from spm_models.cube import read_cube
+    from spm_models.errors import InputError
+
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    try:
+        fc = read_cube(path) if path.is_dir() else xr.open_dataset(path).load()
+    except Exception as exc:  # noqa: BLE001 -- any reader failure is the file's problem
+        kind = "zarr folder" if path.is_dir() else "netCDF file"
+        raise InputError(f"{path}: not a readable forecast cube ({kind}): "
+                         f"{type(exc).__name__}: {(str(exc) or 'no detail').split('. ')[0]}") from None
+    if "scenario" in fc.dims:
+        fc = fc.isel(scenario=0, drop=True)
+    if "bookings" not in fc.data_vars:
+        raise InputError(f"{path}: variable 'bookings' missing (a forecast cube has "
+                         f"bookings(rep, period, draw); found: {', '.join(map(str, fc.data_vars)) or 'none'})")
+    dims = set(fc["bookings"].dims)
+    if not {"rep", "period", "draw"} <= dims:
+        raise InputError(f"{path}: variable 'bookings' has dims {tuple(fc['bookings'].dims)}, "
+                         "expected (rep, period, draw)")
+    values = fc["period"].values
+    try:
+        months = pd.PeriodIndex(pd.to_datetime(pd.Index(values).astype(str), format="mixed"),
+                                freq="M").strftime("%Y-%m")
+    except (ValueError, TypeError):
+        raise InputError(f"{path}: coordinate 'period': not months (YYYY-MM), e.g. {values[0]!r}") from None
+    fc = fc.assign_coords(period=np.asarray(months, dtype=object).astype(str))
+    bad = ~np.isfinite(fc["bookings"].transpose("rep", "period", ...).values)
+    if bad.any():
+        r, t = np.argwhere(bad.reshape(bad.shape[0], bad.shape[1], -1).any(axis=2))[0]
+        raise InputError(f"{path}: variable 'bookings': {int(bad.sum())} missing or non-finite "
+                         f"draws, first at rep {fc['rep'].values[r]!s}, period {fc['period'].values[t]!s}")
+    return fc
+
+
 @app.command("quotas")
 def quotas(
     cube: Path = typer.Option(..., "--cube", help="Forecast cube (zarr or netCDF) with bookings(rep, period, draw)."),
@@ -92,18 +138,16 @@ def quotas(
     fairness: Path | None = typer.Option(None, "--fairness", help="JSON of the fairness figures."),
 ) -> None:
     """Set quotas from a forecast cube (growth, top_down or equal_probability)."""
-    import xarray as xr
-
-    from spm_models.cube import read_cube
     from spm_models.planning.quota import fairness_summary, set_quotas
 
     cfg = _section(scenario, "quota", config)
-    fc = read_cube(cube) if cube.is_dir() else xr.open_dataset(cube).load()
-    if "scenario" in fc.dims:
-        fc = fc.isel(scenario=0, drop=True)
+    fc = _forecast_cube(cube)
     tables = _tables(data) if data else None
     ds = set_quotas(cfg, fc, tables)
     df = ds["quota"].to_dataframe().reset_index()[["rep", "period", "quota"]].rename(columns={"rep": "rep_id"})
+    # a month with quota 0 is a month the rep is not on quota (before a hire's start): no row,
+    # since comp plans reject a quota period whose quota is 0 (comp_plan.md)
+    df = df[df["quota"] > 0]
     _atomic_write_text(out, df.to_csv(index=False))
     summary = fairness_summary(ds)
     summary.update({k: v for k, v in ds.attrs.items() if isinstance(v, (int, float))})
@@ -131,18 +175,56 @@ def hiring(
     out: Path | None = typer.Option(None, "--out", help="JSON of the solution."),
 ) -> None:
     """Fewest hires so that P(capacity >= target) >= probability."""
+    import math
+
     import numpy as np
 
+    from spm_models.errors import InputError
     from spm_models.planning.capacity import solve_hiring
 
+    problems = [f"--{flag}: must be a finite number > 0, got {v!r}"
+                for flag, v in (("target", target), ("productivity", productivity))
+                if not (math.isfinite(v) and v > 0)]
+    if not (math.isfinite(productivity_cv) and productivity_cv >= 0):
+        problems.append(f"--productivity-cv: must be a finite number >= 0, got {productivity_cv!r}")
+    if draws < 10:
+        problems.append(f"--draws: must be at least 10, got {draws}")
+    if problems:
+        raise InputError(problems)
     prod = productivity * np.random.default_rng([seed, 3]).lognormal(
         -0.5 * np.log1p(productivity_cv**2), np.sqrt(np.log1p(productivity_cv**2)), draws)
-    sol = solve_hiring(target, probability, start=start, months=months, headcount_now=headcount,
-                       attrition_monthly=attrition, ramp_tau=ramp_tau, hiring_lag_months=lag,
-                       productivity=prod, n_draws=draws, seed=seed, schedule=schedule)
+    try:
+        sol = solve_hiring(target, probability, start=start, months=months, headcount_now=headcount,
+                           attrition_monthly=attrition, ramp_tau=ramp_tau, hiring_lag_months=lag,
+                           productivity=prod, n_draws=draws, seed=seed, schedule=schedule)
+    except InputError as exc:
+        raise InputError([_as_flag(p, _HIRING_FLAGS) for p in exc.problems]) from None
     res = {"total_hires": sol.total_hires, "feasible": sol.feasible, "probability": sol.probability,
-           "probability_one_fewer": sol.probability_one_fewer,
+           "probability_one_fewer": (sol.probability_one_fewer  # null: no "one fewer" below 0
+                                     if math.isfinite(sol.probability_one_fewer) else None),
            "hiring_plan": {str(k): int(v) for k, v in sol.hiring_plan.items()}}
     if out:
-        _atomic_write_text(out, json.dumps(res, indent=2, default=float))
-    typer.echo(json.dumps(res))
+        _atomic_write_text(out, json.dumps(res, indent=2, default=float, allow_nan=False))
+    typer.echo(json.dumps(res, allow_nan=False))
+
+
+#: ``spm plan hiring``'s flags for the keys the capacity functions name in their errors
+_HIRING_FLAGS = {"target": "--target", "probability": "--probability", "months": "--months",
+                 "headcount_now": "--headcount", "attrition_monthly": "--attrition",
+                 "ramp_tau": "--ramp-tau", "hiring_lag_months": "--lag", "schedule": "--schedule",
+                 "n_draws": "--draws", "start": "--start", "productivity": "--productivity"}
+
+
+#: ``spm plan territory``'s flags for the keys the territory functions name in their errors
+_TERRITORY_FLAGS = {"k": "--k", "max_moved_share": "--max-moved", "potential_tol": "--potential-tol",
+                    "workload_tol": "--workload-tol"}
+
+
+def _as_flag(problem: str, flags: dict[str, str]) -> str:
+    """An error line naming a scenario key, with the key replaced by the command's flag."""
+    import re
+
+    m = re.match(r"scenario section '[^']+', key '([^']+)'(.*)", problem)
+    if m and m.group(1) in flags:
+        return flags[m.group(1)] + m.group(2)
+    return problem

@@ -7,6 +7,7 @@ scenario section and the key, e.g. ``scenario section 'quota', key 'growth': mus
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,9 @@ def number(
         problems.append(f"{where(section, key)}: must be a number, got {value!r}")
         return default
     value = float(value)
+    if not math.isfinite(value):
+        problems.append(f"{where(section, key)}: must be a finite number, got {value!r}")
+        return default
     bad = (
         (lo is not None and (value <= lo if lo_open else value < lo))
         or (hi is not None and (value >= hi if hi_open else value > hi))

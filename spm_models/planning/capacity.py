@@ -122,6 +122,9 @@ def _productivity(productivity: Any, n_draws: int, periods: Sequence[str], seed:
     arr = np.asarray(arr, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{where(SECTION, 'productivity')}: contains non-finite values")
+    if (arr < 0).any():
+        raise InputError(f"{where(SECTION, 'productivity')}: must be >= 0 (bookings per ramped "
+                         f"rep-month), got {float(arr.min()):g}")
     if arr.shape[0] not in (1, n_t):
         raise InputError(f"{where(SECTION, 'productivity')}: {arr.shape[0]} periods for a {n_t}-month horizon")
     if arr.shape[1] != n_draws:
@@ -265,7 +268,7 @@ def _solve_window(target: float, probability: float, schedule: str, max_hires: i
     by default the months whose hires still start inside the horizon."""
     problems: list[str] = []
     cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires}
-    number(SECTION, cfg, "target", problems, required=True, lo=0)
+    number(SECTION, cfg, "target", problems, required=True, lo=0, lo_open=True)
     number(SECTION, cfg, "probability", problems, required=True, lo=0, hi=1, lo_open=True, hi_open=True)
     number(SECTION, cfg, "max_hires", problems, lo=0)
     choice(SECTION, cfg, "schedule", ("constant", "front_loaded"), problems)

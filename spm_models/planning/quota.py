@@ -241,7 +241,8 @@ def ramp_share(forecast: xr.Dataset, ramp_tau: float = DEFAULT_RAMP_TAU) -> xr.D
 
 
 def new_rep_rule(values: xr.DataArray, forecast: xr.Dataset, cfg: Mapping[str, Any],
-                 only_zero: bool = False) -> tuple[xr.DataArray, int]:
+                 only_zero: bool = False,
+                 no_base: np.ndarray | None = None) -> tuple[xr.DataArray, int]:
     """Quota (or allocation basis) of reps without a full last-year history.
 
     A rep hired less than ``history_months`` before the plan starts (a hire, a recent
@@ -249,19 +250,23 @@ def new_rep_rule(values: xr.DataArray, forecast: xr.Dataset, cfg: Mapping[str, A
     history in the same region** (all such reps when the region has none) × its
     :func:`ramp_share` over the plan year. With ``only_zero`` only such reps whose value is 0
     (e.g. hires owning no accounts yet) are replaced. Returns the values and how many reps
-    the rule set. Documented in ``docs/planning.md`` (reps without history).
+    the rule set. ``no_base`` (rep,) bool: reps with a full history that gives no usable
+    basis (e.g. no positive last-year bookings for ``growth``); they get the same rule and are
+    not used as peers. Documented in ``docs/planning.md`` (reps without history).
     """
     since = _months_since_hire(forecast)
-    new = since < int(cfg.get("history_months", 12))
-    if only_zero:
-        new &= np.asarray(values.values) <= 0
+    short = since < int(cfg.get("history_months", 12))
+    new = short & (np.asarray(values.values) <= 0) if only_zero else short.copy()
+    full = ~short if no_base is None else ~short & ~no_base
+    if no_base is not None:
+        new = new | no_base
     if not new.any():
         return values, 0
-    full = ~(since < int(cfg.get("history_months", 12)))
     vals = np.asarray(values.values, dtype=float).copy()
     if not full.any():
-        raise InputError(f"{where(SECTION, 'method')}: no rep has a full last-year history to set "
-                         "the quotas of new reps from")
+        raise InputError(f"{where(SECTION, 'method')}: no rep has a full last-year history"
+                         + (" with positive bookings" if no_base is not None and no_base.any() else "")
+                         + " to set the quotas of new reps from")
     da = forecast["bookings"]
     region = (np.asarray(da["region"].values).astype(str) if "region" in da.coords
               else np.full(da.sizes["rep"], ""))
@@ -326,8 +331,11 @@ def annual_quotas(
     if method == "growth":
         last = last_year_bookings(tables, reps, first, cfg["history_months"])
         quota = last.clip(min=0.0) * (1.0 + cfg["growth"])
-        quota, n_new = new_rep_rule(quota, forecast, cfg)
-        info.update(growth=cfg["growth"], n_reps_new_rule=n_new)
+        no_base = np.asarray(last.values, dtype=float) <= 0  # growth of nothing is no quota
+        quota, n_new = new_rep_rule(quota, forecast, cfg, no_base=no_base)
+        info.update(growth=cfg["growth"], n_reps_new_rule=n_new,
+                    n_reps_no_growth_base=int((no_base & ~(_months_since_hire(forecast)
+                                                            < int(cfg["history_months"]))).sum()))
     elif method == "top_down":
         total = cfg["target"] * cfg["over_assignment"]
         by = cfg["allocate_by"]
