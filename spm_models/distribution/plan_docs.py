@@ -33,6 +33,7 @@ from spm_models.distribution.rep_figures import (
     attainment_grid,
     pay_curves,
     quota_by_period,
+    quota_index,
     rep_table,
 )
 from spm_models.distribution.templates import DOC, INDEX, STYLE
@@ -116,7 +117,7 @@ def build_docs(world: World, *, curve_points: int = 101,
         grid = attainment_grid(plan, curve_points)
         earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
             plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
-        i100 = int(np.argmin(np.abs(grid - 1.0)))
+        i100 = quota_index(grid)  # the curve at exactly 100 %, not the nearest grid step
         for i, row in enumerate(group.to_dict("records")):
             mine = by_territory.get(str(row["territory_id"])) if accounts is not None else None
             if accounts is not None and mine is None:
