@@ -167,7 +167,8 @@ def test_plain_words_skip_absent_and_describe_part_two_features() -> None:
                            measures=(curve_measure, margin), bonuses=(), draw=None, raw={})
     text = as_text(plan_in_words(plan))
     assert "Step pay curve" in text and "120 % → 1.5×" in text
-    assert "Gate: this measure pays only once your margin attainment reaches 80 %" in text
+    assert ("Gate: this measure pays only once your margin attainment in the same quarter "
+            "reaches 80 %") in text
     assert "Advance cap" in text and "100 %" in text
     assert "EUR 28,000 a year" in text  # 70 % of the TI
     bare = SimpleNamespace(name="bare", currency=None, plan_year_start=None, payout_frequency="year",
