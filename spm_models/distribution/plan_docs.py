@@ -16,6 +16,7 @@ Acceptances are recorded against it (:mod:`.acceptance`).
 from __future__ import annotations
 
 import hashlib
+from html import unescape
 import json
 import re
 from dataclasses import dataclass, field
@@ -230,10 +231,7 @@ def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = No
         path = Path(docs) / safe_file_name(rep)
         if not path.exists():
             raise InputError(f"{path}: no plan document for rep {rep!r} (run spm plan-docs first)")
-        m = re.search(r'<meta name="spm-content-hash" content="([0-9a-f]{64})">', path.read_text())
-        if m is None:
-            raise InputError(f"{path}: not a plan document (no content hash)")
-        h, name = m.group(1), world_scenario.name
+        h, name = _document_hash(path, world_scenario.name, str(rep)), world_scenario.name
     else:
         world = scenario_world(scenario)
         world_scenario = world.scenario
@@ -244,6 +242,32 @@ def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = No
         h, name = found[0].content_hash, world.scenario.name
     return acceptance.record(name, str(rep), h, by,
                              acceptance.acceptance_ledger(world_scenario, ledger))
+
+
+def _meta(text: str, name: str) -> str | None:
+    m = re.search(rf'<meta name="{name}" content="([^"]*)">', text)
+    return unescape(m.group(1)) if m else None
+
+
+def _document_hash(path: Path, scenario: str, rep: str) -> str:
+    """The content hash of the document at ``path``, after checking it is ``rep``'s document
+    of ``scenario`` (its ``spm-scenario`` and ``spm-rep`` meta tags); :class:`InputError` if not."""
+    from spm_models.errors import InputError
+
+    text = path.read_text()
+    h = _meta(text, "spm-content-hash")
+    if h is None or not re.fullmatch(r"[0-9a-f]{64}", h):
+        raise InputError(f"{path}: not a plan document (no content hash)")
+    doc_scenario, doc_rep = _meta(text, "spm-scenario"), _meta(text, "spm-rep")
+    if doc_scenario is None or doc_rep is None:
+        raise InputError(f"{path}: the document does not name its scenario and rep (written by an "
+                         "older version); write the documents again with spm plan-docs")
+    if doc_scenario != scenario:
+        raise InputError(f"{path}: a document of scenario {doc_scenario!r}, not {scenario!r}; "
+                         f"accept it with that scenario or write {scenario!r}'s documents")
+    if doc_rep != rep:
+        raise InputError(f"{path}: the document of rep {doc_rep!r}, not {rep!r}")
+    return h
 
 
 def _scenario_only(path: str | Path) -> Any:
