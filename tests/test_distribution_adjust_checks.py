@@ -176,7 +176,7 @@ def test_cli_propose_checks_the_scenario(csv_scenario: Path, tmp_path: Path, cap
                 ["--rep", "R1", "--size", "-5%", "--from", "2027-13"],
                 ["--rep", "R1", "--size", "-5%", "--from", "2027-01"],  # before the horizon
                 ["--rep", "R1", "--size", "20"]):
-        code, out, err = _run(capsys, "propose", scen, *bad, *base)
+        code, _, err = _run(capsys, "propose", scen, *bad, *base)
         assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not list(Path(store).glob("ADJ-*.yaml"))
     assert _run(capsys, "propose", scen, "--territory", "T3", "--size", "-5%", *base)[0] == 0

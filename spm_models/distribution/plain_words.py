@@ -231,8 +231,8 @@ def rule_advance_cap(ctx: MeasureContext) -> list[str]:
         return []
     qp = str(ctx.get("quota_period", "year"))
     if qp == "month":
-        return [f"Advance cap of {pct(x)}: with a monthly quota every month ends its quota "
-                "period, so it never holds earnings back."]
+        return [(f"Advance cap of {pct(x)}: with a monthly quota every month ends its quota "
+                 "period, so it never holds earnings back.")]
     return [(f"Advance cap: before the last month of a {PERIOD_WORDS.get(qp, qp)}, what counts "
              f"for it is limited to {pct(x)} of its earnings at 100 % of quota, pro rata for the "
              "months elapsed; the last month counts in full (a true-up).")]

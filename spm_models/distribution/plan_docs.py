@@ -16,10 +16,10 @@ Acceptances are recorded against it (:mod:`.acceptance`).
 from __future__ import annotations
 
 import hashlib
-from html import unescape
 import json
 import re
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
