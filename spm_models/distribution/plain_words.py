@@ -253,7 +253,9 @@ def _where(credit: Any) -> list[tuple[str, list[str]]]:
 
 
 def _or_words(values: list[str]) -> str:
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+    if len(values) <= 1:
+        return values[0] if values else "(no value)"
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def rule_credit(ctx: MeasureContext) -> list[str]:
