@@ -114,8 +114,14 @@ def test_review_rules(tmp_path: Path) -> None:
 
 
 def test_cli_propose_approve_reject_list(world, tmp_path: Path, capsys, monkeypatch) -> None:
+    from spm_models.distribution import world as world_mod
+
     scen = str(world.scenario.path)
     monkeypatch.delenv("SPM_ADJUSTMENTS", raising=False)
+    targets = world_mod.ScenarioTargets(
+        frozenset(world.cube["rep"].values.astype(str)),
+        frozenset(world.cube["territory_id"].values.astype(str)), tuple(world.plans["AE"].months))
+    monkeypatch.setattr(world_mod, "scenario_targets", lambda path: targets)
 
     def run(*argv: str) -> tuple[int, str, str]:
         with pytest.raises(SystemExit) as exc:

@@ -167,7 +167,8 @@ def test_plain_words_skip_absent_and_describe_part_two_features() -> None:
                            measures=(curve_measure, margin), bonuses=(), draw=None, raw={})
     text = as_text(plan_in_words(plan))
     assert "Step pay curve" in text and "120 % → 1.5×" in text
-    assert "Gate: this measure pays only once your margin attainment reaches 80 %" in text
+    assert ("Gate: this measure pays only once your margin attainment in the same quarter "
+            "reaches 80 %") in text
     assert "Advance cap" in text and "100 %" in text
     assert "EUR 28,000 a year" in text  # 70 % of the TI
     bare = SimpleNamespace(name="bare", currency=None, plan_year_start=None, payout_frequency="year",
@@ -182,3 +183,18 @@ def test_plain_words_change_with_the_plan(world) -> None:
     b = as_text(plan_in_words(plan.with_value("measures[0].tiers[1].rate", 0.12)))
     assert "10 % of credited revenue" in a and "12 % of credited revenue" in b
     assert "club: USD 2,500" in a and "120 %" in a
+
+
+def test_accept_refuses_a_document_of_another_scenario_or_rep(world, tmp_path: Path) -> None:
+    out = tmp_path / "docs"
+    plan_docs.write_plan_docs(world, out)
+    scen = Path(world.scenario.path)
+    other = scen.with_name("other.yaml")
+    other.write_text(scen.read_text().replace("name: synthetic", "name: other"))
+    with pytest.raises(InputError, match="a document of scenario 'synthetic', not 'other'"):
+        plan_docs.accept(other, "R1", "Dee", docs=out)
+    (out / "R4.html").write_text((out / "R1.html").read_text())  # R1's document under R4's name
+    with pytest.raises(InputError, match="the document of rep 'R1', not 'R4'"):
+        plan_docs.accept(scen, "R4", "Dee", docs=out)
+    assert acceptance.read_entries(acceptance.acceptance_ledger(world.scenario)) == []
+    assert plan_docs.accept(scen, "R1", "Dee", docs=out)["rep_id"] == "R1"

@@ -81,19 +81,27 @@ def propose(
     sd: str = typer.Option("0", "--sd", help="Uncertainty of the change (sd), e.g. 5%."),
     reason: str = typer.Option(..., "--reason"),
     by: str = typer.Option(..., "--by", help="Proposer's name."),
-    from_period: str | None = typer.Option(None, "--from", help="First month affected, YYYY-MM."),
+    from_period: str | None = typer.Option(None, "--from", help="First month affected, YYYY-MM "
+                                           "(a month of the scenario's horizon)."),
+    confirm_large: bool = typer.Option(False, "--confirm-large", help="Accept a size or sd "
+                                       "above +100 % (refused otherwise: usually a missing %)."),
     store: Path | None = _STORE,
 ) -> None:
-    """Propose an adjustment (state: proposed)."""
+    """Propose an adjustment (state: proposed). The rep or territory must be in the scenario's
+    data and --from in its horizon."""
     from spm_models.distribution.adjustments import propose as do_propose
+    from spm_models.distribution.world import scenario_targets
     from spm_models.errors import InputError
 
     if (rep is None) == (territory is None):
         raise InputError("give exactly one of --rep and --territory")
+    known = scenario_targets(scenario)
     adj = do_propose(_store(scenario, store), _scenario_name(scenario),
                      target="rep" if rep is not None else "territory",
                      target_id=rep if rep is not None else territory, what=what, size=size,
-                     sd=sd, reason=reason, by=by, from_period=from_period)
+                     sd=sd, reason=reason, by=by, from_period=from_period,
+                     known_ids=known.reps if rep is not None else known.territories,
+                     months=known.months, allow_large=confirm_large)
     typer.echo(f"{adj.id} proposed")
 
 
@@ -122,9 +130,18 @@ def reject(scenario: Path = typer.Argument(...), adj_id: str = typer.Argument(..
     _review("rejected", scenario, adj_id, by, comment, store)
 
 
+def _check_status(value: str | None) -> str | None:
+    from spm_models.distribution.adjustments import STATES
+
+    if value is not None and value not in STATES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(STATES)}")
+    return value
+
+
 @adjust_app.command("list")
 def list_(scenario: Path = typer.Argument(...),
-          status: str | None = typer.Option(None, "--status", help="proposed | approved | rejected"),
+          status: str | None = typer.Option(None, "--status", help="proposed | approved | rejected",
+                                            callback=_check_status),
           store: Path | None = _STORE) -> None:
     """List the scenario's adjustments."""
     from spm_models.distribution.adjustments import load_adjustments

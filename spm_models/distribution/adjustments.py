@@ -17,8 +17,11 @@
     status: proposed             # proposed -> approved | rejected (final)
     reviewed_by: ...             # with reviewed_os_user, reviewed_at, comment
 
-A reviewer must not be the proposer (four eyes); an approved or rejected adjustment is final
-(propose a new one to change it). Every file is written atomically.
+A reviewer must not be the proposer (four eyes; names compared ignoring case and spacing); an
+approved or rejected adjustment is final (propose a new one to change it). Ids are allocated,
+and a review reads, checks and writes its file, under one exclusive lock on the store's
+``.lock`` file, so of two reviews at once the second sees the first's decision and fails.
+Every file is written atomically.
 
 **Effect** (:func:`apply_adjustments`, pure): only ``approved`` adjustments apply, in id order.
 Each draws one multiplicative factor per forecast draw, ``f_d = max(0, 1 + size + sd·z_d)``
@@ -36,8 +39,11 @@ A territory target means every rep whose ``territory_id`` is that territory.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +59,11 @@ from spm_models.errors import InputError
 TARGETS = ("rep", "territory")
 WHATS = ("forecast", "quota", "potential")
 STATES = ("proposed", "approved", "rejected")
+#: largest size and sd accepted without ``allow_large`` (``--confirm-large``): +100 %, a
+#: doubling; ``--size 20`` (+2,000 %) is almost always a missing ``%``
+MAX_SIZE = 1.0
 _ID_RE = re.compile(r"^ADJ-(\d+)$")
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass
@@ -141,13 +151,70 @@ def _now(now: datetime | None) -> str:
     return (now or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
+@contextmanager
+def _store_lock(folder: Path) -> Iterator[None]:
+    """An exclusive ``fcntl`` lock on ``folder/.lock`` (blocking) for read-check-write."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def same_person(a: str | None, b: str | None) -> bool:
+    """Names equal ignoring case and spacing (``" ana  diaz"`` is ``"Ana Diaz"``)."""
+    def norm(x: str | None) -> str:
+        return " ".join(str(x or "").split()).casefold()
+
+    return norm(a) == norm(b)
+
+
+def _check_size(size: Any, sd: Any, allow_large: bool) -> tuple[float, float]:
+    size_v, sd_v = _parse_share(size, "size"), _parse_share(sd, "sd")
+    if size_v <= -1:
+        raise InputError(f"--size: {size!r} would remove everything; use a size above -100 %")
+    if sd_v < 0:
+        raise InputError(f"--sd: must not be negative, got {sd!r}")
+    for name, raw, v in (("size", size, size_v), ("sd", sd, sd_v)):
+        if v > MAX_SIZE and not allow_large:
+            raise InputError(f"--{name}: {raw!r} means {v * 100:+g} %, above +{MAX_SIZE * 100:g} % "
+                             "(-20% or -0.2 is -20 %); give --confirm-large if it is meant")
+    return size_v, sd_v
+
+
+def _check_target(target: str, target_id: str, known: Collection[str] | None,
+                  scenario: str) -> None:
+    if known is not None and target_id not in known:
+        sample = ", ".join(sorted(map(str, known))[:3])
+        kind = {"rep": "reps", "territory": "territories"}.get(target, target)
+        raise InputError(f"--{target}: {target_id!r} is not a {target} of scenario {scenario}'s "
+                         f"data ({len(known)} {kind}, e.g. {sample})")
+
+
+def _check_month(from_period: str | None, months: Sequence[str] | None, scenario: str) -> None:
+    if from_period is None:
+        return
+    if not _MONTH_RE.fullmatch(str(from_period)):
+        raise InputError(f"--from: expected a month YYYY-MM (01-12), got {from_period!r}")
+    if months and str(from_period) not in months:
+        raise InputError(f"--from: {from_period} is outside scenario {scenario}'s horizon "
+                         f"{months[0]}..{months[-1]}")
+
+
 def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, what: str,
             size: Any, sd: Any = 0.0, reason: str, by: str, from_period: str | None = None,
-            now: datetime | None = None) -> Adjustment:
+            now: datetime | None = None, known_ids: Collection[str] | None = None,
+            months: Sequence[str] | None = None, allow_large: bool = False) -> Adjustment:
     """Record a proposed adjustment; return it (its ``id`` is the next free ``ADJ-<n>``).
 
-    Raises :class:`InputError` (naming the option) for an unknown target/what, an empty reason
-    or name, a size of −100 % or less, a negative sd, or a malformed ``from_period``.
+    ``known_ids``: the scenario's rep (or territory) ids, ``months``: its horizon months
+    (``YYYY-MM``); when given, the target and ``from_period`` must be among them (see
+    :func:`spm_models.distribution.world.scenario_targets`). Raises :class:`InputError`
+    (naming the option) for an unknown target/what, a target id or month not in the scenario,
+    an empty reason or name, a size of −100 % or less, a negative sd, a size or sd above
+    :data:`MAX_SIZE` without ``allow_large``, or a malformed ``from_period``.
     """
     from spm_models.ledger import os_user
 
@@ -155,29 +222,22 @@ def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, w
         raise InputError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
     if what not in WHATS:
         raise InputError(f"--what: must be one of {', '.join(WHATS)}; got {what!r}")
-    if not str(target_id).strip():
+    target_id = str(target_id).strip()
+    if not target_id:
         raise InputError(f"--{target}: the {target} id must not be empty")
-    size_v, sd_v = _parse_share(size, "size"), _parse_share(sd, "sd")
-    if size_v <= -1:
-        raise InputError(f"--size: {size!r} would remove everything; use a size above -100 %")
-    if sd_v < 0:
-        raise InputError(f"--sd: must not be negative, got {sd!r}")
+    _check_target(target, target_id, known_ids, scenario)
+    size_v, sd_v = _check_size(size, sd, allow_large)
     if not reason or not reason.strip():
         raise InputError("--reason: a reason is required")
     if not by or not by.strip():
         raise InputError("--by: the proposer's name must not be empty")
-    if from_period is not None and not re.fullmatch(r"\d{4}-\d{2}", str(from_period)):
-        raise InputError(f"--from: expected a month YYYY-MM, got {from_period!r}")
+    _check_month(from_period, months, scenario)
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    import fcntl
-
-    with open(folder / ".lock", "w") as lock:  # ids are allocated under a lock
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _store_lock(folder):  # ids are allocated under the store's lock
         taken = [int(m.group(1)) for p in folder.glob("ADJ-*.yaml")
                  if (m := _ID_RE.match(p.stem))]
         adj = Adjustment(id=f"ADJ-{max(taken, default=0) + 1:04d}", scenario=scenario,
-                         target=target, target_id=str(target_id).strip(), what=what, size=size_v,
+                         target=target, target_id=target_id, what=what, size=size_v,
                          sd=sd_v, reason=reason.strip(), proposed_by=by.strip(),
                          proposed_os_user=os_user(), proposed_at=_now(now),
                          from_period=str(from_period) if from_period else None)
@@ -189,30 +249,34 @@ def review(folder: str | Path, adj_id: str, decision: str, by: str, comment: str
            now: datetime | None = None) -> Adjustment:
     """Approve or reject (``decision``) a proposed adjustment; return it.
 
-    Raises :class:`InputError` for an unknown id, an adjustment already reviewed, an empty
-    reviewer name, the proposer reviewing their own proposal, or a rejection without comment.
+    Read, check and write happen under the store's lock, so of two concurrent reviews one
+    wins and the other fails as already reviewed. Raises :class:`InputError` for an unknown
+    id, an adjustment already reviewed, an empty reviewer name, the proposer reviewing their
+    own proposal (names compared ignoring case and spacing), or a rejection without comment.
     """
     from spm_models.ledger import os_user
 
     if decision not in ("approved", "rejected"):
         raise InputError(f"decision must be approved or rejected, got {decision!r}")
+    if not by or not by.strip():
+        raise InputError("--by: the reviewer's name must not be empty")
+    if decision == "rejected" and not (comment and comment.strip()):
+        raise InputError("--comment: say why the adjustment is rejected")
     folder = Path(folder)
     path = folder / f"{adj_id}.yaml"
     if not path.exists():
         raise InputError(f"{path}: no adjustment {adj_id!r}")
-    adj = _read(path)
-    if adj.status != "proposed":
-        raise InputError(f"{path}, field 'status': {adj_id} is already {adj.status} by "
-                         f"{adj.reviewed_by}; propose a new adjustment to change it")
-    if not by or not by.strip():
-        raise InputError("--by: the reviewer's name must not be empty")
-    if by.strip() == adj.proposed_by:
-        raise InputError(f"--by: {by.strip()} proposed {adj_id} and cannot also review it")
-    if decision == "rejected" and not (comment and comment.strip()):
-        raise InputError("--comment: say why the adjustment is rejected")
-    adj.status, adj.reviewed_by, adj.reviewed_os_user = decision, by.strip(), os_user()
-    adj.reviewed_at, adj.comment = _now(now), (comment.strip() if comment else None)
-    _write(folder, adj)
+    with _store_lock(folder):
+        adj = _read(path)
+        if adj.status != "proposed":
+            raise InputError(f"{path}, field 'status': {adj_id} is already {adj.status} by "
+                             f"{adj.reviewed_by}; propose a new adjustment to change it")
+        if same_person(by, adj.proposed_by):
+            raise InputError(f"--by: {by.strip()} proposed {adj_id} (as {adj.proposed_by}) and "
+                             "cannot also review it")
+        adj.status, adj.reviewed_by, adj.reviewed_os_user = decision, by.strip(), os_user()
+        adj.reviewed_at, adj.comment = _now(now), (comment.strip() if comment else None)
+        _write(folder, adj)
     return adj
 
 

@@ -130,20 +130,48 @@ def rule_tiers(ctx: MeasureContext) -> list[str]:
     return [f"{head} — " + "; ".join(bands) + "."]
 
 
-def rule_curve(ctx: MeasureContext) -> list[str]:
+def _curve(ctx: MeasureContext) -> tuple[list[tuple[float, float]], str]:
+    """The measure's pay-curve points and interpolation, whichever form the plan holds them in:
+    ``Measure.curve`` (a tuple of points, ``Measure.interpolate`` beside it), an object or
+    mapping with ``points``/``interpolate`` (the YAML form)."""
     curve = ctx.get("curve")
-    if curve is None:
-        return []
-    points = _pairs(_field(curve, "points"))
+    if not curve:
+        curve = ctx.raw.get("curve")
+    if not curve:
+        return [], "linear"
+    if isinstance(curve, (list, tuple)):
+        points, mode = curve, ctx.get("interpolate", "linear")
+    else:
+        points = _field(curve, "points")
+        mode = _field(curve, "interpolate", "interpolation") or ctx.get("interpolate", "linear")
+    return _pairs(points), str(mode)
+
+
+def _unit_words(ctx: MeasureContext) -> str:
+    """Rule 2's unit ``U`` in words: the quota, or the measure's share of TI for the period."""
+    qp = str(ctx.get("quota_period", "year"))
+    words = PERIOD_WORDS.get(qp, qp)
+    if ctx.get("basis", "revenue") != "target_incentive":
+        return f"your quota for the {words}"
+    share = f"the measure's share of your target incentive for the {words}"
+    ti = ctx.target_incentive
+    if ti is None:
+        return share
+    months = {"month": 1, "quarter": 3, "year": 12}.get(qp, 12)
+    unit = float(ti) * float(ctx.get("weight", 1.0)) * months / 12
+    return f"{share} ({money(unit, ctx.currency)})"
+
+
+def rule_curve(ctx: MeasureContext) -> list[str]:
+    points, mode = _curve(ctx)
     if not points:
         return []
-    mode = str(_field(curve, "interpolate", "interpolation") or "linear")
     pts = ", ".join(f"{pct(a)} → {f:g}×" for a, f in points)
-    unit = ("your target incentive for the measure" if ctx.get("basis") == "target_incentive"
-            else "your quota")
+    unit = _unit_words(ctx)
     if mode == "step":
-        how = ("Step pay curve: you earn the factor of the last point you have reached, times "
-               f"{unit}; nothing below {pct(points[0][0])}")
+        how = ("Step pay curve: you earn the factor of the last point your attainment has reached "
+               f"(reaching a point exactly counts), times {unit}; nothing below "
+               f"{pct(points[0][0])}")
     else:
         how = ("Linear pay curve: the factor moves in a straight line between the points, times "
                f"{unit}; nothing below {pct(points[0][0])}, and the last factor above "
@@ -171,22 +199,29 @@ def rule_cap(ctx: MeasureContext) -> list[str]:
     return out
 
 
+def _is_gate(table: list[tuple[float, float]]) -> bool:
+    """``[[0, 0], [at, 1]]`` (or just ``[[at, 1]]``): pay ×1 from ``at``, nothing below."""
+    rows = table[1:] if len(table) == 2 and table[0] == (0.0, 0.0) else table
+    return len(rows) == 1 and rows[0][1] == 1 and rows[0][0] > 0
+
+
 def rule_modifiers(ctx: MeasureContext) -> list[str]:
     mods = ctx.get("modifiers") or ()
+    qp = PERIOD_WORDS.get(str(ctx.get("quota_period", "year")), "quota period")
     out = []
     for mod in mods:
         name = _field(mod, "measure")
         table = _pairs(_field(mod, "table"))
         if name is None or not table:
             continue
-        steps = ", ".join(f"from {pct(a)}: ×{f:g}" for a, f in table)
-        gate = (len(table) == 2 and table[0][1] == 0 and table[1][1] == 1)
-        if gate:
-            out.append(f"Gate: this measure pays only once your {name} attainment reaches "
-                       f"{pct(table[1][0])}.")
-        else:
-            out.append(f"Your {name} attainment multiplies these earnings ({steps}; "
-                       f"×0 below {pct(table[0][0])}).")
+        if _is_gate(table):
+            out.append(f"Gate: this measure pays only once your {name} attainment in the same "
+                       f"{qp} reaches {pct(table[-1][0])}.")
+            continue
+        steps = ", ".join(f"×{f:g} from {pct(a)}" for a, f in table)
+        below = f", ×0 below {pct(table[0][0])}" if table[0][0] > 0 else ""
+        out.append(f"Modifier: these earnings are multiplied by a factor set by your {name} "
+                   f"attainment in the same {qp} ({steps}{below}).")
     return out
 
 
@@ -194,26 +229,50 @@ def rule_advance_cap(ctx: MeasureContext) -> list[str]:
     x = ctx.get("advance_cap")
     if x is None:
         return []
-    return [("Advance cap: before the last month of a quota period, what you are paid for it is "
-             f"limited to {pct(x)} of your on-target earnings for the months elapsed; the last "
-             "month trues it up.")]
+    qp = str(ctx.get("quota_period", "year"))
+    if qp == "month":
+        return [(f"Advance cap of {pct(x)}: with a monthly quota every month ends its quota "
+                 "period, so it never holds earnings back.")]
+    return [(f"Advance cap: before the last month of a {PERIOD_WORDS.get(qp, qp)}, what counts "
+             f"for it is limited to {pct(x)} of its earnings at 100 % of quota, pro rata for the "
+             "months elapsed; the last month counts in full (a true-up).")]
+
+
+def _where(credit: Any) -> list[tuple[str, list[str]]]:
+    """``where`` as ``(column, allowed values)`` pairs, from ``CreditRule.where`` (pairs) or
+    the YAML mapping."""
+    where = _field(credit, "where")
+    if not where:
+        return []
+    items = where.items() if isinstance(where, dict) else where
+    out = []
+    for col, values in items:
+        vals = values if isinstance(values, (list, tuple)) else [values]
+        out.append((str(col), [str(v) for v in vals]))
+    return out
+
+
+def _or_words(values: list[str]) -> str:
+    if len(values) <= 1:
+        return values[0] if values else "(no value)"
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def rule_credit(ctx: MeasureContext) -> list[str]:
-    credit = ctx.get("credit")
-    if credit is None:
+    credit = ctx.get("credit") or ctx.raw.get("credit")
+    if not credit:
         return []
     out = []
     amount = _field(credit, "amount")
     if amount and amount != "amount":
-        out.append(f"You are credited the bookings' {amount}.")
-    where = _field(credit, "where")
-    if isinstance(where, dict) and where:
-        conds = "; ".join(f"{k} is {', '.join(map(str, v if isinstance(v, (list, tuple)) else [v]))}"
-                          for k, v in where.items())
-        out.append(f"Only bookings where {conds} count.")
+        out.append(f"You are credited each booking's {amount} (not its amount).")
+    where = _where(credit)
+    if where:
+        conds = " and ".join(f"whose {col} is {_or_words(vals)}" for col, vals in where)
+        out.append(f"Only bookings {conds} count toward this measure.")
     if _field(credit, "rollup"):
-        out.append("You are also credited the bookings of everyone reporting to you.")
+        out.append("You are also credited the bookings of everyone reporting to you, directly or "
+                   "through others (by the reps' managers).")
     return out
 
 
@@ -274,9 +333,16 @@ def rule_payout_rule(plan: Any, ti: float | None) -> Section | None:
     ))
 
 
+def rule_splits(plan: Any, ti: float | None) -> Section | None:
+    return Section("Shared bookings", (
+        ("A booking split between reps credits each of them their share of it (the shares add up "
+         "to 100 %); a booking that is not split credits its own rep in full."),
+    ))
+
+
 #: plan-level rules: the overview first, the measures' sections are inserted after it
 PLAN_RULES: list[Callable[[Any, float | None], Section | None]] = [
-    rule_bonuses, rule_draw, rule_payout_rule,
+    rule_splits, rule_bonuses, rule_draw, rule_payout_rule,
 ]
 
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from spm_models.distribution.rep_figures import (
     attainment_grid,
     pay_curves,
     quota_by_period,
+    quota_index,
     rep_table,
 )
 from spm_models.distribution.templates import DOC, INDEX, STYLE
@@ -116,7 +118,7 @@ def build_docs(world: World, *, curve_points: int = 101,
         grid = attainment_grid(plan, curve_points)
         earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
             plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
-        i100 = int(np.argmin(np.abs(grid - 1.0)))
+        i100 = quota_index(grid)  # the curve at exactly 100 %, not the nearest grid step
         for i, row in enumerate(group.to_dict("records")):
             mine = by_territory.get(str(row["territory_id"])) if accounts is not None else None
             if accounts is not None and mine is None:
@@ -229,10 +231,7 @@ def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = No
         path = Path(docs) / safe_file_name(rep)
         if not path.exists():
             raise InputError(f"{path}: no plan document for rep {rep!r} (run spm plan-docs first)")
-        m = re.search(r'<meta name="spm-content-hash" content="([0-9a-f]{64})">', path.read_text())
-        if m is None:
-            raise InputError(f"{path}: not a plan document (no content hash)")
-        h, name = m.group(1), world_scenario.name
+        h, name = _document_hash(path, world_scenario.name, str(rep)), world_scenario.name
     else:
         world = scenario_world(scenario)
         world_scenario = world.scenario
@@ -243,6 +242,32 @@ def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = No
         h, name = found[0].content_hash, world.scenario.name
     return acceptance.record(name, str(rep), h, by,
                              acceptance.acceptance_ledger(world_scenario, ledger))
+
+
+def _meta(text: str, name: str) -> str | None:
+    m = re.search(rf'<meta name="{name}" content="([^"]*)">', text)
+    return unescape(m.group(1)) if m else None
+
+
+def _document_hash(path: Path, scenario: str, rep: str) -> str:
+    """The content hash of the document at ``path``, after checking it is ``rep``'s document
+    of ``scenario`` (its ``spm-scenario`` and ``spm-rep`` meta tags); :class:`InputError` if not."""
+    from spm_models.errors import InputError
+
+    text = path.read_text()
+    h = _meta(text, "spm-content-hash")
+    if h is None or not re.fullmatch(r"[0-9a-f]{64}", h):
+        raise InputError(f"{path}: not a plan document (no content hash)")
+    doc_scenario, doc_rep = _meta(text, "spm-scenario"), _meta(text, "spm-rep")
+    if doc_scenario is None or doc_rep is None:
+        raise InputError(f"{path}: the document does not name its scenario and rep (written by an "
+                         "older version); write the documents again with spm plan-docs")
+    if doc_scenario != scenario:
+        raise InputError(f"{path}: a document of scenario {doc_scenario!r}, not {scenario!r}; "
+                         f"accept it with that scenario or write {scenario!r}'s documents")
+    if doc_rep != rep:
+        raise InputError(f"{path}: the document of rep {doc_rep!r}, not {rep!r}")
+    return h
 
 
 def _scenario_only(path: str | Path) -> Any:

@@ -78,8 +78,36 @@ def quota_by_period(monthly: np.ndarray, months: list[str], quota_months: int) -
     return out
 
 
+def _breakpoints(plan: Any) -> set[float]:
+    """Attainments where a plan's pay changes slope or jumps: tier bounds, curve points,
+    thresholds, attainment caps, modifier table rows and bonus levels (1.0 = 100 %)."""
+    out: set[float] = set()
+    for m in plan.measures:
+        for t in getattr(m, "tiers", ()) or ():
+            out.update(float(v) for v in (getattr(t, "start", None), getattr(t, "end", None))
+                       if v is not None)
+        out.update(float(p[0]) for p in getattr(m, "curve", ()) or ())
+        for mod in getattr(m, "modifiers", ()) or ():
+            out.update(float(row[0]) for row in getattr(mod, "table", ()) or ())
+        for key in ("threshold", "cap_attainment"):
+            v = getattr(m, key, None)
+            if v is not None:
+                out.add(float(v))
+    out.update(float(b.at) for b in getattr(plan, "bonuses", ()) or ())
+    return {v for v in out if np.isfinite(v) and v > 0}
+
+
+#: offset of the extra grid point just below each breakpoint, so a step or jump is drawn as a
+#: vertical edge (well above the comp engine's boundary tolerance of 1e-10)
+JUST_BELOW = 1e-6
+
+
 def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
-    """Attainments from 0 to a little past where the plan stops paying more (≥ 150 %)."""
+    """Attainments (ascending, 1.0 = 100 %) from 0 to a little past where the plan stops paying
+    more (≥ 150 %, at most 400 %): ``points`` evenly spaced values, plus exactly 1.0, plus every
+    breakpoint of the plan (:func:`_breakpoints`) and a point just below each, so the curve is
+    read *at* 100 % and at each boundary rather than at the nearest even step.
+    """
     top = 1.5
     for m in plan.measures:
         lim = getattr(m, "attainment_limit", np.inf)
@@ -87,10 +115,22 @@ def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
             top = max(top, float(lim) * 1.1)
         else:
             starts = [float(getattr(t, "start", 0.0)) for t in getattr(m, "tiers", ())]
+            starts += [float(p[0]) for p in getattr(m, "curve", ()) or ()]
             top = max(top, (max(starts) if starts else 1.0) * 1.4)
     for b in getattr(plan, "bonuses", ()) or ():
         top = max(top, float(b.at) * 1.2)
-    return np.linspace(0.0, min(top, 4.0), points)
+    top = min(top, 4.0)
+    marks = {v for v in _breakpoints(plan) | {1.0} if v <= top}
+    extra = list(marks) + [v - JUST_BELOW for v in marks]
+    return np.unique(np.concatenate([np.linspace(0.0, top, points), np.asarray(extra, float)]))
+
+
+def quota_index(grid: np.ndarray) -> int:
+    """The index of attainment exactly 1.0 in an :func:`attainment_grid`."""
+    hits = np.flatnonzero(grid == 1.0)
+    if not len(hits):
+        raise ValueError("the attainment grid has no point at exactly 1.0")
+    return int(hits[0])
 
 
 def pay_curves(plan: Any, monthly_quota: np.ndarray, target_incentive: np.ndarray,

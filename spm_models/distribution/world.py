@@ -46,3 +46,37 @@ def scenario_world(path: str | Path | Any) -> World:
         cube = cube.merge(territory)
     plans = workflow.load_plans(res.scenario)
     return World(res.scenario, cube, res.tables, plans, res.summary)
+
+
+@dataclass(frozen=True)
+class ScenarioTargets:
+    """What a manager adjustment of a scenario may name: the rep ids of its data's ``reps``
+    table, the territory ids of its reps and accounts, and its horizon months (``YYYY-MM``)."""
+
+    reps: frozenset[str]
+    territories: frozenset[str]
+    months: tuple[str, ...]
+
+
+def scenario_targets(path: str | Path) -> ScenarioTargets:
+    """The reps, territories and months of the scenario at ``path``, read from its data (no
+    forecast is run). Hires are not included: their ids exist only in a scenario run.
+
+    Raises :class:`~spm_models.errors.InputError` for an invalid scenario or data source.
+    """
+    from spm_models.scenario import load_scenario
+    from spm_models.workflow.forecast_step import horizon
+    from spm_models.workflow.paths import load_tables, resolve_data
+
+    scenario = load_scenario(path)
+    tables = load_tables(resolve_data(scenario))
+    reps = tables.get("reps", pd.DataFrame(columns=["rep_id"]))
+    territories: set[str] = set()
+    for name in ("reps", "accounts"):
+        table = tables.get(name)
+        if table is not None and "territory_id" in table:
+            territories |= set(table["territory_id"].dropna().astype(str))
+    hz = horizon(scenario)
+    start = pd.Period(hz["start"], freq="M")
+    return ScenarioTargets(frozenset(reps["rep_id"].astype(str)), frozenset(territories),
+                           tuple(str(start + i) for i in range(hz["months"])))
