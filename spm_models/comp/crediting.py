@@ -362,8 +362,9 @@ def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFr
     for field, cds, uq in (("booking_id", sid_codes, sid_u), ("rep_id", srep_codes, srep_u)):
         empty = uq[cds] == "" if len(uq) else np.zeros(len(cds), dtype=bool)
         if empty.any():
+            what = f"empty {field}"
             problems.extend(row_problems(names.splits, field, srows[empty],
-                                         lambda k: f"empty {field}", f"empty {field}"))
+                                         lambda k, what=what: what, what))
             return own
     neg = share < 0
     if neg.any():

@@ -128,7 +128,10 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
                     quotas: pd.DataFrame | None = None, reps: pd.DataFrame | None = None,
                     names: tuple[str, str, str, str] = ("payouts", "credits", "quotas", "reps"),
                     ) -> list[dict[str, Any]]:
-    """One view (a dict the template renders) per rep and payout period of ``payouts``."""
+    """One view (a dict the template renders) per rep and payout period of ``payouts``.
+
+    Raises :class:`InputError` when ``quotas`` is given without ``credits`` (one line naming
+    ``--credits``), and for payouts that differ from the engine's on the given files."""
     parts = None
     _check_options(credits, quotas)
     if quotas is not None:
