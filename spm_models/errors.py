@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: longest problem line kept (characters)
 MAX_LINE = 600
@@ -59,13 +63,17 @@ def location(file: str, row: int | None = None, field: str | None = None) -> str
 
 
 
-def row_problems(file: str, field: str | None, rows: Sequence[int],
-                 message: Callable[[int], str], summary: str,
+def row_problems(file: str, field: str | None, rows: Sequence[int] | NDArray[Any],
+                 message: Callable[[int], str] | str, summary: str,
                  cap: int = MAX_ROWS_NAMED) -> list[str]:
     """One line per bad row of one check (``file, row R, field F: message(k)`` for the ``k``-th
-    bad row, ``rows`` holding their spreadsheet numbers), the first ``cap`` of them, then one
-    line ``file, rows A-B, field F: N more rows with the same problem (summary)``."""
-    lines = [f"{location(file, int(r), field)}: {message(k)}" for k, r in enumerate(rows[:cap])]
+    bad row, or ``message`` itself when it is text; ``rows`` holds their spreadsheet numbers),
+    the first ``cap`` of them, then one line ``file, rows A-B, field F: N more rows with the
+    same problem (summary)``."""
+    def text(k: int) -> str:
+        return message if isinstance(message, str) else message(k)
+
+    lines = [f"{location(file, int(r), field)}: {text(k)}" for k, r in enumerate(rows[:cap])]
     rest = rows[cap:]
     if len(rest):
         where = ", ".join([str(file), f"rows {int(rest[0])}-{int(rest[-1])}"]

@@ -245,7 +245,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     empty = rep_uniques[rep_codes] == "" if len(rep_uniques) else np.zeros(n, dtype=bool)
     if empty.any():
         raise InputError(problems + row_problems(names.bookings, "rep_id", rows[empty],
-                                                 lambda k: "empty rep_id", "empty rep_id"))
+                                                 "empty rep_id", "empty rep_id"))
     manager = _hierarchy(reps, plan, rules, names, problems)
 
     # allocation: (booking index, rep, share) rows; reps as codes into all_reps
@@ -362,9 +362,8 @@ def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFr
     for field, cds, uq in (("booking_id", sid_codes, sid_u), ("rep_id", srep_codes, srep_u)):
         empty = uq[cds] == "" if len(uq) else np.zeros(len(cds), dtype=bool)
         if empty.any():
-            what = f"empty {field}"
-            problems.extend(row_problems(names.splits, field, srows[empty],
-                                         lambda k, what=what: what, what))
+            problems.extend(row_problems(names.splits, field, srows[empty], f"empty {field}",
+                                         f"empty {field}"))
             return own
     neg = share < 0
     if neg.any():

@@ -68,11 +68,11 @@ def check_hires(hires: Any, current: int, has_curve: bool) -> int | None:
     if hires is None:
         return None
     if isinstance(hires, bool) or not isinstance(hires, numbers.Real) or \
-            not math.isfinite(float(hires)) or float(hires) != int(hires) or int(hires) < 0:
+            not math.isfinite(float(hires)) or not float(hires).is_integer() or float(hires) < 0:
         raise InputError(f"what-if setting 'hires': {short_repr(hires)} is not allowed; "
                          "allowed: a whole number of hires >= 0 (up to the hiring curve's "
                          "slots)")
-    n = int(hires)
+    n = int(float(hires))
     if not has_curve and n != current:
         warnings.warn(f"what-if setting 'hires': the scenario world has no hiring curve, so "
                       f"{n} hires (scenario: {current}) changes nothing", WhatIfWarning,
