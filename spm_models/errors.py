@@ -13,9 +13,16 @@ cannot blow up an error message). Nor credentials: every line goes through
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: longest problem line kept (characters)
 MAX_LINE = 600
+#: a check failing on many rows names this many rows, one line each, then says how many more
+MAX_ROWS_NAMED = 20
 
 _REPR = reprlib.Repr(maxlevel=2, maxdict=4, maxlist=4, maxtuple=4, maxset=4, maxstring=60,
                      maxother=60, maxlong=40)
@@ -53,3 +60,23 @@ def location(file: str, row: int | None = None, field: str | None = None) -> str
     if field is not None:
         parts.append(f"field '{field}'")
     return ", ".join(parts)
+
+
+
+def row_problems(file: str, field: str | None, rows: Sequence[int] | NDArray[Any],
+                 message: Callable[[int], str] | str, summary: str,
+                 cap: int = MAX_ROWS_NAMED) -> list[str]:
+    """One line per bad row of one check (``file, row R, field F: message(k)`` for the ``k``-th
+    bad row, or ``message`` itself when it is text; ``rows`` holds their spreadsheet numbers),
+    the first ``cap`` of them, then one line ``file, rows A-B, field F: N more rows with the
+    same problem (summary)``."""
+    def text(k: int) -> str:
+        return message if isinstance(message, str) else message(k)
+
+    lines = [f"{location(file, int(r), field)}: {text(k)}" for k, r in enumerate(rows[:cap])]
+    rest = rows[cap:]
+    if len(rest):
+        where = ", ".join([str(file), f"rows {int(rest[0])}-{int(rest[-1])}"]
+                          + ([f"field '{field}'"] if field is not None else []))
+        lines.append(f"{where}: {len(rest)} more rows with the same problem ({summary})")
+    return lines

@@ -4,8 +4,8 @@ Validates the tables (one line per problem naming file, row and field), builds
 ``rep × period × measure`` arrays for the plan year and runs the same engine as the
 simulation (:func:`spm_models.comp.engine.compute_payouts`, with no ``draw`` dimension).
 Money is rounded to cents on output only, attainments to :data:`ATTAINMENT_DECIMALS` decimals.
-CSV files are read by the shared reader (:mod:`spm_models.data.csvfile`: spreadsheet row
-numbers, report footers, wrong delimiters); amounts beyond ±:data:`MAX_ABS_NUMBER` and
+CSV files are read by :mod:`spm_models.comp.tables` (the shared reader
+:mod:`spm_models.data.csvfile`: spreadsheet row numbers, report footers, wrong delimiters); amounts beyond ±:data:`MAX_ABS_NUMBER` and
 duplicated quota rows are input errors.
 """
 
@@ -25,10 +25,12 @@ import xarray as xr
 from spm_models.atomic import atomic_open
 from spm_models.comp.engine import compute_payouts
 from spm_models.comp.plan import Plan
-from spm_models.data.csvfile import ROW_INDEX, read_csv, row_numbers
+from spm_models.comp.tables import _date_format, read_large_table, read_table
+from spm_models.data.columns import canonical_columns, normalise_id
+from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
 from spm_models.data.schemas import MAX_ABS_NUMBER, MAX_ABS_TEXT
-from spm_models.errors import InputError, location
+from spm_models.errors import MAX_ROWS_NAMED, InputError, location
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
 MAX_PROBLEMS = 50
@@ -70,69 +72,6 @@ def _number(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV with every field as text (validation parses them); the index holds the
-    spreadsheet row numbers (:mod:`spm_models.data.csvfile`). Raises :class:`InputError`."""
-    path = Path(path)
-    try:
-        df, problems = read_csv(path, str(path))
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    if df is None or problems:
-        raise InputError(problems)
-    return df
-
-
-def read_large_table(path: str | Path) -> pd.DataFrame:
-    """:func:`read_table` for large files (bookings, splits): a clean file (one record per
-    line, every row as wide as the header, no blank or footer rows, UTF-8, comma separated)
-    is read by pyarrow's multi-threaded CSV reader into text columns (``pd.ArrowDtype``
-    strings, ``""`` where empty) with the same spreadsheet row numbers; anything else goes
-    to :func:`read_table`, which words the problems. Raises :class:`InputError`.
-    Source: https://arrow.apache.org/docs/python/csv.html"""
-    import csv
-
-    path = Path(path)
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pcsv
-
-        with open(path, encoding="utf-8", newline="") as fh:
-            header = next(csv.reader([fh.readline()]))
-        if len(header) < 2 or len({h.strip().lower() for h in header}) != len(header) or \
-                header[0].startswith("\ufeff"):
-            return read_table(path)
-        table = pcsv.read_csv(
-            path,
-            parse_options=pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
-        if table.num_rows == 0 or table.column_names != header or bool(pc.any(pc.equal(
-                pc.utf8_trim_whitespace(table.column(1)), "")).as_py()):
-            return read_table(path)  # blank rows, footers, empty cells: the careful reader
-    except (ImportError, OSError, UnicodeDecodeError, StopIteration, csv.Error, ValueError):
-        return read_table(path)  # (pyarrow.ArrowInvalid is a ValueError)
-    # as pandas' skipinitialspace: spaces after a comma are not part of the cell
-    table = pa.table([pc.utf8_ltrim(col, characters=" ") for col in table.columns],
-                     names=[c.lstrip(" ") for c in header])
-    df = table.to_pandas(types_mapper=pd.ArrowDtype)
-    df.index = pd.Index(np.arange(1, len(df) + 1, dtype=np.int64), name=ROW_INDEX)
-    return df
-
-
-def _date_format(path: str | Path) -> str | None:
-    """``date_format`` of the ``source.yaml`` beside a CSV file (``"DMY"``/``"MDY"``)."""
-    from spm_models.data.loader import source_settings
-
-    settings, problems = source_settings(path)
-    if problems:
-        raise InputError(problems)
-    order = settings.get("date_format")
-    return order if isinstance(order, str) else None
-
-
 def _months(values: pd.Series, date_format: str | None) -> tuple[list[str | None], str | None]:
     """``YYYY-MM`` of each value (month strings, dates, ISO date-times, day-first dates read
     with one order for the column), None where unreadable; and a column-level problem."""
@@ -166,21 +105,35 @@ def _bounded(raw: Any) -> tuple[float | None, str | None]:
 
 
 class _Problems(list):
+    """Problem lines, at most :data:`MAX_PROBLEMS`; :meth:`lines` says how many more."""
+
+    dropped = 0
+
     def add(self, line: str) -> None:
         if len(self) < MAX_PROBLEMS:
             self.append(line)
+        else:
+            self.dropped += 1
+
+    def lines(self) -> list[str]:
+        more = [f"... and {self.dropped} more problems (fix these and run again)"]
+        return list(self) + (more if self.dropped else [])
 
 
-def _columns(df: pd.DataFrame, name: str, required: list[str], problems: _Problems) -> bool:
-    cols = [str(c).strip() for c in df.columns]
-    df.columns = cols
+def _columns(df: pd.DataFrame, name: str, required: list[str], problems: _Problems,
+             optional: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """``df`` with its headers matched to ``required`` and ``optional`` up to case and spaces
+    (:func:`spm_models.data.columns.canonical_columns`), or None when a required one is
+    missing (one problem line each)."""
+    df = canonical_columns(df, [*required, *optional])
+    cols = [str(c) for c in df.columns]
     ok = True
     for c in required:
         if c not in cols:
             problems.add(f"{name}, header, field '{c}': missing column "
                          f"(have: {', '.join(cols) or 'none'})")
             ok = False
-    return ok
+    return df if ok else None
 
 
 def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
@@ -196,7 +149,7 @@ def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
         problems.add(f"{location(name, None, 'period')}: {column_problem}")
     out = []
     for i, rec, period in zip(rows.tolist(), df.to_dict("records"), periods):
-        rep = str(rec["rep_id"]).strip() if rec["rep_id"] is not None else ""
+        rep = normalise_id(rec["rep_id"])
         if not rep or rep.lower() == "nan":
             problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
             continue
@@ -279,17 +232,20 @@ def _check_quota_periods(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame
 
 
 def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[str],
-             problems: _Problems) -> xr.DataArray | None:
+             problems: _Problems) -> tuple[xr.DataArray | None, dict[str, int]]:
+    """Target incentives of ``rep_ids`` (NaN where none) and each listed rep's row."""
     if reps_df is None:
-        return None
-    reps_df = reps_df.copy()
-    if not _columns(reps_df, name, ["rep_id"], problems):
-        return None
+        return None, {}
+    checked = _columns(reps_df, name, ["rep_id"], problems, optional=("target_incentive",))
+    if checked is None:
+        return None, {}
+    reps_df = checked.copy()
     if "target_incentive" not in reps_df.columns:  # optional (a reps file of managers)
         reps_df["target_incentive"] = ""
     ti: dict[str, float] = {}
+    row_of: dict[str, int] = {}
     for i, rec in zip(row_numbers(reps_df).tolist(), reps_df.to_dict("records")):
-        rep = str(rec["rep_id"]).strip()
+        rep = normalise_id(rec["rep_id"])
         if not rep or rep.lower() == "nan":
             problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
             continue
@@ -308,8 +264,9 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
             problems.add(f"{location(name, i, 'rep_id')}: duplicate rep {rep}")
             continue
         ti[rep] = v
+        row_of[rep] = i
     return xr.DataArray([ti.get(r, math.nan) for r in rep_ids], dims=["rep"],
-                        coords={"rep": rep_ids})
+                        coords={"rep": rep_ids}), row_of
 
 
 def _prepare_frame(df: pd.DataFrame | None, name: str, value_col: str, plan: Plan,
@@ -317,9 +274,9 @@ def _prepare_frame(df: pd.DataFrame | None, name: str, value_col: str, plan: Pla
     if df is None:
         problems.add(f"{name}: missing table")
         return None
-    df = df.copy()
     required = ["rep_id", "period", value_col] + (["measure"] if len(plan.measures) > 1 else [])
-    if not _columns(df, name, required, problems):
+    df = _columns(df, name, required, problems, optional=("measure",))
+    if df is None:
         return None
     rows = _parse_rows(df, name, value_col, plan, problems, date_format)
     if value_col == "quota":
@@ -347,21 +304,16 @@ def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: p
     credits = _prepare_frame(credits_df, names[0], "amount", plan, problems, date_format)
     quotas = _prepare_frame(quotas_df, names[1], "quota", plan, problems, date_format)
     if problems:
-        raise InputError(list(problems))
+        raise InputError(problems.lines())
     assert credits is not None and quotas is not None
     _check_quota_periods(plan, credits, quotas, names[:2], problems)
     rep_ids = sorted(set(credits["rep_id"]) | set(quotas["rep_id"]))
-    ti = _reps_ti(reps_df, names[2], plan, rep_ids, problems)
+    ti, ti_rows = _reps_ti(reps_df, names[2], plan, rep_ids, problems)
     if plan.needs_target_incentive and plan.target_incentive is None:
-        lacking = [r for r, v in zip(rep_ids, ti.values if ti is not None else [math.nan] * len(rep_ids))
-                   if math.isnan(v)]
-        if lacking:
-            where = names[2] if reps_df is not None else plan.source
-            problems.add(f"{where}, field 'target_incentive': no target incentive for rep "
-                         f"{lacking[0]}" + (f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else "")
-                         + " and none in the plan")
+        _check_target_incentives(plan, rep_ids, ti, ti_rows, reps_df is not None,
+                                 (names[0], names[1], names[2]), credits, quotas, problems)
     if problems:
-        raise InputError(list(problems))
+        raise InputError(problems.lines())
 
     credit_da = _to_array(credits, plan, rep_ids)
     quota_da = _to_array(quotas, plan, rep_ids)
@@ -369,6 +321,38 @@ def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: p
         ds = compute_payouts(plan, credit_da, quota_da, ti)
     _check_results(ds, plan, names)
     return payouts_frame(ds, plan)
+
+
+def _check_target_incentives(plan: Plan, rep_ids: list[str], ti: xr.DataArray | None,
+                             ti_rows: dict[str, int], have_reps: bool, names: tuple[str, str, str],
+                             credits: pd.DataFrame, quotas: pd.DataFrame,
+                             problems: _Problems) -> None:
+    """A plan paying on target incentive without one in the plan: one line per rep lacking
+    it, naming the rep's row in the reps file (its row with an empty ``target_incentive``),
+    or, for a rep the reps file does not list, its first row in the quotas (or credits)."""
+    values = ti.values if ti is not None else [math.nan] * len(rep_ids)
+    lacking = [r for r, v in zip(rep_ids, values) if math.isnan(v)]
+    if not lacking:
+        return
+    first_q = quotas.groupby("rep_id")["row"].min()
+    first_c = credits.groupby("rep_id")["row"].min()
+    lines = []
+    for rep in lacking:
+        if rep in ti_rows:
+            where, why = location(names[2], ti_rows[rep], "target_incentive"), "empty"
+        else:
+            in_q = rep in first_q.index
+            file, row = (names[1], first_q[rep]) if in_q else (names[0], first_c[rep])
+            where = location(file, int(row), "rep_id")
+            why = (f"not in {names[2]}" if have_reps else "no --reps file with a "
+                   "target_incentive column given")
+        lines.append(f"{where}: no target incentive for rep {rep} ({why}) and none in the plan "
+                     f"{plan.source} (it pays on a target-incentive basis)")
+    for line in lines[:MAX_ROWS_NAMED]:
+        problems.add(line)
+    if len(lines) > MAX_ROWS_NAMED:
+        problems.add(f"{names[2] if have_reps else plan.source}, field 'target_incentive': "
+                     f"{len(lines) - MAX_ROWS_NAMED} more reps without a target incentive")
 
 
 def _check_results(ds: xr.Dataset, plan: Plan, names: tuple[str, ...]) -> None:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from spm_models.comp.plan import MAX_MONEY
-from spm_models.errors import location
+from spm_models.data.columns import ID_INTEGRAL_PATTERN, canonical_columns, normalise_ids
+from spm_models.errors import location, row_problems
 
 _DATE_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ][0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
 
@@ -35,25 +36,9 @@ class Names:
     reps: str = "reps"
 
 
-def _case_columns(df: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
-    """Header names stripped; a wanted column written in another case (``Booking_ID``,
-    ``AMOUNT``) is renamed to the wanted spelling when exactly one header matches it."""
-    df = df.copy()
-    df.columns = [str(c).strip() for c in df.columns]
-    have = set(df.columns)
-    rename = {}
-    for w in wanted:
-        if w in have:
-            continue
-        hits = [c for c in df.columns if c.lower() == w.lower()]
-        if len(hits) == 1 and hits[0] not in wanted:
-            rename[hits[0]] = w
-    return df.rename(columns=rename) if rename else df
-
-
 def _warn_repeated_ids(ids: pd.Series, rows: np.ndarray, names: Names) -> None:
     """Warn when booking ids repeat (an export pasted twice credits every deal twice)."""
-    codes, uniques = _codes(ids)
+    codes, uniques = _id_codes(ids)
     counts = np.bincount(codes, minlength=len(uniques))
     rep = np.flatnonzero((counts > 1) & (np.asarray(uniques, dtype=object) != ""))
     if len(rep):
@@ -68,10 +53,10 @@ def _warn_repeated_ids(ids: pd.Series, rows: np.ndarray, names: Names) -> None:
 def _warn_unlisted(credited: np.ndarray, reps: pd.DataFrame, names: Names) -> None:
     """Warn about credited reps (bookings' or splits' ``rep_id``) missing from the reps file:
     no ``manager_id`` chain starts at them, so their credits roll up to nobody."""
-    cols = {str(c).strip(): c for c in reps.columns}
-    if "rep_id" not in cols:
+    reps = canonical_columns(reps, ["rep_id"])
+    if "rep_id" not in reps.columns:
         return
-    listed = set(_text(reps[cols["rep_id"]]))
+    listed = set(normalise_ids(reps["rep_id"]))
     missing = sorted({str(r) for r in credited if str(r) and str(r) not in listed})
     if missing:
         warnings.warn(f"{names.reps}, field 'rep_id': {len(missing)} credited rep(s) not in the "
@@ -132,6 +117,25 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return merged[codes].astype(np.int64), np.asarray(distinct, dtype=object)
 
 
+def _id_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_codes` of an identifier column, each distinct value normalised as the data
+    loader does (:func:`spm_models.data.columns.normalise_ids`: stripped, ``101.0`` →
+    ``101``); pyarrow text columns are normalised in C++ with the same pattern."""
+    arr = _arrow(series)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        ids = pc.replace_substring_regex(pc.fill_null(pc.utf8_trim_whitespace(arr), ""),
+                                         pattern=ID_INTEGRAL_PATTERN, replacement=r"\1")
+        enc = pc.dictionary_encode(ids).combine_chunks()
+        return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+                np.asarray(enc.dictionary.to_pylist(), dtype=object))
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    normal = normalise_ids(pd.Series(list(uniques) + [None], dtype=object)).to_numpy()
+    merged, distinct = pd.factorize(normal)
+    return merged[codes].astype(np.int64), np.asarray(distinct, dtype=object)
+
+
 def _fast_numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
                   problems: list[str]) -> np.ndarray:
     """:func:`_numbers`, parsing a pyarrow text column in C++ (its problems, if any, are
@@ -176,14 +180,15 @@ def _header(df: pd.DataFrame, name: str, required: list[str], problems: list[str
 
 def _numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
              problems: list[str]) -> np.ndarray:
-    """Parse a numeric column; one problem (first bad row) when some are not finite numbers
-    within the money bound."""
+    """Parse a numeric column; one problem line per row that is not a finite number within
+    the money bound (:func:`spm_models.errors.row_problems`: the first rows, then how many
+    more)."""
     vals = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(vals) | (np.abs(vals) > MAX_MONEY)
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raw = str(series.iloc[i])[:40]
-        n = int(bad.sum())
-        problems.append(f"{location(name, int(rows[i]), field)}: not a number within "
-                        f"±{MAX_MONEY:g}: {raw!r}" + (f" (and {n - 1} more rows)" if n > 1 else ""))
+        pos = np.flatnonzero(bad)
+        problems.extend(row_problems(
+            name, field, rows[pos],
+            lambda k: f"not a number within ±{MAX_MONEY:g}: {str(series.iloc[pos[k]])[:40]!r}",
+            f"not a number within ±{MAX_MONEY:g}"))
     return vals

@@ -28,10 +28,10 @@ from spm_models.comp.credit_columns import (  # noqa: F401 - Names, CreditingWar
     CreditingWarning,
     Names,
     _arrow,
-    _case_columns,
     _codes,
     _fast_numbers,
     _header,
+    _id_codes,
     _month_of,
     _numbers,
     _text,
@@ -40,8 +40,9 @@ from spm_models.comp.credit_columns import (  # noqa: F401 - Names, CreditingWar
     _where_unmatched,
 )
 from spm_models.comp.plan import CreditRule, Plan
+from spm_models.data.columns import ID_INTEGRAL_PATTERN, canonical_columns, normalise_ids
 from spm_models.data.csvfile import row_numbers
-from spm_models.errors import InputError, location
+from spm_models.errors import InputError, location, row_problems
 
 #: Split shares of one booking must sum to 1 within this tolerance (contract).
 SHARE_TOLERANCE = 1e-9
@@ -74,16 +75,15 @@ def _hierarchy(reps_df: pd.DataFrame | None, plan: Plan, rules: list[CreditRule]
         problems.append(f"{names.plan}, key '{key}', field 'manager_id': rollup needs a reps "
                         "file with a manager_id column (--reps)")
         return {}
-    cols = [str(c).strip() for c in reps_df.columns]
+    df = canonical_columns(reps_df, ["rep_id", "manager_id"])
+    cols = [str(c) for c in df.columns]
     if "manager_id" not in cols or "rep_id" not in cols:
         missing = "manager_id" if "manager_id" not in cols else "rep_id"
         problems.append(f"{names.reps}, header, field '{missing}': missing column, needed by "
                         f"plan key '{key}' (have: {', '.join(cols) or 'none'})")
         return {}
-    df = reps_df.copy()
-    df.columns = cols
-    reps = _text(df["rep_id"]).to_numpy()
-    mgrs = _text(df["manager_id"]).to_numpy()
+    reps = normalise_ids(df["rep_id"]).to_numpy()
+    mgrs = normalise_ids(df["manager_id"]).to_numpy()
     rows = row_numbers(df)
     manager: dict[str, str] = {}
     row_of: dict[str, int] = {}
@@ -186,7 +186,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     names = names or Names(plan=plan.source)
     problems: list[str] = []
     rules = _rules(plan, names, problems)
-    b = _case_columns(bookings, BOOKING_COLUMNS + [c for r in rules for c, _ in r.columns()])
+    b = canonical_columns(bookings, BOOKING_COLUMNS + [c for r in rules for c, _ in r.columns()])
     _header(b, names.bookings, BOOKING_COLUMNS, problems)
     for i, rule in enumerate(rules):
         key = f"measures[{i}].credit"
@@ -217,20 +217,21 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
                 months[k] = f"{d.year:04d}-{d.month:02d}"
     bad = np.array([m is None for m in months], dtype=bool)[d_codes]
     if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        problems.append(f"{location(names.bookings, int(rows[i]), 'date')}: not a date "
-                        f"YYYY-MM-DD: {str(d_uniques[d_codes[i]])[:40]!r}")
-        raise InputError(problems)
+        pos = np.flatnonzero(bad)
+        raise InputError(problems + row_problems(
+            names.bookings, "date", rows[pos],
+            lambda k: f"not a date YYYY-MM-DD: {str(d_uniques[d_codes[pos[k]]])[:40]!r}",
+            "not a date YYYY-MM-DD"))
     plan_months = plan.months
     month_pos = {m: k for k, m in enumerate(plan_months)}
     if plan_year_only:
         outside = np.array([m not in month_pos for m in months], dtype=bool)[d_codes]
         if outside.any():
-            i = int(np.flatnonzero(outside)[0])
-            problems.append(f"{location(names.bookings, int(rows[i]), 'date')}: "
-                            f"{months[d_codes[i]]} is outside the plan year "
-                            f"{plan_months[0]}..{plan_months[-1]}")
-            raise InputError(problems)
+            pos = np.flatnonzero(outside)
+            year = f"the plan year {plan_months[0]}..{plan_months[-1]}"
+            raise InputError(problems + row_problems(
+                names.bookings, "date", rows[pos],
+                lambda k: f"{months[d_codes[pos[k]]]} is outside {year}", f"outside {year}"))
         period_codes = np.array([month_pos[m] for m in months], dtype=np.int64)[d_codes]
         period_labels = plan_months
     else:
@@ -240,12 +241,11 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     n_t = len(period_labels)
 
     _warn_repeated_ids(b["booking_id"], rows, names)
-    rep_codes, rep_uniques = _codes(b["rep_id"])
+    rep_codes, rep_uniques = _id_codes(b["rep_id"])
     empty = rep_uniques[rep_codes] == "" if len(rep_uniques) else np.zeros(n, dtype=bool)
     if empty.any():
-        i = int(np.flatnonzero(empty)[0])
-        problems.append(f"{location(names.bookings, int(rows[i]), 'rep_id')}: empty rep_id")
-        raise InputError(problems)
+        raise InputError(problems + row_problems(names.bookings, "rep_id", rows[empty],
+                                                 "empty rep_id", "empty rep_id"))
     manager = _hierarchy(reps, plan, rules, names, problems)
 
     # allocation: (booking index, rep, share) rows; reps as codes into all_reps
@@ -322,11 +322,12 @@ def _booking_rows(booking_ids: pd.Series, wanted: np.ndarray) -> tuple[np.ndarra
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        ids = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
+        ids = pc.replace_substring_regex(pc.fill_null(pc.utf8_trim_whitespace(arr), ""),
+                                         pattern=ID_INTEGRAL_PATTERN, replacement=r"\1")
         hit = pc.fill_null(pc.index_in(ids, value_set=pa.array(list(wanted), type=pa.string())),
                            -1).to_numpy(zero_copy_only=False).astype(np.int64)
     else:
-        codes, uniques = _codes(booking_ids)
+        codes, uniques = _id_codes(booking_ids)
         hit = pd.Index(wanted).get_indexer(uniques)[codes] if k and len(uniques) else \
             np.full(len(codes), -1, dtype=np.int64)
     rows = np.flatnonzero(hit >= 0)
@@ -348,27 +349,27 @@ def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFr
            np.array([], dtype=object))
     if splits is None:
         return own
-    s = _case_columns(splits, ["booking_id", "rep_id", "share"])
+    s = canonical_columns(splits, ["booking_id", "rep_id", "share"])
     _header(s, names.splits, ["booking_id", "rep_id", "share"], problems)
     if problems:
         return own
     srows = row_numbers(s)
-    sid_codes, sid_u = _codes(s["booking_id"])
-    srep_codes, srep_u = _codes(s["rep_id"])
+    sid_codes, sid_u = _id_codes(s["booking_id"])
+    srep_codes, srep_u = _id_codes(s["rep_id"])
     share = _fast_numbers(s["share"], names.splits, "share", srows, problems)
     if problems:
         return own
     for field, cds, uq in (("booking_id", sid_codes, sid_u), ("rep_id", srep_codes, srep_u)):
         empty = uq[cds] == "" if len(uq) else np.zeros(len(cds), dtype=bool)
         if empty.any():
-            i = int(np.flatnonzero(empty)[0])
-            problems.append(f"{location(names.splits, int(srows[i]), field)}: empty {field}")
+            problems.extend(row_problems(names.splits, field, srows[empty], f"empty {field}",
+                                         f"empty {field}"))
             return own
     neg = share < 0
     if neg.any():
-        i = int(np.flatnonzero(neg)[0])
-        problems.append(f"{location(names.splits, int(srows[i]), 'share')}: negative share "
-                        f"{share[i]:g}")
+        pos = np.flatnonzero(neg)
+        problems.extend(row_problems(names.splits, "share", srows[pos],
+                                     lambda k: f"negative share {share[pos[k]]:g}", "negative share"))
         return own
     first, count = _booking_rows(booking_ids, sid_u)
     u_pos = first[sid_codes]
@@ -382,9 +383,11 @@ def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFr
                         "so its split is ambiguous")
         return own
     if not known.all():
-        i = int(np.flatnonzero(~known)[0])
-        problems.append(f"{location(names.splits, int(srows[i]), 'booking_id')}: split for an "
-                        f"unknown booking {sid_u[sid_codes[i]][:40]!r} (not in {names.bookings})")
+        pos = np.flatnonzero(~known)
+        problems.extend(row_problems(
+            names.splits, "booking_id", srows[pos],
+            lambda k: f"split for an unknown booking {sid_u[sid_codes[pos[k]]][:40]!r} (not in "
+                      f"{names.bookings})", f"unknown booking, not in {names.bookings}"))
         return own
     pos = u_pos
     sums = np.bincount(pos, weights=share, minlength=n)

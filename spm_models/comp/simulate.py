@@ -133,12 +133,12 @@ def simulate_files(plans: Sequence[Path], quotas: Path, out: Path, *, bookings: 
     problems = _Problems()
     rows = _prepare_frame(read_table(quotas), str(quotas), "quota", ref, problems)
     if problems:
-        raise InputError(list(problems))
+        raise InputError(problems.lines())
     rep_ids = sorted(set(rows["rep_id"]))
     quota_da = _to_array(rows, ref, rep_ids)
-    ti = _reps_ti(read_table(reps), str(reps), ref, rep_ids, problems) if reps else None
+    ti = _reps_ti(read_table(reps), str(reps), ref, rep_ids, problems)[0] if reps else None
     if problems:
-        raise InputError(list(problems))
+        raise InputError(problems.lines())
     if bookings is not None:
         from spm_models.cube import read_cube
 

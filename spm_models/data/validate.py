@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from spm_models.data.columns import canonical_columns, normalise_ids
 from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
 from spm_models.data.schemas import (
@@ -121,7 +122,9 @@ def _empty(text: pd.Series) -> np.ndarray:
 
 
 def _coerce_id(s: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, Callable[[int], str], str]]]:
-    text = _stringify(s)
+    """Ids as text (:func:`spm_models.data.columns.normalise_ids`: ``101.0`` → ``'101'``,
+    as the comp inputs read them), ``None`` where empty."""
+    text = normalise_ids(_stringify(s))
     return text.where(~_empty(text), None), []
 
 
@@ -213,14 +216,9 @@ _COERCE = {
 
 
 def _normalise_columns(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
-    """Rename columns that match a contract column up to case and surrounding spaces."""
-    wanted = {c.name for c in schema.columns}
-    ren = {}
-    for c in df.columns:
-        key = str(c).strip().lower()
-        if key in wanted and c != key and key not in df.columns:
-            ren[c] = key
-    return df.rename(columns=ren) if ren else df
+    """Rename columns that match a contract column up to case and surrounding spaces
+    (:func:`spm_models.data.columns.canonical_columns`, as the comp inputs)."""
+    return canonical_columns(df, [c.name for c in schema.columns])
 
 
 def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problems,

@@ -21,6 +21,7 @@ import pandas as pd
 from spm_models.atomic import atomic_write_text
 from spm_models.comp import Plan
 from spm_models.comp.calc import read_table, round_cents
+from spm_models.data.columns import canonical_columns, normalise_ids
 from spm_models.distribution.breakdown import CAP_LINE, earnings_breakdown, payout_mechanics
 from spm_models.distribution.plan_docs import safe_file_name
 from spm_models.distribution.statement_html import INDEX, STATEMENT
@@ -45,9 +46,8 @@ def read_payouts(path: str | Path, plan: Plan) -> pd.DataFrame:
     Raises :class:`InputError` naming file, row and field for a missing column, a period that
     is not a payout period end of the plan, a duplicate row or a non-number.
     """
-    raw = read_table(path)
-    raw.columns = [str(c).strip() for c in raw.columns]
     need = ["rep_id", "period", "earned_to_date", "payout"]
+    raw = canonical_columns(read_table(path), need)
     missing = [c for c in need if c not in raw.columns]
     if missing:
         raise InputError([f"{location(str(path), None, c)}: missing column (have: "
@@ -55,8 +55,9 @@ def read_payouts(path: str | Path, plan: Plan) -> pd.DataFrame:
     att_cols = [c for c in raw.columns if c.startswith("attainment_")]
     ends = set(plan.payout_period_ends)
     problems, rows, seen = [], [], set()
+    raw = raw.assign(rep_id=normalise_ids(raw["rep_id"]))
     for i, rec in enumerate(raw.to_dict("records"), start=1):
-        rep, period = str(rec["rep_id"]).strip(), str(rec["period"]).strip()[:7]
+        rep, period = rec["rep_id"], str(rec["period"]).strip()[:7]
         if not rep:
             problems.append(f"{location(str(path), i, 'rep_id')}: empty rep_id")
             continue
@@ -87,11 +88,10 @@ def _credits_view(credits: pd.DataFrame | None, plan: Plan) -> pd.DataFrame | No
     """Credits per rep, month and measure (raw amounts; invalid rows are caught by calc)."""
     if credits is None:
         return None
-    c = credits.copy()
-    c.columns = [str(x).strip() for x in c.columns]
+    c = canonical_columns(credits, ["rep_id", "period", "amount", "measure"]).copy()
     if "measure" not in c or len(plan.measures) == 1:
         c["measure"] = plan.measure_names[0] if "measure" not in c else c["measure"].replace("", plan.measure_names[0])
-    c["rep_id"] = c["rep_id"].astype(str).str.strip()
+    c["rep_id"] = normalise_ids(c["rep_id"])
     c["period"] = c["period"].astype(str).str.strip().str[:7]
     c["amount"] = pd.to_numeric(c["amount"], errors="coerce").fillna(0.0)
     return c
@@ -114,15 +114,28 @@ def _check_against_engine(payouts: pd.DataFrame, engine: dict[str, pd.Series], p
         raise InputError(problems[:50])
 
 
+def _check_options(credits: object, quotas: object) -> None:
+    """``--quotas`` without ``--credits`` is one line naming the missing option (the breakdown
+    recomputes the earnings from both files; without credits every rep would earn 0)."""
+    if quotas is not None and credits is None:
+        raise InputError("--credits: missing: --quotas needs --credits as well (the credits "
+                         "file given to spm comp calc): the breakdown by measure and tier "
+                         "recomputes the earnings from both; give --credits, or leave out "
+                         "--quotas for statements without the breakdown")
+
+
 def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | None = None,
                     quotas: pd.DataFrame | None = None, reps: pd.DataFrame | None = None,
                     names: tuple[str, str, str, str] = ("payouts", "credits", "quotas", "reps"),
                     ) -> list[dict[str, Any]]:
-    """One view (a dict the template renders) per rep and payout period of ``payouts``."""
+    """One view (a dict the template renders) per rep and payout period of ``payouts``.
+
+    Raises :class:`InputError` when ``quotas`` is given without ``credits`` (one line naming
+    ``--credits``), and for payouts that differ from the engine's on the given files."""
     parts = None
+    _check_options(credits, quotas)
     if quotas is not None:
-        if credits is None:
-            credits = pd.DataFrame({"rep_id": [], "period": [], "amount": []})
+        assert credits is not None
         parts = earnings_breakdown(plan, credits, quotas, reps, names=names[1:])
         tot = parts[parts["measure"] == "__total__"]
         engine = {f: tot[tot["part"] == p].set_index(["rep_id", "period"])["earned_to_date"]
@@ -208,6 +221,7 @@ def write_statements(payouts: str | Path, plan: str | Path, out: str | Path,
                      credits: str | Path | None = None, quotas: str | Path | None = None,
                      reps: str | Path | None = None) -> list[Path]:
     """``spm comp statement``: read, check, render; every file written atomically at the end."""
+    _check_options(credits, quotas)
     plan_obj = Plan.from_yaml(plan)
     pay = read_payouts(payouts, plan_obj)
     cdf = read_table(credits) if credits is not None else None

@@ -3,7 +3,9 @@
 * :class:`WhatIf` (:mod:`~spm_models.widgets.model`) — the computation, no widgets:
   :meth:`WhatIf.compute` gives the decision figures under what-if settings (quota uplift,
   accelerator, cap, threshold, hires, plan), :meth:`WhatIf.pay_curve` the selected plan's
-  pay curve; benchmarked in ``benchmarks/bench_widgets.py``;
+  pay curve; benchmarked in ``benchmarks/bench_widgets.py``; invalid settings raise
+  :class:`~spm_models.errors.InputError`, settings that change nothing warn
+  (:class:`WhatIfWarning`, :mod:`~spm_models.widgets.settings`);
 * :mod:`~spm_models.widgets.charts` — the panel's charts as HTML/SVG;
 * :class:`WhatIfPanel` (:mod:`~spm_models.widgets.panel`) — sliders, a plan dropdown,
   key-figure cards, two histograms and the pay curve, for notebooks.
@@ -18,6 +20,7 @@ from spm_models.widgets.model import (
     plan_choices,
 )
 from spm_models.widgets.panel import WhatIfPanel
+from spm_models.widgets.settings import WhatIfWarning
 
-__all__ = ["WhatIf", "WhatIfFigures", "WhatIfPanel", "accelerator_rate", "figures_html",
+__all__ = ["WhatIf", "WhatIfFigures", "WhatIfPanel", "WhatIfWarning", "accelerator_rate", "figures_html",
            "modify_plan", "pay_curve_html", "plan_choices"]

@@ -46,6 +46,7 @@ from spm_models import figures
 from spm_models.comp import engine
 from spm_models.comp import roles as comp_roles
 from spm_models.cube import DRAW, PERIOD, REP
+from spm_models.widgets import settings as _settings
 
 #: plan-group payouts, overlays, attainments and pay curves kept per cache (least recently used)
 CACHE_SIZE = 32
@@ -418,12 +419,23 @@ class WhatIf:
                 hires: int | None = None, plan: str | None = None) -> WhatIfFigures:
         """Key figures under the what-if settings (``None`` keeps the scenario's value).
 
-        ``hires``: planned hires in the plan year (:meth:`hiring_plan_for`); raises
-        :class:`~spm_models.errors.InputError` beyond the hiring curve's slots, or when a plan
-        does not fit the cube (months) or lacks a target incentive it pays on."""
+        Allowed values (:mod:`spm_models.widgets.settings`): ``quota_uplift`` a finite number
+        > -1; ``accelerator`` a finite rate ≥ 0; ``cap`` a finite attainment > 0; ``threshold``
+        a finite attainment ≥ 0; ``hires`` a whole number ≥ 0 of planned hires in the plan
+        year (:meth:`hiring_plan_for`), at most the hiring curve's slots; ``plan`` a name of
+        :attr:`plan_choices`. Raises :class:`~spm_models.errors.InputError` naming the setting
+        and the allowed range for any other value, an unknown plan, or when a plan does not
+        fit the cube (months) or lacks a target incentive it pays on. Warns
+        (:class:`~spm_models.widgets.settings.WhatIfWarning`) for a setting that changes
+        nothing: an ``accelerator`` when no plan paid has a tier starting at 100 % (curve
+        plans), ``hires`` without a hiring curve in the scenario world."""
         t0 = time.perf_counter()
-        uplift = float(quota_uplift or 0.0)
+        uplift = _settings.check_values(quota_uplift, accelerator, cap, threshold, plan,
+                                        self.plan_choices)
+        hires = _settings.check_hires(hires, self.hires, self.curve is not None)
         plans = self.plans_for(plan)
+        _settings.warn_accelerator(accelerator, [plans[k] for k in self._groups],
+                                   lambda p: accelerator_rate(p) is not None)
 
         def side() -> tuple[xr.DataArray | None, tuple[xr.DataArray, np.ndarray]]:
             return self._overlay(uplift), self._attainment(uplift)
@@ -441,7 +453,13 @@ class WhatIf:
         n = self.n_reps
         if (hires is not None and int(hires) != self.hires and self._curve_now is not None
                 and self.curve is not None):
-            r1, c1 = self.curve.evaluate(list(self.hiring_plan_for(int(hires))))
+            from spm_models.errors import InputError
+
+            try:
+                r1, c1 = self.curve.evaluate(list(self.hiring_plan_for(int(hires))))
+            except InputError as exc:
+                raise InputError(f"what-if setting 'hires': {hires} is beyond the hiring "
+                                 f"curve's slots (at most {self.max_hires}): {exc}") from None
             rev = rev + (r1 - self._curve_now[0])
             cost = cost + (c1 - self._curve_now[1])
             n += int(hires) - self.hires
@@ -467,10 +485,13 @@ class WhatIf:
         a rep with the :meth:`typical_quota` attaining evenly all year, and for each measure with
         a modifier the family of its curves by the modifier measure's attainment
         (:func:`~spm_models.plots.comp.modifier_curve_data`, ``(modifier_attainment,
-        attainment)``). Cached per plan and settings. Returns ``{"plan", "quota", "total",
+        attainment)``). Cached per plan and settings; the settings are checked as by
+        :meth:`compute` (:class:`~spm_models.errors.InputError`). Returns ``{"plan", "quota", "total",
         "families", "step"}``."""
         from spm_models.plots.comp import modifier_curve_data, pay_curve_data
 
+        quota_uplift = _settings.check_values(quota_uplift, accelerator, cap, threshold, plan,
+                                              self.plan_choices)
         p = self.modified(self.plans_for(plan)[self.main_role], accelerator, cap, threshold)
         quota = self.typical_quota(float(quota_uplift or 0.0))
 

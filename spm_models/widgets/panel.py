@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import html
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from spm_models.widgets.charts import figures_html, fmt_money, pay_curve_html
 from spm_models.widgets.model import WhatIf, WhatIfFigures, accelerator_rate
+from spm_models.widgets.settings import WhatIfWarning
 
 #: the settings the pay curve depends on
 CURVE_SETTINGS = ("plan", "accelerator", "cap", "threshold")
@@ -94,18 +96,26 @@ class WhatIfPanel:
                 "hires": moved(self.headcount), "plan": moved(self.plan)}
 
     def _on_change(self, _change: Any = None) -> None:
+        """Recompute and re-render; an error (an invalid setting) is shown in the status line
+        in red and leaves the outputs as they were, a :class:`WhatIfWarning` (a setting that
+        changes nothing for the chosen plan) is shown below the timing line."""
         t0 = time.perf_counter()
         settings = self.settings()
         try:
-            res = self.model.compute(**settings)
-            self._render(res, settings)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", WhatIfWarning)
+                res = self.model.compute(**settings)
+                self._render(res, settings)
         except Exception as exc:  # noqa: BLE001 - show the problem, keep the panel alive
             self.status.value = f"<span style='color:#a4262c'>{html.escape(str(exc))}</span>"
             return
         self.last_seconds = time.perf_counter() - t0
+        notes = "".join(f"<br><span class='spm-whatif-warning' style='color:#8a6d00'>"
+                        f"{html.escape(str(w.message))}</span>" for w in caught
+                        if issubclass(w.category, WhatIfWarning))
         self.status.value = (f"<span style='color:#777;font-size:0.8em'>updated in "
                              f"{self.last_seconds * 1000:.0f} ms over {len(res.cost_draws)} draws"
-                             "</span>")
+                             "</span>" + notes)
 
     def _on_reset(self, _b: Any = None) -> None:
         for c, v in self._defaults.items():
