@@ -6,7 +6,8 @@ over any others) in blocks of :data:`BLOCK` elements along ``B2``, month loop ou
 element loop inside: branches that depend on the month only (quota or payout period end,
 modifier evaluation) are taken once per block; inputs are read along ``B2`` (contiguous
 when it is the cube's ``draw`` axis); outputs are written ``B2``-contiguous and handed back
-as strided views. No numpy temporaries: one read of the inputs, one write of the outputs
+as strided views. Outputs arrive zero-filled (``numpy.zeros``: fresh pages are zero, so
+no zeroing pass, and rows never written cost no page fault). No numpy temporaries: one read of the inputs, one write of the outputs
 (near the memory-bandwidth floor of ``numpy.cumsum``, ``benchmarks/bench_comp.py``).
 
 Every element loop is written so that LLVM vectorises it: over 1-D block views indexed from
@@ -54,21 +55,27 @@ def _factors(al, f, kk, nb, theta, off, n, kind):
     first point, the last factor above the last; step curve: the factor of the last point at
     or below ``a``. The points ascend, so the last one reached wins (callers mask ``ok``)."""
     if kind == KIND_MARGINAL:
-        for jj in range(nb):
-            f[jj] = 0.0
-            kk[jj] = -1
         for z in range(n):
             s = theta[off + z]
             r = theta[off + n + z]
             last = z + 1 >= n
             w = 0.0 if last else theta[off + z + 1] - s
-            for jj in range(nb):
-                a = al[jj]
-                x = max(a - s, 0.0)
-                if not last:
-                    x = min(x, w)
-                f[jj] += r * x
-                kk[jj] += 1 if a > s else 0
+            if z == 0:  # (the sums start at 0.0 and kk at -1)
+                for jj in range(nb):
+                    a = al[jj]
+                    x = max(a - s, 0.0)
+                    if not last:
+                        x = min(x, w)
+                    f[jj] = 0.0 + r * x
+                    kk[jj] = 0 if a > s else -1
+            else:
+                for jj in range(nb):
+                    a = al[jj]
+                    x = max(a - s, 0.0)
+                    if not last:
+                        x = min(x, w)
+                    f[jj] += r * x
+                    kk[jj] += 1 if a > s else 0
     elif kind == KIND_RETRO:
         r0 = theta[off + n]
         for jj in range(nb):
@@ -166,7 +173,6 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     mod_base = HEADER + MEASURE_FIELDS * n_m
     b_base = mod_base + MODIFIER_FIELDS * n_mod_total
     n_p = etd.shape[1]
-    n_r = tier_cost.shape[2]
     n_j = credits.shape[1]
     draw = theta[d_idx]
     carry_paid = draw_rec or not has_draw
@@ -196,14 +202,6 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     for j0 in range(0, n_j, BLOCK):
         nb = min(BLOCK, n_j - j0)
         j1 = j0 + nb
-        for k in range(n_p):
-            v = etd[i, k, j0:j1]
-            for jj in range(nb):
-                v[jj] = 0.0
-        for b in range(n_b):
-            v = bonus_cost[i, b, j0:j1]
-            for jj in range(nb):
-                v[jj] = 0.0
         ti_v = ti[i, j0:j1]
         for jj in range(nb):
             tib[jj] = ti_v[jj]
@@ -235,38 +233,34 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             f_a1 = one_f[0]
             f_one = one_f[1]
             at_target_on = 1.0 >= threshold
-            for z in range(n_r):
-                v = tier_cost[i, m, z, j0:j1]
-                for jj in range(nb):
-                    v[jj] = 0.0
             if n_mod == 0:
                 for jj in range(nb):
                     mod[jj] = 1.0
             ac_v = accel[i, m, j0:j1]
             cr_v = credited[i, m, j0:j1]
             for jj in range(nb):
-                ac_v[jj] = 0.0
-                cr_v[jj] = 0.0
                 prior[jj] = 0.0
             pc = 0  # months since the last payout period end
             k = 0  # payout period index
             for q0 in range(0, 12, L):
+                lw = L / 12.0
                 if q_const:
                     qs = 0.0
                     for u in range(q0, q0 + L):
                         qs += quotas[i, j0, m, u]
                     for jj in range(nb):
                         qsum[jj] = qs
+                        unit[jj] = tib[jj] * weight * lw if ti_basis else qs
+                        c[jj] = 0.0
                 else:
                     for jj in range(nb):
                         qs = 0.0
                         for u in range(q0, q0 + L):
                             qs += quotas[i, j0 + jj, m, u]
                         qsum[jj] = qs
-                lw = L / 12.0
-                for jj in range(nb):
-                    unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
-                    c[jj] = 0.0
+                    for jj in range(nb):
+                        unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
+                        c[jj] = 0.0
                 if has_adv:
                     for jj in range(nb):
                         eat[jj] = unit[jj] * f_a1 if at_target_on else 0.0
@@ -452,7 +446,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                 for jj in range(nb):
                     pr = prior[jj]
                     f[jj] = (cap_pay if pr > cap_pay else pr) / pr if pr > 0.0 else 0.0
-                for z in range(n_r):
+                for z in range(n_pts):  # (rows past the measure's tiers stay 0)
                     tc_v = tier_cost[i, m, z, j0:j1]
                     for jj in range(nb):
                         tc_v[jj] *= f[jj]
@@ -511,7 +505,8 @@ def payout_batch(credits, quotas, ti, theta, layout,
 
     Inputs (any strides, zero strides for broadcast axes): ``credits, quotas`` (B1, B2, M,
     12), ``ti`` (B1, B2); ``theta`` (K,) and ``layout`` (S,) describe the plan. Outputs
-    (C-contiguous, preallocated, ``B2`` last): ``att`` (B1, M, n, B2), ``etd, earnings,
+    (C-contiguous, preallocated and zero-filled, ``B2`` last; sums start from those zeros
+    and tier rows past a measure's own tiers are not written): ``att`` (B1, M, n, B2), ``etd, earnings,
     payout, topup`` (B1, n, B2), ``tier_cost`` (B1, M, r, B2), ``accel`` (B1, M, B2),
     ``unearned`` (B1, B2), ``credited`` (B1, M, B2), ``bonus_cost`` (B1, b, B2).
     """
