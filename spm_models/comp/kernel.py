@@ -189,13 +189,13 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     f = np.empty(BLOCK)
     ev = np.empty(BLOCK)
     ok = np.empty(BLOCK, dtype=np.bool_)
-    kk = np.empty(BLOCK, dtype=np.int64)
+    kk = np.empty(BLOCK, dtype=np.int16)  # (2 bytes: fewer bytes per pass; < 32768 points)
     fm = np.empty(BLOCK)
     buf = np.empty(BLOCK)
     qmv = np.empty(BLOCK)
     one_a = np.empty(2)  # f(min(limit, 1)) and f(1) of a measure
     one_f = np.empty(2)
-    one_k = np.empty(2, dtype=np.int64)
+    one_k = np.empty(2, dtype=np.int16)
     buf2 = np.empty(BLOCK)
     buf3 = np.empty(BLOCK)
     tib = np.empty(BLOCK)
@@ -374,31 +374,48 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                             ok[jj] = valid and a >= threshold
                     _factors(al, f, kk, nb, theta, po, n_pts, kind)
                     cap_frac = adv * ((first + 1) / L)
-                    for jj in range(nb):
-                        e = unit[jj] * f[jj] if ok[jj] else 0.0
-                        ev[jj] = e * mod[jj]
+                    # earnings of the period as of t (× the modifiers; without any, × 1 is
+                    # left out: the same bits, one array less per pass)
+                    if n_mod == 0:
+                        for jj in range(nb):
+                            ev[jj] = unit[jj] * f[jj] if ok[jj] else 0.0
+                    else:
+                        for jj in range(nb):
+                            e = unit[jj] * f[jj] if ok[jj] else 0.0
+                            ev[jj] = e * mod[jj]
+                    # earned to date: the periods ended (``prior``) plus this one, capped,
+                    # added to the payout period's ETD in the pass that sums them
                     if q_end:
                         for jj in range(nb):
                             cr_v[jj] += c[jj]
-                            prior[jj] += ev[jj]
-                        for jj in range(nb):
-                            x = ac_v[jj]
-                            y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
-                            ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
-                        tot = prior
-                    else:
+                        if pay_end:
+                            et_v = etd[i, k, j0:j1]
+                            for jj in range(nb):
+                                total = prior[jj] + ev[jj]
+                                prior[jj] = total
+                                et_v[jj] += total if total < cap_pay else cap_pay
+                        else:
+                            for jj in range(nb):
+                                prior[jj] += ev[jj]
+                        if n_mod == 0:
+                            for jj in range(nb):
+                                x = ac_v[jj]
+                                y = x + (ev[jj] - unit[jj] * f_one)
+                                ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
+                        else:
+                            for jj in range(nb):
+                                x = ac_v[jj]
+                                y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
+                                ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
+                    else:  # (a payout period end inside the quota period)
                         if has_adv:
                             for jj in range(nb):
                                 cap_e = cap_frac * eat[jj]
                                 e = ev[jj]
                                 ev[jj] = cap_e if e > cap_e else e
-                        for jj in range(nb):
-                            fm[jj] = prior[jj] + ev[jj]
-                        tot = fm
-                    if pay_end:
                         et_v = etd[i, k, j0:j1]
                         for jj in range(nb):
-                            total = tot[jj]
+                            total = prior[jj] + ev[jj]
                             et_v[jj] += total if total < cap_pay else cap_pay
                     if q_end:
                         # the year's earnings by tier (per-tier terms of the marginal sum)
