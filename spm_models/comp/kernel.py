@@ -6,8 +6,8 @@ over any others) in blocks of :data:`BLOCK` elements along ``B2``, month loop ou
 element loop inside: branches that depend on the month only (quota or payout period end,
 modifier evaluation) are taken once per block; inputs are read along ``B2`` (contiguous
 when it is the cube's ``draw`` axis); outputs are written ``B2``-contiguous and handed back
-as strided views. Outputs arrive zero-filled (``numpy.zeros``: fresh pages are zero, so
-no zeroing pass, and rows never written cost no page fault). No numpy temporaries: one read of the inputs, one write of the outputs
+as strided views, and arrive zero-filled (no zeroing pass; rows never written cost no page
+fault). No numpy temporaries: one read of the inputs, one write of the outputs
 (near the memory-bandwidth floor of ``numpy.cumsum``, ``benchmarks/bench_comp.py``).
 
 Every element loop is written so that LLVM vectorises it: over 1-D block views indexed from
@@ -60,22 +60,13 @@ def _factors(al, f, kk, nb, theta, off, n, kind):
             r = theta[off + n + z]
             last = z + 1 >= n
             w = 0.0 if last else theta[off + z + 1] - s
-            if z == 0:  # (the sums start at 0.0 and kk at -1)
-                for jj in range(nb):
-                    a = al[jj]
-                    x = max(a - s, 0.0)
-                    if not last:
-                        x = min(x, w)
-                    f[jj] = 0.0 + r * x
-                    kk[jj] = 0 if a > s else -1
-            else:
-                for jj in range(nb):
-                    a = al[jj]
-                    x = max(a - s, 0.0)
-                    if not last:
-                        x = min(x, w)
-                    f[jj] += r * x
-                    kk[jj] += 1 if a > s else 0
+            for jj in range(nb):  # (the first tier starts the sums: 0.0 + ..., kk -1 + ...)
+                a = al[jj]
+                x = max(a - s, 0.0)
+                if not last:
+                    x = min(x, w)
+                f[jj] = (0.0 if z == 0 else f[jj]) + r * x
+                kk[jj] = (-1 if z == 0 else kk[jj]) + (1 if a > s else 0)
     elif kind == KIND_RETRO:
         r0 = theta[off + n]
         for jj in range(nb):
@@ -243,24 +234,22 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             pc = 0  # months since the last payout period end
             k = 0  # payout period index
             for q0 in range(0, 12, L):
-                lw = L / 12.0
                 if q_const:
                     qs = 0.0
                     for u in range(q0, q0 + L):
                         qs += quotas[i, j0, m, u]
                     for jj in range(nb):
                         qsum[jj] = qs
-                        unit[jj] = tib[jj] * weight * lw if ti_basis else qs
-                        c[jj] = 0.0
                 else:
                     for jj in range(nb):
                         qs = 0.0
                         for u in range(q0, q0 + L):
                             qs += quotas[i, j0 + jj, m, u]
                         qsum[jj] = qs
-                    for jj in range(nb):
-                        unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
-                        c[jj] = 0.0
+                lw = L / 12.0
+                for jj in range(nb):
+                    unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
+                    c[jj] = 0.0
                 if has_adv:
                     for jj in range(nb):
                         eat[jj] = unit[jj] * f_a1 if at_target_on else 0.0
@@ -374,8 +363,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                             ok[jj] = valid and a >= threshold
                     _factors(al, f, kk, nb, theta, po, n_pts, kind)
                     cap_frac = adv * ((first + 1) / L)
-                    # earnings of the period as of t (× the modifiers; without any, × 1 is
-                    # left out: the same bits, one array less per pass)
+                    # earnings as of t (× the modifiers; without any, the × 1 is left out)
                     if n_mod == 0:
                         for jj in range(nb):
                             ev[jj] = unit[jj] * f[jj] if ok[jj] else 0.0
@@ -383,8 +371,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         for jj in range(nb):
                             e = unit[jj] * f[jj] if ok[jj] else 0.0
                             ev[jj] = e * mod[jj]
-                    # earned to date: the periods ended (``prior``) plus this one, capped,
-                    # added to the payout period's ETD in the pass that sums them
+                    # ETD: the periods ended (``prior``) + this one, capped, in one pass
                     if q_end:
                         for jj in range(nb):
                             cr_v[jj] += c[jj]
@@ -397,16 +384,10 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         else:
                             for jj in range(nb):
                                 prior[jj] += ev[jj]
-                        if n_mod == 0:
-                            for jj in range(nb):
-                                x = ac_v[jj]
-                                y = x + (ev[jj] - unit[jj] * f_one)
-                                ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
-                        else:
-                            for jj in range(nb):
-                                x = ac_v[jj]
-                                y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
-                                ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
+                        for jj in range(nb):
+                            x = ac_v[jj]
+                            y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
+                            ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
                     else:  # (a payout period end inside the quota period)
                         if has_adv:
                             for jj in range(nb):
@@ -522,11 +503,10 @@ def payout_batch(credits, quotas, ti, theta, layout,
 
     Inputs (any strides, zero strides for broadcast axes): ``credits, quotas`` (B1, B2, M,
     12), ``ti`` (B1, B2); ``theta`` (K,) and ``layout`` (S,) describe the plan. Outputs
-    (C-contiguous, preallocated and zero-filled, ``B2`` last; sums start from those zeros
-    and tier rows past a measure's own tiers are not written): ``att`` (B1, M, n, B2), ``etd, earnings,
-    payout, topup`` (B1, n, B2), ``tier_cost`` (B1, M, r, B2), ``accel`` (B1, M, B2),
-    ``unearned`` (B1, B2), ``credited`` (B1, M, B2), ``bonus_cost`` (B1, b, B2).
-    """
+    (C-contiguous, zero-filled: the sums start from them; ``B2`` last): ``att`` (B1, M, n,
+    B2), ``etd, earnings, payout, topup`` (B1, n, B2), ``tier_cost`` (B1, M, r, B2; rows past
+    a measure's tiers stay 0), ``accel, credited`` (B1, M, B2), ``unearned`` (B1, B2),
+    ``bonus_cost`` (B1, b, B2)."""
     for i in range(credits.shape[0]):
         _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup,
              tier_cost, accel, unearned, credited, bonus_cost)
