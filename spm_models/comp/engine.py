@@ -264,7 +264,8 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     c, q, u, th = arrange(c, 2), arrange(q, 2), arrange(u, 0), arrange(th, 1)
     lead_shape, (b1, b2) = c.shape[:len(lead)], c.shape[len(lead):len(lead) + 2]
     cores = [(n_m, n_p), (n_p,), (n_p,), (n_p,), (n_p,), (n_m, n_r), (n_m,), (), (n_m,), (n_b,)]
-    outs = [np.empty(lead_shape + (b1,) + core + (b2,)) for core in cores]
+    # zero-filled: the kernel's sums start from these zeros (fresh pages are zero anyway)
+    outs = [np.zeros(lead_shape + (b1,) + core + (b2,)) for core in cores]
     layout = struct.layout()
     for idx in np.ndindex(*lead_shape):
         run_batch(c[idx], q[idx], u[idx], np.array(th[idx + (0, 0)]), layout,

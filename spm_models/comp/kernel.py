@@ -6,7 +6,8 @@ over any others) in blocks of :data:`BLOCK` elements along ``B2``, month loop ou
 element loop inside: branches that depend on the month only (quota or payout period end,
 modifier evaluation) are taken once per block; inputs are read along ``B2`` (contiguous
 when it is the cube's ``draw`` axis); outputs are written ``B2``-contiguous and handed back
-as strided views. No numpy temporaries: one read of the inputs, one write of the outputs
+as strided views, and arrive zero-filled (no zeroing pass; rows never written cost no page
+fault). No numpy temporaries: one read of the inputs, one write of the outputs
 (near the memory-bandwidth floor of ``numpy.cumsum``, ``benchmarks/bench_comp.py``).
 
 Every element loop is written so that LLVM vectorises it: over 1-D block views indexed from
@@ -54,21 +55,18 @@ def _factors(al, f, kk, nb, theta, off, n, kind):
     first point, the last factor above the last; step curve: the factor of the last point at
     or below ``a``. The points ascend, so the last one reached wins (callers mask ``ok``)."""
     if kind == KIND_MARGINAL:
-        for jj in range(nb):
-            f[jj] = 0.0
-            kk[jj] = -1
         for z in range(n):
             s = theta[off + z]
             r = theta[off + n + z]
             last = z + 1 >= n
             w = 0.0 if last else theta[off + z + 1] - s
-            for jj in range(nb):
+            for jj in range(nb):  # (the first tier starts the sums: 0.0 + ..., kk -1 + ...)
                 a = al[jj]
                 x = max(a - s, 0.0)
                 if not last:
                     x = min(x, w)
-                f[jj] += r * x
-                kk[jj] += 1 if a > s else 0
+                f[jj] = (0.0 if z == 0 else f[jj]) + r * x
+                kk[jj] = (-1 if z == 0 else kk[jj]) + (1 if a > s else 0)
     elif kind == KIND_RETRO:
         r0 = theta[off + n]
         for jj in range(nb):
@@ -166,7 +164,6 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     mod_base = HEADER + MEASURE_FIELDS * n_m
     b_base = mod_base + MODIFIER_FIELDS * n_mod_total
     n_p = etd.shape[1]
-    n_r = tier_cost.shape[2]
     n_j = credits.shape[1]
     draw = theta[d_idx]
     carry_paid = draw_rec or not has_draw
@@ -183,27 +180,19 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
     f = np.empty(BLOCK)
     ev = np.empty(BLOCK)
     ok = np.empty(BLOCK, dtype=np.bool_)
-    kk = np.empty(BLOCK, dtype=np.int64)
+    kk = np.empty(BLOCK, dtype=np.int16)  # (2 bytes: fewer bytes per pass; < 32768 points)
     fm = np.empty(BLOCK)
     buf = np.empty(BLOCK)
     qmv = np.empty(BLOCK)
     one_a = np.empty(2)  # f(min(limit, 1)) and f(1) of a measure
     one_f = np.empty(2)
-    one_k = np.empty(2, dtype=np.int64)
+    one_k = np.empty(2, dtype=np.int16)
     buf2 = np.empty(BLOCK)
     buf3 = np.empty(BLOCK)
     tib = np.empty(BLOCK)
     for j0 in range(0, n_j, BLOCK):
         nb = min(BLOCK, n_j - j0)
         j1 = j0 + nb
-        for k in range(n_p):
-            v = etd[i, k, j0:j1]
-            for jj in range(nb):
-                v[jj] = 0.0
-        for b in range(n_b):
-            v = bonus_cost[i, b, j0:j1]
-            for jj in range(nb):
-                v[jj] = 0.0
         ti_v = ti[i, j0:j1]
         for jj in range(nb):
             tib[jj] = ti_v[jj]
@@ -235,18 +224,12 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
             f_a1 = one_f[0]
             f_one = one_f[1]
             at_target_on = 1.0 >= threshold
-            for z in range(n_r):
-                v = tier_cost[i, m, z, j0:j1]
-                for jj in range(nb):
-                    v[jj] = 0.0
             if n_mod == 0:
                 for jj in range(nb):
                     mod[jj] = 1.0
             ac_v = accel[i, m, j0:j1]
             cr_v = credited[i, m, j0:j1]
             for jj in range(nb):
-                ac_v[jj] = 0.0
-                cr_v[jj] = 0.0
                 prior[jj] = 0.0
             pc = 0  # months since the last payout period end
             k = 0  # payout period index
@@ -380,31 +363,40 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                             ok[jj] = valid and a >= threshold
                     _factors(al, f, kk, nb, theta, po, n_pts, kind)
                     cap_frac = adv * ((first + 1) / L)
-                    for jj in range(nb):
-                        e = unit[jj] * f[jj] if ok[jj] else 0.0
-                        ev[jj] = e * mod[jj]
+                    # earnings as of t (× the modifiers; without any, the × 1 is left out)
+                    if n_mod == 0:
+                        for jj in range(nb):
+                            ev[jj] = unit[jj] * f[jj] if ok[jj] else 0.0
+                    else:
+                        for jj in range(nb):
+                            e = unit[jj] * f[jj] if ok[jj] else 0.0
+                            ev[jj] = e * mod[jj]
+                    # ETD: the periods ended (``prior``) + this one, capped, in one pass
                     if q_end:
                         for jj in range(nb):
                             cr_v[jj] += c[jj]
-                            prior[jj] += ev[jj]
+                        if pay_end:
+                            et_v = etd[i, k, j0:j1]
+                            for jj in range(nb):
+                                total = prior[jj] + ev[jj]
+                                prior[jj] = total
+                                et_v[jj] += total if total < cap_pay else cap_pay
+                        else:
+                            for jj in range(nb):
+                                prior[jj] += ev[jj]
                         for jj in range(nb):
                             x = ac_v[jj]
                             y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
                             ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
-                        tot = prior
-                    else:
+                    else:  # (a payout period end inside the quota period)
                         if has_adv:
                             for jj in range(nb):
                                 cap_e = cap_frac * eat[jj]
                                 e = ev[jj]
                                 ev[jj] = cap_e if e > cap_e else e
-                        for jj in range(nb):
-                            fm[jj] = prior[jj] + ev[jj]
-                        tot = fm
-                    if pay_end:
                         et_v = etd[i, k, j0:j1]
                         for jj in range(nb):
-                            total = tot[jj]
+                            total = prior[jj] + ev[jj]
                             et_v[jj] += total if total < cap_pay else cap_pay
                     if q_end:
                         # the year's earnings by tier (per-tier terms of the marginal sum)
@@ -452,7 +444,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                 for jj in range(nb):
                     pr = prior[jj]
                     f[jj] = (cap_pay if pr > cap_pay else pr) / pr if pr > 0.0 else 0.0
-                for z in range(n_r):
+                for z in range(n_pts):  # (rows past the measure's tiers stay 0)
                     tc_v = tier_cost[i, m, z, j0:j1]
                     for jj in range(nb):
                         tc_v[jj] *= f[jj]
@@ -511,10 +503,10 @@ def payout_batch(credits, quotas, ti, theta, layout,
 
     Inputs (any strides, zero strides for broadcast axes): ``credits, quotas`` (B1, B2, M,
     12), ``ti`` (B1, B2); ``theta`` (K,) and ``layout`` (S,) describe the plan. Outputs
-    (C-contiguous, preallocated, ``B2`` last): ``att`` (B1, M, n, B2), ``etd, earnings,
-    payout, topup`` (B1, n, B2), ``tier_cost`` (B1, M, r, B2), ``accel`` (B1, M, B2),
-    ``unearned`` (B1, B2), ``credited`` (B1, M, B2), ``bonus_cost`` (B1, b, B2).
-    """
+    (C-contiguous, zero-filled: the sums start from them; ``B2`` last): ``att`` (B1, M, n,
+    B2), ``etd, earnings, payout, topup`` (B1, n, B2), ``tier_cost`` (B1, M, r, B2; rows past
+    a measure's tiers stay 0), ``accel, credited`` (B1, M, B2), ``unearned`` (B1, B2),
+    ``bonus_cost`` (B1, b, B2)."""
     for i in range(credits.shape[0]):
         _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup,
              tier_cost, accel, unearned, credited, bonus_cost)
