@@ -108,7 +108,7 @@ def test_self_review_ignores_case_and_spacing(tmp_path: Path) -> None:
     store = tmp_path / "adj"
     propose(store, "s", target="rep", target_id="R1", what="forecast", size=-0.1,
             reason="churn", by="Ana Diaz")
-    for name in ("ana diaz", " ANA   Diaz ", "Ana\tdiaz"):
+    for name in ("ana diaz", " ANA   Diaz ", "Ana\tdiaz", "AnaDiaz"):
         with pytest.raises(InputError, match="cannot also review"):
             review(store, "ADJ-0001", "approved", name)
     assert review(store, "ADJ-0001", "approved", "Ana Lee").status == "approved"
@@ -193,3 +193,34 @@ def test_cli_list_rejects_an_unknown_status(csv_scenario: Path, tmp_path: Path, 
     assert code == 2 and "bogus" in err and "no adjustments" not in out
     assert _run(capsys, "list", str(csv_scenario), "--status", "approved",
                 "--store", str(tmp_path))[0] == 0
+
+
+def test_review_refuses_another_scenarios_adjustment(tmp_path: Path) -> None:
+    store = tmp_path / "adj"
+    propose(store, "tiny", target="rep", target_id="R1", what="forecast", size=-0.1,
+            reason="churn", by="Ana")
+    with pytest.raises(InputError, match="belongs to scenario 'tiny', not 'tiny2'"):
+        review(store, "ADJ-0001", "approved", "Bo", scenario="tiny2")
+    assert load_adjustments(store)[0].status == "proposed"
+    assert review(store, "ADJ-0001", "approved", "Bo", scenario="tiny").status == "approved"
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("size", "abc", "field 'size': must be a finite number"),
+    ("what", "bogus", "field 'what': must be one of forecast, quota, potential"),
+    ("status", "done", "field 'status'"),
+    ("from_period", "2027-13", "field 'from_period'"),
+    ("sd", -0.5, "field 'sd': must not be negative"),
+])
+def test_hand_edited_adjustment_files_are_one_line_errors(tmp_path: Path, field, value, match) -> None:
+    store = tmp_path / "adj"
+    propose(store, "s", target="rep", target_id="R1", what="forecast", size=-0.1,
+            reason="churn", by="Ana")
+    path = store / "ADJ-0001.yaml"
+    data = yaml.safe_load(path.read_text())
+    data[field] = value
+    path.write_text(yaml.safe_dump(data))
+    for call in (lambda: load_adjustments(store), lambda: review(store, "ADJ-0001", "approved", "Bo")):
+        with pytest.raises(InputError, match=match) as exc:
+            call()
+        assert str(exc.value).startswith(str(path)) and "\n" not in str(exc.value)

@@ -171,3 +171,32 @@ def test_cli_territory_errors_name_flags(tmp_path):
     r = runner.invoke(app, ["territory", "--data", str(src), "--out", str(tmp_path / "t.csv"),
                             "--max-moved", "1.5"])
     assert r.exit_code != 0 and str(r.exception).startswith("--max-moved")
+
+
+def test_quotas_read_hire_month_and_region_from_the_reps_table():
+    """A cube without rep coordinates: the reps table says who is new and who their peers are."""
+    fc = synthetic_forecast(n_reps=4, n_draws=50, seed=1).drop_vars(["region", "territory_id"], errors="ignore")
+    reps = [str(r) for r in fc["rep"].values]
+    tables = {"bookings": _history(reps, [120_000.0, 500_000.0, 50_000.0, 240_000.0]),
+              "reps": pd.DataFrame({"rep_id": reps, "region": ["West", "East", "West", "East"],
+                                    "hire_date": ["2020-01-01", "2020-01-01", "2026-10-01", "2020-01-01"]})}
+    ds = set_quotas({"method": "growth", "growth": 0.1}, fc, tables)
+    q = ds["annual_quota"].values
+    from spm_models.planning.quota import ramp_share, with_rep_attributes
+
+    share = float(ramp_share(with_rep_attributes(fc, tables), 3.0).values[2])
+    assert 0 < share < 1
+    # rep 3 (hired 2026-10) gets its West peer's growth quota x ramp share, not growth on 3 months
+    assert q[2] == pytest_approx_rel(132_000.0 * share)
+    assert ds.attrs["n_reps_new_rule"] == 1
+
+
+def test_cli_quotas_refuses_a_cube_of_several_scenarios(tmp_path):
+    import xarray as xr
+
+    fc = synthetic_forecast(n_reps=3, n_draws=20, seed=2)
+    two = xr.concat([fc, fc * 2], dim=pd.Index(["s1", "s2"], name="scenario"))
+    two.to_netcdf(tmp_path / "two.nc")
+    r = runner.invoke(app, ["quotas", "--cube", str(tmp_path / "two.nc"), "--out", str(tmp_path / "q.csv"),
+                            "--config", '{"method": "equal_probability", "probability": 0.5}'])
+    assert r.exit_code != 0 and "2 scenarios" in str(r.exception) and not (tmp_path / "q.csv").exists()

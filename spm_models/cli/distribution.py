@@ -109,7 +109,8 @@ def _review(decision: str, scenario: Path, adj_id: str, by: str, comment: str | 
             store: Path | None) -> None:
     from spm_models.distribution.adjustments import review
 
-    adj = review(_store(scenario, store), adj_id, decision, by, comment)
+    adj = review(_store(scenario, store), adj_id, decision, by, comment,
+                 scenario=_scenario_name(scenario))
     typer.echo(f"{adj.id} {adj.status} by {adj.reviewed_by}")
 
 

@@ -4,6 +4,7 @@ cube), ``hiring`` (solve the hiring plan). Mount with ``app.add_typer(plan_app, 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -81,6 +82,10 @@ def territory(
         res_fig.savefig(tmp, dpi=120)
         os.replace(tmp, map_png)
     a, b = res.after, res.before
+    if a.get("balance_violation", 0.0) > 1e-6:
+        typer.echo(f"warning: the balance bands are not met ({a.get('territories_outside_potential_band', '?')} "
+                   f"territories outside the ±{potential_tol:.0%} potential band; largest violation "
+                   f"{a['balance_violation']:.2f}): allow more moves (--max-moved) or wider bands", err=True)
     typer.echo(f"CV of potential {b.get('cv_potential', float('nan')):.1%} -> {a['cv_potential']:.1%}, "
                f"moved {a['share_moved']:.1%}, mean distance {a['mean_distance_km']:.0f} km; wrote {out}")
 
@@ -105,6 +110,10 @@ def _forecast_cube(path: Path):
         raise InputError(f"{path}: not a readable forecast cube ({kind}): "
                          f"{type(exc).__name__}: {(str(exc) or 'no detail').split('. ')[0]}") from None
     if "scenario" in fc.dims:
+        if fc.sizes["scenario"] > 1:
+            names = ", ".join(map(str, fc["scenario"].values[:5])) if "scenario" in fc.coords else ""
+            raise InputError(f"{path}: holds {fc.sizes['scenario']} scenarios ({names}): quotas are "
+                             "set from one forecast; write the scenario you want to its own cube")
         fc = fc.isel(scenario=0, drop=True)
     if "bookings" not in fc.data_vars:
         raise InputError(f"{path}: variable 'bookings' missing (a forecast cube has "
@@ -148,11 +157,17 @@ def quotas(
     # a month with quota 0 is a month the rep is not on quota (before a hire's start): no row,
     # since comp plans reject a quota period whose quota is 0 (comp_plan.md)
     df = df[df["quota"] > 0]
+    without = sorted(set(map(str, ds["rep"].values)) - set(df["rep_id"].astype(str)))
     _atomic_write_text(out, df.to_csv(index=False))
     summary = fairness_summary(ds)
     summary.update({k: v for k, v in ds.attrs.items() if isinstance(v, (int, float))})
-    if fairness:
-        _atomic_write_text(fairness, json.dumps(summary, indent=2, default=float))
+    if fairness:  # strict JSON: a figure that cannot be computed (no accounts, ...) is null
+        strict = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in summary.items()}
+        _atomic_write_text(fairness, json.dumps(strict, indent=2, default=float, allow_nan=False))
+    if without:
+        typer.echo(f"warning: {len(without)} rep(s) got no quota above 0 and have no rows "
+                   f"({', '.join(without[:10])}{', ...' if len(without) > 10 else ''}): "
+                   "their forecast is 0 for the plan year; credits of theirs will need a quota", err=True)
     typer.echo(f"{cfg.get('method')}: {ds.sizes['rep']} reps, P(reach quota) mean {summary['p_reach_mean']:.3f} "
                f"sd {summary['p_reach_sd']:.3f}; wrote {out}")
 

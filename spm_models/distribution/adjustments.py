@@ -123,10 +123,34 @@ def _parse_share(value: Any, field: str) -> float:
 def _read(path: Path) -> Adjustment:
     try:
         data = yaml.safe_load(path.read_text())
-        return Adjustment(**{k: (str(v) if k in ("from_period", "proposed_at", "reviewed_at")
-                                 and v is not None else v) for k, v in data.items()})
+        adj = Adjustment(**{k: (str(v) if k in ("from_period", "proposed_at", "reviewed_at")
+                                and v is not None else v) for k, v in data.items()})
     except (yaml.YAMLError, TypeError, AttributeError) as exc:
         raise InputError(f"{path}: not a valid adjustment file ({str(exc).splitlines()[0]})") from None
+    problems = _field_problems(adj)
+    if problems:  # a hand-edited file: one line per field, before anything uses it
+        raise InputError([f"{path}, field '{f}': {msg}" for f, msg in problems])
+    return adj
+
+
+def _field_problems(adj: Adjustment) -> list[tuple[str, str]]:
+    """``(field, problem)`` for each field of ``adj`` that no command would have written."""
+    out: list[tuple[str, str]] = []
+    for f, options in (("target", TARGETS), ("what", WHATS), ("status", STATES)):
+        if getattr(adj, f) not in options:
+            out.append((f, f"must be one of {', '.join(options)}, got {getattr(adj, f)!r}"))
+    for f in ("size", "sd"):
+        v = getattr(adj, f)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            out.append((f, f"must be a finite number (a share, -0.2 = -20 %), got {v!r}"))
+    if isinstance(adj.sd, (int, float)) and adj.sd < 0:
+        out.append(("sd", f"must not be negative, got {adj.sd!r}"))
+    for f in ("id", "scenario", "target_id"):
+        if not isinstance(getattr(adj, f), str) or not getattr(adj, f).strip():
+            out.append((f, f"must be non-empty text, got {getattr(adj, f)!r}"))
+    if adj.from_period is not None and not _MONTH_RE.match(str(adj.from_period)):
+        out.append(("from_period", f"expected a month YYYY-MM, got {adj.from_period!r}"))
+    return out
 
 
 def load_adjustments(folder: str | Path, scenario: str | None = None,
@@ -164,9 +188,10 @@ def _store_lock(folder: Path) -> Iterator[None]:
 
 
 def same_person(a: str | None, b: str | None) -> bool:
-    """Names equal ignoring case and spacing (``" ana  diaz"`` is ``"Ana Diaz"``)."""
+    """Names equal ignoring case and spacing (``" ana  diaz"`` and ``"AnaDiaz"`` are
+    ``"Ana Diaz"``)."""
     def norm(x: str | None) -> str:
-        return " ".join(str(x or "").split()).casefold()
+        return "".join(str(x or "").split()).casefold()
 
     return norm(a) == norm(b)
 
@@ -246,13 +271,14 @@ def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, w
 
 
 def review(folder: str | Path, adj_id: str, decision: str, by: str, comment: str | None = None,
-           now: datetime | None = None) -> Adjustment:
+           now: datetime | None = None, scenario: str | None = None) -> Adjustment:
     """Approve or reject (``decision``) a proposed adjustment; return it.
 
     Read, check and write happen under the store's lock, so of two concurrent reviews one
     wins and the other fails as already reviewed. Raises :class:`InputError` for an unknown
     id, an adjustment already reviewed, an empty reviewer name, the proposer reviewing their
-    own proposal (names compared ignoring case and spacing), or a rejection without comment.
+    own proposal (names compared ignoring case and spacing), a rejection without comment,
+    an adjustment of another ``scenario`` (when given) or a file with an invalid field.
     """
     from spm_models.ledger import os_user
 
@@ -268,6 +294,9 @@ def review(folder: str | Path, adj_id: str, decision: str, by: str, comment: str
         raise InputError(f"{path}: no adjustment {adj_id!r}")
     with _store_lock(folder):
         adj = _read(path)
+        if scenario is not None and adj.scenario != scenario:
+            raise InputError(f"{path}, field 'scenario': {adj_id} belongs to scenario "
+                             f"{adj.scenario!r}, not {scenario!r}")
         if adj.status != "proposed":
             raise InputError(f"{path}, field 'status': {adj_id} is already {adj.status} by "
                              f"{adj.reviewed_by}; propose a new adjustment to change it")

@@ -88,6 +88,27 @@ def annual_draws(forecast: xr.Dataset) -> xr.DataArray:
     return _check_forecast(forecast).sum("period").compute()
 
 
+def with_rep_attributes(forecast: xr.Dataset,
+                        tables: Mapping[str, pd.DataFrame] | None) -> xr.Dataset:
+    """``forecast`` with the rep coordinates ``region`` and ``hire_month`` (``YYYY-MM``) taken
+    from the ``reps`` table (``region``, ``hire_date``) where the cube does not carry them, so
+    the new-rep rule sees who is new and who their regional peers are. Reps missing from the
+    table get ``""`` (region unknown; hire month unknown = full history)."""
+    if not tables or "reps" not in tables or "rep_id" not in tables["reps"].columns:
+        return forecast
+    reps = (tables["reps"].assign(rep_id=lambda d: d["rep_id"].astype(str))
+            .drop_duplicates("rep_id").set_index("rep_id"))
+    ids = np.asarray(forecast["rep"].values).astype(str)
+    add: dict[str, Any] = {}
+    da = forecast["bookings"]
+    if "region" not in da.coords and "region" in reps.columns:
+        add["region"] = ("rep", reps["region"].astype(str).reindex(ids).fillna("").to_numpy(dtype=str))
+    if "hire_month" not in da.coords and "hire_date" in reps.columns:
+        hd = pd.to_datetime(reps["hire_date"], errors="coerce").reindex(ids)
+        add["hire_month"] = ("rep", np.asarray([d.strftime("%Y-%m") if pd.notna(d) else "" for d in hd], dtype=str))
+    return forecast.assign_coords(add) if add else forecast
+
+
 def _rep_coords(forecast: xr.Dataset) -> dict[str, Any]:
     return {k: v for k, v in forecast["bookings"].coords.items() if v.dims == ("rep",)}
 
@@ -323,6 +344,7 @@ def annual_quotas(
 ) -> tuple[xr.DataArray, dict[str, Any]]:
     """Annual quota per rep by the configured method, and method details for ``attrs``."""
     cfg = validate_quota_config(config)
+    forecast = with_rep_attributes(forecast, tables)
     annual = annual_draws(forecast)
     reps = annual["rep"].values
     first = str(forecast["period"].values[0])
@@ -395,6 +417,7 @@ def set_quotas(
     describing the method (``quota_method``, ``implied_probability`` when a target is used …).
     """
     cfg = validate_quota_config(config)
+    forecast = with_rep_attributes(forecast, tables)
     annual_q, info = annual_quotas(cfg, forecast, tables)
     weights = phasing_weights(forecast, cfg["phasing"]) * _in_post(forecast)
     wsum = weights.sum("period")

@@ -20,6 +20,12 @@ from typing import Any
 from spm_models.errors import InputError, short_repr
 
 
+#: upper bounds of the what-if settings: far beyond any real plan, low enough that payouts stay
+#: finite (an uplift of 1e308 overflowed quotas to inf and gave a NaN incentive cost)
+MAX_UPLIFT = 10.0
+MAX_RATIO = 100.0
+
+
 class WhatIfWarning(UserWarning):
     """A what-if setting that changes nothing for the chosen plans (see module docstring)."""
 
@@ -38,20 +44,23 @@ def check_values(quota_uplift: Any = 0.0, accelerator: Any = None, cap: Any = No
                  plan_choices: Iterable[str] = ()) -> float:
     """Check the values of the plan and quota settings; return the quota uplift as a float.
 
-    Allowed: ``quota_uplift`` a finite number > -1 (quotas × (1 + uplift) stay positive;
-    ``None`` = 0); ``accelerator`` a finite rate ≥ 0; ``cap`` a finite attainment > 0;
-    ``threshold`` a finite attainment ≥ 0; ``plan`` one
+    Allowed: ``quota_uplift`` a number in (-1, 10] (quotas × (1 + uplift) stay positive;
+    ``None`` = 0); ``accelerator`` a rate in [0, 100]; ``cap`` an attainment in (0, 100];
+    ``threshold`` an attainment in [0, 100]; ``plan`` one
     of ``plan_choices``. ``None`` keeps the scenario's value. Raises :class:`InputError`."""
     uplift = 0.0 if quota_uplift is None else _number(
-        "quota_uplift", quota_uplift, "a finite number greater than -1 (quotas are multiplied "
-        "by 1 + uplift and must stay positive)", lambda v: v > -1.0)
+        "quota_uplift", quota_uplift, "a number greater than -1 and at most 10 (quotas are "
+        "multiplied by 1 + uplift and must stay positive; 10 = 11x, far beyond any real plan)",
+        lambda v: -1.0 < v <= MAX_UPLIFT)
     if accelerator is not None:
-        _number("accelerator", accelerator, "a finite rate >= 0", lambda v: v >= 0.0)
+        _number("accelerator", accelerator, f"a rate >= 0 and at most {MAX_RATIO:g}",
+                lambda v: 0.0 <= v <= MAX_RATIO)
     if cap is not None:
-        _number("cap", cap, "a finite attainment > 0 (e.g. 2.0 for 200 %)", lambda v: v > 0.0)
+        _number("cap", cap, f"an attainment > 0 and at most {MAX_RATIO:g} (e.g. 2.0 for 200 %)",
+                lambda v: 0.0 < v <= MAX_RATIO)
     if threshold is not None:
-        _number("threshold", threshold, "a finite attainment >= 0 (e.g. 0.5 for 50 %)",
-                lambda v: v >= 0.0)
+        _number("threshold", threshold, f"an attainment >= 0 and at most {MAX_RATIO:g} (e.g. 0.5 "
+                "for 50 %)", lambda v: 0.0 <= v <= MAX_RATIO)
     choices = list(plan_choices)
     if plan is not None and (not isinstance(plan, str) or plan not in choices):
         raise InputError(f"what-if setting 'plan': {short_repr(plan)} is not a plan of this "
