@@ -19,7 +19,6 @@ from typing import Any
 
 from spm_models.errors import InputError, short_repr
 
-
 #: upper bounds of the what-if settings: far beyond any real plan, low enough that payouts stay
 #: finite (an uplift of 1e308 overflowed quotas to inf and gave a NaN incentive cost)
 MAX_UPLIFT = 10.0
