@@ -147,12 +147,19 @@ def quotas(
     fairness: Path | None = typer.Option(None, "--fairness", help="JSON of the fairness figures."),
 ) -> None:
     """Set quotas from a forecast cube (growth, top_down or equal_probability)."""
+    from spm_models.errors import InputError
     from spm_models.planning.quota import fairness_summary, set_quotas
 
     cfg = _section(scenario, "quota", config)
     fc = _forecast_cube(cube)
     tables = _tables(data) if data else None
-    ds = set_quotas(cfg, fc, tables)
+    try:
+        ds = set_quotas(cfg, fc, tables)
+    except InputError as exc:  # name the command's options where the library names its inputs
+        src = "--config" if config else f"{scenario}"
+        raise InputError([p.replace("scenario section 'quota'", f"{src}, section 'quota'")
+                          + (" (give --data)" if "not given" in p and not data else "")
+                          for p in exc.problems]) from None
     df = ds["quota"].to_dataframe().reset_index()[["rep", "period", "quota"]].rename(columns={"rep": "rep_id"})
     # a month with quota 0 is a month the rep is not on quota (before a hire's start): no row,
     # since comp plans reject a quota period whose quota is 0 (comp_plan.md)

@@ -267,7 +267,10 @@ def _solve_window(target: float, probability: float, schedule: str, max_hires: i
     """Validate a hiring solve's settings (all problems at once) and return its hiring window:
     by default the months whose hires still start inside the horizon."""
     problems: list[str] = []
-    cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires}
+    cfg = {"target": target, "probability": probability, "schedule": schedule, "max_hires": max_hires,
+           "months": months, "hiring_lag_months": lag}
+    number(SECTION, cfg, "months", problems, required=True, lo=1)
+    number(SECTION, cfg, "hiring_lag_months", problems, lo=0)
     number(SECTION, cfg, "target", problems, required=True, lo=0, lo_open=True)
     number(SECTION, cfg, "probability", problems, required=True, lo=0, hi=1, lo_open=True, hi_open=True)
     number(SECTION, cfg, "max_hires", problems, lo=0)
