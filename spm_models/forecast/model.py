@@ -194,8 +194,7 @@ class BookingsForecast:
                                      rep_month.panel_month_index(panel), transform=name.split(":")[1])
 
     def _fit_deals(self, panel, method="nuts", draws=_fit.DEFAULT_DRAWS, tune=_fit.DEFAULT_TUNE,
-                   chains=_fit.DEFAULT_CHAINS, seed=0, sampler=None,
-                   progressbar=False, prebuilt=None, **kwargs) -> None:
+                   chains=_fit.DEFAULT_CHAINS, seed=0, sampler=None, progressbar=False, prebuilt=None, **kwargs) -> None:
         """Fit the deal model to ``panel``; ``prebuilt``: its ``(model, nutpie compiled model)``."""
         from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
 
