@@ -97,12 +97,21 @@ def timed_fit(panel, config=None, **fit_kw) -> tuple[object, dict]:
            "divergences": d.get("divergences"), "ok": d.get("ok"), "worst": d.get("worst"),
            "holdout_crps": d.get("holdout_crps"), "holdout_coverage_80": d.get("holdout_coverage_80"),
            "holdout_coverage_95": d.get("holdout_coverage_95")}
+    rec["idle_estimate_s"] = round(idle_s(rec), 1)
     return m, rec
+
+
+def idle_s(rec: dict) -> float:
+    """Wall time the fit would take on an idle 2-core machine: its CPU time, with the NUTS
+    runs' CPU (2 threads) halved; compilation, DLM fits and setup run on one thread."""
+    sampling = sum(p["cpu_s"] for p in rec["parts"] if p["part"].startswith("nutpie ") and " x (" in p["part"])
+    return rec["cpu_s"] - sampling / 2
 
 
 def fmt(rec: dict) -> str:
     parts = ", ".join(f"{p['part']} {p['wall_s']:.0f}/{p['cpu_s']:.0f}" for p in rec["parts"])
-    return (f"wall {rec['wall_s']:.0f} s, CPU {rec['cpu_s']:.0f} s, load {rec['load_1min'][0]}->{rec['load_1min'][1]} "
+    return (f"wall {rec['wall_s']:.0f} s, CPU {rec['cpu_s']:.0f} s (idle 2-core estimate {idle_s(rec):.0f} s), "
+            f"load {rec['load_1min'][0]}->{rec['load_1min'][1]} "
             f"[parts wall/CPU s: {parts}]")
 
 

@@ -47,7 +47,7 @@ def backtest(
     scores: Annotated[Path | None, typer.Option("--scores", help="Optional CSV of per-rep-month scores of every method (diagnostics).")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="Fast approximate fit (also when SPM_BACKTEST_FAST=1).")] = False,
     draws: Annotated[int, typer.Option("--draws", help="Posterior draws per chain (NUTS) or total (fast).")] = 1000,
-    tune: Annotated[int, typer.Option("--tune", help="NUTS tuning steps per chain.")] = 1500,
+    tune: Annotated[int | None, typer.Option("--tune", help="NUTS tuning steps per chain (default 500: spm_models.forecast.fit.DEFAULT_TUNE).")] = None,
     chains: Annotated[int, typer.Option("--chains", help="NUTS chains.")] = 4,
     n_draws: Annotated[int, typer.Option("--n-draws", help="Predictive draws per rep-month (model and baselines).")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
@@ -64,7 +64,9 @@ def backtest(
         run_backtest,
         write_outputs,
     )
+    from spm_models.forecast.fit import DEFAULT_TUNE
 
+    tune = DEFAULT_TUNE if tune is None else tune
     problems = []
     if holdout < 1:
         problems.append(f"--holdout: must be at least 1 month, got {holdout}")

@@ -49,6 +49,7 @@ import xarray as xr
 from spm_models.errors import InputError
 from spm_models.forecast import scoring
 from spm_models.forecast.baselines import baseline_draws
+from spm_models.forecast.fit import DEFAULT_CHAINS, DEFAULT_DRAWS, DEFAULT_TUNE
 from spm_models.forecast.panel import monthly_panel
 from spm_models.provenance import hash_frames
 
@@ -112,9 +113,9 @@ def needs_standardising(panel: xr.Dataset, min_deals: int = 5) -> bool:
 def bayesian_forecaster(
     *,
     method: str = "nuts",
-    draws: int = 1000,
-    tune: int = 1500,
-    chains: int = 4,
+    draws: int = DEFAULT_DRAWS,
+    tune: int = DEFAULT_TUNE,
+    chains: int = DEFAULT_CHAINS,
     config: Mapping[str, Any] | None = None,
     diagnostics: dict[str, Any] | None = None,
     headcount: str = "steady",

