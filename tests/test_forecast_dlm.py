@@ -31,13 +31,24 @@ def _reference_filter(z, act, m0, par):
             if not act[r, t]:
                 continue
             a = G @ m
-            Rm = G @ C @ G.T + W
-            f, q = F @ a, F @ Rm @ F + 1.0
+            if par.shape[1] > 9 and par[r, 9] > 0.5:
+                # single source of error: x_t = G x_{t-1} + g e_t, z_t = F G x_{t-1} + e_t
+                alpha = ql / (1 + ql)
+                g = np.r_[alpha, alpha * qb / (1 + qb), (1 - alpha) * qs / (1 + qs), np.zeros(dlm.NS - 1)]
+                P = G @ C @ G.T
+                q = F @ P @ F + 1.0
+                K = P @ F + g  # Cov(x_t, z_t)
+                Rm = P + np.outer(g, g)  # Var(x_t)
+            else:
+                Rm = G @ C @ G.T + W
+                q = F @ Rm @ F + 1.0
+                K = Rm @ F
+            f = F @ a
             e = z[r, t] - f
             qs_ = S * q
             ll[r] += (special.gammaln((n + 1) / 2) - special.gammaln(n / 2) - 0.5 * np.log(n * np.pi * qs_)
                       - (n + 1) / 2 * np.log1p(e**2 / (n * qs_)))
-            A = Rm @ F / q
+            A = K / q
             m = a + A * e
             C = Rm - np.outer(A, A) * q
             S = (n * S + e**2 / q) / (n + 1)
@@ -69,7 +80,58 @@ def test_compiled_filter_matches_textbook_filter():
     par = np.stack([th[k] for k in dlm.THETA_NAMES], axis=1)
     m0 = prep.m0.copy()
     m0[:, 2:] *= th["season_weight"][:, None]
+    U[:, 9] = 0.0  # DLM form
+    th = dlm._theta(U)
+    par = np.stack([th[k] for k in dlm.THETA_NAMES], axis=1)
     np.testing.assert_allclose(dlm.filter_loglik(prep, U), _reference_filter(prep.z, act, m0, par), rtol=1e-9)
+    U[::2, 9] = 1.0  # every other rep in the single-source-of-error form
+    th = dlm._theta(U)
+    par = np.stack([th[k] for k in dlm.THETA_NAMES], axis=1)
+    ll = dlm.filter_loglik(prep, U)
+    np.testing.assert_allclose(ll, _reference_filter(prep.z, act, m0, par), rtol=1e-9)
+    U[::2, 9] = 0.0
+    assert np.all(np.abs(dlm.filter_loglik(prep, U)[::2] - ll[::2]) > 1e-3)  # the forms differ
+
+
+def test_multistep_draws_match_the_exact_predictive_in_both_forms():
+    """One model definition, both families: the simulator's 6-month-ahead draws have the mean
+    and variance of the exact h-step predictive computed with explicit matrices from the
+    filter's end state (DLM: ``P <- G P G' + W``; single source of error: ``P <- G P G'``,
+    variance read off, then ``P += g g'``)."""
+    y, act, month = _panel_arrays(R=4, T=40)
+    fit = dlm.fit_dlm(y, act, month, local=False)
+    U = fit.U_rep.copy()
+    U[1::2, 9] = 1.0
+    U[1::2, 0], U[1::2, 1], U[1::2, 2] = np.log(0.5), np.log(0.3), np.log(0.2)
+    _, m, C, n, S = dlm.filter_loglik(fit.prep, U, keep=True)
+    th = dlm._theta(U)
+    sim = dlm.DLMFit(fit.prep, fit.u_map, np.zeros_like(fit.u_cov), U, dict(fit.info, rho=0.0))
+    z = sim.simulate(6, 60000, np.random.default_rng(2), n_theta=1) / fit.prep.scale[None, :, None]
+    F = np.zeros(dlm.NX)
+    F[0] = F[2] = 1.0
+    for r in range(4):
+        G = np.zeros((dlm.NX, dlm.NX))
+        G[0, 0], G[0, 1], G[1, 1] = 1.0, th["phi"][r], th["phi"][r]
+        G[2, 2:] = -1.0
+        for i in range(1, dlm.NS):
+            G[2 + i, 1 + i] = 1.0
+        a, P = m[r], C[r]
+        ql, qb, qs = th["q_level"][r], th["q_trend"][r], th["q_season"][r]
+        alpha = ql / (1 + ql)
+        g = np.r_[alpha, alpha * qb / (1 + qb), (1 - alpha) * qs / (1 + qs), np.zeros(dlm.NS - 1)]
+        W = np.diag(np.r_[ql, qb, qs, np.zeros(dlm.NS - 1)])
+        for _ in range(6):
+            a = G @ a
+            if r % 2:
+                P = G @ P @ G.T
+                q = F @ P @ F + 1.0
+                P = P + np.outer(g, g)
+            else:
+                P = G @ P @ G.T + W
+                q = F @ P @ F + 1.0
+        var = S[r] * q * n[r] / (n[r] - 2)
+        assert abs(z[:, r, 5].mean() - F @ a) < 4 * np.sqrt(var / z.shape[0])
+        assert z[:, r, 5].var() == pytest.approx(var, rel=0.06)
 
 
 def test_forecast_draws_follow_the_filters_predictive():
@@ -135,9 +197,9 @@ def test_auto_chooses_by_validation_and_round_trips(tmp_path):
     panel = monthly_panel(_amount_tables())
     m = BookingsForecast().fit(panel, seed=0)
     sel = m.diagnostics["model_selection"]
-    # one amount per rep-month: the deal model is not a candidate; both DLM scales are
-    assert sel["candidates"] == ["dlm:none", "dlm:log"]
-    assert set(sel["validation_crps"]) == {"dlm:none", "dlm:log"}
+    # one amount per rep-month: the deal model is not a candidate; both families on both scales are
+    assert sel["candidates"] == ["dlm:none", "dlm:log", "ssoe:none", "ssoe:log"]
+    assert set(sel["validation_crps"]) == set(sel["candidates"])
     assert abs(sum(m.weights.values()) - 1) < 1e-9
     assert sel["validation_crps_chosen"] <= min(sel["validation_crps"].values()) + 1e-12
     fc = m.forecast("2025-05", 6, n_draws=100, seed=4)
@@ -209,3 +271,29 @@ def test_trend_form_chosen_per_rep_by_evidence():
     r = int(np.flatnonzero(no_trend)[0])
     assert abs(med[r, -1] - med[r, 0]) < 6  # flat
 
+
+
+def test_ssoe_family_fits_every_rep_in_its_form_and_rejects_unknown_families():
+    y, act, month = _panel_arrays(R=5, T=48, seed=3)
+    fit = dlm.fit_dlm(y, act, month, family="ssoe")
+    assert fit.info["family"] == "ssoe" and np.all(fit.U_rep[:, 9] == 1.0)
+    assert fit.u_cov[9, 9] == 0.0  # the form is fixed, not drawn
+    draws = fit.simulate(12, 200, np.random.default_rng(0))
+    assert np.isfinite(draws).all()
+    # the per-rep mode maximises the rep's objective in its form, as for the DLM
+    assert fit.info["local_converged"]
+    assert np.all(dlm.fit_dlm(y, act, month).U_rep[:, 9] == 0.0)
+    with pytest.raises(ValueError, match="family"):
+        dlm.fit_dlm(y, act, month, family="arima")
+
+
+def test_log_scale_draws_are_capped_at_ten_times_the_largest_month():
+    y, act, month = _panel_arrays(R=5, T=36, seed=1)
+    y[0] = np.abs(y[0]) + 1.0  # all positive: log scale
+    prep = dlm.prepare(y, act, month, "log")
+    assert prep.log[0]
+    z = np.full((2, 5, 3), 40.0)  # absurd draws on the model scale
+    out = dlm._unstandardise(prep, z)
+    assert np.allclose(out[:, 0], dlm.LOG_CAP * y[0, act[0]].max())
+    add = ~prep.log
+    assert np.allclose(out[:, add], 40.0 * prep.scale[add][None, :, None])  # additive reps untouched

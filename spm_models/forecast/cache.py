@@ -42,7 +42,7 @@ def model_code_hash() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for name in ("panel.py", "config.py", "design.py", "deal_graph.py", "deal_predictive.py", "model.py",
-                 "persist.py", "fit.py", "dlm.py", "dlm_kernel.py", "rep_month.py"):
+                 "persist.py", "fit.py", "dlm.py", "dlm_kernel.py", "dlm_local.py", "rep_month.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 

@@ -53,11 +53,11 @@ from scipy import optimize, special
 
 #: names of the hyper-parameters, in the order of the transformed vector
 THETA_NAMES = ("q_level", "q_trend", "q_season", "phi", "kappa_season", "n0", "S0", "season_weight",
-               "kappa_trend")
+               "kappa_trend", "ssoe")
 #: prior mean / sd of the transformed hyper-parameters (log, log, log, logit, log, log, log)
 PRIOR_MEAN = np.array([np.log(0.05), np.log(0.002), np.log(0.005), 2.0, np.log(0.5), np.log(4.0), np.log(0.05), 1.0,
-                       np.log(0.01)])
-PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0])
+                       np.log(0.01), 0.0])
+PRIOR_SD = np.array([2.0, 2.0, 2.0, 1.5, 2.0, 1.0, 2.5, 1.0, 3.0, 1.0])
 #: per-rep parameters (q_level, q_trend, q_season, phi) and the sd of their pooled prior
 LOCAL = (0, 1, 2, 3, 4, 7, 8)
 TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
@@ -82,6 +82,9 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "S0": np.exp(u[..., 6]),
         "season_weight": u[..., 7],  # prior mean of the seasonal states = weight x pooled pattern
         "kappa_trend": np.exp(u[..., 8]),  # prior variance factor of the initial trend (0: no trend)
+        # form indicator (fixed, not estimated): 1 = single source of error (the q slots hold
+        # the smoothing gains, :func:`_gains`), 0 = DLM with independent disturbances
+        "ssoe": u[..., 9] if u.shape[-1] > 9 else np.zeros(u.shape[:-1]),
     }
     return {k: float(v) if np.ndim(v) == 0 else v for k, v in out.items()}
 
@@ -99,10 +102,25 @@ def _apply_G(X: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 def _W(th: dict[str, Any], R: int) -> np.ndarray:
-    """Evolution variance factors ``(R, NX)`` (diagonal)."""
+    """Evolution variance factors ``(R, NX)`` (diagonal; 0 for reps in the single-source-of-error
+    form, whose state noise is :func:`_gains` times the observation error)."""
     w = np.zeros((R, NX))
     w[:, 0], w[:, 1], w[:, 2] = th["q_level"], th["q_trend"], th["q_season"]
-    return w
+    return np.where(np.reshape(th["ssoe"], (-1, 1)) > 0.5, 0.0, w)
+
+
+def _gains(th: dict[str, Any], R: int) -> np.ndarray:
+    """State gains ``g (R, NX)`` of the single-source-of-error form (zero for DLM reps):
+    ``x_t = G x_{t-1} + g e_t``, ``z_t = F G x_{t-1} + e_t`` -- ETS's innovations state space
+    (Hyndman, Koehler, Ord & Snyder 2008, *Forecasting with Exponential Smoothing*, ch. 3),
+    level, damped trend and (sum-to-zero dummy) seasonal states updated by the one error."""
+    from spm_models.forecast.dlm_kernel import ssoe_gains
+
+    g = np.zeros((R, NX))
+    ql, qb, qs = (np.broadcast_to(np.asarray(th[k], float), (R,)) for k in ("q_level", "q_trend", "q_season"))
+    for r in range(R):
+        g[r, :3] = ssoe_gains(ql[r], qb[r], qs[r])
+    return np.where(np.reshape(th["ssoe"], (-1, 1)) > 0.5, g, 0.0)
 
 
 @dataclass
@@ -189,7 +207,10 @@ def filter_loglik(prep: Prepared, U: np.ndarray, keep: bool = False, one_step: b
     from spm_models.forecast.dlm_kernel import filter_reps
 
     R = prep.z.shape[0]
-    U = np.broadcast_to(np.asarray(U, float), (R, len(THETA_NAMES)))
+    U = np.asarray(U, float)
+    if U.shape[-1] < len(THETA_NAMES):  # fits saved before the form column: all DLM
+        U = np.concatenate([U, np.zeros(U.shape[:-1] + (len(THETA_NAMES) - U.shape[-1],))], axis=-1)
+    U = np.broadcast_to(U, (R, len(THETA_NAMES)))
     th = _theta(U)
     par = np.ascontiguousarray(np.stack([th[k] for k in THETA_NAMES], axis=1))
     assert prep.m0 is not None
@@ -238,7 +259,7 @@ class DLMFit:
                 out.append(U)
         return out
 
-    def simulate(self, h: int, n_draws: int, rng: np.random.Generator, n_theta: int = 8) -> np.ndarray:
+    def simulate(self, h: int, n_draws: int, rng: np.random.Generator, n_theta: int = 64) -> np.ndarray:
         """Joint predictive draws ``(n_draws, R, h)`` of the next ``h`` months on the amounts'
         scale, for every rep (the caller selects the reps active at the origin).
 
@@ -271,11 +292,17 @@ class DLMFit:
                     e = np.sqrt(1 - rho) * e + np.sqrt(rho) * rng.standard_normal((shape[0], 1) + shape[2:])
                 return e
 
+            g = _gains(th, R)
+            ss = (np.reshape(th["ssoe"], (-1,)) > 0.5)[None, :]
             x = m[None] + sv[..., None] * np.einsum("rij,drj->dri", L, normals((nd, R, NX)))
             for j in range(h):
                 x = _apply_G(x[..., None], phi[None, :])[..., 0]
-                x = x + (sv[..., None] * w[None]) * normals((nd, R, NX))
-                out[lo : lo + nd, :, j] = x[..., 0] + x[..., 2] + sv * normals((nd, R))
+                wn = (sv[..., None] * w[None]) * normals((nd, R, NX))
+                e = sv * normals((nd, R))
+                # single source of error: z = F G x + e, then x += g e; DLM: x += w, z = F x + e
+                zs = x[..., 0] + x[..., 2] + e
+                x = x + np.where(ss[..., None], g[None] * e[..., None], wn)
+                out[lo : lo + nd, :, j] = np.where(ss, zs, x[..., 0] + x[..., 2] + e)
             lo += nd
         perm = rng.permutation(n_draws)  # mix hyper-parameter draws across the draw index
         return _unstandardise(self.prep, out[perm])
@@ -288,9 +315,21 @@ class DLMFit:
         return _unstandardise(self.prep, z) * self.prep.active[None]
 
 
+#: log-scale draws are capped at this factor times the rep's largest training month
+LOG_CAP = 10.0
+
+
 def _unstandardise(prep: Prepared, z: np.ndarray) -> np.ndarray:
-    """``(..., R, T)`` draws on the model scale -> amounts."""
-    z = np.where(prep.log[:, None], np.exp(np.clip(z, -50, 50)), z)
+    """``(..., R, T)`` draws on the model scale -> amounts.
+
+    Draws of reps modelled on the log scale are capped at :data:`LOG_CAP` times the rep's
+    largest training month: exponentiated Student-t tails (small degrees of freedom, draws
+    of the parameters' Laplace approximation far in its tails) otherwise produce amounts
+    10^6 times anything seen, which no monthly bookings series reaches within a year and
+    which dominate any mean-based score."""
+    zmax = np.where(prep.active, prep.z, -np.inf).max(axis=1, initial=-np.inf)
+    hi = np.where(np.isfinite(zmax), zmax + np.log(LOG_CAP), 50.0)
+    z = np.where(prep.log[:, None], np.exp(np.clip(z, -50, np.minimum(hi, 50.0)[:, None])), z)
     return z * prep.scale[:, None]
 
 
@@ -309,95 +348,6 @@ def _hessian(f, u: np.ndarray, eps: float = 1e-3) -> np.ndarray:
         for j in range(i + 1, n):
             H[i, j] = H[j, i] = (f(u + E[i] + E[j]) - fp[i] - fp[j] + f0) / eps**2
     return H
-
-
-def _fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
-               free: tuple[int, ...] = LOCAL) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Per-rep dynamics: mode of each rep's ``LOCAL`` parameters under ``N(u_pool, TAU_LOCAL^2)``
-    (the other parameters stay pooled), and each rep's diagonal Laplace sd ``(R, len(LOCAL))``.
-
-    The objective is a sum of independent per-rep terms, so every rep takes its own damped
-    Newton step (finite-difference gradient and Hessian: each evaluation of the panel filter
-    perturbs one parameter of every rep at once) with its own backtracking line search and
-    box bounds ``u_pool +- 3 TAU_LOCAL``. A joint quasi-Newton run over all ``R x 7``
-    parameters shares one line search across reps and stalls long before every rep has
-    converged; per-rep Newton converges in a few dozen panel sweeps.
-
-    ``free``: the subset of :data:`LOCAL` searched (the others keep ``u_pool``'s values, e.g.
-    the no-trend form). ``info["log_evidence"] (R,)``: each rep's Laplace approximation of its
-    log marginal likelihood over its free parameters (full per-rep Hessian at the mode,
-    normalised prior), which compares forms with different free parameters.
-    """
-    R = prep.z.shape[0]
-    sel = [LOCAL.index(j) for j in free]
-    tau_l = TAU_LOCAL[sel]
-    k = len(free)
-    mu = u_pool[list(free)]
-    lo = mu - 3 * tau_l
-    hi = mu + 3 * tau_l
-
-    def per_rep(V):
-        U = np.tile(u_pool, (R, 1))
-        U[:, free] = V
-        f = -filter_loglik(prep, U) + 0.5 * np.sum(((V - mu) / tau_l) ** 2, axis=1)
-        return np.where(np.isfinite(f), f, 1e300)
-
-    def grad_hess(V, f0, eps=1e-3):
-        E = np.eye(k) * eps
-        fp = np.stack([per_rep(V + E[i]) for i in range(k)], axis=1)  # (R, k)
-        fm = np.stack([per_rep(V - E[i]) for i in range(k)], axis=1)
-        g = (fp - fm) / (2 * eps)
-        Hs = np.zeros((R, k, k))
-        for i in range(k):
-            Hs[:, i, i] = (fp[:, i] - 2 * f0 + fm[:, i]) / eps**2
-            for j in range(i + 1, k):
-                fij = per_rep(V + E[i] + E[j])
-                Hs[:, i, j] = Hs[:, j, i] = (fij - fp[:, i] - fp[:, j] + f0) / eps**2
-        return g, Hs
-
-    V = np.tile(mu, (R, 1))
-    f0 = per_rep(V)
-    active = np.ones(R, bool)
-    it = 0
-    for it in range(1, maxiter + 1):
-        g, Hs = grad_hess(V, f0)
-        w, Q = np.linalg.eigh(0.5 * (Hs + np.swapaxes(Hs, 1, 2)))
-        w = np.maximum(np.abs(w), 1.0 / tau_l.max() ** 2)  # a descent direction where H is indefinite
-        step = -np.einsum("rij,rj->ri", Q, np.einsum("rji,rj->ri", Q, g) / w)
-        nrm = np.linalg.norm(step, axis=1, keepdims=True)
-        step = np.where(nrm > 2.0, step * 2.0 / np.maximum(nrm, 1e-300), step)  # trust radius 2
-        step[~active] = 0.0
-        t = np.ones(R)
-        newV, newf = V.copy(), f0.copy()
-        todo = active.copy()
-        for _ in range(12):  # per-rep backtracking (Armijo)
-            cand = np.clip(V + t[:, None] * step, lo, hi)
-            fc = per_rep(cand)
-            ok = todo & (fc <= f0 + 1e-4 * np.sum(g * (cand - V), axis=1))
-            newV[ok], newf[ok] = cand[ok], fc[ok]
-            todo &= ~ok
-            if not todo.any():
-                break
-            t[todo] *= 0.5
-        moved = np.abs(newV - V).max(axis=1)
-        active &= (moved > 1e-5) & (f0 - newf > 1e-9)
-        V, f0 = newV, newf
-        if not active.any():
-            break
-    # per-rep Laplace: the Hessian of each rep's objective at its mode (eigenvalues floored at
-    # the prior precision); its diagonal gives the per-parameter sd used for forecast draws
-    _, Hs = grad_hess(V, f0, eps=1e-2)
-    w, Q = np.linalg.eigh(0.5 * (Hs + np.swapaxes(Hs, 1, 2)))
-    w = np.maximum(w, 1.0 / tau_l.max() ** 2)
-    Hs = np.einsum("rij,rj,rkj->rik", Q, w, Q)
-    sd_free = 1.0 / np.sqrt(np.maximum(np.einsum("rii->ri", Hs), 1.0 / tau_l**2))
-    log_ev = -f0 - np.sum(np.log(tau_l)) - 0.5 * np.sum(np.log(w), axis=1)
-    sd = np.zeros((R, len(LOCAL)))
-    sd[:, sel] = sd_free
-    U = np.tile(u_pool, (R, 1))
-    U[:, free] = V
-    return U, sd, {"local_converged": bool(not active.any()), "local_iterations": it,
-                   "local_unconverged_reps": int(active.sum()), "log_evidence": log_ev}
 
 
 def common_correlation(prep: Prepared, U: np.ndarray, burn_in: int = 12) -> float:
@@ -428,20 +378,10 @@ def common_correlation(prep: Prepared, U: np.ndarray, burn_in: int = 12) -> floa
     return float(np.clip(num / den, 0.0, 0.9))
 
 
-def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none",
-            maxiter: int = 200, local: bool = True) -> DLMFit:
-    """Fit the pooled DLM to amounts ``y (R, T)`` (``active (R, T)``, ``month (T,)`` 0..11).
-
-    Deterministic (no random numbers): (1) the pooled hyper-parameters' posterior mode (all
-    reps share them; L-BFGS-B from the prior mean) and a Laplace covariance from a
-    finite-difference Hessian (eigenvalues floored at the prior precision); (2) with
-    ``local``, every rep's own level/trend/seasonal variance ratios and damping, partially
-    pooled towards (1) with prior sd :data:`TAU_LOCAL` on the transformed scale.
-    """
-    import time
-
-    t0 = time.perf_counter()
-    prep = prepare(y, active, month, transform)
+def _fit_pooled(prep: Prepared, maxiter: int, ssoe: bool):
+    """Posterior mode of the pooled hyper-parameters (all reps share them; L-BFGS-B from the
+    prior mean) and their Laplace covariance (finite-difference Hessian, eigenvalues floored
+    at the prior precision), in the DLM (``ssoe=False``) or the single-source-of-error form."""
 
     def f(u):
         if not np.all(np.isfinite(u)):
@@ -449,7 +389,7 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         v = -(float(filter_loglik(prep, u).sum()) + float(_log_prior(u)))
         return v if np.isfinite(v) else 1e300
 
-    fixed = {7: 1.0}  # the pooled pattern at full weight in the pooled stage
+    fixed = {7: 1.0, 9: float(ssoe)}  # the pooled pattern at full weight; the form
     u0 = PRIOR_MEAN.copy()
     for i, v in fixed.items():
         u0[i] = v
@@ -464,6 +404,30 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
     cov = (evecs / evals) @ evecs.T
     for i in fixed:  # fixed parameters carry no uncertainty
         cov[i, :] = cov[:, i] = 0.0
+    return u, cov, res
+
+
+def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none",
+            maxiter: int = 200, local: bool = True, family: str = "dlm") -> DLMFit:
+    """Fit the pooled model to amounts ``y (R, T)`` (``active (R, T)``, ``month (T,)`` 0..11).
+
+    ``family``: ``"dlm"`` (independent level / trend / seasonal disturbances) or ``"ssoe"``
+    (single source of error, the innovations form of ETS: :func:`_gains`); ``transform``:
+    ``"none"`` or ``"log"`` (:func:`prepare`). Raises ``ValueError`` for another family.
+
+    Deterministic (no random numbers): (1) the pooled hyper-parameters' posterior mode and
+    Laplace covariance (:func:`_fit_pooled`); (2) with ``local``, every rep's own
+    level/trend/seasonal parameters and damping, partially pooled towards (1) with prior sd
+    :data:`TAU_LOCAL` on the transformed scale, in the trend and in the no-trend form; each
+    rep keeps the form of higher Laplace evidence (ETS chooses its trend form by AICc).
+    """
+    import time
+
+    if family not in ("dlm", "ssoe"):
+        raise ValueError(f"fit_dlm: family must be 'dlm' or 'ssoe', got {family!r}")
+    t0 = time.perf_counter()
+    prep = prepare(y, active, month, transform)
+    u, cov, res = _fit_pooled(prep, maxiter, ssoe=family == "ssoe")
     info: dict[str, Any] = {
         "method": "map-laplace",
         "optimizer_converged": bool(res.success),
@@ -473,14 +437,16 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         "theta": {k: float(v) for k, v in _theta(u).items()},
         "theta_sd_transformed": np.sqrt(np.diag(cov)).round(4).tolist(),
         "transform": transform,
+        "family": family,
         "n_log_reps": int(prep.log.sum()),
     }
-    U = np.tile(u, (prep.z.shape[0], 1))
-    U_sd = np.zeros((prep.z.shape[0], len(LOCAL)))
+    R = prep.z.shape[0]
+    U = np.tile(u, (R, 1))
+    U_sd = np.zeros((R, len(LOCAL)))
     if local:
+        from spm_models.forecast.dlm_local import fit_local as _fit_local
+
         U, U_sd, linfo = _fit_local(prep, u, maxiter)
-        # the same without a trend (what ETS's choice of trend form does by AICc): each rep
-        # keeps the form of higher Laplace evidence
         u_nt = u.copy()
         u_nt[1], u_nt[8] = NO_TREND, NO_TREND
         U2, sd2, info2 = _fit_local(prep, u_nt, maxiter, free=tuple(j for j in LOCAL if j not in (1, 8)))

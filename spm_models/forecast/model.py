@@ -189,9 +189,9 @@ class BookingsForecast:
 
         self.panel = panel
         self._design = _design(panel)
-        self.dlm[name] = dlm.fit_dlm(np.asarray(panel["amount"].values, float),
-                                     np.asarray(panel["active"].values, bool),
-                                     rep_month.panel_month_index(panel), transform=name.split(":")[1])
+        fam, tr = name.split(":")
+        self.dlm[name] = dlm.fit_dlm(np.asarray(panel["amount"].values, float), np.asarray(panel["active"].values, bool),
+                                     rep_month.panel_month_index(panel), transform=tr, family=fam)
 
     def _fit_deals(self, panel, method="nuts", draws=_fit.DEFAULT_DRAWS, tune=_fit.DEFAULT_TUNE,
                    chains=_fit.DEFAULT_CHAINS, seed=0, sampler=None, progressbar=False, prebuilt=None, **kwargs) -> None:

@@ -8,7 +8,9 @@ with stacking weights:
 ``dlm:none``   the pooled dynamic linear model on standardised amounts
                (:mod:`spm_models.forecast.dlm`);
 ``dlm:log``    the same on log amounts (multiplicative level and seasonality) for reps whose
-               amounts are all positive.
+               amounts are all positive;
+``ssoe:none``, ``ssoe:log``  the same structure in single-source-of-error form (ETS's
+               innovations state space: one error per month moves level, trend and season).
 
 ``model: auto`` fits every applicable candidate on the training panel minus its last
 ``auto_holdout`` months, forecasts those months, and chooses stacking weights that minimise
@@ -35,6 +37,9 @@ from spm_models.forecast import scoring
 DEAL_LEVEL_SHARE = 0.2
 #: draws per cell used to score candidates in the selection
 SELECT_DRAWS = 300
+#: rep-month model families: ``dlm`` (independent disturbances) and ``ssoe`` (single source
+#: of error, ETS's innovations form); each on the standardised and on the log scale
+FAMILIES = ("dlm", "ssoe")
 
 
 def panel_month_index(panel: xr.Dataset) -> np.ndarray:
@@ -61,10 +66,11 @@ def log_applicable(panel: xr.Dataset, min_share: float = 0.5) -> bool:
 def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
     """Candidate components for ``model`` (``auto``/``deals``/``dlm``) and ``dlm_transform``."""
     dlm = []
-    if transform in ("auto", "none"):
-        dlm.append("dlm:none")
-    if transform in ("auto", "log") and (transform == "log" or log_applicable(panel)):
-        dlm.append("dlm:log")
+    for fam in FAMILIES:
+        if transform in ("auto", "none"):
+            dlm.append(f"{fam}:none")
+        if transform in ("auto", "log") and (transform == "log" or log_applicable(panel)):
+            dlm.append(f"{fam}:log")
     if model == "dlm":
         return dlm
     if model == "deals":
@@ -201,8 +207,8 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     if len(names) == 1:
         weights = {names[0]: 1.0}
         reason = f"only one applicable candidate ({names[0]}); scored on {window}"
-    else:
-        weights, _grid = stack_weights(draws, y, mask, scale)
+    else:  # a coarser grid beyond 3 candidates (0.2: 56 weightings of 4, 126 of 5)
+        weights, _grid = stack_weights(draws, y, mask, scale, step=0.1 if len(draws) <= 3 else 0.2)
     chosen = {k: w for k, w in weights.items() if w > 0}
     scores = holdout_scores(y, mixture(draws, chosen), mask, scale)
     if len(names) > 1:
