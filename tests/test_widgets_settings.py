@@ -66,6 +66,13 @@ def test_pay_curve_checks_its_settings_too(whatif):
         whatif.pay_curve(plan="nope.yaml")
     with pytest.raises(InputError, match="'quota_uplift'"):
         whatif.pay_curve(quota_uplift=math.nan)
+    for kw, name in (({"n": 2.5}, "'n'"), ({"n": 0}, "'n'"), ({"max_attainment": math.nan}, "'max_attainment'"),
+                     ({"max_attainment": -1.0}, "'max_attainment'")):
+        with pytest.raises(InputError, match=name):
+            whatif.pay_curve(**kw)
+    curve = whatif.pay_curve(n=11.0, max_attainment=2)  # whole-number float and int accepted
+    assert curve["total"].sizes["attainment"] == 11
+    assert float(curve["total"]["attainment"].max()) == 2.0
 
 
 def test_valid_settings_still_change_the_figures(whatif):

@@ -492,6 +492,7 @@ class WhatIf:
 
         quota_uplift = _settings.check_values(quota_uplift, accelerator, cap, threshold, plan,
                                               self.plan_choices)
+        max_attainment, n = _settings.check_grid(max_attainment, n)
         p = self.modified(self.plans_for(plan)[self.main_role], accelerator, cap, threshold)
         quota = self.typical_quota(float(quota_uplift or 0.0))
 

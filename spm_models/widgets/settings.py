@@ -68,6 +68,19 @@ def check_values(quota_uplift: Any = 0.0, accelerator: Any = None, cap: Any = No
     return uplift
 
 
+def check_grid(max_attainment: Any, n: Any) -> tuple[float, int]:
+    """The pay-curve grid settings as ``(float, int)``. Allowed: ``max_attainment`` an
+    attainment in (0, 100]; ``n`` a whole number of grid points in [2, 10,001]. Raises
+    :class:`InputError` naming the setting otherwise."""
+    top = _number("max_attainment", max_attainment, f"an attainment > 0 and at most {MAX_RATIO:g} "
+                  "(e.g. 3.0 for 300 %)", lambda v: 0.0 < v <= MAX_RATIO)
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not math.isfinite(float(n)) \
+            or not float(n).is_integer() or not 2 <= float(n) <= 10_001:
+        raise InputError(f"what-if setting 'n': {short_repr(n)} is not allowed; allowed: a "
+                         "whole number of grid points from 2 to 10001")
+    return top, int(float(n))
+
+
 def check_hires(hires: Any, current: int, has_curve: bool) -> int | None:
     """``hires`` as an int (``None`` kept). Allowed: a whole number ≥ 0 (more than the hiring
     curve's slots is refused by the curve); raises :class:`InputError` otherwise. Without a
