@@ -64,15 +64,21 @@ def test_calc_reads_headers_in_any_case(tmp_path, capsys):
     pd.testing.assert_frame_equal(a, b)
 
 
+def _credit(capsys, tmp_path, plan, bookings, splits, reps):
+    """``spm comp credit`` with splits and a reps hierarchy: ``(exit code, stderr, out path)``."""
+    out = tmp_path / "c.csv"
+    code, err = _cli(capsys, ["comp", "credit", "--plan", str(plan), "--bookings", str(bookings),
+                              "--splits", str(splits), "--reps", str(reps), "--out", str(out)])
+    return code, err, out
+
+
 def test_credit_reads_splits_and_reps_headers_in_any_case(tmp_path, capsys):
     plan = write_plan(tmp_path, ROLLUP)
     bookings = write_csv(tmp_path, "b.csv", "Booking_ID,REP_ID,Date,Amount\n"
                          "b1,A,2027-01-05,100\nb2,B,2027-02-05,50\n")
     splits = write_csv(tmp_path, "s.csv", " Booking_Id ,Rep_ID,SHARE\nb1,A,0.5\nb1,B,0.5\n")
     reps = write_csv(tmp_path, "r.csv", "Rep_ID,Manager_ID\nA,M\nB,M\nM,\n")
-    out = tmp_path / "c.csv"
-    code, err = _cli(capsys, ["comp", "credit", "--plan", str(plan), "--bookings", str(bookings),
-                              "--splits", str(splits), "--reps", str(reps), "--out", str(out)])
+    code, err, out = _credit(capsys, tmp_path, plan, bookings, splits, reps)
     assert code == 0, err
     got = pd.read_csv(out).groupby("rep_id")["amount"].sum().to_dict()
     assert got == {"A": 50.0, "B": 100.0, "M": 150.0}  # M: its team's credits rolled up
@@ -106,9 +112,7 @@ def test_credit_reads_integer_ids_written_with_a_fraction(tmp_path, capsys, blan
                          + "\n".join(rows) + "\n")
     splits = write_csv(tmp_path, "s.csv", "booking_id,rep_id,share\n7.0,101,0.5\n7,102.0,0.5\n")
     reps = write_csv(tmp_path, "r.csv", "rep_id,manager_id\n101,900.0\n102.0,900\n900,\n")
-    out = tmp_path / "c.csv"
-    code, err = _cli(capsys, ["comp", "credit", "--plan", str(plan), "--bookings", str(bookings),
-                              "--splits", str(splits), "--reps", str(reps), "--out", str(out)])
+    code, err, out = _credit(capsys, tmp_path, plan, bookings, splits, reps)
     assert code == 0, err
     assert "warning" not in err  # every credited rep is in the reps file
     got = pd.read_csv(out, dtype={"rep_id": str}).groupby("rep_id")["amount"].sum().to_dict()

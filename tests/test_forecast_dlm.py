@@ -93,6 +93,17 @@ def test_compiled_filter_matches_textbook_filter():
     assert np.all(np.abs(dlm.filter_loglik(prep, U)[::2] - ll[::2]) > 1e-3)  # the forms differ
 
 
+def _transition(phi: float) -> np.ndarray:
+    """The DLM's state transition matrix G written out (level, damped trend, seasons), the
+    reference the filter's ``_apply_G`` is checked against."""
+    G = np.zeros((dlm.NX, dlm.NX))
+    G[0, 0], G[0, 1], G[1, 1] = 1.0, phi, phi
+    G[2, 2:] = -1.0
+    for i in range(1, dlm.NS):
+        G[2 + i, 1 + i] = 1.0
+    return G
+
+
 def test_multistep_draws_match_the_exact_predictive_in_both_forms():
     """One model definition, both families: the simulator's 6-month-ahead draws have the mean
     and variance of the exact h-step predictive computed with explicit matrices from the
@@ -110,11 +121,7 @@ def test_multistep_draws_match_the_exact_predictive_in_both_forms():
     F = np.zeros(dlm.NX)
     F[0] = F[2] = 1.0
     for r in range(4):
-        G = np.zeros((dlm.NX, dlm.NX))
-        G[0, 0], G[0, 1], G[1, 1] = 1.0, th["phi"][r], th["phi"][r]
-        G[2, 2:] = -1.0
-        for i in range(1, dlm.NS):
-            G[2 + i, 1 + i] = 1.0
+        G = _transition(th["phi"][r])
         a, P = m[r], C[r]
         ql, qb, qs = th["q_level"][r], th["q_trend"][r], th["q_season"][r]
         alpha = ql / (1 + ql)
@@ -143,11 +150,7 @@ def test_forecast_draws_follow_the_filters_predictive():
     _, m, C, n, S = dlm.filter_loglik(fit.prep, fit.U_rep, keep=True)
     th = dlm._theta(fit.U_rep)
     for r in range(3):
-        G = np.zeros((dlm.NX, dlm.NX))
-        G[0, 0], G[0, 1], G[1, 1] = 1.0, th["phi"][r], th["phi"][r]
-        G[2, 2:] = -1.0
-        for i in range(1, dlm.NS):
-            G[2 + i, 1 + i] = 1.0
+        G = _transition(th["phi"][r])
         F = np.zeros(dlm.NX)
         F[0] = F[2] = 1.0
         W = np.diag(np.r_[th["q_level"][r], th["q_trend"][r], th["q_season"][r], np.zeros(dlm.NS - 1)])
