@@ -426,3 +426,30 @@ def test_standardise_detection_and_round_trip(monkeypatch):
         assert diag["standardised"] is (mode == "on")
     with pytest.raises(InputError):
         bt.bayesian_forecaster(standardise="maybe")
+
+
+def test_cli_output_folders_are_settled_before_the_fit(tmp_path, monkeypatch, capsys):
+    """A missing output folder is made; an impossible one is refused before any fitting (a
+    new user lost a 2-minute fit to "output folder does not exist" at the end)."""
+    calls = []
+
+    def forecaster(**kw):
+        calls.append(kw)
+        return climatology
+
+    monkeypatch.setattr(bt, "bayesian_forecaster", forecaster)
+    src = _write_folder(tmp_path, synth_bookings())
+    (tmp_path / "afile").write_text("x")
+    code = _main(["forecast", "backtest", "--data", str(src), "--holdout", "12", "--n-draws", "50",
+                  "--out", str(tmp_path / "afile" / "METRICS.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: --out: cannot create the folder")
+    assert calls == []
+    code = _main(["forecast", "backtest", "--data", str(src), "--holdout", "12", "--n-draws", "50",
+                  "--out", str(tmp_path)])
+    assert code == 1 and "is a folder" in capsys.readouterr().err and calls == []
+    out = tmp_path / "new" / "sub" / "METRICS.json"
+    code = _main(["forecast", "backtest", "--data", str(src), "--holdout", "12", "--n-draws", "50",
+                  "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(out.read_text())["model"]["rep"]["crps"] > 0 and len(calls) == 1

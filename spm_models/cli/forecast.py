@@ -82,6 +82,19 @@ def backtest(
     fast = fast or os.environ.get("SPM_BACKTEST_FAST", "").strip() not in ("", "0", "false")
     model_config = _model_config(config)
     tables = load_tables(data)
+    # output folders are made (or refused) before the fit, not after minutes of sampling
+    for flag, path in (("--out", out), ("--predictions", predictions), ("--scores", scores)):
+        if path is None:
+            continue
+        if path.is_dir():
+            problems.append(f"{flag}: {path} is a folder; give the file to write")
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problems.append(f"{flag}: cannot create the folder {path.parent} ({exc.strerror or exc})")
+    if problems:
+        raise InputError(problems)
     method = "fast" if fast else "nuts"
     diagnostics: dict = {}
     forecaster = bayesian_forecaster(

@@ -187,3 +187,22 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
     undecided[valid] = u_undecided[codes[valid]]
     return ParsedDates(pd.Series(values, index=text.index), bad, undecided, problem,
                        order if is_num.any() else None)
+
+
+def month_stamp(dates: pd.Series) -> str | None:
+    """How a bookings column is dated: ``"start"`` when every date is the first day of its
+    month, ``"end"`` when every date is the last day of its month (finance and ERP exports of
+    one amount per rep and month), ``None`` when dated by day (CRM deal rows) or empty.
+
+    A month-stamped row stands for the whole month: the in-quarter outlook counts such a month
+    as closed in full once its stamp is before the as-of date, and forecasts it in full
+    otherwise (:func:`spm_models.forecast.quarter_outlook.bookings_only_quarter`).
+    """
+    d = pd.to_datetime(pd.Series(dates)).dropna()
+    if len(d) == 0 or (d != d.dt.normalize()).any():
+        return None
+    if (d.dt.day == 1).all():
+        return "start"
+    if d.dt.is_month_end.all():
+        return "end"
+    return None

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from spm_models.data.dates import month_stamp
 from spm_models.errors import InputError
 from spm_models.forecast import scoring
 from spm_models.forecast.baselines import baseline_draws
@@ -390,7 +391,9 @@ def run_backtest(
         raise InputError(
             f"--holdout: {holdout} months leaves {n_months - holdout} training months; "
             f"bookings span {n_months} months ({periods[0]}..{periods[-1]}) and at least "
-            f"{MIN_TRAIN_MONTHS} training months are needed (use --holdout <= {max(n_months - MIN_TRAIN_MONTHS, 0)})"
+            f"{MIN_TRAIN_MONTHS} training months are needed "
+            + (f"(use --holdout <= {n_months - MIN_TRAIN_MONTHS})" if n_months > MIN_TRAIN_MONTHS
+               else f"(the data are too short for a backtest: {MIN_TRAIN_MONTHS + 1} months at least)")
         )
     train_periods, test_periods = periods[:-holdout], periods[-holdout:]
     cutoff = pd.Period(train_periods[-1], freq="M")
@@ -501,8 +504,10 @@ def run_backtest(
         "n_planned_hires": 0 if hires is None or headcount == "steady" else len(hires),
         "has_reps_table": "reps" in use,
         "last_booking_date": None if pd.isna(last_date) else str(pd.Timestamp(last_date).date()),
-        # a last booking early in its month suggests an incomplete month (see --last-month)
-        "last_month_maybe_partial": bool(not pd.isna(last_date) and pd.Timestamp(last_date).day < 20),
+        # a last booking early in its month suggests an incomplete month (see --last-month),
+        # unless the bookings are dated by month (one row per rep and month)
+        "last_month_maybe_partial": bool(not pd.isna(last_date) and pd.Timestamp(last_date).day < 20
+                                         and month_stamp(use["bookings"]["date"]) is None),
         "data_hash": hash_frames(use),
         "seed": int(seed),
         "n_draws": int(n_draws),

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from spm_models.data.dates import month_stamp
 from spm_models.errors import InputError
 
 
@@ -120,21 +121,40 @@ def quarter_outlook(tables: Mapping[str, pd.DataFrame], as_of: str | int, *, n_d
         notes.append("parts used: " + ds.attrs["parts"].replace(",", ", ")
                      + f" (win model: {model.info['rows']} training snapshot rows)")
         return QuarterOutlook(ds, notes, True, dict(model.info))
-    cube = _covering(bookings_cube, a)
+    stamp = month_stamp(tables["bookings"]["date"])
+    cube = _covering(bookings_cube, a, stamp)
     ds = bookings_only_quarter(tables, a, book, n_draws, seed, cube)
+    if stamp is not None:
+        notes.append(f"bookings are dated by month (every date is the {_STAMP_WORDS[stamp]}): "
+                     "a month dated before the as-of date counts as closed in full, later "
+                     "months are forecast in full")
     notes.append("parts used: " + ds.attrs["parts"].replace(",", ", ") + " (rest of the quarter"
                  + (", the given forecast's draws)" if cube is not None else ")"))
     return QuarterOutlook(ds, notes, False)
 
 
-def _covering(cube: xr.DataArray | None, a: int) -> xr.DataArray | None:
-    """``cube`` when its periods hold every month from day ``a``'s month to the quarter's end."""
+_STAMP_WORDS = {"start": "first of its month", "end": "last day of its month"}
+
+
+def first_open_month(a: int, stamp: str | None) -> pd.Period:
+    """The first month the bookings model forecasts for as-of day ``a``: the as-of month,
+    except for bookings stamped on the first of the month (:func:`month_stamp` ``"start"``)
+    when ``a`` is after that first day -- the as-of month's row is then already known."""
+    m = pd.Timestamp(np.datetime64(a, "D")).to_period("M")
+    if stamp == "start" and pd.Timestamp(np.datetime64(a, "D")) > m.start_time:
+        return m + 1
+    return m
+
+
+def _covering(cube: xr.DataArray | None, a: int, stamp: str | None = None) -> xr.DataArray | None:
+    """``cube`` when its periods hold every month the outlook forecasts for day ``a``
+    (:func:`first_open_month` to the quarter's end)."""
     from spm_models.forecast.win_model import quarter_bounds
 
     if cube is None:
         return None
     _, h = quarter_bounds(a)
-    m0 = pd.Timestamp(np.datetime64(a, "D")).to_period("M")
+    m0 = first_open_month(a, stamp)
     m1 = pd.Timestamp(np.datetime64(h, "D")).to_period("M")
     need = {str(m0 + i) for i in range((m1 - m0).n + 1)}
     return cube if need <= {str(p) for p in cube["period"].values} else None
@@ -155,7 +175,9 @@ def bookings_only_quarter(tables: Mapping[str, pd.DataFrame], a: int, book: Any,
     """Closed-to-date + the bookings model for the rest of the quarter holding day ``a``.
 
     Each month of the quarter gets its bookings before ``a`` plus the bookings model's draws
-    times the share of the month still ahead (0 for months already over). Returns the same
+    times the share of the month still ahead (0 for months already over). Month-stamped
+    bookings (:func:`spm_models.data.dates.month_stamp`, one row per rep and month) make a
+    month all closed or all ahead: closed when its stamp is before ``a``. Returns the same
     layout as :func:`spm_models.forecast.quarter.quarter_forecast` (``bookings``, ``closed``,
     coord ``region``; attrs ``quarter``, ``as_of``, ``parts``). ``cube`` (bookings-model
     draws covering the months ahead) is fitted by :func:`bookings_model_cube` when None; reps
@@ -165,7 +187,10 @@ def bookings_only_quarter(tables: Mapping[str, pd.DataFrame], a: int, book: Any,
     from spm_models.forecast.win_model import quarter_bounds, quarter_label
 
     q0, h = quarter_bounds(a)
-    if cube is None:
+    stamp = month_stamp(tables["bookings"]["date"])
+    m_open = first_open_month(a, stamp)
+    ahead = m_open <= pd.Timestamp(np.datetime64(h, "D")).to_period("M")
+    if cube is None and ahead:
         cube = bookings_model_cube(tables, a, n_draws, seed)
     reps = active_reps(tables, book, a)
     rix = pd.Index(reps["rep_id"])
@@ -173,7 +198,11 @@ def bookings_only_quarter(tables: Mapping[str, pd.DataFrame], a: int, book: Any,
     starts = np.array([np.datetime64(p, "M").astype("datetime64[D]").astype(np.int64)
                        for p in periods])
     ends = np.r_[starts[1:] - 1, h]
-    share = np.array([max(0, e - max(s, a) + 1) / (e - s + 1) for s, e in zip(starts, ends, strict=True)])
+    if stamp is None:
+        share = np.array([max(0, e - max(s, a) + 1) / (e - s + 1)
+                          for s, e in zip(starts, ends, strict=True)])
+    else:
+        share = np.array([float(pd.Period(p, "M") >= m_open) for p in periods])
     bk = _bookings_before(tables, a)
     cur = bk[bk["day"] >= q0]
     closed = np.zeros((len(reps), 3))
@@ -181,8 +210,11 @@ def bookings_only_quarter(tables: Mapping[str, pd.DataFrame], a: int, book: Any,
     ok = ri >= 0
     m = np.searchsorted(starts, cur["day"].to_numpy()[ok], side="right") - 1
     np.add.at(closed, (ri[ok], m), cur["amount"].to_numpy()[ok])
-    x = (cube.reindex(rep=reps["rep_id"].to_numpy(), period=periods, fill_value=0.0)
-         .transpose("rep", "period", "draw").values)
+    if cube is None:  # every month of the quarter is closed
+        x = np.zeros((len(reps), len(periods), n_draws))
+    else:
+        x = (cube.reindex(rep=reps["rep_id"].to_numpy(), period=periods, fill_value=0.0)
+             .transpose("rep", "period", "draw").values)
     total = closed[:, :, None] + x * share[None, :, None]
     return xr.Dataset(
         {"bookings": (("rep", "period", "draw"), total), "closed": (("rep", "period"), closed)},
@@ -196,15 +228,15 @@ def bookings_only_quarter(tables: Mapping[str, pd.DataFrame], a: int, book: Any,
 
 def bookings_model_cube(tables: Mapping[str, pd.DataFrame], a: int, n_draws: int,
                         seed: int) -> xr.DataArray:
-    """Fast bookings-model forecast (ADVI) from the as-of month to the quarter's end, fitted on
-    the complete months before the as-of month: ``bookings(rep, period, draw)``.
+    """Fast bookings-model forecast (ADVI) from the as-of month (:func:`first_open_month`) to
+    the quarter's end, fitted on the complete months before it: ``bookings(rep, period, draw)``.
 
     Raises :class:`InputError` without bookings before the as-of month."""
     from spm_models.forecast.model import BookingsForecast
     from spm_models.forecast.panel import monthly_panel
     from spm_models.forecast.win_model import quarter_bounds
 
-    m0 = pd.Timestamp(np.datetime64(a, "D")).to_period("M")
+    m0 = first_open_month(a, month_stamp(tables["bookings"]["date"]))
     _, h = quarter_bounds(a)
     m_end = pd.Timestamp(np.datetime64(h, "D")).to_period("M")
     b = tables["bookings"]
