@@ -45,6 +45,28 @@ def load_plans(paths: Mapping[str, str | Path], source: str | Path | None = None
     return {str(role): Plan.from_yaml(p) for role, p in paths.items()}
 
 
+def check_plan_roles(plans: Mapping[str, Any], reps: pd.DataFrame | None, *, where: str,
+                     extra: tuple[str, ...] = ()) -> None:
+    """Every key of a scenario's ``plans`` names someone it can pay: a role of the reps table
+    (``AE`` for every rep when the table or its ``role`` column is missing), ``default``, or
+    one of ``extra`` (``capacity.hire_plan`` / ``hire_role``). A misspelt key (``Mgr`` for
+    ``Manager``) would otherwise pay nobody and understate the incentive cost.
+
+    Raises :class:`InputError` with one line per unknown key, naming ``where`` (the scenario
+    file), the key ``plans.<key>``, the roles the reps table has and those left without a plan.
+    """
+    roles = ({DEFAULT_ROLE} if reps is None or "role" not in reps.columns
+             else {str(r) for r in reps["role"].dropna().astype(str).str.strip()} or {DEFAULT_ROLE})
+    known = roles | {"default"} | {str(e) for e in extra if e}
+    unknown = [str(k) for k in plans if str(k) not in known]
+    if not unknown:
+        return
+    unpaid = sorted(roles - {str(k) for k in plans})
+    tail = f"; roles without a plan: {', '.join(unpaid)}" if unpaid else ""
+    raise InputError([f"{where}, key 'plans.{k}': no rep has role '{k}' in the reps table "
+                      f"(roles: {', '.join(sorted(roles))}{tail})" for k in unknown])
+
+
 def plan_key(plans: Mapping[str, Any], role: str) -> str:
     """The plan of ``role``; reps whose role has no plan use ``default``, ``AE`` or the first."""
     for key in (role, "default", DEFAULT_ROLE):

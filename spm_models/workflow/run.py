@@ -173,6 +173,9 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
 
     check_plan_columns(plans, tables["bookings"], where=str(scenario.path or scenario.name),
                        data=f"data '{scenario.spec.get('data', 'demo')}' bookings")
+    cap = scenario.spec.get("capacity") or {}
+    comp_roles.check_plan_roles(plans, tables.get("reps"), where=str(scenario.path or scenario.name),
+                                extra=(str(cap.get("hire_plan") or ""), str(cap.get("hire_role") or "")))
     # forecast
     fcube0, diag = forecast_step.forecast_cube(tables, scenario, data_hash, cache)
     # approved manager adjustments of the forecast draws (docs/distribution.md)
