@@ -563,7 +563,7 @@ def make_demo(
         "account_id": acc_ids[d_acc[b_deal]],
         "product": prod_names[d_prod[b_deal]],
         "opp_id": opp_ids[opp_num[b_deal]],
-        "deal_type": _deal_types(d_acc[b_deal], b_cancel, np.random.default_rng([seed, 21])),
+        "deal_type": _deal_types(d_acc[b_deal], b_deal, b_cancel, np.random.default_rng([seed, 21])),
         "margin": _margins(d_amount[b_deal], d_prod[b_deal], b_deal, b_cancel,
                            np.random.default_rng([seed, 22])),
     })
@@ -618,18 +618,20 @@ PRODUCT_MARGIN = (0.80, 0.74, 0.66, 0.32)
 RENEWAL_SHARE = 0.6  # of repeat business on an account, the share that is a renewal (else upsell)
 
 
-def _deal_types(account: np.ndarray, cancel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``deal_type`` of each booking row (rows in date order): a cancellation is
-    ``cancellation``; an account's first won deal is ``new``; its later deals are ``renewal``
-    (probability :data:`RENEWAL_SHARE`) or ``upsell``. Drawn from its own random stream, so the
-    rest of the demo does not change with it."""
-    out = np.full(len(account), "cancellation", dtype=object)
+def _deal_types(account: np.ndarray, deal: np.ndarray, cancel: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+    """``deal_type`` of each booking row (rows in date order): an account's first won deal is
+    ``new``; its later deals are ``renewal`` (probability :data:`RENEWAL_SHARE`) or ``upsell``;
+    a cancellation row (negative amount) keeps the type of the deal it cancels, as CRM exports
+    keep the opportunity's type -- so a plan crediting by ``deal_type`` claws the cancellation
+    back from the measure that paid the deal. Drawn from its own random stream, so the rest of
+    the demo does not change with it."""
     won = np.flatnonzero(~cancel)
     first = np.zeros(len(won), bool)
     first[np.unique(account[won], return_index=True)[1]] = True
     repeat = np.where(rng.random(len(won)) < RENEWAL_SHARE, "renewal", "upsell")
-    out[won] = np.where(first, "new", repeat)
-    return out
+    type_of_deal = pd.Series(np.where(first, "new", repeat), index=deal[won])
+    return type_of_deal.reindex(deal).to_numpy().astype(object)
 
 
 def _margins(amount: np.ndarray, product: np.ndarray, deal: np.ndarray, cancel: np.ndarray,
