@@ -53,8 +53,8 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    raw = read_yaml(path, "scenario")
+def _read_yaml(path: Path, duplicates: list[str] | None = None) -> dict[str, Any]:
+    raw = read_yaml(path, "scenario", duplicates)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -62,11 +62,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _resolve(path: Path, seen: tuple[Path, ...] = (),
+             duplicates: list[str] | None = None) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         raise InputError(f"{path}, key 'extends': circular inheritance")
-    raw = _read_yaml(path)
+    raw = _read_yaml(path, duplicates)
     # make plan paths absolute relative to the file that names them
     if isinstance(raw.get("plans"), dict):
         raw["plans"] = {
@@ -84,7 +85,7 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent_path = (path.parent / parent)
     if not parent_path.exists():
         raise InputError(f"{path}, key 'extends': file not found: {parent}")
-    base = _resolve(parent_path, (*seen, path))
+    base = _resolve(parent_path, (*seen, path), duplicates)
     base.pop("name", None)
     return _deep_merge(base, raw)
 
@@ -140,9 +141,10 @@ class Scenario:
         return f"Scenario({self.name!r})"
 
 
-def _validate(spec: dict[str, Any], path: Path) -> None:
-    """Every problem of the resolved ``spec`` at once (:func:`validate_spec`)."""
-    validate_spec(spec, path)
+def _validate(spec: dict[str, Any], path: Path, earlier: list[str] | None = None) -> None:
+    """Every problem of the resolved ``spec`` at once (:func:`validate_spec`), after the
+    ``earlier`` ones found while reading (keys written twice)."""
+    validate_spec(spec, path, earlier)
 
 
 def _set_dotted(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
@@ -166,9 +168,10 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: scenario file not found")
-    spec = _resolve(path)
+    duplicates: list[str] = []
+    spec = _resolve(path, (), duplicates)
     spec.setdefault("data", "demo")
-    _validate(spec, path.resolve())
+    _validate(spec, path.resolve(), duplicates)
     sweep = spec.pop("sweep", None)
     if not sweep:
         return [Scenario(spec, path)]

@@ -54,6 +54,14 @@ def _plan_exists(p: str) -> str:
     return p
 
 
+def _data_exists(data: str) -> str:
+    """``data`` is ``demo``, a URL (``scheme://...``) or an existing file or folder (paths are
+    made absolute against the scenario file before validation)."""
+    if data != "demo" and "://" not in data and not Path(data).exists():
+        raise ValueError(f"data source not found: {data}")
+    return data
+
+
 def _name_ok(name: str) -> str:
     """The one name rule of :mod:`spm_models.names` (names become folders and links)."""
     from spm_models.names import check_name
@@ -117,12 +125,12 @@ class ScenarioSpec(Section):
     name: Annotated[str, AfterValidator(_name_ok)]
     title: str | None = None
     description: str | None = None
-    data: str = "demo"
+    data: Annotated[str, AfterValidator(_data_exists)] = "demo"
     seed: NonNegativeInt = 0
     draws: Count = 1000
     horizon: Horizon | None = None
-    target: float | None = None
-    budget: float | None = None
+    target: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    budget: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     forecast: ForecastSection | None = None
     quota: QuotaSection | None = None
     territory: TerritorySection | None = None
@@ -177,9 +185,12 @@ def _line(path: Path, err: dict[str, Any], spec: dict[str, Any]) -> str:
     return f"{path}, key '{key}': {msg}"
 
 
-def validate_spec(spec: dict[str, Any], path: str | Path) -> ScenarioSpec:
+def validate_spec(spec: dict[str, Any], path: str | Path,
+                  earlier: list[str] | None = None) -> ScenarioSpec:
     """``spec`` as a :class:`ScenarioSpec`; raises :class:`InputError` with one line per
-    problem (file and dotted key named) when it does not fit."""
+    problem (file and dotted key named) when it does not fit, after the ``earlier`` problems
+    found while reading the file (e.g. a key written twice)."""
+    first = list(earlier or [])
     cross = _cross_checks(spec, Path(path))
     try:
         out = ScenarioSpec.model_validate(spec)
@@ -188,9 +199,9 @@ def validate_spec(spec: dict[str, Any], path: str | Path) -> ScenarioSpec:
         for e in exc.errors():  # a union gives one error per member: keep one line per key
             line = _line(Path(path), dict(e), spec)
             by_key.setdefault(line.split("':", 1)[0], line)
-        raise InputError(list(by_key.values()) + cross) from None
-    if cross:
-        raise InputError(cross)
+        raise InputError(first + list(by_key.values()) + cross) from None
+    if first or cross:
+        raise InputError(first + cross)
     return out
 
 

@@ -127,8 +127,10 @@ def _check_key(node: yaml.Node) -> None:
                       node.start_mark, kind="content")
 
 
-def _expanded_size(node: yaml.Node) -> int:
-    """Number of nodes once every alias is expanded (memoised: linear in the node graph)."""
+def _expanded_size(node: yaml.Node, duplicates: list[str] | None = None) -> int:
+    """Number of nodes once every alias is expanded (memoised: linear in the node graph).
+    A key written twice in one section is an error; with a ``duplicates`` list it is recorded
+    there (``line N: ...``) instead, so it is reported with the file's other problems."""
     memo: dict[int, int] = {}
     on_path: set[int] = set()
 
@@ -148,9 +150,11 @@ def _expanded_size(node: yaml.Node) -> int:
                 _check_key(k)
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     if k.value in seen:
-                        raise _TooBig(f"key '{k.value}' appears twice in the same section "
-                                      "(the second would silently replace the first)",
-                                      k.start_mark, kind="content")
+                        what = (f"key '{k.value}' appears twice in the same section "
+                                "(the second would silently replace the first)")
+                        if duplicates is None:
+                            raise _TooBig(what, k.start_mark, kind="content")
+                        duplicates.append(f"line {k.start_mark.line + 1}: {what}")
                     seen.add(k.value)
             total += sum(size(k) + size(v) for k, v in n.value)
         on_path.discard(key)
@@ -189,17 +193,18 @@ def _where_as_text(node: yaml.Node, seen: set[int] | None = None) -> None:
                 _where_as_text(v, seen)
 
 
-def loads(text: str) -> Any:
+def loads(text: str, duplicates: list[str] | None = None) -> Any:
     """Parse YAML ``text`` with the workbench's loader (see the module docstring).
 
     Raises ``yaml.YAMLError`` for invalid YAML and ``ValueError`` for a document that is too
-    large once aliases are expanded."""
+    large once aliases are expanded, or with a key written twice in one section (recorded in
+    ``duplicates`` instead when that list is given; the later value is kept)."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _expanded_size(node)
+        _expanded_size(node, duplicates)
         _where_as_text(node)
         return loader.construct_document(node)
     except _TooBig as exc:
@@ -210,11 +215,12 @@ def loads(text: str) -> Any:
         loader.dispose()
 
 
-def read_yaml(path: str | Path, kind: str) -> Any:
+def read_yaml(path: str | Path, kind: str, duplicates: list[str] | None = None) -> Any:
     """Parse ``path``; raises :class:`InputError` naming the file (and line) when the path is
     not a ``.yaml``/``.yml`` regular file, is unreadable or too large, is not valid YAML, or
     expands beyond the alias bounds. ``kind`` ("scenario", "plan") words the message; the
-    file's content is never echoed."""
+    file's content is never echoed. With a ``duplicates`` list, keys written twice are
+    appended to it as ``FILE, line N: ...`` problems instead of raising (see :func:`loads`)."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise InputError(f"{path}: a {kind} file must be a .yaml or .yml file")
@@ -232,7 +238,11 @@ def read_yaml(path: str | Path, kind: str) -> Any:
     except UnicodeDecodeError:
         raise InputError(f"{path}: {kind} file is not UTF-8 text") from None
     try:
-        return loads(text)
+        found: list[str] | None = None if duplicates is None else []
+        out = loads(text, found)
+        if found:
+            duplicates.extend(f"{path}, {line}" for line in found)
+        return out
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

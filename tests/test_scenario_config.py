@@ -99,3 +99,34 @@ def test_failed_line_keeps_every_problem():
         ename, evalue = "InputError", "a.yaml, key 'x': bad\nb.yaml, key 'y': bad"
 
     assert _reason(NotebookError()) == "a.yaml, key 'x': bad; b.yaml, key 'y': bad"
+
+
+def test_duplicate_keys_missing_data_and_bad_money_come_in_one_report(tmp_path):
+    """A new user fixed a scenario in four rounds: a key written twice stopped the reading,
+    the data source was only checked when the run started, and a negative budget was never
+    reported. All of them are now reported at once, duplicates first."""
+    path = _write(tmp_path / "y1.yaml", """
+name: y1
+target: 5000000
+target: 6000000
+budget: -5
+data: nope.duckdb
+quota: {method: growth, probabilty: 0.5}
+""")
+    with pytest.raises(InputError) as exc:
+        load_scenarios(path)
+    lines = exc.value.problems
+    assert lines[0].startswith(f"{path}, line 4: key 'target' appears twice")
+    joined = "\n".join(lines)
+    assert f"{path}, key 'budget': " in joined and "greater than 0" in joined
+    assert f"{path}, key 'data': data source not found: " in joined and "nope.duckdb" in joined
+    assert f"{path}, key 'quota.probabilty': unknown key" in joined
+    assert len(lines) == 4
+
+
+def test_existing_data_folder_and_url_are_accepted(tmp_path):
+    (tmp_path / "src").mkdir()
+    path = _write(tmp_path / "s.yaml", "name: s\ndata: src\n")
+    assert load_scenarios(path)[0].spec["data"] == str((tmp_path / "src").resolve())
+    path = _write(tmp_path / "u.yaml", "name: u\ndata: duckdb:///x.duckdb\n")
+    assert load_scenarios(path)[0].spec["data"] == "duckdb:///x.duckdb"
