@@ -163,14 +163,29 @@ def _set_dotted(spec: dict[str, Any], dotted: str, value: Any, path: Path) -> No
         node[parts[-1]] = value
 
 
-def load_scenarios(path: str | Path) -> list[Scenario]:
-    """Read a scenario file, resolve ``extends`` and expand ``sweep`` into scenarios."""
+def missing_data(spec: dict[str, Any], path: Path) -> list[str]:
+    """The problem line of a ``data`` path (made absolute against the scenario file) that is
+    neither ``demo``, a URL (``scheme://...``) nor an existing file or folder; else ``[]``."""
+    data = spec.get("data", "demo")
+    if isinstance(data, str) and data != "demo" and "://" not in data and not Path(data).exists():
+        return [f"{path}, key 'data': data source not found: {data}"]
+    return []
+
+
+def load_scenarios(path: str | Path, check_data: bool = False) -> list[Scenario]:
+    """Read a scenario file, resolve ``extends`` and expand ``sweep`` into scenarios.
+
+    Raises :class:`InputError` with every problem of the file at once (keys written twice,
+    schema, cross-section rules, and with ``check_data`` a data source that does not exist --
+    what the commands that run scenarios ask for, so one run reports them all)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: scenario file not found")
     duplicates: list[str] = []
     spec = _resolve(path, (), duplicates)
     spec.setdefault("data", "demo")
+    if check_data:
+        duplicates += missing_data(spec, path.resolve())
     _validate(spec, path.resolve(), duplicates)
     sweep = spec.pop("sweep", None)
     if not sweep:

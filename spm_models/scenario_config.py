@@ -54,14 +54,6 @@ def _plan_exists(p: str) -> str:
     return p
 
 
-def _data_exists(data: str) -> str:
-    """``data`` is ``demo``, a URL (``scheme://...``) or an existing file or folder (paths are
-    made absolute against the scenario file before validation)."""
-    if data != "demo" and "://" not in data and not Path(data).exists():
-        raise ValueError(f"data source not found: {data}")
-    return data
-
-
 def _name_ok(name: str) -> str:
     """The one name rule of :mod:`spm_models.names` (names become folders and links)."""
     from spm_models.names import check_name
@@ -125,7 +117,7 @@ class ScenarioSpec(Section):
     name: Annotated[str, AfterValidator(_name_ok)]
     title: str | None = None
     description: str | None = None
-    data: Annotated[str, AfterValidator(_data_exists)] = "demo"
+    data: str = "demo"
     seed: NonNegativeInt = 0
     draws: Count = 1000
     horizon: Horizon | None = None

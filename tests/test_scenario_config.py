@@ -114,7 +114,7 @@ data: nope.duckdb
 quota: {method: growth, probabilty: 0.5}
 """)
     with pytest.raises(InputError) as exc:
-        load_scenarios(path)
+        load_scenarios(path, check_data=True)
     lines = exc.value.problems
     assert lines[0].startswith(f"{path}, line 4: key 'target' appears twice")
     joined = "\n".join(lines)
@@ -127,6 +127,9 @@ quota: {method: growth, probabilty: 0.5}
 def test_existing_data_folder_and_url_are_accepted(tmp_path):
     (tmp_path / "src").mkdir()
     path = _write(tmp_path / "s.yaml", "name: s\ndata: src\n")
-    assert load_scenarios(path)[0].spec["data"] == str((tmp_path / "src").resolve())
+    assert load_scenarios(path, check_data=True)[0].spec["data"] == str((tmp_path / "src").resolve())
     path = _write(tmp_path / "u.yaml", "name: u\ndata: duckdb:///x.duckdb\n")
-    assert load_scenarios(path)[0].spec["data"] == "duckdb:///x.duckdb"
+    assert load_scenarios(path, check_data=True)[0].spec["data"] == "duckdb:///x.duckdb"
+    # without check_data (API use with data made later) a missing source is not a problem
+    path = _write(tmp_path / "later.yaml", "name: later\ndata: made_later.duckdb\n")
+    assert load_scenarios(path)[0].spec["data"].endswith("made_later.duckdb")

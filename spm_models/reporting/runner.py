@@ -100,7 +100,7 @@ def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
     runs: list[ScenarioRun] = []
     for p in paths:
         try:
-            for sc in load_scenarios(p):
+            for sc in load_scenarios(p, check_data=True):
                 register_secrets(sc.data)
                 runs.append(ScenarioRun(sc.name, str(p), sc.title, scenario=sc))
         except InputError as exc:
