@@ -130,7 +130,9 @@ def accelerator_rate(plan: Any) -> float | None:
 
 
 def plan_choices(plan_dir: Path, current: Any) -> dict[str, str]:
-    """Plan files in ``plan_dir`` that validate and share ``current``'s plan year."""
+    """Plan files in ``plan_dir`` that validate, share ``current``'s plan year and can pay a
+    quota carrier: a plan whose measures credit a team by ``rollup`` (manager and SE overlay
+    plans) is not offered in place of the carriers' plan (``current`` itself always is)."""
     from spm_models.comp import Plan
     from spm_models.errors import InputError
 
@@ -140,7 +142,8 @@ def plan_choices(plan_dir: Path, current: Any) -> dict[str, str]:
             p = Plan.from_yaml(f)
         except InputError:
             continue
-        if p.plan_year_start == current.plan_year_start:
+        rolls_up = any(m.credit is not None and m.credit.rollup for m in p.measures)
+        if p.plan_year_start == current.plan_year_start and not rolls_up:
             out.setdefault(f.name, str(f))
     return out
 
@@ -458,8 +461,9 @@ class WhatIf:
             try:
                 r1, c1 = self.curve.evaluate(list(self.hiring_plan_for(int(hires))))
             except InputError as exc:
-                raise InputError(f"what-if setting 'hires': {hires} is beyond the hiring "
-                                 f"curve's slots (at most {self.max_hires}): {exc}") from None
+                raise InputError(f"what-if setting 'hires': {hires} is beyond what the hiring "
+                                 f"curve holds with the scenario's schedule (at most "
+                                 f"{self.max_hires} hires in the plan year)") from exc
             rev = rev + (r1 - self._curve_now[0])
             cost = cost + (c1 - self._curve_now[1])
             n += int(hires) - self.hires
