@@ -36,7 +36,7 @@ R1,2024-02-07,7,A7
 """,
     "quotas.csv": """rep_id,period,quota
 R1,2024-01,1000
-R1,2024/02,1000
+R1,Feb 2024,1000
 R1,2024-03,-5
 R9,2024-04,100
 R1,2024-01,200
@@ -67,7 +67,7 @@ EXPECTED = {
     "bookings.csv, row 4, column 'date': not a date ('not-a-date')",
     "bookings.csv, row 5, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
     "bookings.csv, row 7, column 'account_id': unknown account_id 'A7' (not in accounts.csv)",
-    "quotas.csv, row 2, column 'period': not a month 'YYYY-MM' ('2024/02')",
+    "quotas.csv, row 2, column 'period': not a month 'YYYY-MM' ('Feb 2024')",
     "quotas.csv, row 3, column 'quota': negative quota (-5)",
     "quotas.csv, row 4, column 'rep_id': unknown rep_id 'R9' (not in reps.csv)",
     ("quotas.csv, row 5, column 'period': duplicate row for rep_id 'R1' and period '2024-01' "
@@ -239,3 +239,17 @@ def test_any_cells_give_well_formed_lines_or_clean_types(booking_rows, quota_row
     if not any(ln.startswith("quotas") for ln in problems):
         assert typed["quotas"]["period"].str.fullmatch(r"\d{4}-\d{2}").all()
         assert (typed["quotas"]["quota"] >= 0).all()
+
+
+def test_quota_periods_written_as_spreadsheets_write_them():
+    """Quota months are read year first like the bookings' months: 2024-1, 2024/03 and a
+    date of the month (2024-02-01) are months; 2024-13 and 2024-02-30 are not."""
+    import pandas as pd
+
+    from spm_models.data.validate import _coerce_period
+
+    out, checks = _coerce_period(pd.Series(["2024-1", "2024-02-01", "2024/3", " 2024-12 ",
+                                            "2024-13", "2024-02-30", "Feb 2024", ""]))
+    assert list(out[:4]) == ["2024-01", "2024-02", "2024-03", "2024-12"]
+    assert out[4:].isna().all()
+    assert list(checks[0][0]) == [False] * 4 + [True] * 3 + [False]  # empty: a missing value

@@ -37,7 +37,7 @@ from spm_models.data.zipcode import normalise_zips
 MAX_ROWS_PER_CHECK = 100
 
 _NAN_WORDS = {"nan", "na", "n/a", "null", "none", "#n/a"}
-_PERIOD_RE = r"\d{4}-(?:0[1-9]|1[0-2])"
+_PERIOD_ANY_RE = r"^\s*(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?\s*$"
 #: How a source states the order of dates such as 03/04/2026 (ends the column's error line).
 DATE_FORMAT_HOW = ("set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data "
                    "files, or pass --date-format to spm data validate")
@@ -196,9 +196,20 @@ def _coerce_period(s: pd.Series) -> tuple[pd.Series, list]:
         return out.where(dt.notna(), None), []
     text = _stringify(s)
     empty = _empty(text)
-    ok = text.str.fullmatch(_PERIOD_RE).fillna(False).to_numpy(dtype=bool)
+    # year first, as the bookings' month dates are read: 2026-03, 2026-3, 2026/03, and a
+    # date of the month (2026-03-01, the form spreadsheets save) for its month
+    parts = text.str.extract(_PERIOD_ANY_RE)
+    month = pd.to_numeric(parts[1], errors="coerce")
+    ok = (month >= 1) & (month <= 12)
+    day = parts[2].notna()
+    if day.any():
+        whole = pd.to_datetime(parts[0] + "-" + parts[1] + "-" + parts[2], format="%Y-%m-%d",
+                               errors="coerce")
+        ok &= ~day | whole.notna()
+    ok = ok.fillna(False).to_numpy(dtype=bool)
     bad = ~empty & ~ok
-    out = text.where(ok, None)
+    norm = parts[0] + "-" + month.fillna(1).astype(int).astype(str).str.zfill(2)
+    out = norm.where(ok, None)
     return out, [(bad, lambda p: f"not a month 'YYYY-MM' ({_shown(text.iloc[p])})",
                   "not a month 'YYYY-MM'")]
 
