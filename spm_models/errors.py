@@ -2,7 +2,8 @@
 
 Every :class:`InputError` carries one or more one-line messages that name the file (or
 table), the row and the field. The command line prints them to stderr, one per line, and
-exits with code 1 -- never a traceback.
+exits with code 1 -- never a traceback; a :class:`UsageError` (a mistake in the command line
+itself) exits with code 2.
 
 Messages never carry unbounded values: :func:`short_repr` truncates a value's repr, and
 every problem line is cut to :data:`MAX_LINE` characters (a YAML bomb or a binary file
@@ -52,6 +53,13 @@ class InputError(Exception):
             problems = [problems]
         self.problems: list[str] = [_one_line(p) for p in problems]
         super().__init__("\n".join(self.problems))
+
+
+class UsageError(InputError):
+    """A mistake in the command line itself rather than in the input data: a missing option,
+    options that do not go together, an option value that is not one of its choices, not of
+    its type or out of its range. The command line prints it as one line and exits with code 2,
+    as for click's own usage errors (exit 1 is left for bad input data)."""
 
 
 def location(file: str, row: int | None = None, field: str | None = None) -> str:

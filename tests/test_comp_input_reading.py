@@ -224,7 +224,7 @@ def test_statement_quotas_without_credits_is_one_line(tmp_path, capsys, two_meas
     out = tmp_path / "st"
     code, err = _cli(capsys, ["comp", "statement", "--payouts", str(pay), "--plan", str(plan),
                               "--quotas", str(quotas), "--out", str(out)])
-    assert code == 1 and not out.exists()
+    assert code == 2 and not out.exists()  # a usage error (options that do not go together)
     lines = _errors(err)
     assert len(lines) == 1 and lines[0].startswith("--credits: missing: --quotas needs --credits")
     code, err = _cli(capsys, ["comp", "statement", "--payouts", str(pay), "--plan", str(plan),

@@ -91,10 +91,10 @@ def propose(
     data and --from in its horizon."""
     from spm_models.distribution.adjustments import propose as do_propose
     from spm_models.distribution.world import scenario_targets
-    from spm_models.errors import InputError
+    from spm_models.errors import UsageError
 
     if (rep is None) == (territory is None):
-        raise InputError("give exactly one of --rep and --territory")
+        raise UsageError("--rep / --territory: give exactly one of them")
     known = scenario_targets(scenario)
     adj = do_propose(_store(scenario, store), _scenario_name(scenario),
                      target="rep" if rep is not None else "territory",

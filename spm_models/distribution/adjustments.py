@@ -54,7 +54,7 @@ import xarray as xr
 import yaml
 
 from spm_models.atomic import atomic_write_text
-from spm_models.errors import InputError
+from spm_models.errors import InputError, UsageError
 
 TARGETS = ("rep", "territory")
 WHATS = ("forecast", "quota", "potential")
@@ -248,9 +248,9 @@ def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, w
     from spm_models.ledger import os_user
 
     if target not in TARGETS:
-        raise InputError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
+        raise UsageError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
     if what not in WHATS:
-        raise InputError(f"--what: must be one of {', '.join(WHATS)}; got {what!r}")
+        raise UsageError(f"--what: must be one of {', '.join(WHATS)}; got {what!r}")
     target_id = str(target_id).strip()
     if not target_id:
         raise InputError(f"--{target}: the {target} id must not be empty")

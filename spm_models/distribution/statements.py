@@ -22,12 +22,12 @@ from spm_models.atomic import atomic_write_text
 from spm_models.comp import Plan
 from spm_models.comp.calc import read_table, round_cents
 from spm_models.data.columns import canonical_columns, normalise_ids
+from spm_models.data.csvfile import row_numbers
 from spm_models.distribution.breakdown import CAP_LINE, earnings_breakdown, payout_mechanics
 from spm_models.distribution.plan_docs import safe_file_name
 from spm_models.distribution.statement_html import INDEX, STATEMENT
 from spm_models.distribution.templates import STYLE
-from spm_models.data.csvfile import row_numbers
-from spm_models.errors import InputError, Problems, location
+from spm_models.errors import InputError, Problems, UsageError, location
 from spm_models.provenance import hash_file
 
 TOLERANCE = 0.005  # payout-file figures are rounded to cents
@@ -124,7 +124,7 @@ def _check_options(credits: object, quotas: object) -> None:
     """``--quotas`` without ``--credits`` is one line naming the missing option (the breakdown
     recomputes the earnings from both files; without credits every rep would earn 0)."""
     if quotas is not None and credits is None:
-        raise InputError("--credits: missing: --quotas needs --credits as well (the credits "
+        raise UsageError("--credits: missing: --quotas needs --credits as well (the credits "
                          "file given to spm comp calc): the breakdown by measure and tier "
                          "recomputes the earnings from both; give --credits, or leave out "
                          "--quotas for statements without the breakdown")
