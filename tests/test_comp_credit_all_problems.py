@@ -71,8 +71,9 @@ def test_missing_bookings_column_is_reported_with_the_other_files_problems(tmp_p
     code, lines = _credit(capsys, tmp_path, plan, bookings, splits)
     assert code == 1
     assert [s.split(":")[0] for s in lines] == [
-        f"{bookings}, header, field 'date'", f"{plan}, key 'measures[0].credit.rollup', field "
-        "'manager_id'", f"{splits}, header, field 'rep_id'", f"{splits}, header, field 'share'"]
+        f"{bookings}, header, field 'date'",
+        f"{plan}, key 'measures[0].credit.rollup', field 'manager_id'",
+        f"{splits}, header, field 'rep_id'", f"{splits}, header, field 'share'"]
 
 
 def test_split_of_a_repeated_booking_names_every_split_row(tmp_path, capsys):

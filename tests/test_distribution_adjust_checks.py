@@ -229,7 +229,7 @@ def test_hand_edited_adjustment_files_are_one_line_errors(tmp_path: Path, field,
 def test_a_zero_size_adjustment_is_refused_naming_the_flag(csv_scenario: Path, tmp_path: Path,
                                                            capsys) -> None:
     store = tmp_path / "store"
-    kw = dict(target="rep", target_id="R1", reason="r", by="Ana")
+    kw = {"target": "rep", "target_id": "R1", "reason": "r", "by": "Ana"}
     for size in (0, "0", "0%", "-0 %", 0.0):
         for what in ("forecast", "quota", "potential"):
             with pytest.raises(InputError) as exc:
@@ -243,8 +243,8 @@ def test_a_zero_size_adjustment_is_refused_naming_the_flag(csv_scenario: Path, t
     code, _, err = _run(capsys, "propose", str(csv_scenario), "--rep", "R1", "--what", "quota",
                         "--size", "0", "--reason", "r", "--by", "Ana", "--store", str(store))
     assert code == 1 and err.strip().splitlines() == [
-        "error: --size: '0' is a change of 0 %, which changes nothing; give the expected "
-        "change, e.g. -20% or 0.1"]
+        ("error: --size: '0' is a change of 0 %, which changes nothing; give the expected "
+         "change, e.g. -20% or 0.1")]
     assert [a.what for a in load_adjustments(store)] == ["forecast"]
 
 
