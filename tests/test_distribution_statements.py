@@ -173,7 +173,7 @@ def test_payout_file_rows_are_numbered_as_the_file_shows_them(tmp_path: Path, ca
     """Row numbers as in a spreadsheet (as every reader: spm_models.data.csvfile): blank lines
     count, a quoted cell over two lines is one row; the engine check names the same rows."""
     plan, credits, quotas, *_ = EXAMPLES["marginal"]
-    (plan_p, credits_p, quotas_p), payouts_p, calc = _calc(tmp_path, capsys, plan, credits, quotas)
+    (plan_p, credits_p, quotas_p), payouts_p, _ = _calc(tmp_path, capsys, plan, credits, quotas)
     header, *rows = payouts_p.read_text().splitlines()
     rep = rows[0].split(",")[0]
     # row 1: a good row, row 2: blank, row 3: a good row whose rep id spans two lines
