@@ -42,6 +42,8 @@ def _one_usage_line(code: int, out: str, err: str) -> str:
     (["comp", "nosuchcommand"], ["No such command 'nosuchcommand'"]),
     (["plan", "quotas", "--cube", "c.zarr", "--out", "q.csv"], ["--scenario / --config: give one of them"]),
     (["schedule", "run-due", "--now", "yesterday"], ["--now: not an ISO timestamp"]),
+    (["plan", "hiring", "--start", "2027-01", "--target", "0", "--headcount", "3",
+      "--productivity", "1e5"], ["--target: must be a finite number > 0"]),
 ])
 def test_usage_errors_exit_2_with_one_plain_line(tmp_path, capsys, monkeypatch, argv, words):
     monkeypatch.chdir(tmp_path)
@@ -54,6 +56,17 @@ def test_usage_errors_exit_2_with_one_plain_line(tmp_path, capsys, monkeypatch, 
 def test_a_command_group_without_a_command_shows_its_help_with_exit_2(capsys):
     code, out, err = _run(capsys, ["comp"])
     assert code == 2 and "calc" in out + err and "credit" in out + err
+
+
+def test_out_given_as_an_input_is_a_usage_error(tmp_path, capsys):
+    plan = tmp_path / "p.yaml"
+    bookings = tmp_path / "b.csv"
+    plan.write_text("name: x\n")
+    bookings.write_text("booking_id,rep_id,date,amount\n")
+    before = bookings.read_text()
+    line = _one_usage_line(*_run(capsys, ["comp", "credit", "--plan", str(plan), "--bookings",
+                                          str(bookings), "--out", str(bookings)]))
+    assert "--out is the same file as --bookings" in line and bookings.read_text() == before
 
 
 def test_help_and_bad_input_keep_their_exit_codes(tmp_path, capsys):
