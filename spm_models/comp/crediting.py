@@ -184,7 +184,10 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     Raises
     ------
     InputError
-        One line per problem naming file, row (or plan key) and field: a missing column
+        Every problem of the inputs together (each check runs; those of a table missing a
+        required column are skipped), one line each naming file, row (or plan key) and field,
+        a check failing on many rows capped at :data:`spm_models.errors.MAX_ROWS_NAMED` rows
+        and one ``... and N more`` line: a missing column
         (the four required ones, or one named by ``where``/``amount``), a bad date or
         amount, a split for an unknown booking, split shares not summing to 1, a
         ``manager_id`` cycle, ``rollup`` without a ``manager_id`` column.
