@@ -80,9 +80,9 @@ def more_rows(where: str, n: int, summary: str) -> str:
     return f"{where}: ... and {n} more rows with the same problem ({summary})"
 
 
-def _rows_where(file: str, rest: Sequence[int], field: str | None, word: str = "field") -> str:
+def _rows_where(file: str, rest: Sequence[int] | NDArray[Any], field: str | None) -> str:
     return ", ".join([str(file), f"rows {int(rest[0])}-{int(rest[-1])}"]
-                     + ([f"{word} '{field}'"] if field is not None else []))
+                     + ([f"field '{field}'"] if field is not None else []))
 
 
 def row_problems(file: str, field: str | None, rows: Sequence[int] | NDArray[Any],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,8 +54,10 @@ def init(directory: Annotated[Path, typer.Argument(help="The new workbench folde
 
 # typer (>= 0.26) vendors click and exports only BadParameter of its exceptions (typer
 # discussions #1816, #1832); click's UsageError and ClickException are its bases
-_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
-_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_UsageError: Any = next(c for c in typer.BadParameter.__mro__
+                                    if c.__name__ == "UsageError")
+_ClickException: Any = next(c for c in typer.BadParameter.__mro__
+                                        if c.__name__ == "ClickException")
 
 
 def _one_line(text: str) -> str:
