@@ -224,11 +224,11 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     if empty.any():
         problems.extend(row_problems(names.bookings, "rep_id", rows[empty], "empty rep_id",
                                      "empty rep_id"))
+    keeps = [_kept(b, rule, i, names) for i, rule in enumerate(rules)]
+    values = _amounts(b, rules, keeps, rows, names, problems)
     # allocation: (booking index, rep, share) rows; reps as codes into all_reps
     alloc_b, alloc_src, alloc_code, alloc_share, split_reps = _allocation(
         b["booking_id"], rep_codes, splits, names, problems)
-    keeps = [_kept(b, rule, i, names) for i, rule in enumerate(rules)]
-    values = _amounts(b, rules, keeps, rows, names, problems)
     if problems:
         raise InputError(problems)
     assert period_codes is not None and period_labels is not None
