@@ -58,17 +58,6 @@ def test_a_command_group_without_a_command_shows_its_help_with_exit_2(capsys):
     assert code == 2 and "calc" in out + err and "credit" in out + err
 
 
-def test_out_given_as_an_input_is_a_usage_error(tmp_path, capsys):
-    plan = tmp_path / "p.yaml"
-    bookings = tmp_path / "b.csv"
-    plan.write_text("name: x\n")
-    bookings.write_text("booking_id,rep_id,date,amount\n")
-    before = bookings.read_text()
-    line = _one_usage_line(*_run(capsys, ["comp", "credit", "--plan", str(plan), "--bookings",
-                                          str(bookings), "--out", str(bookings)]))
-    assert "--out is the same file as --bookings" in line and bookings.read_text() == before
-
-
 def test_help_and_bad_input_keep_their_exit_codes(tmp_path, capsys):
     assert _run(capsys, ["comp", "credit", "--help"])[0] == 0
     code, _, err = _run(capsys, ["comp", "credit", "--plan", str(tmp_path / "none.yaml"),

@@ -10,12 +10,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 
 def _distinct_paths(out: Path, **inputs: Path | None) -> None:
-    """``--out`` must not be one of the input files (it would be replaced): a usage error."""
-    from spm_models.errors import UsageError
+    """``--out`` must not be one of the input files (it would be replaced)."""
+    from spm_models.errors import InputError
 
     for opt, p in inputs.items():
         if p is not None and p.exists() and out.exists() and out.resolve() == p.resolve():
-            raise UsageError(f"{out}: --out is the same file as --{opt}; write the result "
+            raise InputError(f"{out}: --out is the same file as --{opt}; write the result "
                              "to another file")
 
 
