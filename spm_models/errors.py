@@ -57,9 +57,9 @@ class InputError(Exception):
 
 class UsageError(InputError):
     """A mistake in the command line itself rather than in the input data: a missing option,
-    options that do not go together, an option value that is not one of its choices, not of
-    its type or out of its range. The command line prints it as one line and exits with code 2,
-    as for click's own usage errors (exit 1 is left for bad input data)."""
+    options that do not go together, a value outside an option's fixed choices. The command
+    line prints it as one line and exits with code 2, as for click's own usage errors (exit 1
+    is left for bad input, including option values our checks refuse: a range, a date)."""
 
 
 def location(file: str, row: int | None = None, field: str | None = None) -> str:

@@ -258,5 +258,5 @@ def test_option_mistakes_of_propose_are_usage_errors(csv_scenario: Path, tmp_pat
                 ["--rep", "R1", "--what", "revenue"]):
         code, _, err = _run(capsys, "propose", str(csv_scenario), *bad, *base)
         assert code == 2 and len(err.strip().splitlines()) == 1, err
-        assert err.startswith("error: --") and "Traceback" not in err
+        assert err.startswith("error: ") and "--" in err and "Traceback" not in err
     assert not list(Path(store).glob("ADJ-*.yaml"))

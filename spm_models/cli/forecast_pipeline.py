@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from spm_models.errors import UsageError
+from spm_models.errors import InputError
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -49,10 +49,10 @@ def register(app: typer.Typer) -> None:
             if len(as_of.strip()) != 10:
                 raise ValueError
         except (ValueError, TypeError):
-            raise UsageError(f"--as-of: not a date YYYY-MM-DD: {as_of!r}") from None
+            raise InputError(f"--as-of: not a date YYYY-MM-DD: {as_of!r}") from None
         to_day(as_of)
         if n_draws < 10:
-            raise UsageError(f"--n-draws: must be at least 10, got {n_draws}")
+            raise InputError(f"--n-draws: must be at least 10, got {n_draws}")
         tables = load_tables(data)
         table, notes = forecast_quarter(tables, as_of, n_draws=n_draws, seed=seed)
         k = _kpis_or_note(tables, as_of, notes)
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         from spm_models.forecast.pipeline_backtest import run_pipeline_backtest
 
         if quarters < 1:
-            raise UsageError(f"--quarters: must be at least 1, got {quarters}")
+            raise InputError(f"--quarters: must be at least 1, got {quarters}")
         tables = load_tables(data)
         res = run_pipeline_backtest(tables, quarters, n_draws=n_draws, seed=seed,
                                     with_bookings_model=not no_bookings_model,

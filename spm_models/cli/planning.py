@@ -214,10 +214,8 @@ def hiring(
         problems.append(f"--productivity-cv: must be a finite number >= 0, got {productivity_cv!r}")
     if draws < 10:
         problems.append(f"--draws: must be at least 10, got {draws}")
-    if problems:  # option values out of their range: usage errors, as click's own (exit 2)
-        from spm_models.errors import UsageError
-
-        raise UsageError(problems)
+    if problems:
+        raise InputError(problems)
     prod = productivity * np.random.default_rng([seed, 3]).lognormal(
         -0.5 * np.log1p(productivity_cv**2), np.sqrt(np.log1p(productivity_cv**2)), draws)
     try:

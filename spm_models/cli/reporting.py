@@ -87,13 +87,13 @@ def run_due_cmd(
     now: str = typer.Option(None, "--now", help="Pretend the time is this ISO timestamp (UTC)."),
 ) -> None:
     """Render every scenario whose schedule is due since it last ran; remember the runs."""
-    from spm_models.errors import UsageError
+    from spm_models.errors import InputError
     from spm_models.reporting.schedule import run_due
 
     try:
         t = datetime.fromisoformat(now) if now else None
     except ValueError:
-        raise UsageError(f"--now: not an ISO timestamp: {now[:40]!r}") from None
+        raise InputError(f"--now: not an ISO timestamp: {now[:40]!r}") from None
     try:
         runs = run_due(scenarios or _DEFAULT_SCENARIOS, out, state, t)
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from spm_models.data.demo_history import opportunity_history
 from spm_models.data.geography import REGION_CODES, allocate, build_territories, us_zips
-from spm_models.errors import UsageError
+from spm_models.errors import InputError
 
 #: The plan year that follows the history.
 PLAN_YEAR = 2027
@@ -291,9 +291,9 @@ def make_demo(
         ``truth`` (``parameter, value``), ``truth_reps`` and ``territories``.
     """
     if int(n_reps) < 3:
-        raise UsageError(f"--reps: must be at least 3 (got {n_reps})")
+        raise InputError(f"--reps: must be at least 3 (got {n_reps})")
     if not 1 <= int(years) <= 20:
-        raise UsageError(f"--years: must be between 1 and 20 (got {years})")
+        raise InputError(f"--years: must be between 1 and 20 (got {years})")
     p = params or DemoParams()
     shape = shape or OrgShape()
     say = progress or (lambda msg: None)
