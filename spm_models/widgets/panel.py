@@ -100,10 +100,14 @@ class WhatIfPanel:
                 "cap": moved(self.cap), "threshold": moved(self.threshold),
                 "hires": moved(self.headcount), "plan": moved(self.plan)}
 
-    def _sync_accelerator(self) -> None:
-        """Fit the accelerator slider to the selected plan: enabled at the plan's accelerator
-        rate when it has one (a tier starting at 100 %), disabled otherwise. Called when the
-        plan changes; setting the slider here does not recompute (the plan change does)."""
+    def _sync_accelerator(self, keep_moved: bool = True) -> None:
+        """Fit the accelerator slider to the selected plan: an untouched slider moves to the
+        plan's accelerator rate and is enabled when the plan has one (a tier starting at
+        100 %), disabled otherwise; a slider the user moved keeps its value (``keep_moved``;
+        on a plan without an accelerator the status line then warns that it changes nothing).
+        Called when the plan changes; setting the slider here does not recompute."""
+        old = self._accel_base if self._accel_base is not None else 0.0
+        moved = not self.accel.disabled and self.accel.value != old
         name = self.plan.value if self.plan.value in self.model.plan_choices else None
         acc = accelerator_rate(self.model.plans_for(name)[self.model.main_role])
         self._accel_base = acc
@@ -112,6 +116,8 @@ class WhatIfPanel:
             if acc is not None:
                 self.accel.max = max(self.accel.max, 1.0, 3 * acc)
                 self.accel.step = max(acc / 20, 0.001)
+            if keep_moved and moved:
+                return
             self.accel.value = acc if acc is not None else 0.0
             self.accel.disabled = acc is None
         finally:
@@ -147,6 +153,7 @@ class WhatIfPanel:
     def _on_reset(self, _b: Any = None) -> None:
         for c, v in self._defaults.items():
             c.value = v
+        self._sync_accelerator(keep_moved=False)  # the scenario plan's, enabled or not
 
     def _render(self, res: WhatIfFigures, settings: dict[str, Any]) -> None:
         b = self.base
