@@ -160,20 +160,26 @@ def test_credit_caps_the_named_rows_and_says_how_many_more(tmp_path, capsys):
     assert code == 1 and len(lines) == MAX_ROWS_NAMED + 1
     assert [int(re.search(r"row (\d+),", s).group(1)) for s in lines[:-1]] == list(
         range(1, MAX_ROWS_NAMED + 1))
-    assert lines[-1] == (f"{bookings}, rows {MAX_ROWS_NAMED + 1}-{n}, field 'amount': 5 more rows "
-                         "with the same problem (not a number within ±1e+15)")
+    assert lines[-1] == (f"{bookings}, rows {MAX_ROWS_NAMED + 1}-{n}, field 'amount': ... and 5 "
+                         "more rows with the same problem (not a number within ±1e+15)")
 
 
-def test_calc_says_how_many_problems_are_not_shown(tmp_path, capsys):
-    from spm_models.comp.calc import MAX_PROBLEMS
+def test_calc_caps_each_check_as_credit_and_validate_do(tmp_path, capsys):
+    """One cap (``MAX_ROWS_NAMED``) and one ``... and N more`` line in every command: calc
+    caps each check (not all problems together), so a second kind of problem is still shown."""
+    from spm_models.errors import MAX_ROWS_NAMED
 
     plan = write_plan(tmp_path, REVENUE)
-    credits = write_csv(tmp_path, "cr.csv", "rep_id,period,amount\n" + "R1,2027-01,x\n" * 60)
+    credits = write_csv(tmp_path, "cr.csv", "rep_id,period,amount\n" + "R1,2027-01,x\n" * 60
+                        + "R1,2026-05,1\n")
     quotas = write_csv(tmp_path, "q.csv", _quotas(["R1"]))
     code, err = run_calc(capsys, plan, credits, quotas, tmp_path / "o.csv")
     lines = _errors(err)
-    assert code == 1 and len(lines) == MAX_PROBLEMS + 1
-    assert lines[-1] == f"... and {60 - MAX_PROBLEMS} more problems (fix these and run again)"
+    assert code == 1 and len(lines) == MAX_ROWS_NAMED + 2
+    assert lines[MAX_ROWS_NAMED] == (
+        f"{credits}, rows {MAX_ROWS_NAMED + 1}-60, field 'amount': ... and {60 - MAX_ROWS_NAMED} "
+        "more rows with the same problem (not a number within ±1e15)")
+    assert lines[-1].startswith(f"{credits}, row 61, field 'period': 2026-05 is outside")
 
 
 # -- 7. the missing target incentive names the row --------------------------------------------
@@ -218,7 +224,7 @@ def test_statement_quotas_without_credits_is_one_line(tmp_path, capsys, two_meas
     out = tmp_path / "st"
     code, err = _cli(capsys, ["comp", "statement", "--payouts", str(pay), "--plan", str(plan),
                               "--quotas", str(quotas), "--out", str(out)])
-    assert code == 1 and not out.exists()
+    assert code == 2 and not out.exists()  # a usage error (options that do not go together)
     lines = _errors(err)
     assert len(lines) == 1 and lines[0].startswith("--credits: missing: --quotas needs --credits")
     code, err = _cli(capsys, ["comp", "statement", "--payouts", str(pay), "--plan", str(plan),

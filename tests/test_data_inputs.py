@@ -19,6 +19,7 @@ from spm_models.cli import main
 from spm_models.data import load_source, validate_source
 from spm_models.data.dates import parse_dates
 from spm_models.data.zipcode import normalise_zips
+from spm_models.errors import Problems
 
 REPS = "rep_id,region,territory_id,hire_date\nR1,West,T1,2024-01-15\nR2,East,T2,2024-02-01\n"
 
@@ -175,7 +176,7 @@ def test_blank_lines_and_multiline_cells_count_as_spreadsheet_rows(tmp_path):
 def test_property_rows_match_the_spreadsheet(before, after):
     """The bad cell is reported on the row a spreadsheet shows (header = row 0 here), by both
     `spm data validate` and `spm comp calc`'s reader."""
-    from spm_models.comp.calc import _parse_rows, _Problems
+    from spm_models.comp.calc import _parse_rows
     from spm_models.comp.plan import Plan
 
     lines = {"good": "R1,2027-01,5,x", "blank": "", "multi": 'R1,2027-01,5,"a\nb"',
@@ -196,9 +197,9 @@ def test_property_rows_match_the_spreadsheet(before, after):
                                                     "tiers": [{"rate": 1.0}]}]})
         from spm_models.comp.calc import read_table
 
-        problems = _Problems()
+        problems = Problems()
         _parse_rows(read_table(cpath), "credits.csv", "amount", plan, problems)
-        assert list(problems) == [(f"credits.csv, row {bad_row}, field 'amount': not a "
+        assert problems.lines() == [(f"credits.csv, row {bad_row}, field 'amount': not a "
                                    "number: 'abc'")]
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from spm_models.cli import main
 from spm_models.data import validate_source, validate_tables
-from spm_models.data.validate import MAX_ROWS_PER_CHECK
+from spm_models.errors import MAX_ROWS_NAMED
 
 BAD_FILES = {
     "reps.csv": """rep_id,region,territory_id,hire_date,term_date,manager_id
@@ -160,13 +160,13 @@ def test_wrong_types_from_typed_sources():
 
 
 def test_many_bad_rows_are_capped(tmp_path):
-    n = MAX_ROWS_PER_CHECK + 50
+    n = MAX_ROWS_NAMED + 50
     rows = "\n".join(f"R1,2024-01-01,x{i}" for i in range(n))
     (tmp_path / "bookings.csv").write_text("rep_id,date,amount\n" + rows + "\n")
     problems = validate_source(tmp_path)
-    assert len(problems) == MAX_ROWS_PER_CHECK + 1
-    assert problems[-1] == (f"bookings.csv, rows {MAX_ROWS_PER_CHECK + 1}-{n}, column 'amount': "
-                            "50 more rows with the same problem (not a number)")
+    assert len(problems) == MAX_ROWS_NAMED + 1
+    assert problems[-1] == (f"bookings.csv, rows {MAX_ROWS_NAMED + 1}-{n}, column 'amount': "
+                            "... and 50 more rows with the same problem (not a number)")
 
 
 def test_cli_demo_then_validate_subprocess(tmp_path):

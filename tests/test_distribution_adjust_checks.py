@@ -224,3 +224,39 @@ def test_hand_edited_adjustment_files_are_one_line_errors(tmp_path: Path, field,
         with pytest.raises(InputError, match=match) as exc:
             call()
         assert str(exc.value).startswith(str(path)) and "\n" not in str(exc.value)
+
+
+def test_a_zero_size_adjustment_is_refused_naming_the_flag(csv_scenario: Path, tmp_path: Path,
+                                                           capsys) -> None:
+    store = tmp_path / "store"
+    kw = {"target": "rep", "target_id": "R1", "reason": "r", "by": "Ana"}
+    for size in (0, "0", "0%", "-0 %", 0.0):
+        for what in ("forecast", "quota", "potential"):
+            with pytest.raises(InputError) as exc:
+                propose(store, "s", what=what, size=size, **kw)
+            assert exc.value.problems[0].startswith("--size: ") and "changes nothing" in \
+                exc.value.problems[0]
+    with pytest.raises(InputError, match="--size"):  # a quota does not use the sd
+        propose(store, "s", what="quota", size=0, sd="5%", **kw)
+    # no change in the mean, more uncertainty: still a change of the forecast draws
+    assert propose(store, "s", what="forecast", size=0, sd="5%", **kw).sd == pytest.approx(0.05)
+    code, _, err = _run(capsys, "propose", str(csv_scenario), "--rep", "R1", "--what", "quota",
+                        "--size", "0", "--reason", "r", "--by", "Ana", "--store", str(store))
+    assert code == 1 and err.strip().splitlines() == [
+        ("error: --size: '0' is a change of 0 %, which changes nothing; give the expected "
+         "change, e.g. -20% or 0.1")]
+    assert [a.what for a in load_adjustments(store)] == ["forecast"]
+
+
+def test_option_mistakes_of_propose_are_usage_errors(csv_scenario: Path, tmp_path: Path,
+                                                     capsys) -> None:
+    """Exit 2, one line, for options that do not go together or a value that is not a choice
+    (as for --status of list); nothing stored."""
+    store = str(tmp_path / "store")
+    base = ["--size", "-5%", "--reason", "r", "--by", "Ana", "--store", store]
+    for bad in (["--what", "forecast"], ["--rep", "R1", "--territory", "T1", "--what", "quota"],
+                ["--rep", "R1", "--what", "revenue"]):
+        code, _, err = _run(capsys, "propose", str(csv_scenario), *bad, *base)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("error: ") and "--" in err and "Traceback" not in err
+    assert not list(Path(store).glob("ADJ-*.yaml"))

@@ -135,7 +135,8 @@ def test_cli_propose_approve_reject_list(world, tmp_path: Path, capsys, monkeypa
     assert code == 0, err
     assert "ADJ-0001 proposed" in out
     assert (Path(scen).parent / "adjustments" / "ADJ-0001.yaml").exists()
-    assert run("propose", scen, "--what", "quota", "--size", "5%", "--reason", "r", "--by", "Mia")[0] == 1
+    # neither --rep nor --territory: a usage error (exit 2)
+    assert run("propose", scen, "--what", "quota", "--size", "5%", "--reason", "r", "--by", "Mia")[0] == 2
     code, out, _ = run("propose", scen, "--rep", "R00001", "--what", "quota", "--size", "5%",
                        "--reason", "r", "--by", "Mia")
     assert code == 0

@@ -198,3 +198,38 @@ def test_accept_refuses_a_document_of_another_scenario_or_rep(world, tmp_path: P
         plan_docs.accept(scen, "R4", "Dee", docs=out)
     assert acceptance.read_entries(acceptance.acceptance_ledger(world.scenario)) == []
     assert plan_docs.accept(scen, "R1", "Dee", docs=out)["rep_id"] == "R1"
+
+
+def test_accept_refuses_a_document_edited_after_it_was_written(world, tmp_path: Path,
+                                                                capsys) -> None:
+    """The acceptance recomputes the document's hash from its text: an edited figure in the
+    HTML body (its meta tags untouched) is refused with one line, nothing recorded."""
+    out = tmp_path / "docs"
+    docs = {d.rep_id: d for d in plan_docs.write_plan_docs(world, out)}
+    scen = world.scenario.path
+    ledger = acceptance.acceptance_ledger(world.scenario)
+    path = out / docs["R1"].file_name
+    html = path.read_text()
+    quota = _value(html, "quota-annual")
+    m = re.search(r'id="quota-annual" data-value="[^"]*">([^<]*)<', html)
+    assert m
+    edited = html.replace(m.group(0), f'id="quota-annual" data-value="{quota / 2}">'
+                          f'{m.group(1)[:-1]}0<', 1)
+    assert edited != html and plan_docs.document_hash(edited) != plan_docs.document_hash(html)
+    path.write_text(edited)
+    with pytest.raises(InputError) as exc:
+        plan_docs.accept(scen, "R1", "Ana", docs=out)
+    assert len(exc.value.problems) == 1 and "edited after spm plan-docs wrote it" in str(exc.value)
+    assert acceptance.read_entries(ledger) == []
+    with pytest.raises(SystemExit) as code:
+        main(["plan-docs", "accept", str(scen), "--rep", "R1", "--by", "Ana", "--docs", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code.value.code == 1 and len(err) == 1 and "edited" in err[0]
+    # an edit of the visible text alone (no data attribute) is refused too
+    path.write_text(html.replace("<h1 id=\"rep-name\">", "<h1 id=\"rep-name\">Dr ", 1))
+    with pytest.raises(InputError, match="edited"):
+        plan_docs.accept(scen, "R1", "Ana", docs=out)
+    # the document as written (line ends changed by an editor or a copy) is accepted
+    path.write_bytes(html.replace("\n", "\r\n").encode())
+    assert plan_docs.accept(scen, "R1", "Ana", docs=out)["content_hash"] == docs["R1"].content_hash
+    assert [e["rep_id"] for e in acceptance.read_entries(ledger)] == ["R1"]

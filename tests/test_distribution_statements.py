@@ -169,6 +169,31 @@ def test_bad_payout_file_names_row_and_field(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "s").exists()
 
 
+def test_payout_file_rows_are_numbered_as_the_file_shows_them(tmp_path: Path, capsys) -> None:
+    """Row numbers as in a spreadsheet (as every reader: spm_models.data.csvfile): blank lines
+    count, a quoted cell over two lines is one row; the engine check names the same rows."""
+    plan, credits, quotas, *_ = EXAMPLES["marginal"]
+    (plan_p, credits_p, quotas_p), payouts_p, _ = _calc(tmp_path, capsys, plan, credits, quotas)
+    header, *rows = payouts_p.read_text().splitlines()
+    rep = rows[0].split(",")[0]
+    # row 1: a good row, row 2: blank, row 3: a good row whose rep id spans two lines
+    # (quoted), row 4: a payout that is not a number
+    bad = rows[2].rsplit(",", 1)[0] + ",x"
+    text = "\n".join([header, rows[0], "", rows[1].replace(rep, f'"{rep}\n"', 1), bad]) + "\n"
+    p = tmp_path / "p.csv"
+    p.write_text(text)
+    code, err = _statement(capsys, ["--payouts", str(p), "--plan", str(plan_p), "--out",
+                                    str(tmp_path / "s")])
+    assert code == 1 and err.strip().splitlines() == [
+        f"error: {p}, row 4, field 'payout': not a number: 'x'"]
+    # the engine check: row 4 now a wrong figure
+    p.write_text(text.replace(bad, rows[2].rsplit(",", 1)[0] + ",123456.78"))
+    code, err = _statement(capsys, ["--payouts", str(p), "--plan", str(plan_p), "--credits",
+                                    str(credits_p), "--quotas", str(quotas_p), "--out",
+                                    str(tmp_path / "s")])
+    assert code == 1 and f"{p}, row 4, field 'payout': 123456.78 in the payout file" in err
+
+
 def test_hostile_rep_id_is_escaped_and_kept_inside(tmp_path: Path, capsys) -> None:
     plan, credits, quotas, *_ = EXAMPLES["marginal"]
     bad = "../<script>alert(1)</script>"

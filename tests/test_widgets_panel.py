@@ -114,3 +114,37 @@ def test_curve_svg_draws_steps_flat_until_the_next_point():
                      "t", str, step=True)
     pts = _series(html)["s"]
     assert len(pts) == 5 and pts[1][1] == pts[0][1] and pts[2][0] == pts[1][0]
+
+
+def test_accelerator_slider_follows_the_selected_plan(result):  # noqa: F811
+    """The scenario's plan (flat 10 %) has no accelerator: the slider is disabled; switching
+    to ae_accel.yaml (30 % above 100 %) enables it at that rate, and moving it then changes
+    the figures; an untouched slider is disabled again on a plan without an accelerator, a
+    moved one is kept (with the warning that it changes nothing); reset disables it."""
+    from spm_models.widgets import WhatIfPanel
+    from spm_models.widgets.charts import fmt_money
+
+    panel = WhatIfPanel(result)
+    assert panel.accel.disabled
+    panel.plan.value = "ae_accel.yaml"
+    assert not panel.accel.disabled
+    assert panel.accel.value == pytest.approx(0.3) and panel.accel.max >= 0.3
+    assert panel.settings()["accelerator"] is None  # untouched: the plan as written
+    panel.plan.value = "ae.yaml"
+    assert panel.accel.disabled and panel.settings()["accelerator"] is None
+    panel.plan.value = "ae_accel.yaml"
+    assert not panel.accel.disabled
+    before = panel.figures.value
+    panel.accel.value = 0.6
+    assert panel.settings()["accelerator"] == pytest.approx(0.6)
+    want = panel.model.compute(plan="ae_accel.yaml", accelerator=0.6).figures
+    cost = f"<span class='spm-incentive-cost'>{fmt_money(want['incentive_cost']['p50'])}</span>"
+    assert cost in panel.figures.value and panel.figures.value != before
+    assert "changes nothing" not in panel.status.value
+    panel.plan.value = "ae.yaml"  # moved: kept, and the status says it changes nothing
+    assert not panel.accel.disabled and panel.settings()["accelerator"] == pytest.approx(0.6)
+    assert "changes nothing" in panel.status.value
+    panel._on_reset()
+    assert panel.accel.disabled and panel.plan.value == "ae.yaml"
+    assert panel.settings() == {"quota_uplift": 0.0, "accelerator": None, "cap": None,
+                                "threshold": None, "hires": None, "plan": None}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,7 +24,7 @@ from spm_models.cli.distribution import adjust_app, docs_app
 from spm_models.cli.forecast import app as forecast_app
 from spm_models.cli.planning import app as plan_app
 from spm_models.cli.reporting import register as register_reporting
-from spm_models.errors import InputError
+from spm_models.errors import InputError, UsageError
 
 app = typer.Typer(
     name="spm",
@@ -52,10 +52,50 @@ def init(directory: Annotated[Path, typer.Argument(help="The new workbench folde
                "spm report scenarios/*.yaml --out reports  (or: make report, make lab)")
 
 
+# typer (>= 0.26) vendors click and exports only BadParameter of its exceptions (typer
+# discussions #1816, #1832); click's UsageError and ClickException are its bases
+_UsageError: Any = next(c for c in typer.BadParameter.__mro__
+                                    if c.__name__ == "UsageError")
+_ClickException: Any = next(c for c in typer.BadParameter.__mro__
+                                        if c.__name__ == "ClickException")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_line(exc: Exception) -> str:
+    """A click usage error as one plain line: the message and where to read the usage."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "spm"
+    message = _one_line(exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
+    return f"{message} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning :class:`InputError` into exit code 1."""
+    """Entry point: run the app; exit 0 on success, 1 with one line per problem for an
+    :class:`InputError`, 2 with one plain line for a usage error (click's missing or unknown
+    options and bad option values, and :class:`UsageError`). The app runs in click's
+    non-standalone mode so that its errors are printed here (no framed rich box)."""
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, prog_name="spm", standalone_mode=False)
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `spm comp`: its help, as click does
+            if exc.format_message().strip():  # (typer's rich help is printed already)
+                exc.show()
+        else:
+            print(f"error: {_usage_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except _ClickException as exc:
+        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(1)
+    except UsageError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)
     except InputError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
@@ -64,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or type(exc).__name__}", file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,6 +67,15 @@ def _scenario_name(scenario: Path) -> str:
     return load_scenario(scenario).name
 
 
+def _check_what(value: str) -> str:
+    """``--what`` outside its choices: a usage error (exit 2), before the scenario is read."""
+    from spm_models.distribution.adjustments import WHATS
+
+    if value not in WHATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(WHATS)}")
+    return value
+
+
 _STORE = typer.Option(None, "--store", help="Adjustments folder (default $SPM_ADJUSTMENTS, "
                       "else adjustments/ beside the scenario).")
 
@@ -76,7 +85,8 @@ def propose(
     scenario: Path = typer.Argument(..., help="Scenario YAML."),
     rep: str | None = typer.Option(None, "--rep", help="The rep the change is about."),
     territory: str | None = typer.Option(None, "--territory", help="The territory the change is about."),
-    what: str = typer.Option(..., "--what", help="forecast | quota | potential"),
+    what: str = typer.Option(..., "--what", help="forecast | quota | potential",
+                             callback=_check_what),
     size: str = typer.Option(..., "--size", help="Expected relative change, e.g. -20% or -0.2."),
     sd: str = typer.Option("0", "--sd", help="Uncertainty of the change (sd), e.g. 5%."),
     reason: str = typer.Option(..., "--reason"),
@@ -91,10 +101,10 @@ def propose(
     data and --from in its horizon."""
     from spm_models.distribution.adjustments import propose as do_propose
     from spm_models.distribution.world import scenario_targets
-    from spm_models.errors import InputError
+    from spm_models.errors import UsageError
 
     if (rep is None) == (territory is None):
-        raise InputError("give exactly one of --rep and --territory")
+        raise UsageError("--rep / --territory: give exactly one of them")
     known = scenario_targets(scenario)
     adj = do_propose(_store(scenario, store), _scenario_name(scenario),
                      target="rep" if rep is not None else "territory",

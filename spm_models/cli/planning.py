@@ -45,7 +45,10 @@ def _section(scenario: Path | None, name: str, inline: str | None) -> dict:
 
             return quota_section(sc)  # the same section `spm report` uses
         return sc.section(name)
-    raise InputError(f"give --scenario (uses its '{name}' section) or --config JSON")
+    from spm_models.errors import UsageError
+
+    raise UsageError(f"--scenario / --config: give one of them (--scenario uses its '{name}' "
+                     "section, --config is JSON)")
 
 
 @app.command("territory")

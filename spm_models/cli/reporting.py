@@ -21,6 +21,9 @@ def report(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     wait: bool = typer.Option(True, "--wait/--no-wait",
                               help="When another spm report writes OUT: wait for it (default) or fail."),
+    store: Path | None = typer.Option(None, "--store", help="Adjustments folder, as for spm adjust "
+                                      "--store (default $SPM_ADJUSTMENTS, else adjustments/ "
+                                      "beside each scenario)."),
 ) -> None:
     """Render a report per scenario into OUT; exit 1 when any scenario failed, 130 when
     interrupted (Ctrl-C / SIGTERM: queued scenarios are cancelled, the index says so)."""
@@ -28,7 +31,7 @@ def report(
 
     try:
         runs = run_reports(scenarios, out, workers=workers or None, show_progress=not quiet,
-                           wait=wait)
+                           wait=wait, adjustments=store)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: queued scenarios cancelled; see {out / 'index.html'}", err=True)
         raise typer.Exit(130) from None

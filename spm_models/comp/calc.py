@@ -30,10 +30,9 @@ from spm_models.data.columns import canonical_columns, normalise_id
 from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
 from spm_models.data.schemas import MAX_ABS_NUMBER, MAX_ABS_TEXT
-from spm_models.errors import MAX_ROWS_NAMED, InputError, location
+from spm_models.errors import InputError, Problems, location
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
-MAX_PROBLEMS = 50
 #: Decimals of the ``attainment_<measure>`` columns written (1.4, not 1.4000000000000001).
 ATTAINMENT_DECIMALS = 6
 
@@ -104,23 +103,7 @@ def _bounded(raw: Any) -> tuple[float | None, str | None]:
     return None, f"not a number: {raw!r}"
 
 
-class _Problems(list):
-    """Problem lines, at most :data:`MAX_PROBLEMS`; :meth:`lines` says how many more."""
-
-    dropped = 0
-
-    def add(self, line: str) -> None:
-        if len(self) < MAX_PROBLEMS:
-            self.append(line)
-        else:
-            self.dropped += 1
-
-    def lines(self) -> list[str]:
-        more = [f"... and {self.dropped} more problems (fix these and run again)"]
-        return list(self) + (more if self.dropped else [])
-
-
-def _columns(df: pd.DataFrame, name: str, required: list[str], problems: _Problems,
+def _columns(df: pd.DataFrame, name: str, required: list[str], problems: Problems,
              optional: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """``df`` with its headers matched to ``required`` and ``optional`` up to case and spaces
     (:func:`spm_models.data.columns.canonical_columns`), or None when a required one is
@@ -137,7 +120,7 @@ def _columns(df: pd.DataFrame, name: str, required: list[str], problems: _Proble
 
 
 def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
-                problems: _Problems, date_format: str | None = None) -> pd.DataFrame:
+                problems: Problems, date_format: str | None = None) -> pd.DataFrame:
     """Parsed rows ``rep_id, period, measure, value, row`` (row: spreadsheet row below the
     header, :func:`spm_models.data.csvfile.row_numbers`)."""
     months = set(plan.months)
@@ -151,37 +134,38 @@ def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
     for i, rec, period in zip(rows.tolist(), df.to_dict("records"), periods):
         rep = normalise_id(rec["rep_id"])
         if not rep or rep.lower() == "nan":
-            problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
+            problems.add_row(name, i, "rep_id", "empty rep_id", "empty rep_id")
             continue
         if period is None:
             if not column_problem:
-                problems.add(f"{location(name, i, 'period')}: not a month YYYY-MM: "
-                             f"{rec['period']!r}")
+                problems.add_row(name, i, "period", f"not a month YYYY-MM: {rec['period']!r}",
+                                 "not a month YYYY-MM")
             continue
         if period not in months:
-            problems.add(f"{location(name, i, 'period')}: {period} is outside the plan year "
-                         f"{plan.months[0]}..{plan.months[-1]}")
+            year = f"the plan year {plan.months[0]}..{plan.months[-1]}"
+            problems.add_row(name, i, "period", f"{period} is outside {year}", f"outside {year}")
             continue
         value, why = _bounded(rec[value_col])
         if value is None:
-            problems.add(f"{location(name, i, value_col)}: {why}")
+            problems.add_row(name, i, value_col, str(why),
+                             f"not a number within ±{MAX_ABS_TEXT}")
             continue
         measure = str(rec["measure"]).strip() if has_measure else ""
         if not measure or measure.lower() == "nan":
             if len(names) > 1:
-                problems.add(f"{location(name, i, 'measure')}: empty measure (the plan has "
-                             f"several: {', '.join(names)})")
+                problems.add_row(name, i, "measure", "empty measure (the plan has several: "
+                                 f"{', '.join(names)})", "empty measure")
                 continue
             measure = names[0]
         elif measure not in names:
-            problems.add(f"{location(name, i, 'measure')}: '{measure}' is not a measure of the "
-                         f"plan ({', '.join(names)})")
+            problems.add_row(name, i, "measure", f"'{measure}' is not a measure of the plan "
+                             f"({', '.join(names)})", "not a measure of the plan")
             continue
         out.append((rep, period, measure, value, i))
     return pd.DataFrame(out, columns=["rep_id", "period", "measure", "value", "row"])
 
 
-def _check_duplicate_quotas(rows: pd.DataFrame, name: str, problems: _Problems) -> None:
+def _check_duplicate_quotas(rows: pd.DataFrame, name: str, problems: Problems) -> None:
     """A (rep, month, measure) given twice -- e.g. a file concatenated with itself -- is an
     error naming both rows (summing would silently double the quota)."""
     key = ["rep_id", "period", "measure"]
@@ -191,9 +175,9 @@ def _check_duplicate_quotas(rows: pd.DataFrame, name: str, problems: _Problems) 
     first = rows.groupby(key, sort=False)["row"].transform("min").to_numpy()
     for p in np.flatnonzero(dup):
         r = rows.iloc[p]
-        problems.add(f"{location(name, int(r['row']), 'quota')}: duplicate quota row for rep "
-                     f"{r['rep_id']}, month {r['period']}, measure {r['measure']} (first at "
-                     f"row {int(first[p])})")
+        problems.add_row(name, int(r["row"]), "quota", f"duplicate quota row for rep "
+                         f"{r['rep_id']}, month {r['period']}, measure {r['measure']} (first at "
+                         f"row {int(first[p])})", "duplicate quota rows")
 
 
 def _quota_period_index(plan: Plan) -> dict[str, dict[str, tuple[int, str]]]:
@@ -211,7 +195,7 @@ def _quota_period_index(plan: Plan) -> dict[str, dict[str, tuple[int, str]]]:
 
 
 def _check_quota_periods(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
-                         names: tuple[str, str], problems: _Problems) -> None:
+                         names: tuple[str, str], problems: Problems) -> None:
     qp = _quota_period_index(plan)
     for df in (credits, quotas):
         df["qp"] = [qp[m][p][0] for m, p in zip(df["measure"], df["period"])]
@@ -221,18 +205,20 @@ def _check_quota_periods(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame
         if rec["quota"] <= 0:
             label = qp[measure][plan.months[j * plan.measure(measure).quota_months]][1]
             what = "is 0" if rec["quota"] == 0 else f"is negative ({rec['quota']:g})"
-            problems.add(f"{location(names[1], int(rec['row']), 'quota')}: the quota of rep "
-                         f"{rep}, measure {measure} for quota period {label} {what}")
+            problems.add_row(names[1], int(rec["row"]), "quota", f"the quota of rep {rep}, "
+                             f"measure {measure} for quota period {label} {what}",
+                             "a quota period's quota is not positive")
     cfirst = credits.groupby(["rep_id", "measure", "qp"], sort=True)["row"].min()
     for (rep, measure, j), row in cfirst.items():
         if (rep, measure, j) not in qsum.index:
             label = qp[measure][plan.months[j * plan.measure(measure).quota_months]][1]
-            problems.add(f"{location(names[0], int(row), 'rep_id')}: rep {rep} has credits for "
-                         f"measure {measure} in quota period {label} but no quota")
+            problems.add_row(names[0], int(row), "rep_id", f"rep {rep} has credits for "
+                             f"measure {measure} in quota period {label} but no quota",
+                             "credits but no quota")
 
 
 def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[str],
-             problems: _Problems) -> tuple[xr.DataArray | None, dict[str, int]]:
+             problems: Problems) -> tuple[xr.DataArray | None, dict[str, int]]:
     """Target incentives of ``rep_ids`` (NaN where none) and each listed rep's row."""
     if reps_df is None:
         return None, {}
@@ -247,7 +233,7 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
     for i, rec in zip(row_numbers(reps_df).tolist(), reps_df.to_dict("records")):
         rep = normalise_id(rec["rep_id"])
         if not rep or rep.lower() == "nan":
-            problems.add(f"{location(name, i, 'rep_id')}: empty rep_id")
+            problems.add_row(name, i, "rep_id", "empty rep_id", "empty rep_id")
             continue
         raw = rec["target_incentive"]
         if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
@@ -255,13 +241,14 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
         else:
             bounded, why = _bounded(raw)
             if bounded is None or bounded < 0:
-                problems.add(f"{location(name, i, 'target_incentive')}: "
-                             + (why if why and "bound" in why else
-                                f"not a non-negative number: {raw!r}"))
+                problems.add_row(name, i, "target_incentive",
+                                 str(why) if why and "bound" in why else
+                                 f"not a non-negative number: {raw!r}",
+                                 f"not a non-negative number within ±{MAX_ABS_TEXT}")
                 continue
             v = bounded
         if rep in ti:
-            problems.add(f"{location(name, i, 'rep_id')}: duplicate rep {rep}")
+            problems.add_row(name, i, "rep_id", f"duplicate rep {rep}", "duplicate reps")
             continue
         ti[rep] = v
         row_of[rep] = i
@@ -270,7 +257,7 @@ def _reps_ti(reps_df: pd.DataFrame | None, name: str, plan: Plan, rep_ids: list[
 
 
 def _prepare_frame(df: pd.DataFrame | None, name: str, value_col: str, plan: Plan,
-                   problems: _Problems, date_format: str | None = None) -> pd.DataFrame | None:
+                   problems: Problems, date_format: str | None = None) -> pd.DataFrame | None:
     if df is None:
         problems.add(f"{name}: missing table")
         return None
@@ -300,7 +287,7 @@ def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: p
     """
     if not isinstance(plan, Plan):
         plan = Plan.from_yaml(plan)
-    problems = _Problems()
+    problems = Problems()
     credits = _prepare_frame(credits_df, names[0], "amount", plan, problems, date_format)
     quotas = _prepare_frame(quotas_df, names[1], "quota", plan, problems, date_format)
     if problems:
@@ -326,7 +313,7 @@ def calc_payouts(plan: Plan | str | Path, credits_df: pd.DataFrame, quotas_df: p
 def _check_target_incentives(plan: Plan, rep_ids: list[str], ti: xr.DataArray | None,
                              ti_rows: dict[str, int], have_reps: bool, names: tuple[str, str, str],
                              credits: pd.DataFrame, quotas: pd.DataFrame,
-                             problems: _Problems) -> None:
+                             problems: Problems) -> None:
     """A plan paying on target incentive without one in the plan: one line per rep lacking
     it, naming the rep's row in the reps file (its row with an empty ``target_incentive``),
     or, for a rep the reps file does not list, its first row in the quotas (or credits)."""
@@ -336,23 +323,19 @@ def _check_target_incentives(plan: Plan, rep_ids: list[str], ti: xr.DataArray | 
         return
     first_q = quotas.groupby("rep_id")["row"].min()
     first_c = credits.groupby("rep_id")["row"].min()
-    lines = []
+    summary = "no target incentive, and none in the plan"
     for rep in lacking:
         if rep in ti_rows:
-            where, why = location(names[2], ti_rows[rep], "target_incentive"), "empty"
+            file, row, field, why = names[2], ti_rows[rep], "target_incentive", "empty"
         else:
             in_q = rep in first_q.index
             file, row = (names[1], first_q[rep]) if in_q else (names[0], first_c[rep])
-            where = location(file, int(row), "rep_id")
+            field = "rep_id"
             why = (f"not in {names[2]}" if have_reps else "no --reps file with a "
                    "target_incentive column given")
-        lines.append(f"{where}: no target incentive for rep {rep} ({why}) and none in the plan "
-                     f"{plan.source} (it pays on a target-incentive basis)")
-    for line in lines[:MAX_ROWS_NAMED]:
-        problems.add(line)
-    if len(lines) > MAX_ROWS_NAMED:
-        problems.add(f"{names[2] if have_reps else plan.source}, field 'target_incentive': "
-                     f"{len(lines) - MAX_ROWS_NAMED} more reps without a target incentive")
+        problems.add_row(file, int(row), field, f"no target incentive for rep {rep} ({why}) and "
+                         f"none in the plan {plan.source} (it pays on a target-incentive basis)",
+                         summary)
 
 
 def _check_results(ds: xr.Dataset, plan: Plan, names: tuple[str, ...]) -> None:

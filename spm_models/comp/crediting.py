@@ -51,6 +51,7 @@ SHARE_TOLERANCE = 1e-9
 CREDIT_DECIMALS = 6
 BOOKING_COLUMNS = ["booking_id", "rep_id", "date", "amount"]
 CREDIT_COLUMNS = ["rep_id", "period", "amount", "measure"]
+SPLIT_COLUMNS = ["booking_id", "rep_id", "share"]
 
 
 
@@ -87,16 +88,21 @@ def _hierarchy(reps_df: pd.DataFrame | None, plan: Plan, rules: list[CreditRule]
     rows = row_numbers(df)
     manager: dict[str, str] = {}
     row_of: dict[str, int] = {}
+    empty, dup = [], []
     for rep, mgr, row in zip(reps, mgrs, rows):
         if not rep:
-            problems.append(f"{location(names.reps, int(row), 'rep_id')}: empty rep_id")
-            return {}
-        if rep in row_of:
-            problems.append(f"{location(names.reps, int(row), 'rep_id')}: duplicate rep {rep}")
-            return {}
-        row_of[rep] = int(row)
-        if mgr:
-            manager[rep] = mgr
+            empty.append(int(row))
+        elif rep in row_of:
+            dup.append((int(row), rep))
+        else:
+            row_of[rep] = int(row)
+            if mgr:
+                manager[rep] = mgr
+    if empty or dup:
+        problems.extend(row_problems(names.reps, "rep_id", empty, "empty rep_id", "empty rep_id"))
+        problems.extend(row_problems(names.reps, "rep_id", [r for r, _ in dup],
+                                     lambda k: f"duplicate rep {dup[k][1]}", "duplicate reps"))
+        return {}
     # cycles: follow each chain; a chain that comes back to a rep on it is a cycle
     state: dict[str, int] = {}  # 1 on the current path, 2 done
     for start in manager:
@@ -178,7 +184,10 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     Raises
     ------
     InputError
-        One line per problem naming file, row (or plan key) and field: a missing column
+        Every problem of the inputs together (each check runs; those of a table missing a
+        required column are skipped), one line each naming file, row (or plan key) and field,
+        a check failing on many rows capped at :data:`spm_models.errors.MAX_ROWS_NAMED` rows
+        and one ``... and N more`` line: a missing column
         (the four required ones, or one named by ``where``/``amount``), a bad date or
         amount, a split for an unknown booking, split shares not summing to 1, a
         ``manager_id`` cycle, ``rollup`` without a ``manager_id`` column.
@@ -187,6 +196,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     problems: list[str] = []
     rules = _rules(plan, names, problems)
     b = canonical_columns(bookings, BOOKING_COLUMNS + [c for r in rules for c, _ in r.columns()])
+    n_before = len(problems)
     _header(b, names.bookings, BOOKING_COLUMNS, problems)
     for i, rule in enumerate(rules):
         key = f"measures[{i}].credit"
@@ -195,64 +205,34 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
                 problems.append(f"{names.bookings}, header, field '{col}': column named by plan "
                                 f"key '{key}.{what}' is not in the bookings file (have: "
                                 f"{', '.join(b.columns)})")
-    if problems:
+    header_ok = len(problems) == n_before
+    # every check runs and every problem is reported together (as spm comp calc does); the
+    # checks of a table whose required columns are missing are skipped
+    manager = _hierarchy(reps, plan, rules, names, problems)
+    if not header_ok:
+        if splits is not None:
+            _header(canonical_columns(splits, SPLIT_COLUMNS), names.splits, SPLIT_COLUMNS,
+                    problems)
         raise InputError(problems)
     n = len(b)
     rows = row_numbers(b)
-    # dates → month codes (parse the distinct values only; ISO first, then the data
-    # layer's reader for day-first / month-first spellings, ``date_format`` deciding)
-    d_codes, d_uniques = _codes(b["date"])
-    months = np.array([_month_of(v) for v in d_uniques], dtype=object)
-    other = np.flatnonzero([m is None and str(v).strip() != "" for m, v in zip(months, d_uniques)])
-    if len(other):
-        from spm_models.data.dates import parse_dates
-
-        res = parse_dates(pd.Series([str(d_uniques[k]).strip() for k in other], dtype=object),
-                          date_format, f"set date_format: DD/MM/YYYY or MM/DD/YYYY in "
-                          f"source.yaml beside {names.bookings}")
-        if res.problem:
-            raise InputError(f"{names.bookings}, field 'date': {res.problem}")
-        for k, d in zip(other, res.values):
-            if not pd.isna(d):
-                months[k] = f"{d.year:04d}-{d.month:02d}"
-    bad = np.array([m is None for m in months], dtype=bool)[d_codes]
-    if bad.any():
-        pos = np.flatnonzero(bad)
-        raise InputError(problems + row_problems(
-            names.bookings, "date", rows[pos],
-            lambda k: f"not a date YYYY-MM-DD: {str(d_uniques[d_codes[pos[k]]])[:40]!r}",
-            "not a date YYYY-MM-DD"))
-    plan_months = plan.months
-    month_pos = {m: k for k, m in enumerate(plan_months)}
-    if plan_year_only:
-        outside = np.array([m not in month_pos for m in months], dtype=bool)[d_codes]
-        if outside.any():
-            pos = np.flatnonzero(outside)
-            year = f"the plan year {plan_months[0]}..{plan_months[-1]}"
-            raise InputError(problems + row_problems(
-                names.bookings, "date", rows[pos],
-                lambda k: f"{months[d_codes[pos[k]]]} is outside {year}", f"outside {year}"))
-        period_codes = np.array([month_pos[m] for m in months], dtype=np.int64)[d_codes]
-        period_labels = plan_months
-    else:
-        p_codes, period_labels = pd.factorize(months)
-        period_codes = p_codes[d_codes]
-        period_labels = list(period_labels)
-    n_t = len(period_labels)
-
+    period_codes, period_labels = _periods(b["date"], rows, plan, names, problems,
+                                           plan_year_only, date_format)
     _warn_repeated_ids(b["booking_id"], rows, names)
     rep_codes, rep_uniques = _id_codes(b["rep_id"])
     empty = rep_uniques[rep_codes] == "" if len(rep_uniques) else np.zeros(n, dtype=bool)
     if empty.any():
-        raise InputError(problems + row_problems(names.bookings, "rep_id", rows[empty],
-                                                 "empty rep_id", "empty rep_id"))
-    manager = _hierarchy(reps, plan, rules, names, problems)
-
+        problems.extend(row_problems(names.bookings, "rep_id", rows[empty], "empty rep_id",
+                                     "empty rep_id"))
+    keeps = [_kept(b, rule, i, names) for i, rule in enumerate(rules)]
+    values = _amounts(b, rules, keeps, rows, names, problems)
     # allocation: (booking index, rep, share) rows; reps as codes into all_reps
     alloc_b, alloc_src, alloc_code, alloc_share, split_reps = _allocation(
         b["booking_id"], rep_codes, splits, names, problems)
     if problems:
         raise InputError(problems)
+    assert period_codes is not None and period_labels is not None
+    n_t = len(period_labels)
     if reps is not None and any(r.rollup for r in rules):
         _warn_unlisted(np.concatenate([rep_uniques, split_reps]), reps, names)
     all_reps = pd.Index(pd.unique(np.concatenate([
@@ -268,21 +248,8 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
     n_r = len(all_reps)
 
     frames = []
-    for i, (m, rule) in enumerate(zip(plan.measures, rules)):
-        keep = np.ones(n, dtype=bool)
-        for col, allowed in rule.where:
-            w_codes, w_uniques = _codes(b[col])
-            keep &= pd.Series(w_uniques, dtype=object).isin(allowed).to_numpy()[w_codes]
-            _where_unmatched(col, allowed, w_uniques, i, names)
-        vals = np.zeros(n)
-        if keep.all():
-            vals = _fast_numbers(b[rule.amount], names.bookings, rule.amount, rows, problems)
-        elif keep.any():
-            sel = np.flatnonzero(keep)
-            vals[sel] = _fast_numbers(b[rule.amount].iloc[sel], names.bookings, rule.amount,
-                                      rows[sel], problems)
-        if problems:
-            raise InputError(problems)
+    for m, rule, keep in zip(plan.measures, rules, keeps):
+        vals = np.where(keep, values[rule.amount], 0.0)
         contrib = vals[alloc_b] * alloc_share
         idx = alloc_rep * n_t + period_codes[alloc_b]
         total = np.bincount(idx, weights=contrib, minlength=n_r * n_t).reshape(n_r, n_t)
@@ -291,6 +258,89 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         frames.append(_frame(total, all_reps, period_labels, m.name))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CREDIT_COLUMNS)
     return out.sort_values(["rep_id", "measure", "period"], kind="stable").reset_index(drop=True)
+
+
+def _periods(dates: pd.Series, rows: np.ndarray, plan: Plan, names: Names, problems: list[str],
+             plan_year_only: bool, date_format: str | None
+             ) -> tuple[np.ndarray | None, list[str] | None]:
+    """Period code of every booking and the period labels (the plan's months, or the months
+    present with ``plan_year_only=False``); ``(None, None)`` after adding the problems (an
+    ambiguous day/month order, bad dates, dates outside the plan year).
+
+    The distinct values are parsed once: ISO first, then the data layer's reader for
+    day-first / month-first spellings, ``date_format`` deciding."""
+    d_codes, d_uniques = _codes(dates)
+    months = np.array([_month_of(v) for v in d_uniques], dtype=object)
+    other = np.flatnonzero([m is None and str(v).strip() != "" for m, v in zip(months, d_uniques)])
+    if len(other):
+        from spm_models.data.dates import parse_dates
+
+        res = parse_dates(pd.Series([str(d_uniques[k]).strip() for k in other], dtype=object),
+                          date_format, f"set date_format: DD/MM/YYYY or MM/DD/YYYY in "
+                          f"source.yaml beside {names.bookings}")
+        if res.problem:
+            problems.append(f"{names.bookings}, field 'date': {res.problem}")
+            return None, None
+        for k, d in zip(other, res.values):
+            if not pd.isna(d):
+                months[k] = f"{d.year:04d}-{d.month:02d}"
+    bad = np.array([m is None for m in months], dtype=bool)[d_codes]
+    if bad.any():
+        pos = np.flatnonzero(bad)
+        problems.extend(row_problems(
+            names.bookings, "date", rows[pos],
+            lambda k: f"not a date YYYY-MM-DD: {str(d_uniques[d_codes[pos[k]]])[:40]!r}",
+            "not a date YYYY-MM-DD"))
+    plan_months = plan.months
+    month_pos = {m: k for k, m in enumerate(plan_months)}
+    if plan_year_only:
+        outside = np.array([m is not None and m not in month_pos for m in months],
+                           dtype=bool)[d_codes]
+        if outside.any():
+            pos = np.flatnonzero(outside)
+            year = f"the plan year {plan_months[0]}..{plan_months[-1]}"
+            problems.extend(row_problems(
+                names.bookings, "date", rows[pos],
+                lambda k: f"{months[d_codes[pos[k]]]} is outside {year}", f"outside {year}"))
+        if bad.any() or outside.any():
+            return None, None
+        return (np.array([month_pos[m] for m in months], dtype=np.int64)[d_codes],
+                list(plan_months))
+    if bad.any():
+        return None, None
+    p_codes, labels = pd.factorize(months)
+    return p_codes[d_codes], list(labels)
+
+
+def _kept(b: pd.DataFrame, rule: CreditRule, i: int, names: Names) -> np.ndarray:
+    """The bookings passing measure ``i``'s ``where`` filter (a warning for each listed value
+    no row has)."""
+    keep = np.ones(len(b), dtype=bool)
+    for col, allowed in rule.where:
+        w_codes, w_uniques = _codes(b[col])
+        keep &= pd.Series(w_uniques, dtype=object).isin(allowed).to_numpy()[w_codes]
+        _where_unmatched(col, allowed, w_uniques, i, names)
+    return keep
+
+
+def _amounts(b: pd.DataFrame, rules: list[CreditRule], keeps: list[np.ndarray], rows: np.ndarray,
+             names: Names, problems: list[str]) -> dict[str, np.ndarray]:
+    """Each amount column the rules credit, parsed once on the rows some rule credits from it
+    (0 elsewhere; a bad cell is one problem, however many measures read it)."""
+    out: dict[str, np.ndarray] = {}
+    for col in dict.fromkeys(r.amount for r in rules):
+        used = np.zeros(len(b), dtype=bool)
+        for rule, keep in zip(rules, keeps):
+            if rule.amount == col:
+                used |= keep
+        vals = np.zeros(len(b))
+        if used.all():
+            vals = _fast_numbers(b[col], names.bookings, col, rows, problems)
+        elif used.any():
+            sel = np.flatnonzero(used)
+            vals[sel] = _fast_numbers(b[col].iloc[sel], names.bookings, col, rows[sel], problems)
+        out[col] = vals
+    return out
 
 
 def _roll_up(total: np.ndarray, levels: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -349,59 +399,69 @@ def _allocation(booking_ids: pd.Series, rep_codes: np.ndarray, splits: pd.DataFr
            np.array([], dtype=object))
     if splits is None:
         return own
-    s = canonical_columns(splits, ["booking_id", "rep_id", "share"])
-    _header(s, names.splits, ["booking_id", "rep_id", "share"], problems)
-    if problems:
+    s = canonical_columns(splits, SPLIT_COLUMNS)
+    n_before = len(problems)
+    _header(s, names.splits, SPLIT_COLUMNS, problems)
+    if len(problems) > n_before:
         return own
+    # every check runs; a row failing one is left out of the checks after it
     srows = row_numbers(s)
     sid_codes, sid_u = _id_codes(s["booking_id"])
     srep_codes, srep_u = _id_codes(s["rep_id"])
     share = _fast_numbers(s["share"], names.splits, "share", srows, problems)
-    if problems:
-        return own
+    ok = np.isfinite(share)
     for field, cds, uq in (("booking_id", sid_codes, sid_u), ("rep_id", srep_codes, srep_u)):
         empty = uq[cds] == "" if len(uq) else np.zeros(len(cds), dtype=bool)
         if empty.any():
             problems.extend(row_problems(names.splits, field, srows[empty], f"empty {field}",
                                          f"empty {field}"))
-            return own
-    neg = share < 0
+            ok &= ~empty
+    neg = ok & (share < 0)
     if neg.any():
         pos = np.flatnonzero(neg)
         problems.extend(row_problems(names.splits, "share", srows[pos],
                                      lambda k: f"negative share {share[pos[k]]:g}", "negative share"))
-        return own
+        ok &= ~neg
     first, count = _booking_rows(booking_ids, sid_u)
     u_pos = first[sid_codes]
-    known = u_pos >= 0
-    dup = count[sid_codes] > 1
+    dup = ok & (count[sid_codes] > 1)
     if dup.any():
         # duplicated booking ids: only an error when a split names one
-        i = int(np.flatnonzero(dup)[0])
-        problems.append(f"{location(names.splits, int(srows[i]), 'booking_id')}: booking "
-                        f"{sid_u[sid_codes[i]]!r} appears more than once in {names.bookings}, "
-                        "so its split is ambiguous")
-        return own
-    if not known.all():
-        pos = np.flatnonzero(~known)
+        pos = np.flatnonzero(dup)
+        problems.extend(row_problems(
+            names.splits, "booking_id", srows[pos],
+            lambda k: f"booking {sid_u[sid_codes[pos[k]]][:40]!r} appears more than once in "
+                      f"{names.bookings}, so its split is ambiguous",
+            f"a booking that appears more than once in {names.bookings}"))
+        ok &= ~dup
+    unknown = ok & (u_pos < 0)
+    if unknown.any():
+        pos = np.flatnonzero(unknown)
         problems.extend(row_problems(
             names.splits, "booking_id", srows[pos],
             lambda k: f"split for an unknown booking {sid_u[sid_codes[pos[k]]][:40]!r} (not in "
                       f"{names.bookings})", f"unknown booking, not in {names.bookings}"))
-        return own
-    pos = u_pos
-    sums = np.bincount(pos, weights=share, minlength=n)
-    has_split = np.bincount(pos, minlength=n) > 0
+        ok &= ~unknown
+    # the shares of a booking with a bad split row are not summed (that row is named already)
+    bad_booking = np.zeros(n, dtype=bool)
+    bad_booking[u_pos[~ok & (u_pos >= 0)]] = True
+    sel = np.flatnonzero(ok & ~bad_booking[np.maximum(u_pos, 0)])
+    sums = np.bincount(u_pos[sel], weights=share[sel], minlength=n)
+    has_split = np.bincount(u_pos[sel], minlength=n) > 0
     off = has_split & (np.abs(sums - 1.0) > SHARE_TOLERANCE)
     if off.any():
-        bad_b = np.flatnonzero(off)
-        k = int(np.flatnonzero(off[pos])[0])  # the first split row of a bad booking
-        p = pos[k]
-        problems.append(f"{location(names.splits, int(srows[k]), 'share')}: the shares of "
-                        f"booking {sid_u[sid_codes[k]][:40]!r} sum to {sums[p]:.12g}, not 1 "
-                        "(±1e-9)" + (f" (and {len(bad_b) - 1} more bookings)" if len(bad_b) > 1
-                                     else ""))
+        # each booking whose shares do not sum to 1, named on its first split row
+        firsts = np.full(n, len(srows), dtype=np.int64)
+        np.minimum.at(firsts, u_pos[sel], sel)
+        at = np.sort(firsts[np.flatnonzero(off)])
+        problems.extend(row_problems(
+            names.splits, "share", srows[at],
+            lambda k: f"the shares of booking {sid_u[sid_codes[at[k]]][:40]!r} sum to "
+                      f"{sums[u_pos[at[k]]]:.12g}, not 1 (±1e-9)",
+            "the shares of a booking do not sum to 1 (±1e-9)"))
+    if len(problems) > n_before:
         return own
+    pos = u_pos
     own_b = np.flatnonzero(~has_split)
     alloc_b = np.concatenate([own_b, pos])
     alloc_src = np.concatenate([np.zeros(len(own_b), dtype=np.int8),

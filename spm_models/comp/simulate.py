@@ -18,7 +18,7 @@ import xarray as xr
 from spm_models.atomic import atomic_write_text
 from spm_models.comp.engine import MEASURE, PERIOD, _prepare, compute_payouts, plan_structure
 from spm_models.comp.plan import Plan
-from spm_models.errors import InputError
+from spm_models.errors import InputError, Problems
 
 
 def _as_array(bookings: xr.DataArray | xr.Dataset) -> xr.DataArray:
@@ -128,14 +128,14 @@ def simulate_files(plans: Sequence[Path], quotas: Path, out: Path, *, bookings: 
                    reps: Path | None, draws: int, cv: float, seed: int,
                    budget: float | None, scheduler: str | None) -> dict[str, Any]:
     """``spm comp simulate``: simulate plans, write the metrics JSON atomically."""
-    from spm_models.comp.calc import _prepare_frame, _Problems, _reps_ti, _to_array, read_table
+    from spm_models.comp.calc import _prepare_frame, _reps_ti, _to_array, read_table
     from spm_models.comp.distributed import close_client, get_client
     from spm_models.comp.metrics import plan_metrics
     from spm_models.cube import chunk_cube, estimate_nbytes, maybe_chunk
 
     plan_objs = [Plan.from_yaml(p) for p in plans]
     ref = plan_objs[0]
-    problems = _Problems()
+    problems = Problems()
     rows = _prepare_frame(read_table(quotas), str(quotas), "quota", ref, problems)
     if problems:
         raise InputError(problems.lines())

@@ -7,8 +7,8 @@ returns typed tables plus one problem line per bad cell::
 
 Rows are spreadsheet rows below the header (:mod:`spm_models.data.csvfile`: blank lines count,
 a multi-line cell is one row; tables from databases are numbered by position). A check that
-fails on many rows reports the first :data:`MAX_ROWS_PER_CHECK` rows one per line and then one
-summary line with the count.
+fails on many rows reports the first :data:`~spm_models.errors.MAX_ROWS_NAMED` rows one per line
+and then one :func:`~spm_models.errors.more_rows` line with the count (as every command does).
 """
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ from spm_models.data.schemas import (
     TableSchema,
 )
 from spm_models.data.zipcode import normalise_zips
-
-#: Rows listed individually per (table, column, check) before a summary line.
-MAX_ROWS_PER_CHECK = 100
+from spm_models.errors import MAX_ROWS_NAMED, more_rows
 
 _NAN_WORDS = {"nan", "na", "n/a", "null", "none", "#n/a"}
 _PERIOD_ANY_RE = r"^\s*(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?\s*$"
@@ -44,7 +42,8 @@ DATE_FORMAT_HOW = ("set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml bes
 
 
 class Problems:
-    """Collects problem lines, capping each row-level check at :data:`MAX_ROWS_PER_CHECK`."""
+    """Collects problem lines, capping each row-level check at
+    :data:`~spm_models.errors.MAX_ROWS_NAMED` rows."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -70,12 +69,13 @@ class Problems:
              message: Callable[[int], str], summary: str) -> None:
         """Add one line per position where ``mask`` holds (``message(pos)``), capped."""
         pos = np.flatnonzero(np.asarray(mask, dtype=bool))
-        for p in pos[:MAX_ROWS_PER_CHECK]:
+        for p in pos[:MAX_ROWS_NAMED]:
             self.add(label, message(int(p)), column, self.row(label, int(p)))
-        if len(pos) > MAX_ROWS_PER_CHECK:
-            rest = pos[MAX_ROWS_PER_CHECK:]
-            self.add(label, f"{len(rest)} more rows with the same problem ({summary})",
-                     column, f"rows {self.row(label, rest[0])}-{self.row(label, rest[-1])}")
+        if len(pos) > MAX_ROWS_NAMED:
+            rest = pos[MAX_ROWS_NAMED:]
+            where = f"{label}, rows {self.row(label, rest[0])}-{self.row(label, rest[-1])}" + (
+                f", column '{column}'" if column is not None else "")
+            self.lines.append(more_rows(where, len(rest), summary))
 
 
 # --------------------------------------------------------------------------- coercion

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spm_models.data.loader import DUCKDB_SUFFIXES, FILE_SUFFIXES
-from spm_models.errors import InputError
+from spm_models.errors import InputError, UsageError
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:
@@ -114,7 +114,7 @@ def write_source(tables: Mapping[str, pd.DataFrame], out: str | Path, fmt: str =
         The written source.
     """
     if fmt not in ("csv", "parquet"):
-        raise InputError(f"--format: unknown format '{fmt}' (expected csv or parquet)")
+        raise UsageError(f"--format: unknown format '{fmt}' (expected csv or parquet)")
     path = Path(out).expanduser()
     if not path.parent.exists():
         raise InputError(f"{path}: parent folder {path.parent} does not exist")

@@ -54,7 +54,7 @@ import xarray as xr
 import yaml
 
 from spm_models.atomic import atomic_write_text
-from spm_models.errors import InputError
+from spm_models.errors import InputError, UsageError
 
 TARGETS = ("rep", "territory")
 WHATS = ("forecast", "quota", "potential")
@@ -196,12 +196,15 @@ def same_person(a: str | None, b: str | None) -> bool:
     return norm(a) == norm(b)
 
 
-def _check_size(size: Any, sd: Any, allow_large: bool) -> tuple[float, float]:
+def _check_size(size: Any, sd: Any, allow_large: bool, what: str) -> tuple[float, float]:
     size_v, sd_v = _parse_share(size, "size"), _parse_share(sd, "sd")
     if size_v <= -1:
         raise InputError(f"--size: {size!r} would remove everything; use a size above -100 %")
     if sd_v < 0:
         raise InputError(f"--sd: must not be negative, got {sd!r}")
+    if size_v == 0 and (sd_v == 0 or what == "quota"):
+        raise InputError(f"--size: {size!r} is a change of 0 %, which changes nothing; give the "
+                         "expected change, e.g. -20% or 0.1")
     for name, raw, v in (("size", size, size_v), ("sd", sd, sd_v)):
         if v > MAX_SIZE and not allow_large:
             raise InputError(f"--{name}: {raw!r} means {v * 100:+g} %, above +{MAX_SIZE * 100:g} % "
@@ -238,20 +241,21 @@ def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, w
     (``YYYY-MM``); when given, the target and ``from_period`` must be among them (see
     :func:`spm_models.distribution.world.scenario_targets`). Raises :class:`InputError`
     (naming the option) for an unknown target/what, a target id or month not in the scenario,
-    an empty reason or name, a size of −100 % or less, a negative sd, a size or sd above
+    an empty reason or name, a size of −100 % or less, a size of 0 that changes nothing (no
+    sd, or a quota), a negative sd, a size or sd above
     :data:`MAX_SIZE` without ``allow_large``, or a malformed ``from_period``.
     """
     from spm_models.ledger import os_user
 
     if target not in TARGETS:
-        raise InputError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
+        raise UsageError(f"--target: must be one of {', '.join(TARGETS)}; got {target!r}")
     if what not in WHATS:
-        raise InputError(f"--what: must be one of {', '.join(WHATS)}; got {what!r}")
+        raise UsageError(f"--what: must be one of {', '.join(WHATS)}; got {what!r}")
     target_id = str(target_id).strip()
     if not target_id:
         raise InputError(f"--{target}: the {target} id must not be empty")
     _check_target(target, target_id, known_ids, scenario)
-    size_v, sd_v = _check_size(size, sd, allow_large)
+    size_v, sd_v = _check_size(size, sd, allow_large, what)
     if not reason or not reason.strip():
         raise InputError("--reason: a reason is required")
     if not by or not by.strip():

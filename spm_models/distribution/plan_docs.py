@@ -10,7 +10,10 @@ and the scenario's expected plan-year earnings (P10/P50/P90) and chance of reach
 Each document has a *content hash*: SHA-256 of the canonical JSON of everything it states
 (figures to the cent, plain words, plan, territory accounts, pay-curve values), not of its
 bytes, so re-rendering with another matplotlib does not count as a change but a new quota does.
-Acceptances are recorded against it (:mod:`.acceptance`).
+Acceptances are recorded against it (:mod:`.acceptance`). Each document also carries its
+*document hash*: SHA-256 of the document's own text as issued (:func:`document_hash`), which
+``spm plan-docs accept --docs`` recomputes from the file, so a document edited after it was
+written (a figure changed in its HTML) is refused rather than accepted.
 """
 
 from __future__ import annotations
@@ -64,6 +67,18 @@ class RepDoc:
     content_hash: str
     html: str
     row: dict[str, Any] = field(repr=False)
+
+
+#: the ``spm-document-hash`` meta tag; its value is blanked while the document hash is computed
+_DOC_HASH_RE = re.compile(r'<meta name="spm-document-hash" content="[^"]*">')
+_BLANK = '<meta name="spm-document-hash" content="">'
+
+
+def document_hash(html: str) -> str:
+    """SHA-256 of a document's text with its ``spm-document-hash`` value blanked (line ends
+    read as ``\\n``): what :func:`_doc` writes into that tag, recomputed on acceptance."""
+    text = _DOC_HASH_RE.sub(_BLANK, html, count=1).replace("\r\n", "\n").replace("\r", "\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -166,7 +181,9 @@ def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, mont
     map_img = maps.svg(terr) if maps is not None else None
     html = DOC.render(d=d, words=words, cur=plan.currency or "", curve_img=curve_img,
                       map_img=map_img, approval=approval, prov=prov, content_hash=h,
-                      scenario=world.scenario.name, style=STYLE, n_draws=n_draws)
+                      scenario=world.scenario.name, style=STYLE, n_draws=n_draws,
+                      document_hash="")
+    html = html.replace(_BLANK, _BLANK.replace('""', f'"{document_hash(html)}"'), 1)
     d["currency"] = plan.currency or ""
     return RepDoc(str(row["rep_id"]), safe_file_name(row["rep_id"]), h, html, d)
 
@@ -220,9 +237,10 @@ def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = No
            ledger: str | Path | None = None) -> dict[str, Any]:
     """``spm plan-docs accept``: record ``by``'s acceptance of ``rep``'s current document.
 
-    The document's content hash is read from ``docs/<rep file>.html`` when ``docs`` is given,
-    else the document is rebuilt from the scenario. Raises :class:`InputError` for a rep
-    without a document.
+    The document's content hash is read from ``docs/<rep file>.html`` when ``docs`` is given
+    (after recomputing the document's hash from its text and comparing it with the one it was
+    issued with), else the document is rebuilt from the scenario. Raises :class:`InputError`
+    for a rep without a document, and for a document edited after it was written.
     """
     from spm_models.errors import InputError
 
@@ -254,19 +272,25 @@ def _document_hash(path: Path, scenario: str, rep: str) -> str:
     of ``scenario`` (its ``spm-scenario`` and ``spm-rep`` meta tags); :class:`InputError` if not."""
     from spm_models.errors import InputError
 
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8", errors="replace")
     h = _meta(text, "spm-content-hash")
     if h is None or not re.fullmatch(r"[0-9a-f]{64}", h):
         raise InputError(f"{path}: not a plan document (no content hash)")
     doc_scenario, doc_rep = _meta(text, "spm-scenario"), _meta(text, "spm-rep")
-    if doc_scenario is None or doc_rep is None:
-        raise InputError(f"{path}: the document does not name its scenario and rep (written by an "
-                         "older version); write the documents again with spm plan-docs")
+    issued = _meta(text, "spm-document-hash")
+    if doc_scenario is None or doc_rep is None or not issued:
+        raise InputError(f"{path}: the document does not carry its scenario, rep and document "
+                         "hash (written by an older version); write the documents again with "
+                         "spm plan-docs")
     if doc_scenario != scenario:
         raise InputError(f"{path}: a document of scenario {doc_scenario!r}, not {scenario!r}; "
                          f"accept it with that scenario or write {scenario!r}'s documents")
     if doc_rep != rep:
         raise InputError(f"{path}: the document of rep {doc_rep!r}, not {rep!r}")
+    if document_hash(text) != issued:
+        raise InputError(f"{path}: the document was edited after spm plan-docs wrote it (its "
+                         "text no longer matches its document hash); not accepted: write the "
+                         "documents again with spm plan-docs and accept the new one")
     return h
 
 

@@ -22,11 +22,12 @@ from spm_models.atomic import atomic_write_text
 from spm_models.comp import Plan
 from spm_models.comp.calc import read_table, round_cents
 from spm_models.data.columns import canonical_columns, normalise_ids
+from spm_models.data.csvfile import row_numbers
 from spm_models.distribution.breakdown import CAP_LINE, earnings_breakdown, payout_mechanics
 from spm_models.distribution.plan_docs import safe_file_name
 from spm_models.distribution.statement_html import INDEX, STATEMENT
 from spm_models.distribution.templates import STYLE
-from spm_models.errors import InputError, location
+from spm_models.errors import InputError, Problems, UsageError, location
 from spm_models.provenance import hash_file
 
 TOLERANCE = 0.005  # payout-file figures are rounded to cents
@@ -54,30 +55,34 @@ def read_payouts(path: str | Path, plan: Plan) -> pd.DataFrame:
                           f"{', '.join(raw.columns)})" for c in missing])
     att_cols = [c for c in raw.columns if c.startswith("attainment_")]
     ends = set(plan.payout_period_ends)
-    problems, rows, seen = [], [], set()
+    problems, rows, seen = Problems(), [], set()
+    name = str(path)
     raw = raw.assign(rep_id=normalise_ids(raw["rep_id"]))
-    for i, rec in enumerate(raw.to_dict("records"), start=1):
+    # rows as the file numbers them (spm_models.data.csvfile: blank lines count)
+    for i, rec in zip(row_numbers(raw).tolist(), raw.to_dict("records")):
         rep, period = rec["rep_id"], str(rec["period"]).strip()[:7]
         if not rep:
-            problems.append(f"{location(str(path), i, 'rep_id')}: empty rep_id")
+            problems.add_row(name, i, "rep_id", "empty rep_id", "empty rep_id")
             continue
         if period not in ends:
-            problems.append(f"{location(str(path), i, 'period')}: {period!r} is not the last month "
-                            f"of a payout period of plan {plan.name!r} ({', '.join(plan.payout_period_ends)})")
+            problems.add_row(name, i, "period", f"{period!r} is not the last month of a payout "
+                             f"period of plan {plan.name!r} ({', '.join(plan.payout_period_ends)})",
+                             "not the last month of a payout period")
             continue
         if (rep, period) in seen:
-            problems.append(f"{location(str(path), i, 'period')}: duplicate row for rep {rep}, {period}")
+            problems.add_row(name, i, "period", f"duplicate row for rep {rep}, {period}",
+                             "duplicate rows")
             continue
         seen.add((rep, period))
         row = {"rep_id": rep, "period": period, "row": i}
         for c in ["earned_to_date", "payout"] + att_cols:
             v = _num(rec[c])
             if v is None and not (c.startswith("attainment_") and str(rec[c]).strip() == ""):
-                problems.append(f"{location(str(path), i, c)}: not a number: {rec[c]!r}")
+                problems.add_row(name, i, c, f"not a number: {rec[c]!r}", "not a number")
             row[c] = v
         rows.append(row)
     if problems:
-        raise InputError(problems[:50])
+        raise InputError(problems.lines())
     df = pd.DataFrame(rows)
     if df.empty:
         raise InputError(f"{path}: no payout rows")
@@ -98,27 +103,28 @@ def _credits_view(credits: pd.DataFrame | None, plan: Plan) -> pd.DataFrame | No
 
 
 def _check_against_engine(payouts: pd.DataFrame, engine: dict[str, pd.Series], path: str) -> None:
-    problems = []
+    problems = Problems()
     for rec in payouts.to_dict("records"):
         key = (rec["rep_id"], rec["period"])
         if key not in engine["earned_to_date"].index:
-            problems.append(f"{location(path, rec['row'], 'rep_id')}: rep {rec['rep_id']} has no "
-                            "credits or quotas in the given files")
+            problems.add_row(path, rec["row"], "rep_id", f"rep {rec['rep_id']} has no credits or "
+                             "quotas in the given files", "no credits or quotas")
             continue
         for field in ("earned_to_date", "payout"):
             want = float(engine[field][key])
             if abs(rec[field] - want) > TOLERANCE:
-                problems.append(f"{location(path, rec['row'], field)}: {rec[field]:.2f} in the payout "
-                                f"file, but the plan, credits and quotas give {want:.2f}")
+                problems.add_row(path, rec["row"], field, f"{rec[field]:.2f} in the payout file, "
+                                 f"but the plan, credits and quotas give {want:.2f}",
+                                 "differs from the engine")
     if problems:
-        raise InputError(problems[:50])
+        raise InputError(problems.lines())
 
 
 def _check_options(credits: object, quotas: object) -> None:
     """``--quotas`` without ``--credits`` is one line naming the missing option (the breakdown
     recomputes the earnings from both files; without credits every rep would earn 0)."""
     if quotas is not None and credits is None:
-        raise InputError("--credits: missing: --quotas needs --credits as well (the credits "
+        raise UsageError("--credits: missing: --quotas needs --credits as well (the credits "
                          "file given to spm comp calc): the breakdown by measure and tier "
                          "recomputes the earnings from both; give --credits, or leave out "
                          "--quotas for statements without the breakdown")

@@ -44,6 +44,7 @@ DOC = ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="spm-content-hash" content="{{ content_hash }}">
+<meta name="spm-document-hash" content="{{ document_hash }}">
 <meta name="spm-scenario" content="{{ scenario }}">
 <meta name="spm-rep" content="{{ d.rep_id }}">
 <title>Plan document — {{ d.name }}</title><style>{{ style|safe }}</style></head>

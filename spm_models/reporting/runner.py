@@ -28,14 +28,15 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from spm_models.errors import InputError
+from spm_models.errors import MAX_ROWS_NAMED, InputError
 from spm_models.masking import redact, register_secrets
 from spm_models.scenario import Scenario
 
@@ -80,8 +81,9 @@ def _first_line(text: str, limit: int = 400) -> str:
     return text[:limit]
 
 
-#: most problems of one scenario shown in its FAILED line (each at most 400 characters)
-MAX_SHOWN_PROBLEMS = 20
+#: most problems of one scenario shown in its FAILED line (each at most 400 characters): the
+#: one cap of every command (:data:`spm_models.errors.MAX_ROWS_NAMED`)
+MAX_SHOWN_PROBLEMS = MAX_ROWS_NAMED
 
 
 def _problems_line(problems: Sequence[str]) -> str:
@@ -89,7 +91,7 @@ def _problems_line(problems: Sequence[str]) -> str:
     400 characters, not the whole list, so the last problems are not lost."""
     shown = [_first_line(p) for p in problems[:MAX_SHOWN_PROBLEMS]]
     more = len(problems) - len(shown)
-    return "; ".join(shown) + (f"; (and {more} more problems)" if more > 0 else "")
+    return "; ".join(shown) + (f"; ... and {more} more problems" if more > 0 else "")
 
 
 def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
@@ -296,8 +298,14 @@ def _interrupt_kernels() -> None:
 
 
 def run_reports(paths: Sequence[str | Path], out_dir: str | Path, workers: int | None = None,
-                show_progress: bool = True, wait: bool = True) -> list[ScenarioRun]:
+                show_progress: bool = True, wait: bool = True,
+                adjustments: str | Path | None = None) -> list[ScenarioRun]:
     """Render a report per scenario into ``out_dir``; return every scenario's outcome.
+
+    ``adjustments``: the managers' adjustments store every scenario reads (``spm report
+    --store``, as ``spm adjust ... --store``); default ``$SPM_ADJUSTMENTS``, else
+    ``adjustments/`` beside each scenario (:func:`spm_models.distribution.adjustments.store_path`).
+    It is passed as ``$SPM_ADJUSTMENTS`` for the run (the report kernels inherit it).
 
     Raises :class:`InputError` when ``out_dir`` cannot be written, or (``wait=False``) when
     another run holds its lock. On Ctrl-C / SIGTERM it cancels the queued scenarios, writes
@@ -313,9 +321,26 @@ def run_reports(paths: Sequence[str | Path], out_dir: str | Path, workers: int |
                          f"({exc.strerror or type(exc).__name__})") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise InputError(f"{out}: cannot write to the output folder (permission denied)")
-    with publish.OutputLock(out, wait=wait), _TermAsInterrupt():
+    with publish.OutputLock(out, wait=wait), _TermAsInterrupt(), _adjustments_store(adjustments):
         publish.recover(out)
         return _run_locked(paths, out, workers, show_progress)
+
+
+@contextmanager
+def _adjustments_store(store: str | Path | None) -> Iterator[None]:
+    """``$SPM_ADJUSTMENTS`` set to ``store`` (absolute) while the block runs, then restored."""
+    if store is None:
+        yield
+        return
+    old = os.environ.get("SPM_ADJUSTMENTS")
+    os.environ["SPM_ADJUSTMENTS"] = str(Path(store).resolve())
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SPM_ADJUSTMENTS", None)
+        else:
+            os.environ["SPM_ADJUSTMENTS"] = old
 
 
 class _TermAsInterrupt:

@@ -47,6 +47,9 @@ class WhatIfPanel:
                                    description="Accelerator rate", readout_format=".3f",
                                    continuous_update=False, style=style, layout=layout,
                                    disabled=acc is None)
+        #: the selected plan's accelerator rate (the slider's untouched value); None: it has none
+        self._accel_base = acc
+        self._syncing = False
         cap0 = float((m0.get("cap") or {}).get("attainment", 3.0))
         self.cap = w.FloatSlider(value=cap0, min=1.0, max=max(4.0, cap0), step=0.05,
                                  description="Cap (attainment)", readout_format=".0%",
@@ -89,16 +92,46 @@ class WhatIfPanel:
         """The current what-if settings as keyword arguments of :meth:`WhatIf.compute`; a
         control at its scenario value gives ``None`` (the plans as written)."""
         def moved(c: Any) -> Any:
-            return None if c.disabled or c.value == self._defaults[c] else c.value
+            base = (self._accel_base if self._accel_base is not None else 0.0) \
+                if c is self.accel else self._defaults[c]
+            return None if c.disabled or c.value == base else c.value
 
         return {"quota_uplift": self.uplift.value, "accelerator": moved(self.accel),
                 "cap": moved(self.cap), "threshold": moved(self.threshold),
                 "hires": moved(self.headcount), "plan": moved(self.plan)}
 
-    def _on_change(self, _change: Any = None) -> None:
+    def _sync_accelerator(self, keep_moved: bool = True) -> None:
+        """Fit the accelerator slider to the selected plan: an untouched slider moves to the
+        plan's accelerator rate and is enabled when the plan has one (a tier starting at
+        100 %), disabled otherwise; a slider the user moved keeps its value (``keep_moved``;
+        on a plan without an accelerator the status line then warns that it changes nothing).
+        Called when the plan changes; setting the slider here does not recompute."""
+        old = self._accel_base if self._accel_base is not None else 0.0
+        moved = not self.accel.disabled and self.accel.value != old
+        name = self.plan.value if self.plan.value in self.model.plan_choices else None
+        acc = accelerator_rate(self.model.plans_for(name)[self.model.main_role])
+        self._accel_base = acc
+        self._syncing = True
+        try:
+            if acc is not None:
+                self.accel.max = max(self.accel.max, 1.0, 3 * acc)
+                self.accel.step = max(acc / 20, 0.001)
+            if keep_moved and moved:
+                return
+            self.accel.value = acc if acc is not None else 0.0
+            self.accel.disabled = acc is None
+        finally:
+            self._syncing = False
+
+    def _on_change(self, change: Any = None) -> None:
         """Recompute and re-render; an error (an invalid setting) is shown in the status line
         in red and leaves the outputs as they were, a :class:`WhatIfWarning` (a setting that
-        changes nothing for the chosen plan) is shown below the timing line."""
+        changes nothing for the chosen plan) is shown below the timing line. A plan change
+        first fits the accelerator slider to the new plan (:meth:`_sync_accelerator`)."""
+        if self._syncing:
+            return
+        if isinstance(change, dict) and change.get("owner") is self.plan:
+            self._sync_accelerator()
         t0 = time.perf_counter()
         settings = self.settings()
         try:
@@ -120,6 +153,7 @@ class WhatIfPanel:
     def _on_reset(self, _b: Any = None) -> None:
         for c, v in self._defaults.items():
             c.value = v
+        self._sync_accelerator(keep_moved=False)  # the scenario plan's, enabled or not
 
     def _render(self, res: WhatIfFigures, settings: dict[str, Any]) -> None:
         b = self.base
