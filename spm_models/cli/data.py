@@ -29,6 +29,14 @@ def validate_cmd(
     with Console(stderr=True).status(f"validating {source}"):
         # raises InputError -> exit 1 in spm_models.cli.main
         tables = load_source(source, date_format)
+    from spm_models.data.duplicates import repeated_bookings
+
+    from pathlib import Path
+
+    label = next((f.name for f in (Path(source) / "bookings.csv", Path(source) / "bookings.parquet")
+                  if f.is_file()), "bookings")
+    for line in repeated_bookings(tables["bookings"], label) if "bookings" in tables else []:
+        typer.echo(f"warning: {line}", err=True)
     counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED if n in tables)
     typer.echo(f"valid: {counts} ({source})")
 
