@@ -21,6 +21,8 @@ cube (``rep × period × draw``) for the Monte Carlo simulation.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -231,6 +233,7 @@ def credit_bookings(plan: Plan, bookings: pd.DataFrame, splits: pd.DataFrame | N
         b["booking_id"], rep_codes, splits, names, problems)
     if problems:
         raise InputError(problems)
+    _warn_unclawed(b, rules, keeps, rows, names)
     assert period_codes is not None and period_labels is not None
     n_t = len(period_labels)
     if reps is not None and any(r.rollup for r in rules):
@@ -310,6 +313,28 @@ def _periods(dates: pd.Series, rows: np.ndarray, plan: Plan, names: Names, probl
         return None, None
     p_codes, labels = pd.factorize(months)
     return p_codes[d_codes], list(labels)
+
+
+def _warn_unclawed(b: pd.DataFrame, rules: list[CreditRule], keeps: list[np.ndarray],
+                   rows: np.ndarray, names: Names) -> None:
+    """Warn about cancellations (negative ``amount`` rows) that pass no measure's ``where``
+    filter: no measure claws them back, so the plan pays on deals that were cancelled (e.g. a
+    CRM export typing them ``cancellation`` while the plan filters ``deal_type``)."""
+    if not rules or not all(r.where for r in rules) or "amount" not in b.columns:
+        return
+    nobody = ~np.logical_or.reduce(keeps)
+    if not nobody.any():
+        return
+    amount = pd.to_numeric(b["amount"].where(nobody), errors="coerce").to_numpy(dtype=float)
+    neg = nobody & (amount < 0)
+    if neg.any():
+        at = ", ".join(str(r) for r in rows[neg][:5]) + (" ..." if neg.sum() > 5 else "")
+        cols = sorted({c for r in rules for c, _ in r.where})
+        warnings.warn(f"{names.bookings}, row{'s' if neg.sum() > 1 else ''} {at}, field 'amount': "
+                      f"{int(neg.sum())} cancellation(s) (negative amounts, total "
+                      f"{amount[neg].sum():,.2f}) pass no measure's where filter, so no measure "
+                      f"claws them back (give a cancellation its deal's {', '.join(cols)})",
+                      CreditingWarning, stacklevel=3)
 
 
 def _kept(b: pd.DataFrame, rule: CreditRule, i: int, names: Names) -> np.ndarray:
