@@ -46,3 +46,25 @@ def test_scenario_run_stops_before_the_forecast(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"key 'plans.Mgr': no rep has role 'Mgr'"):
         workflow.run(src, tmp_path / "wb")
     assert called == []
+
+
+def test_horizon_that_misses_the_plan_year_stops_before_the_forecast(tmp_path, monkeypatch):
+    """A new user waited 1 min 49 s for a fit before "credits: months 2027-11..2027-12 of the
+    plan year are missing", which named neither the horizon nor the plan."""
+    from spm_models import workflow
+    from spm_models.workflow import forecast_step
+
+    plan = Path("scenarios/plans/ae_standard.yaml").resolve()
+    src = tmp_path / "short.yaml"
+    src.write_text(yaml.safe_dump({"name": "short", "data": "demo", "draws": 20,
+                                   "horizon": {"start": "2027-01", "months": 10},
+                                   "plans": {"AE": str(plan)}}))
+    called = []
+    monkeypatch.setattr(forecast_step, "forecast_cube", lambda *a, **k: called.append(1))
+    with pytest.raises(InputError) as exc:
+        workflow.run(src, tmp_path / "wb")
+    assert exc.value.problems == [
+        f"{src.resolve()}, key 'horizon': 2027-01..2027-10 does not cover the plan year "
+        f"2027-01..2027-12 of plans.AE ({plan}); set horizon.start to 2027-01 and "
+        "horizon.months to at least 12"]
+    assert called == []

@@ -156,6 +156,21 @@ def assemble_tree(forecast: xr.Dataset, quota: xr.DataArray, comp: xr.Dataset,
     return xr.DataTree.from_dict(nodes)
 
 
+def _check_horizon(plans: dict[str, Any], scenario: Scenario) -> None:
+    """The forecast horizon covers every plan's plan year (the world pays a whole plan year);
+    else :class:`InputError` naming the scenario's ``horizon`` and each plan, before the fit."""
+    hz = forecast_step.horizon(scenario)
+    start = pd.Period(hz["start"], "M")
+    have = {str(start + i) for i in range(hz["months"])}
+    last = start + hz["months"] - 1
+    problems = [f"{scenario.path or scenario.name}, key 'horizon': {start}..{last} does not "
+                f"cover the plan year {p.months[0]}..{p.months[-1]} of plans.{role} ({p.source}); "
+                f"set horizon.start to {p.months[0]} and horizon.months to at least 12"
+                for role, p in plans.items() if not set(p.months) <= have]
+    if problems:
+        raise InputError(problems)
+
+
 def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) -> ScenarioResult:
     """Run one scenario (a :class:`Scenario` or a scenario file without a sweep) in the
     workbench ``workbench`` (see :mod:`spm_models.workflow.paths`); see the module docstring
@@ -173,6 +188,7 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
 
     check_plan_columns(plans, tables["bookings"], where=str(scenario.path or scenario.name),
                        data=f"data '{scenario.spec.get('data', 'demo')}' bookings")
+    _check_horizon(plans, scenario)
     cap = scenario.spec.get("capacity") or {}
     comp_roles.check_plan_roles(plans, tables.get("reps"), where=str(scenario.path or scenario.name),
                                 extra=(str(cap.get("hire_plan") or ""), str(cap.get("hire_role") or "")))
