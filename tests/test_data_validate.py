@@ -253,3 +253,23 @@ def test_quota_periods_written_as_spreadsheets_write_them():
     assert list(out[:4]) == ["2024-01", "2024-02", "2024-03", "2024-12"]
     assert out[4:].isna().all()
     assert list(checks[0][0]) == [False] * 4 + [True] * 3 + [False]  # empty: a missing value
+
+
+def test_spreadsheet_shaped_numbers_and_dates_get_a_hint(tmp_path):
+    """Numbers and dates as spreadsheets display them are still refused, with how to write them."""
+    from spm_models.data.loader import load_source
+    from spm_models.errors import InputError
+
+    (tmp_path / "bookings.csv").write_text(
+        "rep_id,date,amount\n"
+        'R1,2024-01-05,"1,234.50"\nR1,2024-01-06,$2000\nR1,2024-01-07,(500)\n'
+        "R1,44927,10\nR1,Jan-24,10\nR1,2024-01-08,abc\n")
+    with pytest.raises(InputError) as exc:
+        load_source(str(tmp_path))
+    got = [p.split(": ", 1)[1] for p in exc.value.problems]
+    assert "not a number ('1,234.50'): write it without thousands separators (1234.50)" in got
+    assert "not a number ('$2000'): write the number without a currency symbol" in got
+    assert "not a number ('(500)'): write a negative number as -500, not (500)" in got
+    assert "not a number ('abc')" in got
+    assert any(g.startswith("not a date ('44927'): an Excel date serial number?") for g in got)
+    assert "not a date ('Jan-24'): write a month year first, as YYYY-MM (2024-01)" in got

@@ -13,6 +13,8 @@ and then one :func:`~spm_models.errors.more_rows` line with the count (as every 
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -128,6 +130,38 @@ def _coerce_id(s: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, Callable
     return text.where(~_empty(text), None), []
 
 
+_HINTS_NUMBER = (
+    (re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b"), "write the number without a currency symbol"),
+    (re.compile(r"^\(.*\)$"), "write a negative number as -500, not (500)"),
+    (re.compile(r"^-?\d{1,3}(?:\.\d{3})*,\d+$"), "write decimals with '.', not ',' (1234.50)"),
+    (re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"), "write it without thousands separators (1234.50)"),
+    (re.compile(r"\d%$"), "write a share as a plain number (0.25), not a percentage"),
+)
+
+
+def number_hint(value: object) -> str:
+    """``": <how to write it>"`` for a cell that is a number written the way spreadsheets
+    display it (currency symbol, thousands separators, decimal comma, accounting parentheses,
+    percent sign); ``""`` for anything else."""
+    text = str(value).strip()
+    for rx, how in _HINTS_NUMBER:
+        if rx.search(text):
+            return f": {how}"
+    return ""
+
+
+def date_hint(value: object) -> str:
+    """``": <how to write it>"`` for a date cell written in a shape the reader refuses: an
+    Excel serial number, a month without its year first (``Jan-24``, ``01/2024``)."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d{5}(?:\.0+)?", text) and 20000 <= float(text) <= 80000:
+        return (": an Excel date serial number? format the column as a date (YYYY-MM-DD) "
+                "before saving")
+    if re.fullmatch(r"[A-Za-z]{3,9}[-/ ]\d{2,4}|\d{1,2}[-/.]\d{4}", text):
+        return ": write a month year first, as YYYY-MM (2024-01)"
+    return ""
+
+
 def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
     bad: list = []
     if pd.api.types.is_bool_dtype(s):
@@ -143,7 +177,8 @@ def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
         empty = _empty(text)
         nan_word = text.str.lower().isin(_NAN_WORDS).to_numpy()
         not_num = ~empty & num.isna().to_numpy() & ~nan_word
-        bad.append((not_num, lambda p: f"not a number ({_shown(text.iloc[p])})", "not a number"))
+        bad.append((not_num, lambda p: f"not a number ({_shown(text.iloc[p])}){number_hint(text.iloc[p])}",
+                    "not a number"))
         num = num.where(~not_num, np.nan)
     vals = num.to_numpy(copy=True)
     huge = np.abs(vals) > MAX_ABS_NUMBER  # inf too
@@ -173,7 +208,8 @@ def _coerce_date(s: pd.Series, date_format: str | None = None) -> tuple[pd.Serie
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         text = _stringify(s)
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), [
-            (~_empty(text), lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
+            (~_empty(text), lambda p: f"not a date ({_shown(text.iloc[p])}){date_hint(text.iloc[p])}",
+             "not a date")]
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind in ("date", "datetime", "datetime64"):  # Python date/datetime objects: wall date
         wall = s.map(lambda v: None if pd.isna(v)
@@ -181,7 +217,8 @@ def _coerce_date(s: pd.Series, date_format: str | None = None) -> tuple[pd.Serie
         return pd.to_datetime(wall, errors="coerce").astype("datetime64[ns]"), []
     text = _stringify(s)
     res = parse_dates(text, date_format, DATE_FORMAT_HOW)
-    problems = [(res.bad, lambda p: f"not a date ({_shown(text.iloc[p])})", "not a date")]
+    problems = [(res.bad, lambda p: f"not a date ({_shown(text.iloc[p])}){date_hint(text.iloc[p])}",
+                 "not a date")]
     if res.problem:
         problems.append((res.undecided, None, res.problem))
     return res.values.astype("datetime64[ns]"), problems
