@@ -104,6 +104,9 @@ class CapacitySection(Section):
     #: role of the hires and the plan key they are paid on (``spm_models.planning.roster``)
     hire_role: str | None = None
     hire_plan: str | None = None
+    #: AEs per manager / SE (role → positive number; false = no support cost); default: the
+    #: reps table's ratios (``spm_models.planning.support``)
+    span_of_control: dict[str, Positive] | Literal[False] | None = None
 
 
 def keys(model: type[BaseModel]) -> set[str]:

@@ -41,13 +41,15 @@ def bridge_section(summary: dict[str, Any]) -> Any:
         "80 % range of the change": ["" if k == "level" else f"{money(a)} … {money(b)}"
                                      for k, a, b in zip(df["kind"], df["revenue_change_p10"],
                                                         df["revenue_change_p90"], strict=True)],
-        "incentive cost P50": [money(v) if k == "level" else f"{'+' if v >= 0 else '−'}{money(abs(v))}"
-                               for k, v in zip(df["kind"], df["cost"], strict=True)],
+        "cost P50": [money(v) if k == "level" else f"{'+' if v >= 0 else '−'}{money(abs(v))}"
+                     for k, v in zip(df["kind"], df["cost"], strict=True)],
     })
     return sections.table(table, caption="From today's roster to the scenario",
                           note="Each step switches one lever on in the same simulated draws; the "
-                               "bars add up to the scenario's P50. Incentive cost here is the quota "
-                               "carriers' plans (overlay roles such as SE are not in the bridge).")
+                               "bars add up to the scenario's P50. Cost is the incentive pay of "
+                               "every plan (reps, managers and SEs, credited on each step's "
+                               "bookings) plus the managers and SEs that AEs above today's "
+                               "headcount need (span of control; base + on-target incentive).")
 
 
 def adjustments_section(summary: dict[str, Any]) -> Any:
