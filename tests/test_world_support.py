@@ -194,3 +194,24 @@ def test_proration_applies_to_annual_ti_quota_periods_only():
     # quarterly quota periods: the quarters before the start have no quota and earn nothing already
     assert prorate_share(quarterly, "2027-07") == 1.0
     assert prorate_share(revenue_plan, "2027-07") == 1.0
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    ("{Manager: 0}", "capacity.span_of_control': role 'Manager': must be a positive number"),
+    ("{SE: x}", "capacity.span_of_control': role 'SE': must be a positive number"),
+    ("true", "capacity.span_of_control': must be a mapping"),
+])
+def test_scenario_file_checks_span_of_control(tmp_path, value, match):
+    from world_helpers import ROOT
+
+    from spm_models.scenario import load_scenario
+
+    text = (ROOT / "scenarios" / "base.yaml").read_text()
+    text = text.replace("  schedule: constant", f"  span_of_control: {value}\n  schedule: constant")
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("plans/", str(ROOT / "scenarios" / "plans") + "/"))
+    with pytest.raises(InputError, match=match):
+        load_scenario(path)
+    path.write_text(text.replace(f"span_of_control: {value}", "span_of_control: {Manager: 8}")
+                    .replace("plans/", str(ROOT / "scenarios" / "plans") + "/"))
+    assert load_scenario(path).spec["capacity"]["span_of_control"] == {"Manager": 8}

@@ -9,9 +9,10 @@ the planning functions take their allowed keys from them (``quota.set_quotas``,
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 OpenFraction = Annotated[float, Field(gt=0, lt=1)]
@@ -106,7 +107,20 @@ class CapacitySection(Section):
     hire_plan: str | None = None
     #: AEs per manager / SE (role → positive number; false = no support cost); default: the
     #: reps table's ratios (``spm_models.planning.support``)
-    span_of_control: dict[str, Positive] | Literal[False] | None = None
+    span_of_control: Any = None
+
+    @field_validator("span_of_control", mode="before")
+    @classmethod
+    def _span(cls, value: Any) -> Any:
+        if value is None or value is False:
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a mapping of role to AEs per person (e.g. {{Manager: 8, SE: 4}}) "
+                             f"or false, got {value!r}")
+        for role, span in value.items():
+            if isinstance(span, bool) or not isinstance(span, (int, float)) or not math.isfinite(span) or span <= 0:
+                raise ValueError(f"role {role!r}: must be a positive number of AEs per person, got {span!r}")
+        return {str(k): float(v) for k, v in value.items()}
 
 
 def keys(model: type[BaseModel]) -> set[str]:
