@@ -115,8 +115,8 @@ class CapacitySection(Section):
         if value is None or value is False:
             return value
         if not isinstance(value, dict):
-            raise ValueError(f"must be a mapping of role to AEs per person (e.g. {{Manager: 8, SE: 4}}) "
-                             f"or false, got {value!r}")
+            msg = f"must be a mapping of role to AEs per person (e.g. {{Manager: 8, SE: 4}}) or false, got {value!r}"
+            raise ValueError(msg)  # noqa: TRY004 (pydantic reports a ValueError, not a TypeError)
         for role, span in value.items():
             if isinstance(span, bool) or not isinstance(span, (int, float)) or not math.isfinite(span) or span <= 0:
                 raise ValueError(f"role {role!r}: must be a positive number of AEs per person, got {span!r}")

@@ -157,7 +157,7 @@ def support_frame(roles: list[SupportRole], ae_active: xr.DataArray, ae_now: xr.
     AE headcount ``(draw,)``: ``support_headcount(role, period, draw)`` (FTE),
     ``support_cost(role, period, draw)`` (plan currency a month), coords ``span``, ``annual_cost``
     along ``support_role``. An empty ``support_role`` dimension when there are no roles."""
-    extra = np.maximum(ae_active - ae_now, 0).transpose(PERIOD, DRAW)
+    extra = (ae_active - ae_now).clip(min=0).transpose(PERIOD, DRAW)
     names = [r.role for r in roles]
     span = np.array([r.span for r in roles], dtype=float)
     cost = np.array([r.annual_cost for r in roles], dtype=float)
