@@ -215,3 +215,41 @@ def test_scenario_file_checks_span_of_control(tmp_path, value, match):
     path.write_text(text.replace(f"span_of_control: {value}", "span_of_control: {Manager: 8}")
                     .replace("plans/", str(ROOT / "scenarios" / "plans") + "/"))
     assert load_scenario(path).spec["capacity"]["span_of_control"] == {"Manager": 8}
+
+
+def test_whatif_hires_carry_the_support_cost(tmp_path, fc):
+    import yaml
+    from world_helpers import ROOT
+
+    from spm_models.planning.scenario_world import run_world, world_inputs
+    from spm_models.scenario import load_scenario
+    from spm_models.widgets import WhatIf
+    from spm_models.workflow import ScenarioResult, world_step
+    from spm_models.workflow.run import assemble_tree
+
+    spec = {"seed": 3, "target": 42_000_000, "quota": {"method": "growth", "growth": 0.1},
+            "capacity": {"hiring_plan": {"2027-01": 2, "2027-02": 2}, "attrition_monthly": 0.02,
+                         "hiring_lag_months": 2, "hire_plan": "AE_new_hire"}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"name": "s", "data": str(tmp_path / "x.duckdb"), **spec,
+                                    "plans": {"AE": str(ROOT / "scenarios/plans/ae_standard.yaml"),
+                                              "AE_new_hire": str(ROOT / "scenarios/plans/ae_new_hire_draw.yaml")}}))
+    tables = {**history_tables(fc), "reps": reps_table()}
+    res = run_world(spec, world_inputs(spec, fc, tables, plans()), bridge=False)
+    w = res.world
+    wc = world_step.comp_frame(w)
+    rinfo = pd.DataFrame({"region": w["region"].values.astype(str)}, index=w["rep"].values.astype(str))
+    tree = assemble_tree(world_step.forecast_group(w, fc), wc["quota"], wc[["payout", "plan"]], rinfo,
+                         w["role"].values.astype(str), wc["target_incentive"], tables)
+    wi = WhatIf(ScenarioResult(load_scenario(path), tree, {}, tables, world=res))
+    base = wi.compute()
+    assert base.figures["support_cost"]["p50"] == pytest.approx(float(np.median(support_cost(w))), abs=0.01)
+    got = wi.compute(hires=20)
+    full = simulate_world(WorldInputs(**{**res.inputs.__dict__, "roster": {
+        **res.inputs.roster, "hiring_plan": list(wi.hiring_plan_for(20))}}), res.levers)
+    # the support part of the cost is exact (headcount does not depend on quotas or plans)
+    assert got.figures["support_cost"]["p50"] == pytest.approx(float(np.median(support_cost(full))), abs=0.01)
+    assert got.figures["support_cost"]["p50"] > 3 * base.figures["support_cost"]["p50"] > 0
+    rev = xr.DataArray(np.asarray(revenue(full).values), dims=["draw"])
+    cos = (xr.DataArray(got.cost_draws, dims=["draw"]) + support_cost(full).values) / rev
+    assert got.cost_of_sales == pytest.approx(float(cos.median()), rel=0.02)
