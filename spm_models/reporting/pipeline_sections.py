@@ -140,17 +140,18 @@ def two_figures_sentence(summary: dict[str, Any]) -> str | None:
     if not wq:
         return None
     changes = [_LEVER_WORDS[lv] for lv in wq.get("levers") or [] if lv in _LEVER_WORDS]
-    after = (" with " + ", ".join(changes[:-1]) + (" and " if len(changes) > 1 else "") + changes[-1]
+    after = (", then " + ", ".join(changes[:-1]) + (" and " if len(changes) > 1 else "") + changes[-1]
              if changes else "")
     part = "" if len(wq.get("months") or []) == 3 else f" ({len(wq['months'])} of its months in the plan year)"
     as_of = (summary.get("pipeline") or {}).get("as_of", "the end of the data")
-    return (f"Two figures for {wq['quarter']}{part}: the revenue forecast's P50 "
-            f"{money(wq['world']['p50'])} is the scenario's simulated year — today's reps' "
-            f"bookings forecast ({money(wq['forecast']['p50'])}){after} — and every annual figure "
-            f"adds up from it, while the pipeline outlook's P50 {money(wq['pipeline']['p50'])} reads "
-            f"today's open opportunities as of {as_of}, a separate model whose draws are not "
-            "paired with the scenario's and which does not see those changes, so it is shown "
-            "beside the plan year, not added into it.")
+    unseen = " and which sees none of those changes" if changes else ""
+    return (f"Two figures for {wq['quarter']}{part}: the revenue forecast shows P50 "
+            f"{money(wq['world']['p50'])}, the scenario's simulated year (today's reps' bookings "
+            f"forecast of {money(wq['forecast']['p50'])}{after}) from which every annual figure "
+            f"adds up, while the pipeline outlook's P50 {money(wq['pipeline']['p50'])} reads "
+            f"today's open opportunities as of {as_of} with a separate model whose draws are not "
+            f"paired with the scenario's{unseen}, so it stands beside the plan year rather than "
+            "inside it.")
 
 
 def quarter_note(summary: dict[str, Any]) -> Any:
