@@ -253,3 +253,19 @@ def test_whatif_hires_carry_the_support_cost(tmp_path, fc):
     rev = xr.DataArray(np.asarray(revenue(full).values), dims=["draw"])
     cos = (xr.DataArray(got.cost_draws, dims=["draw"]) + support_cost(full).values) / rev
     assert got.cost_of_sales == pytest.approx(float(cos.median()), rel=0.02)
+
+
+def test_capacity_sentence_says_what_the_hires_and_their_support_cost():
+    from spm_models.reporting.sections import capacity_sentence
+
+    c = {"total_hires": 10, "hiring_plan": {"2027-01": 10}, "hiring_lag_months": 2, "mode": "simulate",
+         "capacity": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8}, "headcount_end": {"p50": 60}, "headcount_now": 50,
+         "hires_economics": {"revenue_p50": 8e6, "cost_p50": 1.2e6, "cost_per_revenue": 0.15},
+         "support": {"roles": {"Manager": {"span": 10.0, "annual_cost": 220_000, "headcount_end_p50": 1.0,
+                                           "cost": {"p50": 1.8e5}}},
+                     "total": {"p10": 1.5e5, "p50": 1.8e5, "p90": 2e5}}}
+    text = capacity_sentence(c)
+    assert "add 8.0M of bookings for 1.2M of cost" in text and "15.0% of what they add" in text
+    assert "180.0k for the managers and SEs" in text and "1.0 Manager (1 per 10.0 AEs, 220.0k a year each)" in text
+    bare = capacity_sentence({k: v for k, v in c.items() if k not in ("hires_economics", "support")})
+    assert "managers" not in bare and bare.endswith("today).")

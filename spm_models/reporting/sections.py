@@ -445,25 +445,6 @@ def _month_label(m: str) -> str:
     return pd.Period(m, freq="M").strftime("%b %Y")
 
 
-def support_sentence(c: dict[str, Any]) -> str:
-    """What the hires cost and bring (``summary["capacity"]``'s ``hires_economics`` and
-    ``support``), as one sentence with a leading space; "" when the summary has neither."""
-    econ, sup = c.get("hires_economics"), c.get("support")
-    out = ""
-    if econ and econ.get("revenue_p50") is not None:
-        out += (f" The hires add {money(econ['revenue_p50'])} of bookings for "
-                f"{money(econ['cost_p50'])} of cost (P50 of the paired change")
-        out += (f"; {econ['cost_per_revenue']:.1%} of what they add" if econ.get("cost_per_revenue") is not None
-                else "") + ")"
-    if sup and sup.get("roles"):
-        parts = [f"{r['headcount_end_p50']:.1f} {name} (1 per {r['span']:.1f} AEs, "
-                 f"{money(r['annual_cost'])} a year each)" for name, r in sup["roles"].items()]
-        what = (f"{money(sup['total']['p50'])} for the managers and SEs the extra AEs need: "
-                f"{', '.join(parts)} more by year end")
-        out += f", including {what}" if out else f" The plan costs {what}"
-    return out + "." if out else ""
-
-
 def capacity_sentence(c: dict[str, Any]) -> str:
     """Plain-language answer of the capacity section (``summary["capacity"]``)."""
     hires, plan = c["total_hires"], c.get("hiring_plan") or {}
@@ -479,6 +460,8 @@ def capacity_sentence(c: dict[str, Any]) -> str:
     tail = (f" With that plan the scenario books {money(cap['p50'])} "
             f"(80 % range {money(cap['p10'])}–{money(cap['p90'])}) and headcount ends the year at "
             f"about {c['headcount_end']['p50']:.0f} (from {c['headcount_now']} today).")
+    from spm_models.reporting.world_sections import support_sentence
+
     tail += support_sentence(c)
     if c.get("mode") == "solve" and c.get("target") is not None:
         p = c.get("probability_target")
