@@ -269,3 +269,15 @@ def test_capacity_sentence_says_what_the_hires_and_their_support_cost():
     assert "180.0k for the managers and SEs" in text and "1.0 Manager (1 per 10.0 AEs, 220.0k a year each)" in text
     bare = capacity_sentence({k: v for k, v in c.items() if k not in ("hires_economics", "support")})
     assert "managers" not in bare and bare.endswith("today).")
+
+
+def test_executive_summary_renders_with_and_without_support_cost():
+    from spm_models.reporting.sections import executive_summary
+
+    s = {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8}, "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7},
+         "cost_of_sales": {"p50": 0.09}, "share_reps_at_quota": {"p50": 0.5}, "n_reps": 10,
+         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None}
+    assert "incentive ÷ revenue" in executive_summary(s).data  # a summary without hires' support
+    html = executive_summary({**s, "support_cost": {"p10": 1e6, "p50": 1.4e6, "p90": 2e6}}).data
+    assert "(incentive + 1.4M managers/SEs for hires) ÷ revenue" in html
+    assert "the managers and SEs the hires need 1.4M" in html

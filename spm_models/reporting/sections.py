@@ -69,7 +69,7 @@ _SUMMARY = _ENV.from_string("""<div class="spm" id="executive-summary">
   {% if s.incentive_cost_by_plan and s.incentive_cost_by_plan|length > 1 %}<br>{% for k, v in s.incentive_cost_by_plan.items() %}{{ k }} {{ v.p50|money }}{{ " · " if not loop.last }}{% endfor %}{% endif %}</div></div>
  <div class="card" id="kpi-cos"><div class="k">Cost of sales (P50)</div>
   <div class="v">{{ s.cost_of_sales.p50|pct(1) }}</div>
-  <div class="r">{% if s.support_cost and s.support_cost.p50 %}(incentive + {{ s.support_cost.p50|money }} managers/SEs for hires) ÷ revenue{% else %}incentive ÷ revenue{% endif %}</div></div>
+  <div class="r">{% if s.get("support_cost") and s.support_cost.p50 %}(incentive + {{ s.support_cost.p50|money }} managers/SEs for hires) ÷ revenue{% else %}incentive ÷ revenue{% endif %}</div></div>
  <div class="card" id="kpi-at-quota"><div class="k">Reps at quota (P50)</div>
   <div class="v">{{ s.share_reps_at_quota.p50|pct }}</div>
   <div class="r">of {{ s.n_reps }} reps</div></div>
