@@ -276,7 +276,8 @@ def test_executive_summary_renders_with_and_without_support_cost():
 
     s = {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8}, "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7},
          "cost_of_sales": {"p50": 0.09}, "share_reps_at_quota": {"p50": 0.5}, "n_reps": 10,
-         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None}
+         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None,
+         "incentive_cost_by_plan": {}}
     assert "incentive ÷ revenue" in executive_summary(s).data  # a summary without hires' support
     html = executive_summary({**s, "support_cost": {"p10": 1e6, "p50": 1.4e6, "p90": 2e6}}).data
     assert "(incentive + 1.4M managers/SEs for hires) ÷ revenue" in html
