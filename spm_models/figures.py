@@ -12,9 +12,19 @@ revenue
     Plan-year bookings of the company, per draw: ``bookings`` summed over ``rep`` and ``period``.
 incentive cost
     Plan-year payouts per draw: every quota carrier's payouts plus every overlay rep's.
+support cost
+    Plan-year cost of the managers and sales engineers the scenario's hires need, per draw:
+    the AE headcount above today's ÷ the span of control (AEs per manager / SE), each
+    full-time equivalent at its role's base salary + on-target incentive
+    (:mod:`spm_models.planning.support`). Zero without hires (or with ``span_of_control:
+    false``). Not an incentive: the budget is compared with the incentive cost alone.
+total cost
+    Incentive cost + support cost, per draw (the cost the bridge, the capacity answer and the
+    what-if panel read).
 cost of sales
-    Incentive cost ÷ revenue, per draw (undefined where revenue is 0); reported as the
-    median over draws (P50).
+    (Incentive cost + support cost) ÷ revenue, per draw (undefined where revenue is 0);
+    reported as the median over draws (P50). Base salaries of the people already on board and
+    of the AE hires themselves are not in it.
 attainment
     A rep's plan-year bookings ÷ plan-year quota, per draw; undefined (NaN) for a rep without
     quota (plan-year quota ≤ 0).
@@ -83,9 +93,11 @@ def incentive_cost(payout: xr.DataArray, overlay_payout: xr.DataArray | None = N
     return cost
 
 
-def cost_of_sales(cost: xr.DataArray, rev: xr.DataArray) -> xr.DataArray:
-    """Incentive cost ÷ revenue per draw (NaN where revenue is 0)."""
-    return cost / rev.where(rev != 0)
+def cost_of_sales(cost: xr.DataArray, rev: xr.DataArray,
+                  support: xr.DataArray | None = None) -> xr.DataArray:
+    """(Incentive ``cost`` + ``support`` cost) ÷ revenue per draw (NaN where revenue is 0)."""
+    total = cost if support is None else cost + support
+    return total / rev.where(rev != 0)
 
 
 def prob_at_least(values: xr.DataArray, threshold: float | None) -> float | None:
@@ -96,27 +108,32 @@ def prob_at_least(values: xr.DataArray, threshold: float | None) -> float | None
 
 
 def cube_figures(bookings: xr.DataArray, quota: xr.DataArray, cost: xr.DataArray,
-                 target: float | None = None, budget: float | None = None
-                 ) -> tuple[dict[str, Any], xr.DataArray]:
-    """:func:`decision_figures` of ``bookings (rep, period, draw)``, ``quota (rep, period)``
-    and the incentive ``cost (draw,)`` — the one sequence of reductions every caller uses —
-    and the attainment ``(rep, draw)``."""
+                 target: float | None = None, budget: float | None = None,
+                 support: xr.DataArray | None = None) -> tuple[dict[str, Any], xr.DataArray]:
+    """:func:`decision_figures` of ``bookings (rep, period, draw)``, ``quota (rep, period)``,
+    the incentive ``cost (draw,)`` and the ``support`` cost ``(draw,)`` — the one sequence of
+    reductions every caller uses — and the attainment ``(rep, draw)``."""
     annual_b = annual(bookings)
     att = attainment(annual_b, quota)
-    return decision_figures(revenue(annual_b), cost, att, target, budget), att
+    return decision_figures(revenue(annual_b), cost, att, target, budget, support), att
 
 
 def decision_figures(rev: xr.DataArray, cost: xr.DataArray, att: xr.DataArray,
-                     target: float | None = None, budget: float | None = None) -> dict[str, Any]:
-    """The headline figures (see the module docstring) from per-draw ``rev`` and ``cost``
-    and the attainment ``att (rep, draw)``: ``revenue``, ``incentive_cost`` (P10/P50/P90),
-    ``cost_of_sales`` (``p50``), ``share_reps_at_quota`` (``p50``, ``mean``),
-    ``prob_company_target``, ``prob_cost_over_budget``."""
+                     target: float | None = None, budget: float | None = None,
+                     support: xr.DataArray | None = None) -> dict[str, Any]:
+    """The headline figures (see the module docstring) from per-draw ``rev``, incentive
+    ``cost`` and ``support`` cost (None: none) and the attainment ``att (rep, draw)``:
+    ``revenue``, ``incentive_cost`` (P10/P50/P90), ``support_cost`` and ``total_cost``
+    (incentive + support; P10/P50/P90, only when ``support`` is given), ``cost_of_sales`` (``p50``), ``share_reps_at_quota`` (``p50``,
+    ``mean``), ``prob_company_target``, ``prob_cost_over_budget`` (incentive cost)."""
     at_quota = np.asarray(share_at_quota(att).values, dtype=float)
-    cos = np.asarray(cost_of_sales(cost, rev).values, dtype=float)
+    cos = np.asarray(cost_of_sales(cost, rev, support).values, dtype=float)
+    extra = {} if support is None else {"support_cost": quantiles(support),
+                                        "total_cost": quantiles(cost + support)}
     return {
         "revenue": quantiles(rev),
         "incentive_cost": quantiles(cost),
+        **extra,
         "cost_of_sales": {"p50": round(float(np.nanmedian(cos)), 6)},
         "share_reps_at_quota": {"p50": round(float(np.median(at_quota)), 6),
                                 "mean": round(float(np.mean(at_quota)), 6)},

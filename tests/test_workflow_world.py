@@ -125,6 +125,26 @@ def test_bridge_adds_up(runs):
         deltas = sum(r["revenue"] for r in rows[1:-1])
         assert rows[0]["revenue"] + deltas == pytest.approx(rows[-1]["revenue"], rel=1e-6)
         assert rows[-1]["revenue"] == pytest.approx(res.summary["revenue"]["p50"], rel=1e-6)
+        # the bridge's cost is the summary's: every plan's incentive (managers and SEs too) plus
+        # the managers and SEs the hires need
+        assert rows[-1]["cost"] == pytest.approx(res.summary["total_cost"]["p50"], rel=1e-6)
+
+
+def test_hires_bring_managers_and_ses_into_cost_of_sales(runs):
+    from spm_models.workflow.summary import incentive_cost_of, support_cost_of
+
+    none, push = runs["none"], runs["push"]
+    assert none.summary["support_cost"]["p50"] == 0.0  # no hires, nobody to support
+    sup = push.summary["capacity"]["support"]
+    assert set(sup["roles"]) == {"Manager", "SE"} and push.summary["support_cost"]["p50"] > 0
+    assert sup["total"]["p50"] == pytest.approx(push.summary["support_cost"]["p50"], abs=0.01)
+    tree = push.tree
+    rev = push.cube["bookings"].sum([REP, PERIOD])
+    cos = ((incentive_cost_of(tree) + support_cost_of(tree)) / rev).median()
+    assert push.summary["cost_of_sales"]["p50"] == pytest.approx(float(cos), abs=1e-6)
+    econ = push.summary["capacity"]["hires_economics"]
+    hires_step = next(r for r in push.summary["bridge"] if r["step"] == "hires")
+    assert econ["cost_p50"] == pytest.approx(hires_step["cost_change_p50"], abs=0.01) and econ["revenue_p50"] > 0
 
 
 def test_forecast_attrition_is_refused(org):

@@ -388,7 +388,7 @@ def capacity_from_config(
     the given ``hiring_plan``. ``productivity`` (e.g. from :func:`productivity_from_forecast`)
     overrides the section's number; ``tenure_now`` (months in seat of each current rep) may
     be given (see :func:`spm_models.planning.capacity_inputs.capacity_config`)."""
-    config = {k: v for k, v in dict(config or {}).items() if k not in ("hire_role", "hire_plan")}
+    config = {k: v for k, v in dict(config or {}).items() if k not in ("hire_role", "hire_plan", "span_of_control")}
     problems = check_keys(SECTION, config, _CONFIG_KEYS)
     for key in ("start", "months", "headcount_now"):
         if key not in config:

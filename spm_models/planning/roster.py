@@ -350,7 +350,7 @@ def build_roster(forecast: xr.Dataset, hiring_plan: Any = None, *, attrition_mon
 
 
 #: keys of the ``capacity`` section that concern the world's hires only
-HIRE_KEYS = ("hire_role", "hire_plan")
+HIRE_KEYS = ("hire_role", "hire_plan", "span_of_control")
 
 
 def roster_settings(section: Mapping[str, Any] | None, seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -23,6 +23,7 @@ from spm_models.cube import DRAW, PERIOD, REP
 from spm_models.errors import InputError
 from spm_models.planning import response as resp
 from spm_models.planning import roster as ros
+from spm_models.planning import support as sup
 from spm_models.planning import territory_effect as te
 from spm_models.planning.bridge import bridge_steps
 from spm_models.planning.capacity import (
@@ -38,6 +39,8 @@ from spm_models.planning.world import (
     incentive_cost,
     revenue,
     simulate_world,
+    support_cost,
+    world_cost,
 )
 
 
@@ -70,7 +73,9 @@ def world_inputs(spec: Mapping[str, Any], forecast: xr.Dataset, tables: Mapping[
     solved plan is filled in by :func:`run_world`); ``territory`` + ``territory_result`` →
     potentials before/after and the elasticity learnt from ``tables``; ``response`` with
     ``reference_plan`` a path (relative to ``base_dir``) is loaded. ``hire_plan`` must name one
-    of ``plans``. Raises :class:`InputError` naming the section and key.
+    of ``plans``. ``capacity.span_of_control`` + the ``reps`` table → the support roles that
+    come with hires (:func:`spm_models.planning.support.support_roles`). Raises
+    :class:`InputError` naming the section and key.
     """
     seed = int(spec.get("seed", 0))
     roster, _ = ros.roster_settings(spec.get("capacity"), seed=seed)
@@ -101,9 +106,29 @@ def world_inputs(spec: Mapping[str, Any], forecast: xr.Dataset, tables: Mapping[
     reps = tables.get("reps")
     if reps is not None and "target_incentive" in reps:
         ti = pd.Series(reps["target_incentive"].astype(float).to_numpy(), index=reps["rep_id"].astype(str))
+    support = sup.support_roles((spec.get("capacity") or {}).get(sup.KEY), reps, plans,
+                                str(forecast[PERIOD].values[0]), roster["hire_role"])
     return WorldInputs(forecast=forecast, quota=spec.get("quota") or {}, plans=plans, tables=tables,
                        target_incentive=ti, roster=roster, territory_potentials=pots, elasticity=el,
-                       territory=tsec, response=rsec or None)
+                       territory=tsec, response=rsec or None, support=support)
+
+
+def overlay_payout(inputs: WorldInputs, world: xr.Dataset) -> xr.DataArray | None:
+    """Payouts ``(rep, period, draw)`` of the overlay roles (managers, SEs: plans with no quota
+    carrier in the world) credited on ``world``'s bookings and quotas by their plans' rollup
+    (:func:`spm_models.comp.roles.overlay_payouts`); None without a reps table or overlay roles."""
+    from spm_models.comp import roles as comp_roles
+
+    tables = inputs.tables or {}
+    if "reps" not in tables:
+        return None
+    reps = tables["reps"].copy()
+    reps["rep_id"] = reps["rep_id"].astype(str)
+    ov = comp_roles.overlay_payouts(inputs.plans, world["bookings"], world["quota"], reps,
+                                    np.asarray(world["plan_role"].values).astype(str),
+                                    np.asarray(world["region"].values).astype(str),
+                                    history=tables.get("bookings"))
+    return None if ov is None else ov["payout"]
 
 
 def scenario_levers(inputs: WorldInputs) -> tuple[str, ...]:
@@ -128,12 +153,17 @@ def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = Tr
     :class:`~spm_models.planning.world.HiringCurve` (doubling its slots until the answer fits),
     then the full world is simulated with it and the probability reported is re-read from that
     world; with a fixed ``hiring_plan`` the curve is still built for the what-if panel.
-    ``figures``: ``revenue``/``incentive_cost`` P10/P50/P90, ``prob_company_target``,
+    ``figures``: ``revenue``, ``incentive_cost`` (quota carriers and overlay roles: managers,
+    SEs), ``support_cost`` (the managers and SEs the hires need, base + on-target incentive) and
+    ``cost`` (the two together, :func:`~spm_models.planning.world.world_cost`) P10/P50/P90,
+    ``prob_company_target``,
     ``capacity`` (:func:`~spm_models.planning.capacity.world_capacity_summary`), ``roster``,
     ``territory_effect`` (elasticity point and 90 % interval, moved-in share). With the
     ``response`` section on and ``sensitivity``, ``WorldResult.sensitivity`` holds revenue and
     cost P50 and P(target) at both ends of each response parameter's documented range (the
-    hiring plan held at the scenario's).
+    hiring plan held at the scenario's). The bridge's cost is :func:`world_cost` of each
+    step's world (overlay payouts re-credited on that world's bookings, support cost of its
+    AE headcount), so its last bar is the scenario's cost.
     """
     levers = scenario_levers(inputs)
     _, solve = ros.roster_settings(spec.get("capacity"), seed=int(spec.get("seed", 0)))
@@ -157,11 +187,15 @@ def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = Tr
             curve = hiring_curve(inputs, 2 * curve.slots_per_month, levers)
         inputs = WorldInputs(**{**inputs.__dict__, "roster": {**inputs.roster, "hiring_plan": [int(x) for x in sol.hiring_plan]}})
     world = simulate_world(inputs, levers)
-    rev, cost = revenue(world).values, incentive_cost(world).values
+    overlay = overlay_payout(inputs, world)
+    rev = revenue(world).values
+    incentive = incentive_cost(world).values + (0.0 if overlay is None else overlay.sum([REP, PERIOD]).values)
+    cost = world_cost(world, overlay).values
     if sol is not None:  # the reported probability is the full world's
         sol.probability = float((rev >= float(tgt)).mean())
     figures: dict[str, Any] = {
-        "revenue": _q(rev), "incentive_cost": _q(cost),
+        "revenue": _q(rev), "incentive_cost": _q(incentive), "support_cost": _q(support_cost(world).values),
+        "cost": _q(cost),
         "prob_company_target": float((rev >= float(target)).mean()) if target is not None else None,
         "capacity": world_capacity_summary(sol, rev, ros.headcount(world), float(target) if target is not None else None),
         "roster": dict(ros.roster_summary(world)), "levers": list(levers),
@@ -179,8 +213,10 @@ def run_world(spec: Mapping[str, Any], inputs: WorldInputs, *, bridge: bool = Tr
     steps = None
     if bridge:
         def evaluate(on: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
-            w = world if set(on) == set(levers) else simulate_world(inputs, on)
-            return revenue(w).values, incentive_cost(w).values
+            if set(on) == set(levers):
+                return rev, cost
+            w = simulate_world(inputs, on)
+            return revenue(w).values, world_cost(w, overlay_payout(inputs, w)).values
         steps = bridge_steps(evaluate, active=levers)
     table = None
     if sensitivity and "response" in levers:

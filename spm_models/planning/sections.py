@@ -9,9 +9,10 @@ the planning functions take their allowed keys from them (``quota.set_quotas``,
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 OpenFraction = Annotated[float, Field(gt=0, lt=1)]
@@ -104,6 +105,22 @@ class CapacitySection(Section):
     #: role of the hires and the plan key they are paid on (``spm_models.planning.roster``)
     hire_role: str | None = None
     hire_plan: str | None = None
+    #: AEs per manager / SE (role → positive number; false = no support cost); default: the
+    #: reps table's ratios (``spm_models.planning.support``)
+    span_of_control: Any = None
+
+    @field_validator("span_of_control", mode="before")
+    @classmethod
+    def _span(cls, value: Any) -> Any:
+        if value is None or value is False:
+            return value
+        if not isinstance(value, dict):
+            msg = f"must be a mapping of role to AEs per person (e.g. {{Manager: 8, SE: 4}}) or false, got {value!r}"
+            raise ValueError(msg)  # noqa: TRY004 (pydantic reports a ValueError, not a TypeError)
+        for role, span in value.items():
+            if isinstance(span, bool) or not isinstance(span, (int, float)) or not math.isfinite(span) or span <= 0:
+                raise ValueError(f"role {role!r}: must be a positive number of AEs per person, got {span!r}")
+        return {str(k): float(v) for k, v in value.items()}
 
 
 def keys(model: type[BaseModel]) -> set[str]:

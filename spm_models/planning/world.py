@@ -34,6 +34,7 @@ import xarray as xr
 from spm_models.cube import DRAW, PERIOD, REP
 from spm_models.planning import response as resp
 from spm_models.planning import roster as ros
+from spm_models.planning import support as sup
 from spm_models.planning import territory_effect as te
 
 LEVERS = ("attrition", "hires", "territory", "response")
@@ -52,7 +53,8 @@ class WorldInputs:
     ``hire_pool``, ``hire_role``, ``hire_plan``). ``territory_potentials`` /
     ``elasticity`` / ``territory``: :func:`~spm_models.planning.territory_effect.rep_potentials`
     frame, elasticity draws ``(draw,)``, and the ``territory`` section (transition settings).
-    ``response``: the ``response`` section.
+    ``response``: the ``response`` section. ``support``: the support roles that come with
+    hires (:func:`spm_models.planning.support.support_roles`; empty = no support cost).
     """
 
     forecast: xr.Dataset
@@ -65,6 +67,7 @@ class WorldInputs:
     elasticity: xr.DataArray | None = None
     territory: Mapping[str, Any] | None = None
     response: Mapping[str, Any] | None = None
+    support: list[sup.SupportRole] = field(default_factory=list)
 
 
 def plan_key(plans: Mapping[str, Any], role: str) -> str:
@@ -112,15 +115,61 @@ def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.Da
     return xr.Dataset({"payout": out, "plan": (REP, keys)})
 
 
+def prorate_share(plan: Any, hire_month: str) -> float:
+    """The share of ``plan``'s target incentive a rep starting in ``hire_month`` (``YYYY-MM``)
+    is on: months employed in the plan year ÷ 12 when every target-incentive-basis measure has
+    an annual quota period, else 1.
+
+    Rule 2 of ``spec/comp_plan.md`` makes a TI-basis unit ``TI × weight × months(q) / 12``
+    whatever the quota; a hire's quota is the sum of the monthly quotas from the start month on
+    (none before it), so an annual quota is prorated by itself while its unit would not be:
+    without this a July hire on an annual TI-basis plan earned its full-year target for half a
+    year's quota. The contract says nothing of proration; the rep's own ``target_incentive``
+    (which overrides the plan's) is where it goes, so the engine is unchanged. With quarterly or
+    monthly TI-basis quota periods the periods before the start earn nothing already (no
+    quota); the one partly-worked period is paid at its full unit — a per-period TI is not
+    expressible through the engine's one TI per rep (documented limitation). An unknown or
+    out-of-year ``hire_month`` gives 1 (before the plan year) or 0 (after it)."""
+    ti_measures = [m for m in getattr(plan, "measures", ()) if m.basis == "target_incentive"]
+    if not ti_measures or any(m.quota_period != "year" for m in ti_measures):
+        return 1.0
+    try:
+        start = pd.Period(str(hire_month)[:7], freq="M")
+    except (ValueError, TypeError):
+        return 1.0
+    first = pd.Period(plan.plan_year_start, freq="M")
+    return float(min(max(12 - (start - first).n, 0), 12)) / 12.0
+
+
+def prorated_target_incentive(plans: Mapping[str, Any], ti: np.ndarray, plan_roles: np.ndarray,
+                              hire_month: np.ndarray) -> np.ndarray:
+    """Annual target incentive ``(rep,)`` each rep is paid on: the given ``ti`` (NaN → the
+    plan's ``target_incentive``) × :func:`prorate_share` for reps whose ``hire_month`` lies in
+    the plan year (hires; reps already on board keep their TI). Reps whose plan has no
+    target-incentive measure keep ``ti`` unchanged (NaN stays NaN)."""
+    out = np.asarray(ti, dtype=float).copy()
+    for i, (role, hm) in enumerate(zip(plan_roles, hire_month, strict=True)):
+        plan = plans[plan_key(plans, str(role))]
+        share = prorate_share(plan, str(hm)) if str(hm) not in ("", "nan", "None") else 1.0
+        if share == 1.0:
+            continue
+        base = out[i] if np.isfinite(out[i]) else float(getattr(plan, "target_incentive", 0.0) or 0.0)
+        out[i] = base * share
+    return out
+
+
 def simulate_world(inputs: WorldInputs, levers: Iterable[str] = LEVERS) -> xr.Dataset:
     """The scenario's world with the given ``levers`` on (subset of :data:`LEVERS`).
 
     Returns a Dataset ``(rep, period, draw)``: ``bookings`` (what is booked and credited:
     zero when inactive), ``potential_bookings`` (before attrition), ``active``, ``quota``
-    ``(rep, period)``, ``payout``, ``leave_month(rep, draw)``, ``target_incentive(rep)``,
-    ``plan(rep)``, rep coords of :func:`~spm_models.planning.roster.build_roster`; attrs
-    ``levers``, ``total_hires``. Revenue = ``bookings`` summed over rep and period; incentive
-    cost = ``payout`` summed likewise.
+    ``(rep, period)``, ``payout``, ``leave_month(rep, draw)``, ``target_incentive(rep)``
+    (hires' prorated, :func:`prorated_target_incentive`), ``plan(rep)``, rep coords of
+    :func:`~spm_models.planning.roster.build_roster`; ``support_headcount`` and
+    ``support_cost`` ``(support_role, period, draw)``: the managers and SEs the AE headcount
+    above today's needs (:mod:`spm_models.planning.support`); attrs ``levers``,
+    ``total_hires``. Revenue = ``bookings`` summed over rep and period; incentive cost =
+    ``payout`` summed likewise; support cost = ``support_cost`` summed over role and period.
     """
     from spm_models.planning.quota import set_quotas
 
@@ -153,11 +202,16 @@ def simulate_world(inputs: WorldInputs, levers: Iterable[str] = LEVERS) -> xr.Da
     ti = pd.Series(np.nan, index=pd.Index(world[REP].values.astype(str)))
     if inputs.target_incentive is not None:
         ti.update(inputs.target_incentive.astype(float))
-    ti_da = xr.DataArray(ti.to_numpy(), dims=(REP,), coords={REP: world[REP].values})
+    ti = prorated_target_incentive(inputs.plans, ti.to_numpy(), world["plan_role"].values,
+                                   world["hire_month"].values)
+    ti_da = xr.DataArray(ti, dims=(REP,), coords={REP: world[REP].values})
     pay = world_payouts(inputs.plans, bookings, quota, ti_da, world["plan_role"].values, world["active"],
                         inputs.tables)
     out = world.assign(bookings=bookings, potential_bookings=potential, quota=quota,
                        payout=pay["payout"], plan=pay["plan"], target_incentive=ti_da)
+    carrier = str(inputs.roster.get("hire_role", "AE"))
+    ae_active, ae_now = sup.carrier_headcount(out, carrier)
+    out = out.merge(sup.support_frame(list(inputs.support), ae_active, ae_now))
     out.attrs.update(levers=",".join(x for x in LEVERS if x in levers),
                      quota_method=str(qds.attrs.get("quota_method", "")))
     return out
@@ -173,6 +227,24 @@ def incentive_cost(world: xr.Dataset) -> xr.DataArray:
     return world["payout"].sum([REP, PERIOD])
 
 
+def world_cost(world: xr.Dataset, overlay_payout: xr.DataArray | None = None) -> xr.DataArray:
+    """The world's plan-year cost per draw ``(draw,)``: incentive cost (quota carriers, plus
+    ``overlay_payout`` ``(rep, period, draw)`` of managers and SEs when given) plus the support
+    cost of the hires (:func:`support_cost`) — the cost the bridge, the capacity answer, the
+    what-if panel and ``summary.json``'s cost of sales read."""
+    from spm_models import figures
+
+    return figures.incentive_cost(world["payout"], overlay_payout) + support_cost(world)
+
+
+def support_cost(world: xr.Dataset) -> xr.DataArray:
+    """Plan-year cost of the support headcount the hires bring (managers, SEs; base +
+    on-target incentive) per draw ``(draw,)``; zeros when the world has none."""
+    if "support_cost" not in world:
+        return xr.zeros_like(revenue(world))
+    return sup.support_cost_total(world)
+
+
 # --------------------------------------------------------------------------- hiring curve
 @dataclass
 class HiringCurve:
@@ -181,6 +253,11 @@ class HiringCurve:
 
     ``base_revenue``/``base_cost`` ``(draw,)``: today's reps; ``slot_revenue``/``slot_cost``
     ``(start month, slot, draw)``: cumulative over slots (the first ``n`` hires of a month).
+    Support headcount (:mod:`spm_models.planning.support`) is not additive over hires (hires
+    first backfill leavers), so the curve keeps the active AEs instead: ``base_active``
+    ``(period, draw)`` of today's AEs, ``slot_active`` ``(start month, slot, period, draw)``
+    cumulative over slots, ``ae_now`` ``(draw,)``, and the ``support`` roles; the cost
+    :meth:`evaluate` returns is incentive plus support cost, as :func:`world_cost`.
     ``exact`` is True for ``growth`` and ``equal_probability`` with a fixed ``probability``:
     no rep's quota depends on who else is on the roster, and :meth:`evaluate` equals
     :func:`simulate_world` with that plan, draw by draw. With a top-down split or a
@@ -196,6 +273,10 @@ class HiringCurve:
     slot_revenue: np.ndarray
     slot_cost: np.ndarray
     exact: bool
+    base_active: np.ndarray | None = None
+    slot_active: np.ndarray | None = None
+    ae_now: np.ndarray | None = None
+    support: list[sup.SupportRole] = field(default_factory=list)
 
     def starts(self, hiring_plan: Any) -> np.ndarray:
         """Hires starting per month (length ``months``) of a hiring plan."""
@@ -209,8 +290,16 @@ class HiringCurve:
         return out
 
     def evaluate(self, hiring_plan: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(revenue(draw), incentive_cost(draw))`` with ``hiring_plan`` (requisitions opened per
-        month, as in the capacity section). Raises :class:`InputError` beyond the curve's slots."""
+        """``(revenue(draw), cost(draw))``: :meth:`evaluate_parts` with the cost's two parts
+        added (incentive + support)."""
+        rev, incentive, support = self.evaluate_parts(hiring_plan)
+        return rev, incentive + support
+
+    def evaluate_parts(self, hiring_plan: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(revenue(draw), incentive_cost(draw), support_cost(draw))`` with ``hiring_plan``
+        (requisitions opened per month, as in the capacity section): the quota carriers'
+        incentive cost and the support cost of the AE headcount (:func:`world_cost`'s parts
+        without overlay payouts). Raises :class:`InputError` beyond the curve's slots."""
         from spm_models.errors import InputError
 
         n = self.starts(hiring_plan)
@@ -218,10 +307,16 @@ class HiringCurve:
             raise InputError(f"scenario section 'capacity', key 'hiring_plan': {int(n.max())} hires starting in one "
                              f"month, the hiring curve holds {self.slots_per_month}")
         rev, cost = self.base_revenue.copy(), self.base_cost.copy()
+        active = None if self.base_active is None else self.base_active.astype(float)
         for s in np.flatnonzero(n):
             rev += self.slot_revenue[s, n[s] - 1]
             cost += self.slot_cost[s, n[s] - 1]
-        return rev, cost
+            if active is not None and self.slot_active is not None:
+                active = active + self.slot_active[s, n[s] - 1]
+        support = np.zeros_like(rev)
+        if self.support and active is not None and self.ae_now is not None:
+            support = sup.support_cost_of(self.support, active, self.ae_now)
+        return rev, cost, support
 
 
 def hiring_curve(inputs: WorldInputs, slots_per_month: int, levers: Iterable[str] = LEVERS) -> HiringCurve:
@@ -237,17 +332,25 @@ def hiring_curve(inputs: WorldInputs, slots_per_month: int, levers: Iterable[str
     w = simulate_world(WorldInputs(**{**inputs.__dict__, "roster": {**inputs.roster, "hiring_plan": plan}}), levers)
     rev = w["bookings"].sum(PERIOD).transpose(REP, DRAW).values
     cost = w["payout"].sum(PERIOD).transpose(REP, DRAW).values
+    act = w["active"].transpose(REP, PERIOD, DRAW).values
+    carrier = str(inputs.roster.get("hire_role", "AE"))
+    is_ae = np.asarray(w["role"].values).astype(str) == carrier
     hire = w["is_hire"].values
     D = w.sizes[DRAW]
     K = int(slots_per_month)
     slot_rev = np.zeros((T, K, D))
     slot_cost = np.zeros((T, K, D))
+    slot_act = np.zeros((T, K, T, D), dtype=np.int32)
     for i in np.flatnonzero(hire):
         rid = str(w[REP].values[i])  # hire-YYYY-MM-jjj
         s = periods.index(str(w["hire_month"].values[i]))
         j = int(rid.rsplit("-", 1)[1]) - 1
         slot_rev[s, j], slot_cost[s, j] = rev[i], cost[i]
+        slot_act[s, j] = act[i] & is_ae[i]
     qcfg = dict(inputs.quota or {})
     exact = qcfg.get("method") == "growth" or (qcfg.get("method") == "equal_probability" and "target" not in qcfg)
+    now = ~hire & is_ae
     return HiringCurve(periods, lag, K, rev[~hire].sum(0), cost[~hire].sum(0),
-                       np.cumsum(slot_rev, axis=1), np.cumsum(slot_cost, axis=1), exact)
+                       np.cumsum(slot_rev, axis=1), np.cumsum(slot_cost, axis=1), exact,
+                       base_active=act[now].sum(0).astype(np.int32), slot_active=np.cumsum(slot_act, axis=1),
+                       ae_now=act[now][:, 0, :].sum(0).astype(float), support=list(inputs.support))

@@ -31,7 +31,8 @@ def comparison_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
     rows: dict[str, list[str]] = {
         "Revenue P50": [], "Revenue P10–P90": [], "P(company target)": [],
-        "Incentive cost P50": [], "Incentive cost P10–P90": [], "Cost of sales P50": [],
+        "Incentive cost P50": [], "Incentive cost P10–P90": [],
+        "Managers/SEs for hires P50": [], "Cost of sales P50": [],
         "Reps at quota P50": [], "Total quota": [], "Quota method": [],
         "Territory CV of potential (after)": [], "Accounts moved": [],
         "Hires in plan": [], "Headcount end P50": [],
@@ -45,6 +46,7 @@ def comparison_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
         rows["P(company target)"].append(pct(s.get("prob_company_target")))
         rows["Incentive cost P50"].append(money(c["p50"]))
         rows["Incentive cost P10–P90"].append(f"{money(c['p10'])} – {money(c['p90'])}")
+        rows["Managers/SEs for hires P50"].append(money(s["support_cost"]["p50"]) if s.get("support_cost") else "–")
         rows["Cost of sales P50"].append(pct(s["cost_of_sales"]["p50"], 1))
         rows["Reps at quota P50"].append(pct(s["share_reps_at_quota"]["p50"]))
         rows["Total quota"].append(money(s.get("total_quota") or 0.0))

@@ -96,10 +96,12 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
         why = "; ".join((block or {}).get("notes") or ["this summary has no pipeline block"])
         return sections.banner(f"Pipeline and quarter outlook not available: {why}.", "draft")
     f = block["forecast"]
+    both = two_figures_sentence(summary)
     show(sections.table(
         outlook_frame(block), left=("",),
         caption=f"{block['quarter']} bookings as of {block['as_of']} (closed to date included)",
-        note=f"Company P50 {money(f['p50'])}, 80 % range {money(f['p10'])} – {money(f['p90'])}."))
+        note=f"Company P50 {money(f['p50'])}, 80 % range {money(f['p10'])} – {money(f['p90'])}."
+             + (f" {both}" if both else "")))
     fig = plot_quarter_fan(quarter)
     show(sections.figure(fig))
     plt.close(fig)
@@ -124,6 +126,43 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
         notes.append(diag[0])
         kind = "warn" if not diag[1] else kind
     return sections.banner("Parts of this outlook: " + " · ".join(notes), kind)
+
+
+_LEVER_WORDS = {"attrition": "leavers", "hires": "hires", "territory": "territory moves",
+                "response": "the reps' response to the plan"}
+
+
+def two_figures_sentence(summary: dict[str, Any]) -> str | None:
+    """One sentence on why the revenue fan's first quarter and the pipeline outlook differ
+    (``summary["pipeline"]["world_quarter"]``, :func:`spm_models.workflow.pipeline_step.world_quarter`);
+    None when the summary has no such comparison."""
+    wq = (summary.get("pipeline") or {}).get("world_quarter")
+    if not wq:
+        return None
+    changes = [_LEVER_WORDS[lv] for lv in wq.get("levers") or [] if lv in _LEVER_WORDS]
+    after = (", then " + ", ".join(changes[:-1]) + (" and " if len(changes) > 1 else "") + changes[-1]
+             if changes else "")
+    part = "" if len(wq.get("months") or []) == 3 else f" ({len(wq['months'])} of its months in the plan year)"
+    as_of = (summary.get("pipeline") or {}).get("as_of", "the end of the data")
+    unseen = " and which sees none of those changes" if changes else ""
+    return (f"Two figures for {wq['quarter']}{part}: the revenue forecast shows P50 "
+            f"{money(wq['world']['p50'])}, the scenario's simulated year (today's reps' bookings "
+            f"forecast of {money(wq['forecast']['p50'])}{after}) from which every annual figure "
+            f"adds up, while the pipeline outlook's P50 {money(wq['pipeline']['p50'])} reads "
+            f"today's open opportunities as of {as_of} with a separate model whose draws are not "
+            f"paired with the scenario's{unseen}, so it stands beside the plan year rather than "
+            "inside it.")
+
+
+def quarter_note(summary: dict[str, Any]) -> Any:
+    """:func:`two_figures_sentence` as a note under the revenue fan (HTML), or None (nothing
+    shown) without a pipeline outlook of a plan-year quarter."""
+    import html
+
+    from IPython.display import HTML
+
+    text = two_figures_sentence(summary)
+    return None if text is None else HTML(f'<div class="spm"><div class="sub">{html.escape(text)}</div></div>')
 
 
 def win_model_note(diag: dict[str, Any] | None) -> tuple[str, bool] | None:

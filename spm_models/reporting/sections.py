@@ -69,7 +69,7 @@ _SUMMARY = _ENV.from_string("""<div class="spm" id="executive-summary">
   {% if s.incentive_cost_by_plan and s.incentive_cost_by_plan|length > 1 %}<br>{% for k, v in s.incentive_cost_by_plan.items() %}{{ k }} {{ v.p50|money }}{{ " · " if not loop.last }}{% endfor %}{% endif %}</div></div>
  <div class="card" id="kpi-cos"><div class="k">Cost of sales (P50)</div>
   <div class="v">{{ s.cost_of_sales.p50|pct(1) }}</div>
-  <div class="r">incentive ÷ revenue</div></div>
+  <div class="r">{% if s.get("support_cost") and s.support_cost.p50 %}(incentive + {{ s.support_cost.p50|money }} managers/SEs for hires) ÷ revenue{% else %}incentive ÷ revenue{% endif %}</div></div>
  <div class="card" id="kpi-at-quota"><div class="k">Reps at quota (P50)</div>
   <div class="v">{{ s.share_reps_at_quota.p50|pct }}</div>
   <div class="r">of {{ s.n_reps }} reps</div></div>
@@ -116,10 +116,12 @@ def narrative(s: dict[str, Any]) -> str:
     if s.get("prob_company_target") is not None:
         text += (f"The probability of reaching the company target of "
                  f"{money(s['company_target'])} is {s['prob_company_target']:.0%}. ")
+    sup = (s.get("support_cost") or {}).get("p50") or 0.0
     text += (f"Incentive pay is expected to cost {money(cost['p50'])} "
-             f"({money(cost['p10'])}–{money(cost['p90'])}), a cost of sales of "
-             f"{s['cost_of_sales']['p50']:.1%}; about {s['share_reps_at_quota']['p50']:.0%} of reps "
-             "are expected to reach quota.")
+             f"({money(cost['p10'])}–{money(cost['p90'])})"
+             + (f" and the managers and SEs the hires need {money(sup)}" if sup > 0 else "")
+             + f", a cost of sales of {s['cost_of_sales']['p50']:.1%}; about "
+             f"{s['share_reps_at_quota']['p50']:.0%} of reps are expected to reach quota.")
     if s.get("prob_cost_over_budget") is not None:
         text += (f" The chance that incentive cost exceeds the budget of {money(s['budget'])} is "
                  f"{s['prob_cost_over_budget']:.0%}.")
@@ -458,6 +460,9 @@ def capacity_sentence(c: dict[str, Any]) -> str:
     tail = (f" With that plan the scenario books {money(cap['p50'])} "
             f"(80 % range {money(cap['p10'])}–{money(cap['p90'])}) and headcount ends the year at "
             f"about {c['headcount_end']['p50']:.0f} (from {c['headcount_now']} today).")
+    from spm_models.reporting.world_sections import support_sentence
+
+    tail += support_sentence(c)
     if c.get("mode") == "solve" and c.get("target") is not None:
         p = c.get("probability_target")
         if c.get("feasible") is False:

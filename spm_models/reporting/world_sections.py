@@ -1,4 +1,5 @@
-"""Report sections read from the scenario world: the bridge and the manager adjustments.
+"""Report sections read from the scenario world: the bridge, what the hires cost and the
+manager adjustments.
 
 Both render ``summary.json`` figures (``bridge``, ``adjustments``; see
 :mod:`spm_models.workflow.world_step` and :mod:`spm_models.workflow.adjust_step`), so the
@@ -41,13 +42,34 @@ def bridge_section(summary: dict[str, Any]) -> Any:
         "80 % range of the change": ["" if k == "level" else f"{money(a)} … {money(b)}"
                                      for k, a, b in zip(df["kind"], df["revenue_change_p10"],
                                                         df["revenue_change_p90"], strict=True)],
-        "incentive cost P50": [money(v) if k == "level" else f"{'+' if v >= 0 else '−'}{money(abs(v))}"
-                               for k, v in zip(df["kind"], df["cost"], strict=True)],
+        "cost P50": [money(v) if k == "level" else f"{'+' if v >= 0 else '−'}{money(abs(v))}"
+                     for k, v in zip(df["kind"], df["cost"], strict=True)],
     })
     return sections.table(table, caption="From today's roster to the scenario",
                           note="Each step switches one lever on in the same simulated draws; the "
-                               "bars add up to the scenario's P50. Incentive cost here is the quota "
-                               "carriers' plans (overlay roles such as SE are not in the bridge).")
+                               "bars add up to the scenario's P50. Cost is the incentive pay of "
+                               "every plan (reps, managers and SEs, credited on each step's "
+                               "bookings) plus the managers and SEs that AEs above today's "
+                               "headcount need (span of control; base + on-target incentive).")
+
+
+def support_sentence(c: dict[str, Any]) -> str:
+    """What the hires cost and bring (``summary["capacity"]``'s ``hires_economics`` and
+    ``support``), as one sentence with a leading space; "" when the summary has neither."""
+    econ, sup = c.get("hires_economics"), c.get("support")
+    out = ""
+    if econ and econ.get("revenue_p50") is not None:
+        out += (f" The hires add {money(econ['revenue_p50'])} of bookings for "
+                f"{money(econ['cost_p50'])} of cost (P50 of the paired change")
+        out += (f"; {econ['cost_per_revenue']:.1%} of what they add" if econ.get("cost_per_revenue") is not None
+                else "") + ")"
+    if sup and sup.get("roles"):
+        parts = [f"{r['headcount_end_p50']:.1f} {name} (1 per {r['span']:.1f} AEs, "
+                 f"{money(r['annual_cost'])} a year each)" for name, r in sup["roles"].items()]
+        what = (f"{money(sup['total']['p50'])} for the managers and SEs the extra AEs need: "
+                f"{', '.join(parts)} more by year end")
+        out += f", including {what}" if out else f" The plan costs {what}"
+    return out + "." if out else ""
 
 
 def adjustments_section(summary: dict[str, Any]) -> Any:

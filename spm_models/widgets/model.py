@@ -179,10 +179,12 @@ class WhatIf:
     planned hires on their own plan key). Payouts are masked by the world's ``active`` (a
     leaver is paid nothing from the leave month on), so with no setting changed the figures
     equal ``summary.json``. The hires control reads the world's hiring curve
-    (:func:`spm_models.planning.world.hiring_curve`): the change of revenue and incentive cost
-    per draw between the scenario's hiring plan and the asked one is added to the recomputed
-    figures (the added hires are paid on the scenario's plans, and ``share_reps_at_quota`` is
-    over the scenario's roster).
+    (:func:`spm_models.planning.world.hiring_curve`): the change of revenue, of the quota
+    carriers' incentive cost and of the support cost (managers and SEs the AE headcount needs,
+    :mod:`spm_models.planning.support`) per draw between the scenario's hiring plan and the
+    asked one is added to the recomputed figures (the added hires are paid on the scenario's
+    plans, ``share_reps_at_quota`` is over the scenario's roster, and the overlay payouts stay
+    those of the scenario's bookings).
     """
 
     def __init__(self, result: Any, plan_dir: str | Path | None = None, seed: int = 0):
@@ -225,7 +227,13 @@ class WhatIf:
         else:
             self.hiring_plan = np.zeros(T, dtype=np.int64)
         self.hires = int(self.hiring_plan.sum())
-        self._curve_now = self.curve.evaluate(list(self.hiring_plan)) if self.curve is not None else None
+        self._curve_now = self.curve.evaluate_parts(list(self.hiring_plan)) if self.curve is not None else None
+        #: the scenario's support cost per draw (managers and SEs the hires need), or None
+        self._support = None
+        if world is not None and "support_cost" in world.world:
+            from spm_models.planning.world import support_cost
+
+            self._support = np.asarray(support_cost(world.world).values, dtype=float)
 
     def _prepare(self, cube: xr.Dataset) -> None:
         """Control-independent arrays and the caches."""
@@ -453,21 +461,24 @@ class WhatIf:
                               coords={REP: self.bookings[REP].values, DRAW: self.bookings[DRAW].values})
         cost = figures.incentive_cost(payout, overlay)
         rev = self._revenue
+        support = self._support
         n = self.n_reps
         if (hires is not None and int(hires) != self.hires and self._curve_now is not None
                 and self.curve is not None):
             from spm_models.errors import InputError
 
             try:
-                r1, c1 = self.curve.evaluate(list(self.hiring_plan_for(int(hires))))
+                r1, c1, s1 = self.curve.evaluate_parts(list(self.hiring_plan_for(int(hires))))
             except InputError as exc:
                 raise InputError(f"what-if setting 'hires': {hires} is beyond what the hiring "
                                  f"curve holds with the scenario's schedule (at most "
                                  f"{self.max_hires} hires in the plan year)") from exc
             rev = rev + (r1 - self._curve_now[0])
             cost = cost + (c1 - self._curve_now[1])
+            support = (np.zeros_like(s1) if support is None else support) + (s1 - self._curve_now[2])
             n += int(hires) - self.hires
-        figs = figures.decision_figures(rev, cost, att, self.target, self.budget)
+        sup = None if support is None else xr.DataArray(support, dims=[DRAW], coords={DRAW: rev[DRAW].values})
+        figs = figures.decision_figures(rev, cost, att, self.target, self.budget, sup)
         return WhatIfFigures(figures=figs, n_reps=n, seconds=time.perf_counter() - t0,
                              cost_draws=np.asarray(cost.values), attainment=att_median)
 

@@ -170,7 +170,9 @@ class WhatIfPanel:
             ("Incentive cost (P50)", f"<span class='spm-incentive-cost'>{fmt_money(ic['p50'])}</span>"
              + delta(ic["p50"], b.incentive_cost["p50"]),
              f"80 %: {fmt_money(ic['p10'])} – {fmt_money(ic['p90'])}"),
-            ("Cost of sales (P50)", f"{res.cost_of_sales:.2%}", "incentive ÷ revenue"),
+            ("Cost of sales (P50)", f"{res.cost_of_sales:.2%}",
+             "incentive ÷ revenue" if "support_cost" not in res.figures else
+             f"(incentive + {fmt_money(res.figures['support_cost']['p50'])} managers/SEs for hires) ÷ revenue"),
             ("Reps at quota (P50)", f"{res.share_reps_at_quota:.0%}", f"{res.n_reps} reps"),
             ("Revenue (P50)", fmt_money(rv["p50"]),
              f"80 %: {fmt_money(rv['p10'])} – {fmt_money(rv['p90'])}"),

@@ -245,6 +245,39 @@ def pipeline_block(quarter: xr.Dataset, k: xr.Dataset | None, notes: list[str]) 
     return jsonable(block)
 
 
+def world_quarter(block: dict[str, Any], world_bookings: xr.DataArray,
+                  forecast_bookings: xr.DataArray, levers: list[str] | tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """``summary["pipeline"]["world_quarter"]``: the outlook's quarter as the scenario world
+    has it, to set beside the pipeline's figure (the report shows both, with why they differ).
+
+    The pipeline outlook is *not* joined into the world (see ``docs/pipeline.md``, "One
+    quarter, two figures"): its draws come from the win model, not from the bookings model's
+    posterior, so pipeline draw ``j`` and world draw ``j`` share no parameters and a splice
+    would break each draw's link between its first quarter and the rest of the year (annual
+    quotas, accelerators, P(target), the paired bridge); and it forecasts today's reps as of
+    the data's end, without the world's leavers, hires and territory moves.
+
+    ``world_bookings``/``forecast_bookings``: ``(rep, period, draw)`` of the world and of the
+    forecast of today's reps before any lever. Returns ``quarter``, ``months`` (of it inside
+    the world's horizon), ``world`` and ``forecast`` (P10/P50/P90 of the quarter's company
+    bookings), ``pipeline`` (the block's), ``levers``; None when the block has no forecast or
+    none of the quarter's months is in the world."""
+    if not block.get("available") or "forecast" not in block or not block.get("quarter"):
+        return None
+    q = pd.Period(str(block["quarter"]).replace("-", ""), freq="Q")
+    months = [str(q.asfreq("M", "start") + i) for i in range(3)]
+    inside = [m for m in months if m in set(map(str, world_bookings["period"].values))]
+    if not inside:
+        return None
+
+    def tot(da: xr.DataArray) -> np.ndarray:
+        return np.asarray(da.sel(period=inside).sum([d for d in da.dims if d != "draw"]).values, dtype=float)
+
+    return {"quarter": str(block["quarter"]), "months": inside, "world": _q(tot(world_bookings)),
+            "forecast": _q(tot(forecast_bookings)),
+            "pipeline": {k: block["forecast"][k] for k in ("p10", "p50", "p90")}, "levers": list(levers)}
+
+
 def attach(tree: xr.DataTree, quarter: xr.Dataset | None, k: xr.Dataset | None) -> xr.DataTree:
     """``tree`` with the groups ``/pipeline`` and ``/pipeline_kpis`` (those that are given)."""
     if quarter is not None:

@@ -251,6 +251,9 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
 
     pq, pk, summary["pipeline"] = pipeline_step.outlook(
         tables, scenario, data_hash, cache, fcube0, forecast_step.forecast_key(data_hash, scenario))
+    wq = pipeline_step.world_quarter(summary["pipeline"], bookings, fcube["bookings"], wres.levers)
+    if wq is not None:
+        summary["pipeline"]["world_quarter"] = wq
     tree = pipeline_step.attach(tree, pq, pk)
     return ScenarioResult(scenario, tree, summary, tables, diag, fairness, terr, cap, wres)
 

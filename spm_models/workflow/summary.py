@@ -28,12 +28,22 @@ def incentive_cost_of(tree: xr.DataTree) -> xr.DataArray:
                                   None if overlay is None else overlay["payout"])
 
 
+def support_cost_of(tree: xr.DataTree) -> xr.DataArray | None:
+    """Support cost per draw of a result tree (``/capacity``'s ``support_cost(support_role,
+    period, draw)`` summed: the managers and SEs the hires need), None when it has none."""
+    cap = tree_group(tree, "capacity")
+    if cap is None or "support_cost" not in cap:
+        return None
+    return cap["support_cost"].sum([d for d in cap["support_cost"].dims if d != DRAW])
+
+
 def cube_figures(tree: xr.DataTree, target: float | None,
                  budget: float | None) -> dict[str, Any]:
-    """:func:`spm_models.figures.decision_figures` of a scenario result tree."""
+    """:func:`spm_models.figures.decision_figures` of a scenario result tree (incentive cost
+    from ``/comp`` and ``/overlay``, support cost from ``/capacity``)."""
     cube = cube_view(tree)
     return figures.cube_figures(cube["bookings"], cube["quota"], incentive_cost_of(tree),
-                                target, budget)[0]
+                                target, budget, support_cost_of(tree))[0]
 
 
 def cost_by_plan(tree: xr.DataTree) -> dict[str, dict[str, float]]:

@@ -81,23 +81,20 @@ def overlay_group(world: xr.Dataset, tables: dict[str, pd.DataFrame],
     simulated bookings (:func:`spm_models.comp.roles.overlay_payouts`: managers by the
     ``manager_id`` hierarchy, hires joining a manager of their region; overlays by pods;
     ``where`` shares from the ``bookings`` history). ``None`` without overlay roles."""
-    from spm_models.comp import roles as comp_roles
+    from spm_models.planning.scenario_world import overlay_payout
+    from spm_models.planning.world import WorldInputs
 
-    if "reps" not in tables:
-        return None
-    reps = tables["reps"].copy()
-    reps["rep_id"] = reps["rep_id"].astype(str)
-    return comp_roles.overlay_payouts(plans, world["bookings"], world["quota"], reps,
-                                      np.asarray(world["plan_role"].values).astype(str),
-                                      np.asarray(world["region"].values).astype(str),
-                                      history=tables.get("bookings"))
+    ov = overlay_payout(WorldInputs(forecast=world, quota={}, plans=plans, tables=tables), world)
+    return None if ov is None else xr.Dataset({"payout": ov})
 
 
 def capacity_group(res: Any) -> xr.Dataset:
     """``/capacity`` read from the world: ``headcount(period, draw)``, ``ramped_fte``
     (active reps weighted by their ramp share), ``capacity(period, draw)`` = company bookings
     per month (the same array as revenue), ``capacity_total(draw)`` = revenue,
-    ``hires_opened``/``hires_starting(period)``."""
+    ``hires_opened``/``hires_starting(period)``; ``support_headcount``/``support_cost``
+    ``(support_role, period, draw)``: the managers and SEs the hires need (FTE; plan currency a
+    month), coords ``span`` (AEs per person) and ``annual_cost`` (base + on-target incentive)."""
     from spm_models.planning import roster as ros
 
     w = res.world
@@ -130,6 +127,8 @@ def capacity_group(res: Any) -> xr.Dataset:
                      "capacity_total": book.sum(PERIOD),
                      "hires_opened": (PERIOD, opened), "hires_starting": (PERIOD, starting)})
     ds = ds.drop_vars([c for c in ds.coords if c not in ds.dims])
+    if "support_cost" in w:
+        ds = ds.merge(w[["support_headcount", "support_cost"]])
     sol = res.solution
     attrs: dict[str, Any] = {"attrition_monthly": float(res.inputs.roster.get("attrition_monthly", 0) or 0),
                              "hiring_lag_months": lag, "headcount_now": int((~w["is_hire"].values).sum()),
@@ -172,7 +171,40 @@ def capacity_summary(res: Any, cap: xr.Dataset, target: float | None, probabilit
         "hire_source": str(res.world.attrs.get("hire_source", "")),
         "hire_plan": res.inputs.roster.get("hire_plan"),
         "curve_exact": wc.get("curve_exact"),
+        "support": support_summary(cap),
+        "hires_economics": hires_economics(res),
     }
+
+
+def support_summary(cap: xr.Dataset) -> dict[str, Any] | None:
+    """``summary["capacity"]["support"]``: per support role the span of control (AEs per
+    person), its loaded cost a year (base + on-target incentive), the extra headcount (FTE) at
+    the end of the horizon (P50) and the plan-year cost (P10/P50/P90); ``total`` the plan-year
+    support cost of all roles. None without support roles."""
+    from spm_models.figures import quantiles
+
+    if "support_cost" not in cap or not cap.sizes.get("support_role", 0):
+        return None
+    roles = {}
+    for r in cap["support_role"].values:
+        one = cap.sel(support_role=r)
+        roles[str(r)] = {"span": round(float(one["span"]), 3), "annual_cost": round(float(one["annual_cost"]), 2),
+                         "headcount_end_p50": round(float(one["support_headcount"].isel({PERIOD: -1}).median()), 2),
+                         "cost": quantiles(one["support_cost"].sum(PERIOD))}
+    return {"roles": roles, "total": quantiles(cap["support_cost"].sum(["support_role", PERIOD]))}
+
+
+def hires_economics(res: Any) -> dict[str, Any] | None:
+    """What the hires add, read from the bridge's ``hires`` step (paired per draw, the same
+    worlds as the bridge): ``revenue_p50``/``cost_p50`` (P50 of the paired change; cost =
+    incentive of the hires and of the managers/SEs crediting them + support cost) and
+    ``cost_per_revenue`` (their ratio: the hires' own cost of sales). None without a hires step."""
+    if res.bridge is None or "hires" not in set(res.bridge["step"]):
+        return None
+    row = res.bridge.set_index("step").loc["hires"]
+    r, c = float(row["revenue_change_p50"]), float(row["cost_change_p50"])
+    return {"revenue_p50": round(r, 2), "cost_p50": round(c, 2),
+            "cost_per_revenue": round(c / r, 6) if r > 0 else None}
 
 
 def bridge_summary(res: Any) -> list[dict[str, Any]]:
