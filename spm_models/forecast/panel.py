@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from spm_models.errors import InputError
+from spm_models.errors import InputError, row_problems
 from spm_models.provenance import hash_frames
 
 #: tenure (months) given to reps assumed tenured before the data starts
@@ -50,10 +50,10 @@ def _to_month(values: pd.Series, table: str, field: str, required: bool) -> pd.S
     if not required:
         bad = parsed.isna() & values.notna() & (values.astype(str).str.strip() != "")
     if bad.any():
-        rows = np.flatnonzero(np.asarray(bad))[:20]
-        raise InputError(
-            [f"{table}, row {r + 1}, field '{field}': cannot parse date {values.iloc[r]!r}" for r in rows]
-        )
+        pos = np.flatnonzero(np.asarray(bad))
+        raise InputError(row_problems(table, field, pos + 1,
+                                      lambda k: f"cannot parse date {values.iloc[pos[k]]!r}",
+                                      "cannot parse date"))
     return parsed.dt.to_period("M")
 
 
@@ -100,10 +100,10 @@ def monthly_panel(
     bk["rep_id"] = bk["rep_id"].astype(str)
     amt = pd.to_numeric(bk["amount"], errors="coerce")
     if amt.isna().any():
-        rows = np.flatnonzero(amt.isna().to_numpy())[:20]
-        raise InputError(
-            [f"bookings, row {r + 1}, field 'amount': not a number {bk['amount'].iloc[r]!r}" for r in rows]
-        )
+        pos = np.flatnonzero(amt.isna().to_numpy())
+        raise InputError(row_problems("bookings", "amount", pos + 1,
+                                      lambda k: f"not a number {bk['amount'].iloc[pos[k]]!r}",
+                                      "not a number"))
     bk["amount"] = amt.astype(float)
     bk["month"] = _to_month(bk["date"], "bookings", "date", required=True)
     reps = tables.get("reps")
@@ -132,14 +132,16 @@ def monthly_panel(
         reps["rep_id"] = reps["rep_id"].astype(str)
         dup = reps["rep_id"].duplicated()
         if dup.any():
-            rows = np.flatnonzero(dup.to_numpy())[:20]
-            raise InputError([f"reps, row {r + 1}, field 'rep_id': duplicate {reps['rep_id'].iloc[r]!r}" for r in rows])
+            pos = np.flatnonzero(dup.to_numpy())
+            raise InputError(row_problems("reps", "rep_id", pos + 1,
+                                          lambda k: f"duplicate {reps['rep_id'].iloc[pos[k]]!r}",
+                                          "duplicate rep_id"))
         unknown = ~bk["rep_id"].isin(reps["rep_id"])
         if unknown.any():
-            idx = np.flatnonzero(unknown.to_numpy())[:20]
-            raise InputError(
-                [f"bookings, row {int(bk.index[i]) + 1}, field 'rep_id': unknown rep {bk['rep_id'].iloc[i]!r}" for i in idx]
-            )
+            idx = np.flatnonzero(unknown.to_numpy())
+            raise InputError(row_problems("bookings", "rep_id", bk.index.to_numpy()[idx] + 1,
+                                          lambda k: f"unknown rep {bk['rep_id'].iloc[idx[k]]!r}",
+                                          "unknown rep"))
         hire = _to_month(reps["hire_date"], "reps", "hire_date", required=True)
         term = (
             _to_month(reps["term_date"], "reps", "term_date", required=False)
