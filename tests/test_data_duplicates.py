@@ -15,10 +15,10 @@ def test_exact_repeats_and_reused_ids_are_named():
                       "amount": [5000.0, 5000.0, 10.0, 10.0, 7.0]})
     lines = repeated_bookings(b, "bookings.csv")
     assert lines == [
-        "bookings.csv, row 2: 1 row(s) repeat an earlier row in every column (an export "
-        "pasted twice?): each is counted as a deal",
-        "bookings.csv, row 4, field 'booking_id': 1 row(s) reuse an earlier row's booking_id "
-        "with other values"]
+        ("bookings.csv, row 2: 1 row(s) repeat an earlier row in every column (an export "
+        "pasted twice?): each is counted as a deal"),
+        ("bookings.csv, row 4, field 'booking_id': 1 row(s) reuse an earlier row's booking_id "
+        "with other values")]
     assert repeated_bookings(b.drop_duplicates()) == [  # positions once read from memory
         lines[1].replace("bookings.csv", "bookings").replace("row 4", "row 3")]
     assert repeated_bookings(b.iloc[[0, 2, 4]]) == []

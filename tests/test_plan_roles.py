@@ -64,7 +64,7 @@ def test_horizon_that_misses_the_plan_year_stops_before_the_forecast(tmp_path, m
     with pytest.raises(InputError) as exc:
         workflow.run(src, tmp_path / "wb")
     assert exc.value.problems == [
-        f"{src.resolve()}, key 'horizon': 2027-01..2027-10 does not cover the plan year "
+        (f"{src.resolve()}, key 'horizon': 2027-01..2027-10 does not cover the plan year "
         f"2027-01..2027-12 of plans.AE ({plan}); set horizon.start to 2027-01 and "
-        "horizon.months to at least 12"]
+        "horizon.months to at least 12")]
     assert called == []

@@ -11,8 +11,12 @@ import pytest
 import xarray as xr
 
 from spm_models.data.dates import month_stamp
-from spm_models.forecast.quarter_outlook import (_covering, bookings_only_quarter,
-                                                 first_open_month, quarter_outlook)
+from spm_models.forecast.quarter_outlook import (
+    _covering,
+    bookings_only_quarter,
+    first_open_month,
+    quarter_outlook,
+)
 
 
 def _day(s: str) -> int:

@@ -75,6 +75,7 @@ def test_cli_run_due_records_failures(tmp_path):
     (plans / "broken.yaml").write_text(yaml.safe_dump(BROKEN_PLAN, sort_keys=False))
     path = scenario(tmp_path / "b.yaml", "b", tmp_path / "org.duckdb", plans / "broken.yaml",
                     schedule="0 * * * *")
+    (tmp_path / "org.duckdb").touch()  # the source exists (checked at load); the plan is broken
     state = tmp_path / "state.json"
     cmd = [*SPM, "schedule", "run-due", str(path), "--out", str(tmp_path / "out"),
            "--state", str(state), "--now", "2026-11-26T14:30:00+00:00"]

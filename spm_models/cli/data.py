@@ -29,9 +29,9 @@ def validate_cmd(
     with Console(stderr=True).status(f"validating {source}"):
         # raises InputError -> exit 1 in spm_models.cli.main
         tables = load_source(source, date_format)
-    from spm_models.data.duplicates import repeated_bookings
-
     from pathlib import Path
+
+    from spm_models.data.duplicates import repeated_bookings
 
     label = next((f.name for f in (Path(source) / "bookings.csv", Path(source) / "bookings.parquet")
                   if f.is_file()), "bookings")
