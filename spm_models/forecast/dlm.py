@@ -63,6 +63,12 @@ LOCAL = (0, 1, 2, 3, 4, 7, 8)
 TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
 #: log of q_trend and kappa_trend in the no-trend form (trend fixed at 0)
 NO_TREND = np.log(1e-10)
+import os as _os
+#: upper bound of the damping parameter of the damped-trend form
+PHI_HI = float(_os.environ.get("DLM_PHI_HI", "1.0"))
+#: transformed phi at or above which phi = 1 exactly (the linear-trend form)
+PHI_LINEAR_U = 50.0
+TREND_FORMS = _os.environ.get("DLM_TREND_FORMS", "none,damped")
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -76,7 +82,7 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "q_level": np.exp(u[..., 0]),
         "q_trend": np.exp(u[..., 1]),
         "q_season": np.exp(u[..., 2]),
-        "phi": 0.8 + 0.2 * special.expit(u[..., 3]),  # damping in (0.8, 1)
+        "phi": np.where(u[..., 3] >= PHI_LINEAR_U / 2, 1.0, 0.8 + (PHI_HI - 0.8) * special.expit(u[..., 3])),
         "kappa_season": np.exp(u[..., 4]),
         "n0": np.exp(u[..., 5]),
         "S0": np.exp(u[..., 6]),
@@ -240,6 +246,9 @@ class DLMFit:
     U_rep: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     U_sd: np.ndarray | None = None  # (R, len(LOCAL)) per-rep Laplace sd of the local parameters
+    #: Laplace covariance of the pooled parameters of the log-scale fit, for fits that choose
+    #: each rep's scale (:mod:`spm_models.forecast.dlm_scale`): reps with ``prep.log`` use it
+    u_cov_log: np.ndarray | None = None
 
     @property
     def theta(self) -> dict[str, Any]:
@@ -252,8 +261,13 @@ class DLMFit:
         out = [self.U_rep]
         if n > 1:
             L = np.linalg.cholesky(self.u_cov + 1e-10 * np.eye(len(self.u_map)))
+            L_log = (None if self.u_cov_log is None
+                     else np.linalg.cholesky(self.u_cov_log + 1e-10 * np.eye(len(self.u_map))))
             for _ in range(n - 1):
-                U = self.U_rep + (L @ rng.standard_normal(len(self.u_map)))[None]
+                z = rng.standard_normal(len(self.u_map))
+                U = self.U_rep + (L @ z)[None]
+                if L_log is not None:  # the same standard normal draw through each fit's covariance
+                    U[self.prep.log] = self.U_rep[self.prep.log] + L_log @ z
                 if self.U_sd is not None:
                     U[:, LOCAL] += self.U_sd * rng.standard_normal(self.U_sd.shape)
                 out.append(U)
@@ -450,8 +464,20 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         u_nt = u.copy()
         u_nt[1], u_nt[8] = NO_TREND, NO_TREND
         U2, sd2, info2 = _fit_local(prep, u_nt, maxiter, free=tuple(j for j in LOCAL if j not in (1, 8)))
-        nt = info2["log_evidence"] > linfo["log_evidence"]
+        ev = linfo["log_evidence"]
+        if "linear" in TREND_FORMS:
+            u_lin = u.copy()
+            u_lin[3] = PHI_LINEAR_U
+            U3, sd3, info3 = _fit_local(prep, u_lin, maxiter, free=tuple(j for j in LOCAL if j != 3))
+            lin = info3["log_evidence"] > ev
+            if "damped" not in TREND_FORMS:
+                lin[:] = True
+            U[lin], U_sd[lin] = U3[lin], sd3[lin]
+            ev = np.where(lin, info3["log_evidence"], ev)
+            info["n_reps_linear"] = int(lin.sum())
+        nt = info2["log_evidence"] > ev
         U[nt], U_sd[nt] = U2[nt], sd2[nt]
+        info["log_evidence_rep"] = np.where(nt, info2["log_evidence"], ev).tolist()
         info.update({k: v for k, v in linfo.items() if k != "log_evidence"})
         info["local_converged"] = bool(linfo["local_converged"] and info2["local_converged"])
         info["local_unconverged_reps"] += info2["local_unconverged_reps"]
