@@ -247,12 +247,15 @@ def test_local_dynamics_reach_each_reps_mode():
     f0 = objective(fit.U_rep)
     lo, hi = mu - 3 * dlm.TAU_LOCAL, mu + 3 * dlm.TAU_LOCAL
     no_trend = fit.U_rep[:, 1] == dlm.NO_TREND  # reps in the no-trend form keep trend fixed
+    linear = fit.U_rep[:, 3] == dlm.PHI_LINEAR_U
     for i, j in enumerate(dlm.LOCAL):
         for step in (-0.05, 0.05):
             U = fit.U_rep.copy()
             U[:, j] = np.clip(U[:, j] + step, lo[i], hi[i])
             if j in (1, 8):
                 U[no_trend] = fit.U_rep[no_trend]
+            if j == 3:  # reps in the linear form keep phi = 1
+                U[linear] = fit.U_rep[linear]
             assert np.all(objective(U) >= f0 - 1e-6), (dlm.THETA_NAMES[j], step)
 
 

@@ -40,8 +40,6 @@ SELECT_DRAWS = 300
 #: rep-month model families: ``dlm`` (independent disturbances) and ``ssoe`` (single source
 #: of error, ETS's innovations form); each on the standardised and on the log scale
 FAMILIES = ("dlm", "ssoe")
-import os as _os
-PER_REP_SCALE = _os.environ.get("DLM_PER_REP_SCALE", "1") == "1"
 
 
 def panel_month_index(panel: xr.Dataset) -> np.ndarray:
@@ -75,7 +73,7 @@ def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
             dlm.append(f"{fam}:none")
         if transform in ("auto", "log") and (transform == "log" or log_applicable(panel)):
             dlm.append(f"{fam}:log")
-    if transform == "auto" and log_applicable(panel) and PER_REP_SCALE:
+    if transform == "auto" and log_applicable(panel):
         dlm += [f"{fam}:rep" for fam in FAMILIES]
     if model == "dlm":
         return dlm
