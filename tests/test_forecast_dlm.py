@@ -260,19 +260,24 @@ def test_local_dynamics_reach_each_reps_mode():
 
 
 def test_trend_form_chosen_per_rep_by_evidence():
-    """A rep with a steady trend keeps the trend; flat noisy reps take the no-trend form
-    (Laplace evidence over each form's own parameters), and no-trend forecasts are flat."""
+    """A rep with a steady trend takes the linear form (phi = 1), a rep whose growth dies out
+    the damped form (phi < 1), flat noisy reps the no-trend form (Laplace evidence over each
+    form's own parameters), and no-trend forecasts are flat."""
     rng = np.random.default_rng(7)
     R, T = 6, 60
     t = np.arange(T)
     month = t % 12
     y = 100 + rng.normal(0, 5, (R, T))
     y[0] += 3.0 * t  # a strong steady trend
+    y[1] += 40 * (1 - 0.93**t)  # growth that dies out
     fit = dlm.fit_dlm(y, np.ones((R, T), bool), month)
     no_trend = fit.U_rep[:, 1] == dlm.NO_TREND
-    assert not no_trend[0]
-    assert no_trend[1:].sum() >= 3
+    phi = dlm._theta(fit.U_rep)["phi"]
+    assert not no_trend[0] and phi[0] == 1.0
+    assert not no_trend[1] and phi[1] < 0.97
+    assert no_trend[2:].sum() >= 3
     assert fit.info["n_reps_no_trend"] == int(no_trend.sum())
+    assert fit.info["n_reps_linear_trend"] == 1
     med = np.median(fit.simulate(12, 400, np.random.default_rng(0)), axis=0)
     assert med[0, -1] - med[0, 0] > 15  # the trend continues
     r = int(np.flatnonzero(no_trend)[0])
