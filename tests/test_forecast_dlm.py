@@ -200,8 +200,9 @@ def test_auto_chooses_by_validation_and_round_trips(tmp_path):
     panel = monthly_panel(_amount_tables())
     m = BookingsForecast().fit(panel, seed=0)
     sel = m.diagnostics["model_selection"]
-    # one amount per rep-month: the deal model is not a candidate; both families on both scales are
-    assert sel["candidates"] == ["dlm:none", "dlm:log", "ssoe:none", "ssoe:log"]
+    # one amount per rep-month: the deal model is not a candidate; both families on both scales
+    # and with each rep's scale chosen by evidence are
+    assert sel["candidates"] == ["dlm:none", "dlm:log", "ssoe:none", "ssoe:log", "dlm:rep", "ssoe:rep"]
     assert set(sel["validation_crps"]) == set(sel["candidates"])
     assert abs(sum(m.weights.values()) - 1) < 1e-9
     assert sel["validation_crps_chosen"] <= min(sel["validation_crps"].values()) + 1e-12
@@ -246,29 +247,37 @@ def test_local_dynamics_reach_each_reps_mode():
     f0 = objective(fit.U_rep)
     lo, hi = mu - 3 * dlm.TAU_LOCAL, mu + 3 * dlm.TAU_LOCAL
     no_trend = fit.U_rep[:, 1] == dlm.NO_TREND  # reps in the no-trend form keep trend fixed
+    linear = fit.U_rep[:, 3] == dlm.PHI_LINEAR_U
     for i, j in enumerate(dlm.LOCAL):
         for step in (-0.05, 0.05):
             U = fit.U_rep.copy()
             U[:, j] = np.clip(U[:, j] + step, lo[i], hi[i])
             if j in (1, 8):
                 U[no_trend] = fit.U_rep[no_trend]
+            if j == 3:  # reps in the linear form keep phi = 1
+                U[linear] = fit.U_rep[linear]
             assert np.all(objective(U) >= f0 - 1e-6), (dlm.THETA_NAMES[j], step)
 
 
 def test_trend_form_chosen_per_rep_by_evidence():
-    """A rep with a steady trend keeps the trend; flat noisy reps take the no-trend form
-    (Laplace evidence over each form's own parameters), and no-trend forecasts are flat."""
+    """A rep with a steady trend takes the linear form (phi = 1), a rep whose growth dies out
+    the damped form (phi < 1), flat noisy reps the no-trend form (Laplace evidence over each
+    form's own parameters), and no-trend forecasts are flat."""
     rng = np.random.default_rng(7)
     R, T = 6, 60
     t = np.arange(T)
     month = t % 12
     y = 100 + rng.normal(0, 5, (R, T))
     y[0] += 3.0 * t  # a strong steady trend
+    y[1] += 40 * (1 - 0.93**t)  # growth that dies out
     fit = dlm.fit_dlm(y, np.ones((R, T), bool), month)
     no_trend = fit.U_rep[:, 1] == dlm.NO_TREND
-    assert not no_trend[0]
-    assert no_trend[1:].sum() >= 3
+    phi = dlm._theta(fit.U_rep)["phi"]
+    assert not no_trend[0] and phi[0] == 1.0
+    assert not no_trend[1] and phi[1] < 0.97
+    assert no_trend[2:].sum() >= 3
     assert fit.info["n_reps_no_trend"] == int(no_trend.sum())
+    assert fit.info["n_reps_linear_trend"] == 1
     med = np.median(fit.simulate(12, 400, np.random.default_rng(0)), axis=0)
     assert med[0, -1] - med[0, 0] > 15  # the trend continues
     r = int(np.flatnonzero(no_trend)[0])
@@ -300,3 +309,84 @@ def test_log_scale_draws_are_capped_at_ten_times_the_largest_month():
     assert np.allclose(out[:, 0], dlm.LOG_CAP * y[0, act[0]].max())
     add = ~prep.log
     assert np.allclose(out[:, add], 40.0 * prep.scale[add][None, :, None])  # additive reps untouched
+
+
+def _ets_damped_recursion(z, level, trend, alpha, beta, phi):
+    """Textbook ETS(A,Ad,N) recursion (Gardner & McKenzie 1985; Hyndman, Koehler, Ord & Snyder
+    2008, Table 2.1): one-step forecast ``l + phi b``, then ``l += phi b + alpha e``,
+    ``b = phi b + beta e``; and the h-step forecast ``l + (phi + ... + phi^h) b``."""
+    f = np.zeros(len(z))
+    for t, v in enumerate(z):
+        f[t] = level + phi * trend
+        e = v - f[t]
+        level, trend = level + phi * trend + alpha * e, phi * trend + beta * e
+    return f, level, trend
+
+
+@pytest.mark.parametrize("phi", [0.9, 1.0])
+def test_ssoe_filter_with_known_start_is_the_damped_trend_recursion(phi):
+    """With the initial state known (no prior variance) and no seasonality, the single-source-
+    of-error filter's one-step forecasts are exactly the damped-trend exponential smoothing
+    recursion, and at ``phi = 1`` Holt's linear trend; its end state gives the damped h-step
+    forecast ``l + (phi + ... + phi^h) b`` through the transition (``_apply_G``)."""
+    from spm_models.forecast.dlm_kernel import filter_reps, ssoe_gains
+
+    rng = np.random.default_rng(5)
+    T = 30
+    z = (5.0 + 0.2 * np.arange(T) + rng.normal(0, 0.3, T))[None]
+    ql, qb = 0.6, 0.25
+    alpha, beta, _ = ssoe_gains(ql, qb, 0.0)
+    par = np.array([[ql, qb, 0.0, phi, 0.0, 4.0, 0.1, 1.0, 0.0, 1.0]])
+    m0 = np.zeros((1, dlm.NX))
+    m0[0, 0], m0[0, 1] = 4.8, 0.1
+    _, m, _, _, _, osf, _, _ = filter_reps(z, np.ones_like(z, bool), m0, par, 0.0, 0.0)
+    f, level, trend = _ets_damped_recursion(z[0], 4.8, 0.1, alpha, beta, phi)
+    np.testing.assert_allclose(osf[0], f, rtol=1e-12)
+    np.testing.assert_allclose(m[0, :2], [level, trend], rtol=1e-12)
+    x = m[0][:, None]
+    for h in range(1, 13):
+        x = dlm._apply_G(x, phi)
+        assert x[0, 0] == pytest.approx(level + sum(phi**k for k in range(1, h + 1)) * trend, rel=1e-12)
+    if phi == 1.0:  # Holt's linear trend: the h-step forecast grows by the trend every month
+        assert x[0, 0] == pytest.approx(level + 12 * trend, rel=1e-12)
+
+
+def test_per_rep_scale_takes_each_reps_scale_of_higher_evidence(tmp_path):
+    """``dlm:rep``: every rep keeps the rows (data, parameters, forecasts) of the fit -- additive
+    or log scale -- with the higher Laplace evidence; reps with a non-positive month stay
+    additive; the component saves and reloads to identical forecasts."""
+    from spm_models.forecast import BookingsForecast, dlm_scale, monthly_panel, rep_month
+
+    tables = _amount_tables(R=8, T=40)
+    bk = tables["bookings"]
+    r6 = bk["rep_id"] == "r6"  # a rep with multiplicative seasonality: amplitude grows with the level
+    t = np.arange(r6.sum())
+    bk.loc[r6, "amount"] = np.exp(0.03 * t) * (1 + 0.6 * np.sin(2 * np.pi * t / 12)) * 100
+    panel = monthly_panel(tables)
+    memo: dict = {}
+    none, log = (rep_month.fit_component(f"dlm:{tr}", panel, memo) for tr in ("none", "log"))
+    mixed = rep_month.fit_component("dlm:rep", panel, memo)
+    ev_n, ev_l = np.asarray(none.info["log_evidence_rep"]), np.asarray(log.info["log_evidence_rep"])
+    pick = log.prep.log & (ev_l > ev_n)
+    assert pick.any() and (~pick).any()
+    np.testing.assert_array_equal(mixed.prep.log, pick)
+    assert not mixed.prep.log[~log.prep.log].any()  # the rep with a negative month stays additive
+    for r in range(len(pick)):
+        src = log if pick[r] else none
+        np.testing.assert_array_equal(mixed.U_rep[r], src.U_rep[r])
+        np.testing.assert_array_equal(mixed.prep.z[r], src.prep.z[r])
+    # with the parameters at their mode, each rep's draws are those of its own fit
+    ll = dlm.filter_loglik(mixed.prep, mixed.U_rep)
+    np.testing.assert_allclose(ll, np.where(pick, dlm.filter_loglik(log.prep, log.U_rep),
+                                            dlm.filter_loglik(none.prep, none.U_rep)), rtol=1e-12)
+    assert rep_month.fit_component("dlm:rep", panel, memo) is mixed  # reused, not refitted
+    m = BookingsForecast({"model": "dlm"})
+    m._fit_dlm("dlm:rep", panel, memo)
+    m.weights = {"dlm:rep": 1.0}
+    fc = m.forecast("2025-05", 6, n_draws=64, seed=2)
+    m.save(tmp_path / "fit")
+    again = BookingsForecast.load(tmp_path / "fit")
+    np.testing.assert_array_equal(again.dlm["dlm:rep"].prep.z, mixed.prep.z)
+    np.testing.assert_array_equal(fc["bookings"].values, again.forecast("2025-05", 6, n_draws=64, seed=2)["bookings"].values)
+    with pytest.raises(ValueError, match="log_evidence_rep"):
+        dlm_scale.combine_scales(dlm.fit_dlm(*_panel_arrays(R=3, T=30), local=False), log)

@@ -26,10 +26,11 @@ Bayesian exponential smoothing models of Smyl, Bergmeir et al. (IJF 2025) and Or
 DLT/LGT; the one-step predictive is Student-t (heavy-tailed early in a rep's history),
 heteroscedastic across reps.
 
-Every rep takes the trend or the no-trend
-form (``q_trend = kappa_trend = 0``), whichever has the higher Laplace evidence (the rep's
-marginal likelihood over its own parameters) -- the Bayesian counterpart of ETS choosing its
-trend form by AICc.
+Every rep takes one of three trend forms -- damped (``phi`` its own parameter in (0.8, 1)),
+linear (``phi = 1`` exactly: Holt's linear trend) or none (``q_trend = kappa_trend = 0``) --
+whichever has the highest Laplace evidence (the rep's marginal likelihood over its own
+parameters): the Bayesian counterpart of ETS choosing among N, A and Ad trends by AICc
+(Gardner & McKenzie 1985; Hyndman, Koehler, Ord & Snyder 2008, ch. 2 and 7).
 
 ``theta`` is fitted by its posterior mode (sum of the reps' exact log marginal likelihoods
 plus weakly-informative priors on the transformed parameters, L-BFGS) and its uncertainty
@@ -63,6 +64,8 @@ LOCAL = (0, 1, 2, 3, 4, 7, 8)
 TAU_LOCAL = np.array([2.0, 2.0, 3.0, 2.0, 6.0, 1.0, 3.0])
 #: log of q_trend and kappa_trend in the no-trend form (trend fixed at 0)
 NO_TREND = np.log(1e-10)
+#: transformed ``phi`` of the linear-trend form (``phi = 1`` exactly at or above half of it)
+PHI_LINEAR_U = 50.0
 KAPPA_LEVEL = 1e4  # near-diffuse prior on the initial level and trend (V-scaled)
 KAPPA_TREND = 1e2
 NS = 11  # seasonal states (dummy seasonal, period 12)
@@ -76,7 +79,8 @@ def _theta(u: np.ndarray) -> dict[str, Any]:
         "q_level": np.exp(u[..., 0]),
         "q_trend": np.exp(u[..., 1]),
         "q_season": np.exp(u[..., 2]),
-        "phi": 0.8 + 0.2 * special.expit(u[..., 3]),  # damping in (0.8, 1)
+        # damping in (0.8, 1); exactly 1 (linear trend) in the linear form (u >= PHI_LINEAR_U / 2)
+        "phi": np.where(u[..., 3] >= PHI_LINEAR_U / 2, 1.0, 0.8 + 0.2 * special.expit(u[..., 3])),
         "kappa_season": np.exp(u[..., 4]),
         "n0": np.exp(u[..., 5]),
         "S0": np.exp(u[..., 6]),
@@ -240,6 +244,9 @@ class DLMFit:
     U_rep: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     U_sd: np.ndarray | None = None  # (R, len(LOCAL)) per-rep Laplace sd of the local parameters
+    #: Laplace covariance of the pooled parameters of the log-scale fit, for fits that choose
+    #: each rep's scale (:mod:`spm_models.forecast.dlm_scale`): reps with ``prep.log`` use it
+    u_cov_log: np.ndarray | None = None
 
     @property
     def theta(self) -> dict[str, Any]:
@@ -252,8 +259,13 @@ class DLMFit:
         out = [self.U_rep]
         if n > 1:
             L = np.linalg.cholesky(self.u_cov + 1e-10 * np.eye(len(self.u_map)))
+            L_log = (None if self.u_cov_log is None
+                     else np.linalg.cholesky(self.u_cov_log + 1e-10 * np.eye(len(self.u_map))))
             for _ in range(n - 1):
-                U = self.U_rep + (L @ rng.standard_normal(len(self.u_map)))[None]
+                z = rng.standard_normal(len(self.u_map))
+                U = self.U_rep + (L @ z)[None]
+                if L_log is not None:  # the same standard normal draw through each fit's covariance
+                    U[self.prep.log] = self.U_rep[self.prep.log] + L_log @ z
                 if self.U_sd is not None:
                     U[:, LOCAL] += self.U_sd * rng.standard_normal(self.U_sd.shape)
                 out.append(U)
@@ -418,8 +430,10 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
     Deterministic (no random numbers): (1) the pooled hyper-parameters' posterior mode and
     Laplace covariance (:func:`_fit_pooled`); (2) with ``local``, every rep's own
     level/trend/seasonal parameters and damping, partially pooled towards (1) with prior sd
-    :data:`TAU_LOCAL` on the transformed scale, in the trend and in the no-trend form; each
-    rep keeps the form of higher Laplace evidence (ETS chooses its trend form by AICc).
+    :data:`TAU_LOCAL` on the transformed scale, in the damped-trend, the linear-trend
+    (``phi = 1``) and the no-trend form; each rep keeps the form of highest Laplace evidence
+    (ETS chooses its trend form by AICc). ``info["log_evidence_rep"] (R,)``: the chosen
+    form's evidence per rep (compares scales, :mod:`spm_models.forecast.dlm_scale`).
     """
     import time
 
@@ -450,12 +464,22 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         u_nt = u.copy()
         u_nt[1], u_nt[8] = NO_TREND, NO_TREND
         U2, sd2, info2 = _fit_local(prep, u_nt, maxiter, free=tuple(j for j in LOCAL if j not in (1, 8)))
-        nt = info2["log_evidence"] > linfo["log_evidence"]
+        # the linear-trend form: phi = 1 exactly (Holt's linear trend), not a free parameter
+        u_lin = u.copy()
+        u_lin[3] = PHI_LINEAR_U
+        U3, sd3, info3 = _fit_local(prep, u_lin, maxiter, free=tuple(j for j in LOCAL if j != 3))
+        lin = info3["log_evidence"] > linfo["log_evidence"]
+        U[lin], U_sd[lin] = U3[lin], sd3[lin]
+        ev = np.where(lin, info3["log_evidence"], linfo["log_evidence"])
+        nt = info2["log_evidence"] > ev
         U[nt], U_sd[nt] = U2[nt], sd2[nt]
+        info["log_evidence_rep"] = np.where(nt, info2["log_evidence"], ev).tolist()
         info.update({k: v for k, v in linfo.items() if k != "log_evidence"})
-        info["local_converged"] = bool(linfo["local_converged"] and info2["local_converged"])
-        info["local_unconverged_reps"] += info2["local_unconverged_reps"]
+        info["local_converged"] = bool(linfo["local_converged"] and info2["local_converged"]
+                                      and info3["local_converged"])
+        info["local_unconverged_reps"] += info2["local_unconverged_reps"] + info3["local_unconverged_reps"]
         info["n_reps_no_trend"] = int(nt.sum())
+        info["n_reps_linear_trend"] = int((lin & ~nt).sum())
     info["rho"] = common_correlation(prep, U)
     info["seconds"] = round(time.perf_counter() - t0, 3)
     return DLMFit(prep, u, cov, U, info, U_sd)

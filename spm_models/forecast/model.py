@@ -122,6 +122,7 @@ class BookingsForecast:
         reuse = method == "nuts" and sampler in (None, "nutpie") and _fit.nutpie_available()
         compiled: dict[str, Any] = {}
         how: dict[str, str] = {}
+        memo: dict[Any, Any] = {}  # rep-month fits by (component, months): dlm:rep reuses dlm:none/log
 
         def deals_compiled():
             if not compiled:
@@ -139,7 +140,7 @@ class BookingsForecast:
                 sub._fit_deals(train, method="fast", draws=max(n, 300), seed=sd)
                 how[name] = "ADVI (mean-field)"
             else:
-                sub._fit_dlm(name, train)
+                sub._fit_dlm(name, train, memo)
             sub.weights = {name: 1.0}
             ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)["bookings"]
             return np.asarray(ds.transpose("rep", "period", "draw").values, float)
@@ -160,7 +161,7 @@ class BookingsForecast:
                 info["components"]["deals"] = self.fit_info
                 diag = dict(self.diagnostics)
             else:
-                self._fit_dlm(name, panel)
+                self._fit_dlm(name, panel, memo)
                 info["components"][name] = self.dlm[name].info
         info["method"] = method if "deals" in self.weights else "map-laplace"
         info["sampler"] = (info["components"]["deals"].get("sampler", method)
@@ -184,14 +185,12 @@ class BookingsForecast:
         self.diagnostics = diag
         return self
 
-    def _fit_dlm(self, name: str, panel: xr.Dataset) -> None:
-        from spm_models.forecast import dlm, rep_month
-
+    def _fit_dlm(self, name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = None) -> None:
         self.panel = panel
         self._design = _design(panel)
-        fam, tr = name.split(":")
-        self.dlm[name] = dlm.fit_dlm(np.asarray(panel["amount"].values, float), np.asarray(panel["active"].values, bool),
-                                     rep_month.panel_month_index(panel), transform=tr, family=fam)
+        from spm_models.forecast.rep_month import fit_component
+
+        self.dlm[name] = fit_component(name, panel, memo)
 
     def _fit_deals(self, panel, method="nuts", draws=_fit.DEFAULT_DRAWS, tune=_fit.DEFAULT_TUNE,
                    chains=_fit.DEFAULT_CHAINS, seed=0, sampler=None, progressbar=False, prebuilt=None, **kwargs) -> None:

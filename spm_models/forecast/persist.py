@@ -36,6 +36,7 @@ def save(m: Any, path: str | Path) -> Path:
             "selection": m.selection,
             "dlm": {k: {"u_map": f.u_map.tolist(), "u_cov": f.u_cov.tolist(), "U_rep": f.U_rep.tolist(),
                          "U_sd": None if f.U_sd is None else f.U_sd.tolist(),
+                         "u_cov_log": None if f.u_cov_log is None else f.u_cov_log.tolist(),
                          "info": f.info}
                     for k, f in m.dlm.items()},
             "format": 2,
@@ -60,15 +61,19 @@ def load(cls: Any, path: str | Path) -> Any:
     m.weights = meta.get("weights") or ({"deals": 1.0} if m.idata is not None else {})
     m.selection = meta.get("selection", {})
     if meta.get("dlm"):
-        from spm_models.forecast import dlm, rep_month
+        from spm_models.forecast import dlm, dlm_scale, rep_month
 
         month = rep_month.panel_month_index(m.panel)
         for k, v in meta["dlm"].items():
-            prep = dlm.prepare(np.asarray(m.panel["amount"].values, float),
-                               np.asarray(m.panel["active"].values, bool), month, k.split(":")[1])
+            y, act = np.asarray(m.panel["amount"].values, float), np.asarray(m.panel["active"].values, bool)
+            if k.split(":")[1] == "rep":  # each rep on its chosen scale
+                prep = dlm_scale.prepare_mixed(y, act, month, np.asarray(v["info"]["log_reps"], bool))
+            else:
+                prep = dlm.prepare(y, act, month, k.split(":")[1])
             m.dlm[k] = dlm.DLMFit(prep, np.asarray(v["u_map"]), np.asarray(v["u_cov"]),
                                   np.asarray(v["U_rep"]), v["info"],
-                                  None if v.get("U_sd") is None else np.asarray(v["U_sd"]))
+                                  None if v.get("U_sd") is None else np.asarray(v["U_sd"]),
+                                  None if v.get("u_cov_log") is None else np.asarray(v["u_cov_log"]))
     m.diagnostics = meta.get("diagnostics", {})
     m.fit_info = meta.get("fit_info", {})
     m._design = design(m.panel)

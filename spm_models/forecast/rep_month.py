@@ -64,18 +64,46 @@ def log_applicable(panel: xr.Dataset, min_share: float = 0.5) -> bool:
 
 
 def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
-    """Candidate components for ``model`` (``auto``/``deals``/``dlm``) and ``dlm_transform``."""
+    """Candidate components for ``model`` (``auto``/``deals``/``dlm``) and ``dlm_transform``
+    (``auto`` adds ``fam:rep``, each rep on the scale of higher evidence, when the log scale
+    applies)."""
     dlm = []
     for fam in FAMILIES:
         if transform in ("auto", "none"):
             dlm.append(f"{fam}:none")
         if transform in ("auto", "log") and (transform == "log" or log_applicable(panel)):
             dlm.append(f"{fam}:log")
+    if transform == "auto" and log_applicable(panel):
+        dlm += [f"{fam}:rep" for fam in FAMILIES]
     if model == "dlm":
         return dlm
     if model == "deals":
         return ["deals"]
     return dlm + (["deals"] if is_deal_level(panel) else [])
+
+
+def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = None):
+    """The fitted rep-month component ``name`` (``family:transform``, transform ``none``,
+    ``log`` or ``rep``) of ``panel`` (:func:`spm_models.forecast.dlm.fit_dlm`; ``rep``:
+    :func:`spm_models.forecast.dlm_scale.combine_scales` of the ``none`` and ``log`` fits).
+    ``memo`` (optional dict) keeps fits by component and months, so that ``rep`` reuses the
+    two single-scale fits of the same panel."""
+    from spm_models.forecast import dlm, dlm_scale
+
+    periods = panel["period"].values
+    key = (name, str(periods[0]), str(periods[-1]), panel.sizes["rep"])
+    if memo is not None and key in memo:
+        return memo[key]
+    fam, tr = name.split(":")
+    if tr == "rep":
+        fit = dlm_scale.combine_scales(fit_component(f"{fam}:none", panel, memo),
+                                       fit_component(f"{fam}:log", panel, memo))
+    else:
+        fit = dlm.fit_dlm(np.asarray(panel["amount"].values, float), np.asarray(panel["active"].values, bool),
+                          panel_month_index(panel), transform=tr, family=fam)
+    if memo is not None:
+        memo[key] = fit
+    return fit
 
 
 def new_rep_draws(panel: xr.Dataset, tenure: np.ndarray, n_draws: int,
