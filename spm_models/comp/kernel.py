@@ -247,16 +247,12 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                             qs += quotas[i, j0 + jj, m, u]
                         qsum[jj] = qs
                 lw = L / 12.0
-                if has_adv:
-                    for jj in range(nb):
-                        u = tib[jj] * weight * lw if ti_basis else qsum[jj]
-                        unit[jj] = u
-                        c[jj] = 0.0
-                        eat[jj] = u * f_a1 if at_target_on else 0.0
-                else:
-                    for jj in range(nb):
-                        unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
-                        c[jj] = 0.0
+                for jj in range(nb):
+                    uv = tib[jj] * weight * lw if ti_basis else qsum[jj]
+                    unit[jj] = uv
+                    c[jj] = 0.0
+                    if has_adv:
+                        eat[jj] = uv * f_a1 if at_target_on else 0.0
                 if m_bonus:
                     for jj in range(nb):
                         amax[jj] = -math.inf
@@ -333,16 +329,15 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     cv = _col(credits, i, j0, j1, m, t, buf)
                     xa = _col(credits, i, j0, j1, m, pend0, buf2) if n_pend > 0 else cv
                     xb = _col(credits, i, j0, j1, m, pend1, buf3) if n_pend > 1 else cv
-                    if m_bonus or not evaluate:
-                        if n_pend == 0:
-                            for jj in range(nb):
-                                c[jj] += cv[jj]
-                        elif n_pend == 1:
-                            for jj in range(nb):
-                                c[jj] = (c[jj] + xa[jj]) + cv[jj]
-                        else:
-                            for jj in range(nb):
-                                c[jj] = ((c[jj] + xa[jj]) + xb[jj]) + cv[jj]
+                    add = evaluate and not m_bonus  # (else the credits are added here)
+                    if not add:
+                        for jj in range(nb):
+                            x = c[jj]
+                            if n_pend > 0:
+                                x = x + xa[jj]
+                            if n_pend > 1:
+                                x = x + xb[jj]
+                            c[jj] = x + cv[jj]
                         n_pend = 0
                         if m_bonus:
                             for jj in range(nb):
@@ -351,43 +346,27 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                                 amax[jj] = a if a > amax[jj] else amax[jj]
                         if not evaluate:
                             continue
-                        # attainment and earnings of the current quota period as of t
-                        if pay_end:  # (with the attainment output of the payout period)
-                            at_v = att[i, m, k, j0:j1]
-                            for jj in range(nb):
-                                qs = qsum[jj]
-                                valid = qs > 0.0
-                                a = c[jj] / qs if valid else 0.0
-                                al[jj] = a if a < limit else limit
-                                ok[jj] = valid and a >= threshold
-                                at_v[jj] = a if valid else np.nan
-                        else:
-                            for jj in range(nb):
-                                qs = qsum[jj]
-                                valid = qs > 0.0
-                                a = c[jj] / qs if valid else 0.0
-                                al[jj] = a if a < limit else limit
-                                ok[jj] = valid and a >= threshold
-                    else:
-                        # credits to t (pending months first, in month order), attainment
-                        # and its limit, in one pass
-                        at_v = att[i, m, k, j0:j1]
-                        for jj in range(nb):
-                            x = c[jj]
+                    # credits to t (pending months first, in month order) unless added
+                    # above, attainment and its limit, in one pass (with the attainment
+                    # output of the payout period at its end)
+                    at_v = att[i, m, k, j0:j1]
+                    for jj in range(nb):
+                        x = c[jj]
+                        if add:
                             if n_pend > 0:
                                 x = x + xa[jj]
                             if n_pend > 1:
                                 x = x + xb[jj]
                             x = x + cv[jj]
                             c[jj] = x
-                            qs = qsum[jj]
-                            valid = qs > 0.0
-                            a = x / qs if valid else 0.0
-                            al[jj] = a if a < limit else limit
-                            ok[jj] = valid and a >= threshold
-                            if pay_end:
-                                at_v[jj] = a if valid else np.nan
-                        n_pend = 0
+                        qs = qsum[jj]
+                        valid = qs > 0.0
+                        a = x / qs if valid else 0.0
+                        al[jj] = a if a < limit else limit
+                        ok[jj] = valid and a >= threshold
+                        if pay_end:
+                            at_v[jj] = a if valid else np.nan
+                    n_pend = 0
                     _factors(al, f, kk, nb, theta, po, n_pts, kind)
                     # earnings as of t (× the modifiers; ``mod`` is 1 without any: e × 1 = e)
                     if q_end:
@@ -414,18 +393,13 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                     else:  # (a payout period end inside the quota period)
                         cap_frac = adv * ((first + 1) / L)
                         et_v = etd[i, k, j0:j1]
-                        if has_adv:
-                            for jj in range(nb):
-                                e = (unit[jj] * f[jj] if ok[jj] else 0.0) * mod[jj]
+                        for jj in range(nb):
+                            e = (unit[jj] * f[jj] if ok[jj] else 0.0) * mod[jj]
+                            if has_adv:
                                 cap_e = cap_frac * eat[jj]
                                 e = cap_e if e > cap_e else e
-                                total = prior[jj] + e
-                                et_v[jj] += total if total < cap_pay else cap_pay
-                        else:
-                            for jj in range(nb):
-                                e = (unit[jj] * f[jj] if ok[jj] else 0.0) * mod[jj]
-                                total = prior[jj] + e
-                                et_v[jj] += total if total < cap_pay else cap_pay
+                            total = prior[jj] + e
+                            et_v[jj] += total if total < cap_pay else cap_pay
                     if q_end:
                         # the year's earnings by tier (per-tier terms of the marginal sum)
                         if kind == KIND_MARGINAL:
