@@ -248,11 +248,11 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                         qsum[jj] = qs
                 lw = L / 12.0
                 for jj in range(nb):
-                    unit[jj] = tib[jj] * weight * lw if ti_basis else qsum[jj]
+                    uv = tib[jj] * weight * lw if ti_basis else qsum[jj]
+                    unit[jj] = uv
                     c[jj] = 0.0
-                if has_adv:
-                    for jj in range(nb):
-                        eat[jj] = unit[jj] * f_a1 if at_target_on else 0.0
+                    if has_adv:
+                        eat[jj] = uv * f_a1 if at_target_on else 0.0
                 if m_bonus:
                     for jj in range(nb):
                         amax[jj] = -math.inf
@@ -273,130 +273,132 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                             pend1 = t
                         n_pend += 1
                         continue
-                    cv = _col(credits, i, j0, j1, m, t, buf)
-                    if n_pend == 0:
-                        for jj in range(nb):
-                            c[jj] += cv[jj]
-                    elif n_pend == 1:
-                        xa = _col(credits, i, j0, j1, m, pend0, buf2)
-                        for jj in range(nb):
-                            c[jj] = (c[jj] + xa[jj]) + cv[jj]
-                    else:
-                        xa = _col(credits, i, j0, j1, m, pend0, buf2)
-                        xb = _col(credits, i, j0, j1, m, pend1, buf3)
-                        for jj in range(nb):
-                            c[jj] = ((c[jj] + xa[jj]) + xb[jj]) + cv[jj]
-                    n_pend = 0
-                    if m_bonus:
-                        for jj in range(nb):
-                            qs = qsum[jj]
-                            a = c[jj] / qs if qs > 0.0 else -math.inf
-                            amax[jj] = a if a > amax[jj] else amax[jj]
-                    if not (q_end or pay_end):
-                        continue
-                    # modifiers: product of the step factors of the modifier measures'
-                    # attainment as of t (``mod`` stays 1 for a measure without any)
-                    for jm in range(mod0, mod0 + n_mod):
-                        jb = mod_base + MODIFIER_FIELDS * jm
-                        mm = layout[jb]
-                        tgt = mod if jm == mod0 else fm  # (first factor: 1 × x = x)
-                        toff = layout[jb + 2]
-                        trows = layout[jb + 1]
-                        # the quota of the period (``qm`` when constant along j), and the
-                        # credits to t three months a pass (``ev``), sums in month order;
-                        # the last pass divides and applies the table's first point
-                        qm = 0.0
-                        for u in range(q0, q0 + L):
-                            if q_const:
-                                qm += quotas[i, j0, mm, u]
-                            else:
+                    evaluate = q_end or pay_end
+                    if evaluate:
+                        # modifiers: product of the step factors of the modifier measures'
+                        # attainment as of t (``mod`` stays 1 for a measure without any);
+                        # before this measure's credits (they share the column buffers)
+                        for jm in range(mod0, mod0 + n_mod):
+                            jb = mod_base + MODIFIER_FIELDS * jm
+                            mm = layout[jb]
+                            tgt = mod if jm == mod0 else fm  # (first factor: 1 × x = x)
+                            toff = layout[jb + 2]
+                            trows = layout[jb + 1]
+                            # the quota of the period (``qm`` when constant along j), and the
+                            # credits to t three months a pass (``ev``), sums in month order;
+                            # the last pass divides and applies the table's first point
+                            qm = 0.0
+                            for u in range(q0, q0 + L):
+                                if q_const:
+                                    qm += quotas[i, j0, mm, u]
+                                else:
+                                    for jj in range(nb):
+                                        qp = 0.0 if u == q0 else qmv[jj]
+                                        qmv[jj] = qp + quotas[i, j0 + jj, mm, u]
+                            u = q0
+                            started = False
+                            while t - u + 1 > 3:
+                                xa = _col(credits, i, j0, j1, mm, u, buf)
+                                xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
+                                xc = _col(credits, i, j0, j1, mm, u + 2, buf3)
                                 for jj in range(nb):
-                                    qp = 0.0 if u == q0 else qmv[jj]
-                                    qmv[jj] = qp + quotas[i, j0 + jj, mm, u]
-                        u = q0
-                        started = False
-                        while t - u + 1 > 3:
+                                    x = ev[jj] if started else 0.0
+                                    ev[jj] = ((x + xa[jj]) + xb[jj]) + xc[jj]
+                                started = True
+                                u += 3
+                            rem = t - u + 1
                             xa = _col(credits, i, j0, j1, mm, u, buf)
-                            xb = _col(credits, i, j0, j1, mm, u + 1, buf2)
-                            xc = _col(credits, i, j0, j1, mm, u + 2, buf3)
+                            xb = _col(credits, i, j0, j1, mm, u + 1, buf2) if rem > 1 else xa
+                            xc = _col(credits, i, j0, j1, mm, u + 2, buf3) if rem > 2 else xa
+                            s0 = theta[toff] - TOL
+                            y0 = theta[toff + trows]
                             for jj in range(nb):
-                                x = ev[jj] if started else 0.0
-                                ev[jj] = ((x + xa[jj]) + xb[jj]) + xc[jj]
-                            started = True
-                            u += 3
-                        rem = t - u + 1
-                        xa = _col(credits, i, j0, j1, mm, u, buf)
-                        xb = _col(credits, i, j0, j1, mm, u + 1, buf2) if rem > 1 else xa
-                        xc = _col(credits, i, j0, j1, mm, u + 2, buf3) if rem > 2 else xa
-                        s0 = theta[toff] - TOL
-                        y0 = theta[toff + trows]
+                                x = (ev[jj] if started else 0.0) + xa[jj]
+                                if rem > 1:
+                                    x = x + xb[jj]
+                                if rem > 2:
+                                    x = x + xc[jj]
+                                qv = qm if q_const else qmv[jj]
+                                a = x / qv if qv > 0.0 else 0.0
+                                f[jj] = a
+                                tgt[jj] = 0.0 if a < s0 else y0
+                            _step_table(f, tgt, nb, theta, toff, trows, 1)
+                            if jm != mod0:
+                                for jj in range(nb):
+                                    mod[jj] *= fm[jj]
+                    cv = _col(credits, i, j0, j1, m, t, buf)
+                    xa = _col(credits, i, j0, j1, m, pend0, buf2) if n_pend > 0 else cv
+                    xb = _col(credits, i, j0, j1, m, pend1, buf3) if n_pend > 1 else cv
+                    add = evaluate and not m_bonus  # (else the credits are added here)
+                    if not add:
                         for jj in range(nb):
-                            x = (ev[jj] if started else 0.0) + xa[jj]
-                            if rem > 1:
+                            x = c[jj]
+                            if n_pend > 0:
+                                x = x + xa[jj]
+                            if n_pend > 1:
                                 x = x + xb[jj]
-                            if rem > 2:
-                                x = x + xc[jj]
-                            qv = qm if q_const else qmv[jj]
-                            a = x / qv if qv > 0.0 else 0.0
-                            f[jj] = a
-                            tgt[jj] = 0.0 if a < s0 else y0
-                        _step_table(f, tgt, nb, theta, toff, trows, 1)
-                        if jm != mod0:
+                            c[jj] = x + cv[jj]
+                        n_pend = 0
+                        if m_bonus:
                             for jj in range(nb):
-                                mod[jj] *= fm[jj]
-                    # attainment and earnings of the current quota period as of t
-                    if pay_end:  # (with the attainment output of the payout period)
-                        at_v = att[i, m, k, j0:j1]
-                        for jj in range(nb):
-                            qs = qsum[jj]
-                            valid = qs > 0.0
-                            a = c[jj] / qs if valid else 0.0
-                            al[jj] = a if a < limit else limit
-                            ok[jj] = valid and a >= threshold
-                            at_v[jj] = a if valid else np.nan
-                    else:
-                        for jj in range(nb):
-                            qs = qsum[jj]
-                            valid = qs > 0.0
-                            a = c[jj] / qs if valid else 0.0
-                            al[jj] = a if a < limit else limit
-                            ok[jj] = valid and a >= threshold
-                    _factors(al, f, kk, nb, theta, po, n_pts, kind)
-                    cap_frac = adv * ((first + 1) / L)
-                    # earnings as of t (× the modifiers; without any, the × 1 is left out)
-                    if n_mod == 0:
-                        for jj in range(nb):
-                            ev[jj] = unit[jj] * f[jj] if ok[jj] else 0.0
-                    else:
-                        for jj in range(nb):
-                            e = unit[jj] * f[jj] if ok[jj] else 0.0
-                            ev[jj] = e * mod[jj]
-                    # ETD: the periods ended (``prior``) + this one, capped, in one pass
-                    if q_end:
-                        for jj in range(nb):
-                            cr_v[jj] += c[jj]
+                                qs = qsum[jj]
+                                a = c[jj] / qs if qs > 0.0 else -math.inf
+                                amax[jj] = a if a > amax[jj] else amax[jj]
+                        if not evaluate:
+                            continue
+                    # credits to t (pending months first, in month order) unless added
+                    # above, attainment and its limit, in one pass (with the attainment
+                    # output of the payout period at its end)
+                    at_v = att[i, m, k, j0:j1]
+                    for jj in range(nb):
+                        x = c[jj]
+                        if add:
+                            if n_pend > 0:
+                                x = x + xa[jj]
+                            if n_pend > 1:
+                                x = x + xb[jj]
+                            x = x + cv[jj]
+                            c[jj] = x
+                        qs = qsum[jj]
+                        valid = qs > 0.0
+                        a = x / qs if valid else 0.0
+                        al[jj] = a if a < limit else limit
+                        ok[jj] = valid and a >= threshold
                         if pay_end:
-                            et_v = etd[i, k, j0:j1]
+                            at_v[jj] = a if valid else np.nan
+                    n_pend = 0
+                    _factors(al, f, kk, nb, theta, po, n_pts, kind)
+                    # earnings as of t (× the modifiers; ``mod`` is 1 without any: e × 1 = e)
+                    if q_end:
+                        # ETD: the periods ended (``prior``) + this one, capped; the year's
+                        # credits and the accelerator share, in one pass
+                        et_v = etd[i, k, j0:j1]
+                        if pay_end:
                             for jj in range(nb):
-                                total = prior[jj] + ev[jj]
+                                e = (unit[jj] * f[jj] if ok[jj] else 0.0) * mod[jj]
+                                ev[jj] = e
+                                total = prior[jj] + e
                                 prior[jj] = total
                                 et_v[jj] += total if total < cap_pay else cap_pay
                         else:
                             for jj in range(nb):
-                                prior[jj] += ev[jj]
+                                e = (unit[jj] * f[jj] if ok[jj] else 0.0) * mod[jj]
+                                ev[jj] = e
+                                prior[jj] += e
                         for jj in range(nb):
+                            cr_v[jj] += c[jj]
                             x = ac_v[jj]
                             y = x + (ev[jj] - unit[jj] * f_one * mod[jj])
                             ac_v[jj] = y if (ok[jj] and al[jj] > 1.0) else x
                     else:  # (a payout period end inside the quota period)
-                        if has_adv:
-                            for jj in range(nb):
-                                cap_e = cap_frac * eat[jj]
-                                e = ev[jj]
-                                ev[jj] = cap_e if e > cap_e else e
+                        cap_frac = adv * ((first + 1) / L)
                         et_v = etd[i, k, j0:j1]
                         for jj in range(nb):
-                            total = prior[jj] + ev[jj]
+                            e = (unit[jj] * f[jj] if ok[jj] else 0.0) * mod[jj]
+                            if has_adv:
+                                cap_e = cap_frac * eat[jj]
+                                e = cap_e if e > cap_e else e
+                            total = prior[jj] + e
                             et_v[jj] += total if total < cap_pay else cap_pay
                     if q_end:
                         # the year's earnings by tier (per-tier terms of the marginal sum)
