@@ -240,7 +240,7 @@ def read_yaml(path: str | Path, kind: str, duplicates: list[str] | None = None) 
     try:
         found: list[str] | None = None if duplicates is None else []
         out = loads(text, found)
-        if found:
+        if found and duplicates is not None:
             duplicates.extend(f"{path}, {line}" for line in found)
         return out
     except yaml.YAMLError as exc:

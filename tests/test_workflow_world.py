@@ -151,8 +151,8 @@ def test_forecast_attrition_is_refused(org):
     from spm_models.errors import InputError
 
     with pytest.raises(InputError, match="attrition"):
-        _run(org, "double_leave", forecast={"method": "fast", "n_steps": 1500, "fit_draws": 100,
-                                            "attrition": True})
+        _run(org, "double_leave", capacity=BASE_CAP,  # (its hire_plan names AE_new_hire)
+             forecast={"method": "fast", "n_steps": 1500, "fit_draws": 100, "attrition": True})
 
 
 def _territory_with_reps(res) -> str:

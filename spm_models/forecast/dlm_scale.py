@@ -21,9 +21,11 @@ from spm_models.forecast.dlm import DLMFit, Prepared, common_correlation, prepar
 def mixed_prep(none: Prepared, log: Prepared, pick: np.ndarray) -> Prepared:
     """A :class:`Prepared` whose rows ``pick (R,)`` (bool) are those of the log-scale ``log`` and
     the others those of ``none`` (standardised data, scale flags and prior state means)."""
+    if log.m0 is None or none.m0 is None:
+        raise ValueError("mixed_prep: both fits must be prepared (m0 set by dlm.prepare)")
     pick = np.asarray(pick, bool) & log.log
     z = np.where(pick[:, None], log.z, none.z)
-    m0 = np.where(pick[:, None], log.m0, none.m0)
+    m0: np.ndarray = np.where(pick[:, None], log.m0, none.m0)
     return Prepared(z, none.active, none.start, none.nobs, none.month, none.scale, pick.copy(),
                     none.pattern, m0)
 

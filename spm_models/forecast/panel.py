@@ -133,8 +133,9 @@ def monthly_panel(
         dup = reps["rep_id"].duplicated()
         if dup.any():
             pos = np.flatnonzero(dup.to_numpy())
+            ids = reps["rep_id"]
             raise InputError(row_problems("reps", "rep_id", pos + 1,
-                                          lambda k: f"duplicate {reps['rep_id'].iloc[pos[k]]!r}",
+                                          lambda k: f"duplicate {ids.iloc[pos[k]]!r}",
                                           "duplicate rep_id"))
         unknown = ~bk["rep_id"].isin(reps["rep_id"])
         if unknown.any():
