@@ -67,16 +67,12 @@ class SupportRole:
 
 
 def employed_at(reps: pd.DataFrame, month: str) -> pd.Series:
-    """Boolean per row of ``reps``: employed on the first day of ``month`` (``YYYY-MM``):
-    hired on or before it (or no ``hire_date``) and not terminated before it."""
+    """Boolean per row of ``reps``: employed on the first day of ``month`` (``YYYY-MM``)
+    (:func:`spm_models.comp.team.employed` over that one day)."""
+    from spm_models.comp.team import employed
+
     day = pd.Period(str(month), freq="M").to_timestamp()
-    ok = pd.Series(True, index=reps.index)
-    if "hire_date" in reps:
-        ok &= pd.to_datetime(reps["hire_date"], errors="coerce").fillna(day) <= day
-    if "term_date" in reps:
-        term = pd.to_datetime(reps["term_date"], errors="coerce")
-        ok &= term.isna() | (term >= day)
-    return ok
+    return employed(reps, day, day)
 
 
 def span_defaults(reps: pd.DataFrame | None, month: str, carrier_role: str = "AE") -> dict[str, float]:
