@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_scenario import tiny_scenario
 
 from spm_models.cli import main
 from spm_models.distribution import adjustments
@@ -144,16 +145,9 @@ def test_large_size_with_confirmation_and_the_bound(tmp_path: Path) -> None:
 @pytest.fixture()
 def csv_scenario(tmp_path: Path) -> Path:
     """A scenario on a tiny CSV data folder: reps R1 (T1), R2 (T2); account territory T3."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "reps.csv").write_text("rep_id,region,territory_id,hire_date\n"
-                                   "R1,West,T1,2024-01-01\nR2,East,T2,2024-01-01\n")
-    (data / "bookings.csv").write_text("rep_id,date,amount\nR1,2026-01-05,100\nR2,2026-02-05,50\n")
-    (data / "accounts.csv").write_text("account_id,zip,potential,territory_id\n"
-                                       "A1,10001,5,T1\nA2,10002,5,T3\n")
-    scen = tmp_path / "s.yaml"
-    scen.write_text("name: tiny\ndata: data\nhorizon: {start: 2027-04, months: 6}\n")
-    return scen
+    return tiny_scenario(tmp_path, "R1,2026-01-05,100\nR2,2026-02-05,50\n", 6,
+                         accounts="account_id,zip,potential,territory_id\n"
+                                  "A1,10001,5,T1\nA2,10002,5,T3\n")
 
 
 def test_scenario_targets_read_the_data(csv_scenario: Path) -> None:

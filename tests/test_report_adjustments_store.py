@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from tiny_scenario import tiny_scenario
 
 from spm_models.cli import main
 from spm_models.distribution.adjustments import propose, review
@@ -20,14 +21,7 @@ from spm_models.workflow import adjust_step
 
 @pytest.fixture()
 def scenario(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "reps.csv").write_text("rep_id,region,territory_id,hire_date\n"
-                                   "R1,West,T1,2024-01-01\nR2,East,T2,2024-01-01\n")
-    (data / "bookings.csv").write_text("rep_id,date,amount\nR1,2026-01-05,100\n")
-    path = tmp_path / "s.yaml"
-    path.write_text("name: tiny\ndata: data\nhorizon: {start: 2027-04, months: 3}\n")
-    return path
+    return tiny_scenario(tmp_path, "R1,2026-01-05,100\n", 3)
 
 
 def _report_inputs(monkeypatch, capsys, argv: list[str]) -> list[xr.DataArray]:
