@@ -325,10 +325,11 @@ def _warn_unclawed(b: pd.DataFrame, rules: list[CreditRule], keeps: list[np.ndar
     nobody = ~np.logical_or.reduce(keeps)
     if not nobody.any():
         return
-    amount = pd.to_numeric(b["amount"].where(nobody), errors="coerce").to_numpy(dtype=float)
-    neg = nobody & (amount < 0)
+    idx = np.flatnonzero(nobody)  # parse only the rows no measure credits
+    amount = pd.to_numeric(b["amount"].iloc[idx], errors="coerce").to_numpy(dtype=float)
+    neg = amount < 0
     if neg.any():
-        at = ", ".join(str(r) for r in rows[neg][:5]) + (" ..." if neg.sum() > 5 else "")
+        at = ", ".join(str(r) for r in rows[idx[neg]][:5]) + (" ..." if neg.sum() > 5 else "")
         cols = sorted({c for r in rules for c, _ in r.where})
         warnings.warn(f"{names.bookings}, row{'s' if neg.sum() > 1 else ''} {at}, field 'amount': "
                       f"{int(neg.sum())} cancellation(s) (negative amounts, total "
