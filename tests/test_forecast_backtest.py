@@ -364,6 +364,11 @@ def test_cli_real_model_fast_fit(tmp_path):
         assert 0 <= m["model"][level]["coverage_95"] <= 1 and m["model"][level]["crps"] > 0
     p = pd.read_csv(pred, dtype={"rep_id": str, "period": str})
     assert list(p.columns) == PRED_COLUMNS and len(p) == (3 + 1) * 4
+    # provenance: the method asked for and the one that produced the forecast
+    settings = m["metadata"]["settings"]
+    assert settings["method"] == "fast"
+    assert settings["method_used"] == m["metadata"]["diagnostics"]["method"]
+    assert settings["method_used"] in ("map-laplace", "fast")
 
 
 # ------------------------------------------------------------------------------ standardising

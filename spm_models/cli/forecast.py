@@ -108,6 +108,9 @@ def backtest(
         settings=settings, ets_model=ets_model, headcount=headcount, last_month=last_month,
     )
     result.metrics["metadata"]["diagnostics"] = diagnostics
+    # ``method`` is what was asked for; the rep-month models are fitted by MAP-Laplace whatever
+    # was asked, so the provenance also says which method produced the forecast
+    result.metrics["metadata"]["settings"]["method_used"] = diagnostics.get("method", method)
     result.metrics["metadata"]["model_selection"] = diagnostics.get("model_selection")
     write_outputs(result, out, predictions)
     if scores is not None:
