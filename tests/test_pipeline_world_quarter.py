@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from spm_models.reporting.pipeline_sections import quarter_note, two_figures_sentence
+from spm_models.reporting.pipeline_sections import outlook_note, quarter_note, two_figures_sentence
 from spm_models.workflow.pipeline_step import world_quarter
 
 PERIODS = [f"2027-{m:02d}" for m in range(1, 13)]
@@ -41,3 +41,12 @@ def test_one_sentence_names_both_figures_and_why():
     assert "leavers and hires" in text and "not paired" in text and "2027-01-01" in text
     assert "9.0M" in quarter_note(summary).data
     assert two_figures_sentence({"pipeline": BLOCK}) is None and quarter_note({}) is None
+
+
+def test_the_outlook_table_points_to_the_sentence_instead_of_repeating_it():
+    summary = {"pipeline": {**BLOCK, "world_quarter": world_quarter(BLOCK, cube(1e6), cube(1.1e6), ("hires",))}}
+    note = outlook_note(summary)
+    assert note.startswith("Company P50 9.5M, 80 % range 8.0M – 11.0M.")
+    assert "2027-Q1 figure (P50 9.0M)" in note and "under the revenue forecast" in note
+    assert two_figures_sentence(summary) not in note and "not paired" not in note
+    assert outlook_note({"pipeline": BLOCK}) == "Company P50 9.5M, 80 % range 8.0M – 11.0M."

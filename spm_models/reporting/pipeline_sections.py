@@ -95,13 +95,10 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
     if not block or not block.get("available") or quarter is None:
         why = "; ".join((block or {}).get("notes") or ["this summary has no pipeline block"])
         return sections.banner(f"Pipeline and quarter outlook not available: {why}.", "draft")
-    f = block["forecast"]
-    both = two_figures_sentence(summary)
     show(sections.table(
         outlook_frame(block), left=("",),
         caption=f"{block['quarter']} bookings as of {block['as_of']} (closed to date included)",
-        note=f"Company P50 {money(f['p50'])}, 80 % range {money(f['p10'])} – {money(f['p90'])}."
-             + (f" {both}" if both else "")))
+        note=outlook_note(summary)))
     fig = plot_quarter_fan(quarter)
     show(sections.figure(fig))
     plt.close(fig)
@@ -152,6 +149,20 @@ def two_figures_sentence(summary: dict[str, Any]) -> str | None:
             f"today's open opportunities as of {as_of} with a separate model whose draws are not "
             f"paired with the scenario's{unseen}, so it stands beside the plan year rather than "
             "inside it.")
+
+
+def outlook_note(summary: dict[str, Any]) -> str:
+    """The note under the pipeline outlook table: the company range and, when the revenue fan
+    shows the same quarter, a pointer to the sentence under the fan (:func:`quarter_note`)
+    rather than a second copy of it."""
+    block = summary["pipeline"]
+    f = block["forecast"]
+    text = f"Company P50 {money(f['p50'])}, 80 % range {money(f['p10'])} – {money(f['p90'])}."
+    wq = block.get("world_quarter")
+    if wq:
+        text += (f" The scenario's own {wq['quarter']} figure (P50 {money(wq['world']['p50'])}) is under "
+                 "the revenue forecast, with why the two differ.")
+    return text
 
 
 def quarter_note(summary: dict[str, Any]) -> Any:
