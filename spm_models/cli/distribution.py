@@ -21,7 +21,7 @@ class _DefaultWrite(TyperGroup):
 docs_app = typer.Typer(cls=_DefaultWrite, no_args_is_help=True, add_completion=False,
                        pretty_exceptions_enable=False,
                        help="Plan documents: `spm plan-docs SCENARIO.yaml --out DIR` writes one per quota-holding "
-                       "rep and index.html; `spm plan-docs accept SCENARIO.yaml --rep REP --by NAME` "
+                       "rep of the reps table (planned hires get none) and index.html; `spm plan-docs accept SCENARIO.yaml --rep REP --by NAME` "
                        "records an acceptance.")
 adjust_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                          help="Managers' adjustments to forecasts, quotas and potential, under review.")
@@ -32,11 +32,21 @@ def write(
     scenario: Path = typer.Argument(..., help="Scenario YAML."),
     out: Path = typer.Option(..., "--out", help="Folder for <rep>.html and index.html."),
 ) -> None:
-    """Write a plan document per quota-holding rep and index.html (the default command)."""
+    """Write a plan document per quota-holding rep of the reps table and index.html (the
+    default command); planned hires of the scenario's hiring plan get none."""
     from spm_models.distribution.plan_docs import plan_docs
 
-    docs = plan_docs(scenario, out)
-    typer.echo(f"wrote {len(docs)} plan documents and index.html to {out}")
+    docs, left_out = plan_docs(scenario, out)
+    typer.echo(f"wrote {_count(len(docs), 'plan document')} and index.html to {out}")
+    if left_out:
+        typer.echo(f"left out {_count(len(left_out), 'planned hire')} of the scenario's hiring "
+                   "plan: made-up reps of the scenario run, not in the reps table (no person to "
+                   "give a document to)")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 plan document``, ``2 plan documents``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @docs_app.command("accept")
