@@ -90,7 +90,7 @@ def test_wrong_payout_without_quotas_is_refused(files, tmp_path: Path, capsys) -
     assert "3000.00 (due 2,700.00 + draw top-up 300.00)" in lines[0]
     assert not out.exists()
     # the file as calc wrote it passes, and its April statement adds up
-    code, text, err = _statement(capsys, ["--payouts", str(payouts), "--plan", str(plan),
+    code, _, err = _statement(capsys, ["--payouts", str(payouts), "--plan", str(plan),
                                           "--out", str(out)])
     assert code == 0, err
     april = (out / "N1_2027-04.html").read_text()

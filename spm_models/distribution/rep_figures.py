@@ -58,7 +58,7 @@ def plan_year_earnings(cube: xr.Dataset, plans: Mapping[str, Any] | None = None,
         sub = cube.isel(rep=idx)
         res = world_payouts({key: Plan.from_dict(data, source=plan.source)}, sub["bookings"],
                             sub["quota"], sub["target_incentive"], np.full(len(idx), key),
-                            sub["active"] if "active" in sub else None, tables)
+                            sub.get("active"), tables)
         pay[idx] = res["payout"].sum("period").transpose("rep", "draw").values
     return pay
 
