@@ -107,7 +107,7 @@ def test_statement_worked_example_figures(tmp_path: Path, capsys) -> None:
     assert _statement(capsys, ["--payouts", str(payouts_p), "--plan", str(plan_p), "--credits",
                                str(credits_p), "--quotas", str(quotas_p), "--out", str(out)])[0] == 0
     q4 = (out / "R1_2027-12.html").read_text()
-    assert re.search(r"tier 2 \(100–150 %, rate 0.15\)</td>\s*<td data-value=\"90000.00\"", q4)
+    assert re.search(r"tier 2 \(100–150 %, rate 15 %\)</td>\s*<td data-value=\"90000.00\"", q4)
     assert 'id="attainment"' in q4 and 'data-value="1.500000"' in q4
 
     plan, credits, quotas, *_ = EXAMPLES["draw_recoverable"]

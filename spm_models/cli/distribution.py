@@ -98,7 +98,8 @@ def propose(
     what: str = typer.Option(..., "--what", help="forecast | quota | potential",
                              callback=_check_what),
     size: str = typer.Option(..., "--size", help="Expected relative change, e.g. -20% or -0.2."),
-    sd: str = typer.Option("0", "--sd", help="Uncertainty of the change (sd), e.g. 5%."),
+    sd: str = typer.Option("0", "--sd", help="Uncertainty of the change (sd), e.g. 5% "
+                           "(forecast and potential; a quota change has none)."),
     reason: str = typer.Option(..., "--reason"),
     by: str = typer.Option(..., "--by", help="Proposer's name."),
     from_period: str | None = typer.Option(None, "--from", help="First month affected, YYYY-MM "
@@ -169,9 +170,10 @@ def list_(scenario: Path = typer.Argument(...),
 
     adjs = load_adjustments(_store(scenario, store), _scenario_name(scenario), status)
     for a in adjs:
-        sd = f" ±{a.sd:.0%}" if a.sd else ""
+        # a quota change has no sd (refused by propose; one stored by an older version is not used)
+        sd = f" ±{a.sd * 100:g}%" if a.sd and a.what != "quota" else ""
         review = f" by {a.reviewed_by}" + (f": {a.comment}" if a.comment else "") if a.reviewed_by else ""
-        typer.echo(f"{a.id}  {a.status:<8}  {a.target} {a.target_id}  {a.what} {a.size:+.0%}{sd}"
+        typer.echo(f"{a.id}  {a.status:<8}  {a.target} {a.target_id}  {a.what} {a.size * 100:+g}%{sd}"
                    f"{' from ' + a.from_period if a.from_period else ''}  — {a.reason} "
                    f"(proposed by {a.proposed_by}){review}")
     if not adjs:

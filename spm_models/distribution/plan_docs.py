@@ -37,6 +37,7 @@ from spm_models.distribution.charts import TerritoryMaps, pay_curve_svg
 from spm_models.distribution.plain_words import PERIOD_WORDS, plan_in_words
 from spm_models.distribution.rep_figures import (
     attainment_grid,
+    grid_subset,
     pay_curves,
     plan_year_earnings,
     quota_by_period,
@@ -158,16 +159,21 @@ def build_docs(world: World, *, curve_points: int = 101,
     for key, group in table.groupby("plan_key", sort=False):
         plan = world.plans.get(key) or next(iter(world.plans.values()))
         monthly, months = _plan_months(cube["quota"].sel(rep=group["rep_id"].to_numpy()), plan)
-        grid = attainment_grid(plan, curve_points)
+        # each rep's axis reaches past their own shaded P10–P90 band: one engine call on the
+        # grid of the plan's highest P90; each rep reads the subset of their own grid
+        p90 = group["attainment_p90"].to_numpy(float)
+        grid = attainment_grid(plan, curve_points, float(np.nanmax(p90)) if np.isfinite(p90).any() else 0.0)
         earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
             plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
-        i100 = quota_index(grid)  # the curve at exactly 100 %, not the nearest grid step
         for i, row in enumerate(group.to_dict("records")):
+            own = attainment_grid(plan, curve_points, p90[i] if np.isfinite(p90[i]) else 0.0)
+            at = grid_subset(grid, own)
             mine = by_territory.get(str(row["territory_id"])) if accounts is not None else None
             if accounts is not None and mine is None:
                 mine = accounts.iloc[:0]
-            docs.append(_doc(world, plan, row, monthly[i], months, grid, earn[i], i100,
-                             mine, maps, approval, prov, n_draws))
+            # quota_index: the curve at exactly 100 %, not the nearest grid step
+            docs.append(_doc(world, plan, row, monthly[i], months, own, earn[i][at],
+                             quota_index(own), mine, maps, approval, prov, n_draws))
     order = {r: i for i, r in enumerate(table["rep_id"])}
     return sorted(docs, key=lambda d: order[d.rep_id])
 
@@ -188,7 +194,7 @@ def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, mont
              else v) for k, v in row.items()}
     d.update(name=str(row["name"]), p_reach_quota=float(row["p_reach_quota"]),
              at_quota=round(float(earn[i100]), 2), quota_periods=periods,
-             n_accounts=0 if mine is None else len(mine),
+             n_accounts=None if mine is None else len(mine),  # None: no accounts data
              potential=(round(float(mine["potential"].sum()), 2)
                         if mine is not None and "potential" in mine else None))
     content = {

@@ -144,12 +144,41 @@ def _breakpoints(plan: Any) -> set[float]:
 JUST_BELOW = 1e-6
 
 
-def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
+def attainment_grid(plan: Any, points: int = 101, at_least: float = 0.0) -> np.ndarray:
     """Attainments (ascending, 1.0 = 100 %) from 0 to a little past where the plan stops paying
     more (≥ 150 %, at most 400 %): ``points`` evenly spaced values, plus exactly 1.0, plus every
     breakpoint of the plan (:func:`_breakpoints`) and a point just below each, so the curve is
     read *at* 100 % and at each boundary rather than at the nearest even step.
+
+    ``at_least`` (e.g. the rep's attainment P90, the band a document shades): the grid goes on
+    in the same even steps to at least 105 % of it (at most 400 %), so the band stays on the
+    axis. The points up to the plan's own top do not depend on ``at_least``, so the grid of a
+    lower ``at_least`` is a subset of that of a higher one (:func:`grid_subset`).
     """
+    top = _plan_top(plan)
+    step = top / max(points - 1, 1)
+    even = np.linspace(0.0, top, points)
+    need = min(float(at_least) * 1.05, 4.0) if np.isfinite(at_least) else 0.0
+    n_more = max(int(np.ceil((need - top) / step - 1e-9)), 0)
+    if n_more:
+        even = np.concatenate([even, top + step * np.arange(1, n_more + 1)])
+    end = float(even[-1])
+    marks = {v for v in _breakpoints(plan) | {1.0} if v <= end}
+    extra = list(marks) + [v - JUST_BELOW for v in marks]
+    return np.unique(np.concatenate([even, np.asarray(extra, float)]))
+
+
+def grid_subset(grid: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    """Indices of ``grid`` holding the points of ``sub`` (both from :func:`attainment_grid` of
+    one plan; ``sub`` with a lower ``at_least``). Raises ValueError if ``sub ⊄ grid``."""
+    idx = np.searchsorted(grid, sub)
+    if (idx >= len(grid)).any() or not np.array_equal(grid[np.minimum(idx, len(grid) - 1)], sub):
+        raise ValueError("the attainment grid is not a subset of the other")
+    return idx
+
+
+def _plan_top(plan: Any) -> float:
+    """Where the plan stops paying more, a little past (≥ 150 %, at most 400 %)."""
     top = 1.5
     for m in plan.measures:
         lim = getattr(m, "attainment_limit", np.inf)
@@ -161,10 +190,7 @@ def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
             top = max(top, (max(starts) if starts else 1.0) * 1.4)
     for b in getattr(plan, "bonuses", ()) or ():
         top = max(top, float(b.at) * 1.2)
-    top = min(top, 4.0)
-    marks = {v for v in _breakpoints(plan) | {1.0} if v <= top}
-    extra = list(marks) + [v - JUST_BELOW for v in marks]
-    return np.unique(np.concatenate([np.linspace(0.0, top, points), np.asarray(extra, float)]))
+    return min(top, 4.0)
 
 
 def quota_index(grid: np.ndarray) -> int:

@@ -196,6 +196,7 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
         _check_against_engine(payouts, engine, names[0])
     mech = payout_mechanics(plan, payouts).set_index(["rep_id", "period"])
     _check_arithmetic(payouts, mech, names[0])
+    rep_names = _rep_names(reps)
     cview = _credits_view(credits, plan)
     ends = plan.payout_period_ends
     pm = plan.payout_months
@@ -218,7 +219,7 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
                          if k else 0.0)
             first = plan.months[plan.months.index(period) - pm + 1]
             view = {
-                "rep_id": rep, "period": period, "first_month": first,
+                "rep_id": rep, "name": rep_names.get(rep), "period": period, "first_month": first,
                 "label": period if pm == 1 else f"{first}..{period}",
                 "plan": plan.name, "currency": plan.currency or "",
                 "payout": round_cents(paid[k]), "ytd": round_cents(float(paid[: k + 1].sum())),
@@ -238,6 +239,17 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
             }
             views.append(view)
     return views
+
+
+def _rep_names(reps: pd.DataFrame | None) -> dict[str, str]:
+    """Rep id → display name from the reps file's ``name`` column (empty names skipped)."""
+    if reps is None:
+        return {}
+    r = canonical_columns(reps, ["rep_id", "name"])
+    if "rep_id" not in r or "name" not in r:
+        return {}
+    ids, names = normalise_ids(r["rep_id"]), r["name"].fillna("").astype(str).str.strip()
+    return {i: n for i, n in zip(ids, names, strict=True) if i and n}
 
 
 def _credit_rows(cview: pd.DataFrame | None, rep: str, plan: Plan, first: str,
