@@ -107,7 +107,7 @@ def test_statement_worked_example_figures(tmp_path: Path, capsys) -> None:
     assert _statement(capsys, ["--payouts", str(payouts_p), "--plan", str(plan_p), "--credits",
                                str(credits_p), "--quotas", str(quotas_p), "--out", str(out)])[0] == 0
     q4 = (out / "R1_2027-12.html").read_text()
-    assert re.search(r"tier 2 \(100–150 %, rate 0.15\)</td>\s*<td data-value=\"90000.00\"", q4)
+    assert re.search(r"tier 2 \(100–150 %, rate 15 %\)</td>\s*<td data-value=\"90000.00\"", q4)
     assert 'id="attainment"' in q4 and 'data-value="1.500000"' in q4
 
     plan, credits, quotas, *_ = EXAMPLES["draw_recoverable"]
@@ -177,9 +177,10 @@ def test_payout_file_rows_are_numbered_as_the_file_shows_them(tmp_path: Path, ca
     header, *rows = payouts_p.read_text().splitlines()
     rep = rows[0].split(",")[0]
     # row 1: a good row, row 2: blank, row 3: a good row whose rep id spans two lines
-    # (quoted), row 4: a payout that is not a number
+    # (quoted), row 4: a payout that is not a number, row 5: the last payout period
     bad = rows[2].rsplit(",", 1)[0] + ",x"
-    text = "\n".join([header, rows[0], "", rows[1].replace(rep, f'"{rep}\n"', 1), bad]) + "\n"
+    text = "\n".join([header, rows[0], "", rows[1].replace(rep, f'"{rep}\n"', 1), bad,
+                      rows[3]]) + "\n"
     p = tmp_path / "p.csv"
     p.write_text(text)
     code, err = _statement(capsys, ["--payouts", str(p), "--plan", str(plan_p), "--out",

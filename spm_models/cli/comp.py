@@ -19,6 +19,11 @@ def _distinct_paths(out: Path, **inputs: Path | None) -> None:
                              "to another file")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 rep``, ``2 reps``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _echo_warnings(caught: list) -> None:
     """Print crediting warnings (``warning: ...`` lines on stderr)."""
     from spm_models.comp.crediting import CreditingWarning
@@ -59,7 +64,8 @@ def calc(
         warnings.simplefilter("always")
         df = calc_files(plan, credits, quotas, reps, out, bookings=bookings, splits=splits)
     _echo_warnings(caught)
-    typer.echo(f"wrote {len(df)} payout rows for {df['rep_id'].nunique()} reps to {out}")
+    typer.echo(f"wrote {_count(len(df), 'payout row')} for {_count(df['rep_id'].nunique(), 'rep')} "
+               f"to {out}")
 
 
 @app.command("credit")
@@ -83,7 +89,8 @@ def credit(
         warnings.simplefilter("always")
         df = credit_files(plan, bookings, splits, reps, out)
     _echo_warnings(caught)
-    typer.echo(f"wrote {len(df)} credit rows for {df['rep_id'].nunique()} reps to {out}")
+    typer.echo(f"wrote {_count(len(df), 'credit row')} for {_count(df['rep_id'].nunique(), 'rep')} "
+               f"to {out}")
 
 
 @app.command("simulate")
@@ -125,4 +132,4 @@ def statement(
     from spm_models.distribution.statements import write_statements
 
     files = write_statements(payouts, plan, out, credits=credits, quotas=quotas, reps=reps)
-    typer.echo(f"wrote {len(files) - 1} statements and index.html to {out}")
+    typer.echo(f"wrote {_count(len(files) - 1, 'statement')} and index.html to {out}")

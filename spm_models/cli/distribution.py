@@ -21,7 +21,7 @@ class _DefaultWrite(TyperGroup):
 docs_app = typer.Typer(cls=_DefaultWrite, no_args_is_help=True, add_completion=False,
                        pretty_exceptions_enable=False,
                        help="Plan documents: `spm plan-docs SCENARIO.yaml --out DIR` writes one per quota-holding "
-                       "rep and index.html; `spm plan-docs accept SCENARIO.yaml --rep REP --by NAME` "
+                       "rep of the reps table (planned hires get none) and index.html; `spm plan-docs accept SCENARIO.yaml --rep REP --by NAME` "
                        "records an acceptance.")
 adjust_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                          help="Managers' adjustments to forecasts, quotas and potential, under review.")
@@ -32,11 +32,21 @@ def write(
     scenario: Path = typer.Argument(..., help="Scenario YAML."),
     out: Path = typer.Option(..., "--out", help="Folder for <rep>.html and index.html."),
 ) -> None:
-    """Write a plan document per quota-holding rep and index.html (the default command)."""
+    """Write a plan document per quota-holding rep of the reps table and index.html (the
+    default command); planned hires of the scenario's hiring plan get none."""
     from spm_models.distribution.plan_docs import plan_docs
 
-    docs = plan_docs(scenario, out)
-    typer.echo(f"wrote {len(docs)} plan documents and index.html to {out}")
+    docs, left_out = plan_docs(scenario, out)
+    typer.echo(f"wrote {_count(len(docs), 'plan document')} and index.html to {out}")
+    if left_out:
+        typer.echo(f"left out {_count(len(left_out), 'planned hire')} of the scenario's hiring "
+                   "plan: made-up reps of the scenario run, not in the reps table (no person to "
+                   "give a document to)")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 plan document``, ``2 plan documents``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @docs_app.command("accept")
@@ -88,7 +98,8 @@ def propose(
     what: str = typer.Option(..., "--what", help="forecast | quota | potential",
                              callback=_check_what),
     size: str = typer.Option(..., "--size", help="Expected relative change, e.g. -20% or -0.2."),
-    sd: str = typer.Option("0", "--sd", help="Uncertainty of the change (sd), e.g. 5%."),
+    sd: str = typer.Option("0", "--sd", help="Uncertainty of the change (sd), e.g. 5% "
+                           "(forecast and potential; a quota change has none)."),
     reason: str = typer.Option(..., "--reason"),
     by: str = typer.Option(..., "--by", help="Proposer's name."),
     from_period: str | None = typer.Option(None, "--from", help="First month affected, YYYY-MM "
@@ -159,9 +170,10 @@ def list_(scenario: Path = typer.Argument(...),
 
     adjs = load_adjustments(_store(scenario, store), _scenario_name(scenario), status)
     for a in adjs:
-        sd = f" ±{a.sd:.0%}" if a.sd else ""
+        # a quota change has no sd (refused by propose; one stored by an older version is not used)
+        sd = f" ±{a.sd * 100:g}%" if a.sd and a.what != "quota" else ""
         review = f" by {a.reviewed_by}" + (f": {a.comment}" if a.comment else "") if a.reviewed_by else ""
-        typer.echo(f"{a.id}  {a.status:<8}  {a.target} {a.target_id}  {a.what} {a.size:+.0%}{sd}"
+        typer.echo(f"{a.id}  {a.status:<8}  {a.target} {a.target_id}  {a.what} {a.size * 100:+g}%{sd}"
                    f"{' from ' + a.from_period if a.from_period else ''}  — {a.reason} "
                    f"(proposed by {a.proposed_by}){review}")
     if not adjs:

@@ -32,7 +32,7 @@ with ``z_d ~ N(0, 1)`` from the given generator, and
   target reps' forecast bookings by ``f_d ** elasticity`` (default elasticity 1: bookings move
   in proportion to potential — an assumption, stated in docs/distribution.md);
 - ``quota``: multiplies the target reps' quotas by ``1 + size`` (a quota is a decision, not
-  uncertain: ``sd`` is not used).
+  uncertain: ``sd`` is not used, and :func:`propose` refuses one).
 
 A territory target means every rep whose ``territory_id`` is that territory.
 """
@@ -205,6 +205,9 @@ def _check_size(size: Any, sd: Any, allow_large: bool, what: str) -> tuple[float
     if size_v == 0 and (sd_v == 0 or what == "quota"):
         raise InputError(f"--size: {size!r} is a change of 0 %, which changes nothing; give the "
                          "expected change, e.g. -20% or 0.1")
+    if what == "quota" and sd_v != 0:
+        raise InputError(f"--sd: {sd!r}: a quota change is a decision, not an estimate, so it "
+                         "has no uncertainty (the sd is not used for a quota); leave out --sd")
     for name, raw, v in (("size", size, size_v), ("sd", sd, sd_v)):
         if v > MAX_SIZE and not allow_large:
             raise InputError(f"--{name}: {raw!r} means {v * 100:+g} %, above +{MAX_SIZE * 100:g} % "
@@ -242,7 +245,7 @@ def propose(folder: str | Path, scenario: str, *, target: str, target_id: str, w
     :func:`spm_models.distribution.world.scenario_targets`). Raises :class:`InputError`
     (naming the option) for an unknown target/what, a target id or month not in the scenario,
     an empty reason or name, a size of −100 % or less, a size of 0 that changes nothing (no
-    sd, or a quota), a negative sd, a size or sd above
+    sd, or a quota), a negative sd, an sd for a quota (not used), a size or sd above
     :data:`MAX_SIZE` without ``allow_large``, or a malformed ``from_period``.
     """
     from spm_models.ledger import os_user

@@ -27,6 +27,17 @@ from spm_models.comp import Plan, calc_payouts, compute_payouts
 CAP_LINE = "payout cap and advance-cap pacing"
 
 
+def rate_label(basis: str, rate: float) -> str:
+    """A tier rate as the plan documents word it (:mod:`.plain_words`): on a ``revenue`` basis
+    a commission rate in percent (``0.1`` → ``rate 10 %``, exact, not rounded); on a
+    ``target_incentive`` basis the share of the measure's target incentive per 1 % of
+    attainment (spec/comp_plan.md rule 2: ``1.5`` → ``1.5 % of the measure's target incentive
+    per 1 % of attainment``)."""
+    if basis == "target_incentive":
+        return f"{rate:g} % of the measure's target incentive per 1 % of attainment"
+    return f"rate {round(rate * 100, 6):g} %"
+
+
 def _zero_measure(m: dict[str, Any]) -> None:
     for t in m.get("tiers") or []:
         if isinstance(t, dict):
@@ -117,7 +128,7 @@ def earnings_breakdown(plan: Plan, credits: pd.DataFrame, quotas: pd.DataFrame,
                 band = (f"{t.start * 100:g}–{t.end * 100:g} %" if t.end is not None
                         else f"above {t.start * 100:g} %")
                 s = _etd(_variant(plan, i, keep_tier=k), credits, quotas, reps, names)
-                add(s, m.name, f"tier {k + 1} ({band}, rate {t.rate:g})")
+                add(s, m.name, f"tier {k + 1} ({band}, {rate_label(m.basis, t.rate)})")
                 parts = parts + s
         else:
             s = _etd(_uncapped(plan, i), credits, quotas, reps, names)

@@ -1,7 +1,9 @@
 """Plan documents: one self-contained HTML page per quota-holding rep, and an index.
 
 ``spm plan-docs SCENARIO.yaml --out DIR`` writes ``DIR/<rep file>.html`` for every rep with a
-plan-year quota in the scenario cube and ``DIR/index.html``. A document states the rep's name,
+plan-year quota in the scenario cube who is a person of the scenario's ``reps`` table, and
+``DIR/index.html``; the planned hires of the scenario's hiring plan (made-up reps of the
+scenario run) get none (:func:`document_table`). A document states the rep's name,
 role and territory (with a map of its accounts), quota by quota period, the plan in plain
 words (:mod:`.plain_words`), the pay curve through the comp engine with the rep's quota marked,
 and the scenario's expected plan-year earnings (P10/P50/P90) and chance of reaching quota
@@ -35,7 +37,9 @@ from spm_models.distribution.charts import TerritoryMaps, pay_curve_svg
 from spm_models.distribution.plain_words import PERIOD_WORDS, plan_in_words
 from spm_models.distribution.rep_figures import (
     attainment_grid,
+    grid_subset,
     pay_curves,
+    plan_year_earnings,
     quota_by_period,
     quota_index,
     rep_table,
@@ -114,11 +118,36 @@ def _plan_months(quota: Any, plan: Any) -> tuple[np.ndarray, list[str]]:
     return np.asarray(quota.sel(period=months).transpose("rep", "period").values, float), months
 
 
+def document_table(world: World) -> tuple[pd.DataFrame, list[str]]:
+    """The reps who get a plan document, and the quota holders left out.
+
+    Returns ``(table, left_out)``: :func:`~.rep_figures.rep_table` (earnings from
+    :func:`~.rep_figures.plan_year_earnings`) restricted to the people of the scenario's data —
+    the rep ids of its ``reps`` table, else (no such table) the cube's reps not marked
+    ``is_hire`` — and the rep ids of the quota holders left out, in cube order: the planned
+    hires of the scenario's hiring plan, which exist only inside the scenario run (no person
+    to give a document to; their territory, name and accounts are made up).
+    """
+    cube = world.cube
+    reps = world.tables.get("reps")
+    table = rep_table(cube, reps, plan_year_earnings(cube, world.plans, world.tables))
+    if reps is not None and "rep_id" in reps:
+        person = table["rep_id"].isin(set(reps["rep_id"].astype(str)))
+    elif "is_hire" in cube.coords:
+        hire = dict(zip(np.asarray(cube["rep"].values).astype(str),
+                        np.asarray(cube["is_hire"].values, dtype=bool), strict=True))
+        person = ~table["rep_id"].map(hire).fillna(False).astype(bool)
+    else:
+        person = pd.Series(True, index=table.index)
+    return table[person].reset_index(drop=True), table.loc[~person, "rep_id"].tolist()
+
+
 def build_docs(world: World, *, curve_points: int = 101,
                approval: Any | None = None) -> list[RepDoc]:
-    """Render every quota-holding rep's document (no files written)."""
+    """Render the document of every quota-holding rep of :func:`document_table` (no files
+    written)."""
     cube = world.cube
-    table = rep_table(cube, world.tables.get("reps"))
+    table, _ = document_table(world)
     approval = approval if approval is not None else _approval(world)
     prov = {k: cube.attrs.get(k) for k in ("scenario_hash", "data_hash", "seed", "package_version")}
     accounts = _accounts(world)
@@ -130,16 +159,21 @@ def build_docs(world: World, *, curve_points: int = 101,
     for key, group in table.groupby("plan_key", sort=False):
         plan = world.plans.get(key) or next(iter(world.plans.values()))
         monthly, months = _plan_months(cube["quota"].sel(rep=group["rep_id"].to_numpy()), plan)
-        grid = attainment_grid(plan, curve_points)
+        # each rep's axis reaches past their own shaded P10–P90 band: one engine call on the
+        # grid of the plan's highest P90; each rep reads the subset of their own grid
+        p90 = group["attainment_p90"].to_numpy(float)
+        grid = attainment_grid(plan, curve_points, float(np.nanmax(p90)) if np.isfinite(p90).any() else 0.0)
         earn = pay_curves(plan, monthly, group["target_incentive"].fillna(
             plan.target_incentive if plan.target_incentive is not None else np.nan).to_numpy(), grid)
-        i100 = quota_index(grid)  # the curve at exactly 100 %, not the nearest grid step
         for i, row in enumerate(group.to_dict("records")):
+            own = attainment_grid(plan, curve_points, p90[i] if np.isfinite(p90[i]) else 0.0)
+            at = grid_subset(grid, own)
             mine = by_territory.get(str(row["territory_id"])) if accounts is not None else None
             if accounts is not None and mine is None:
                 mine = accounts.iloc[:0]
-            docs.append(_doc(world, plan, row, monthly[i], months, grid, earn[i], i100,
-                             mine, maps, approval, prov, n_draws))
+            # quota_index: the curve at exactly 100 %, not the nearest grid step
+            docs.append(_doc(world, plan, row, monthly[i], months, own, earn[i][at],
+                             quota_index(own), mine, maps, approval, prov, n_draws))
     order = {r: i for i, r in enumerate(table["rep_id"])}
     return sorted(docs, key=lambda d: order[d.rep_id])
 
@@ -160,7 +194,7 @@ def _doc(world: World, plan: Any, row: dict[str, Any], monthly: np.ndarray, mont
              else v) for k, v in row.items()}
     d.update(name=str(row["name"]), p_reach_quota=float(row["p_reach_quota"]),
              at_quota=round(float(earn[i100]), 2), quota_periods=periods,
-             n_accounts=0 if mine is None else len(mine),
+             n_accounts=None if mine is None else len(mine),  # None: no accounts data
              potential=(round(float(mine["potential"].sum()), 2)
                         if mine is not None and "potential" in mine else None))
     content = {
@@ -228,9 +262,11 @@ def write_plan_docs(world: World, out: str | Path, ledger: str | Path | None = N
     return docs
 
 
-def plan_docs(scenario: str | Path, out: str | Path) -> list[RepDoc]:
-    """``spm plan-docs SCENARIO.yaml --out DIR``."""
-    return write_plan_docs(scenario_world(scenario), out)
+def plan_docs(scenario: str | Path, out: str | Path) -> tuple[list[RepDoc], list[str]]:
+    """``spm plan-docs SCENARIO.yaml --out DIR``: the documents written, and the rep ids of the
+    quota holders left out (planned hires, :func:`document_table`)."""
+    world = scenario_world(scenario)
+    return write_plan_docs(world, out), document_table(world)[1]
 
 
 def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = None,
@@ -255,8 +291,9 @@ def accept(scenario: str | Path, rep: str, by: str, docs: str | Path | None = No
         world_scenario = world.scenario
         found = [d for d in build_docs(world, approval=_approval(world)) if d.rep_id == str(rep)]
         if not found:
-            raise InputError(f"{scenario}, rep {rep!r}: no plan document (the rep has no quota "
-                             "in this scenario)")
+            raise InputError(f"{scenario}, rep {rep!r}: no plan document (not a rep of the "
+                             "scenario's reps table with a quota in this scenario; planned "
+                             "hires get no document)")
         h, name = found[0].content_hash, world.scenario.name
     return acceptance.record(name, str(rep), h, by,
                              acceptance.acceptance_ledger(world_scenario, ledger))

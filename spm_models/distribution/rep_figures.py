@@ -2,7 +2,8 @@
 
 All figures are read from (or reduced from) the scenario cube, so a document shows exactly
 what the scenario holds: the quota is the cube's ``quota(rep, period)``; expected earnings are
-quantiles over ``draw`` of the plan-year sum of the cube's ``payout(rep, period, draw)``; the
+quantiles over ``draw`` of the rep's plan-year earnings (:func:`plan_year_earnings`: the
+plan-year sum of the cube's ``payout(rep, period, draw)``, without draw top-ups); the
 chance of reaching quota is the share of draws whose plan-year ``bookings`` reach the plan-year
 quota (the same rule as the report's quota fairness). Pay curves come from the comp engine
 (:func:`spm_models.comp.compute_payouts`).
@@ -10,6 +11,7 @@ quota (the same rule as the report's quota fairness). Pay curves come from the c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,17 +27,57 @@ def _coord(cube: xr.Dataset, name: str, default: str = "") -> np.ndarray:
     return np.full(cube.sizes["rep"], default, dtype=object)
 
 
-def rep_table(cube: xr.Dataset, reps: pd.DataFrame | None = None) -> pd.DataFrame:
+def plan_year_earnings(cube: xr.Dataset, plans: Mapping[str, Any] | None = None,
+                       tables: Mapping[str, pd.DataFrame] | None = None) -> np.ndarray:
+    """Plan-year earnings ``(rep, draw)`` (plan currency): what spec/comp_plan.md calls
+    earnings (rules 3–4: earned to date, bonuses included), not payouts (rule 5), which add
+    draw top-ups.
+
+    For a rep whose plan (``cube["plan"]``, a key of ``plans``) has no draw this is the
+    plan-year sum of the cube's ``payout``. For a rep on a plan with a draw it is the same
+    world paid on the plan *without* its draw: the scenario run's own pay step
+    (:func:`spm_models.planning.world.world_payouts`) on the cube's ``bookings``, ``quota``,
+    ``target_incentive`` and ``active``, so draw top-ups (and the recovery of recoverable ones)
+    are left out and only earnings remain (earned to date at the end of the plan year, or at
+    the rep's leave month).
+    """
+    pay = np.array(cube["payout"].sum("period").transpose("rep", "draw").values, dtype=float)
+    if not plans:
+        return pay
+    from spm_models.comp import Plan
+    from spm_models.planning.world import world_payouts
+
+    keys = _coord(cube, "plan")
+    for key in dict.fromkeys(keys.tolist()):
+        plan = plans.get(key)
+        if plan is None or plan.draw is None:
+            continue
+        data = plan.to_dict()
+        data.pop("draw", None)
+        idx = np.flatnonzero(keys == key)
+        sub = cube.isel(rep=idx)
+        res = world_payouts({key: Plan.from_dict(data, source=plan.source)}, sub["bookings"],
+                            sub["quota"], sub["target_incentive"], np.full(len(idx), key),
+                            sub.get("active"), tables)
+        pay[idx] = res["payout"].sum("period").transpose("rep", "draw").values
+    return pay
+
+
+def rep_table(cube: xr.Dataset, reps: pd.DataFrame | None = None,
+              earnings: np.ndarray | None = None) -> pd.DataFrame:
     """One row per rep with a quota (plan-year quota > 0), in the cube's rep order.
 
     Columns: ``rep_id, name, role, territory_id, plan_key, target_incentive, annual_quota,
-    p_reach_quota, earnings_p10/p50/p90`` (plan-year payout quantiles, plan currency),
-    ``attainment_p10/p50/p90`` (plan-year bookings ÷ plan-year quota).
+    p_reach_quota, earnings_p10/p50/p90`` (quantiles over draws of ``earnings``, plan-year
+    earnings ``(rep, draw)`` in the cube's rep order, plan currency; default the plan-year
+    sum of the cube's ``payout``), ``attainment_p10/p50/p90`` (plan-year bookings ÷
+    plan-year quota).
     """
     rep_ids = np.asarray(cube["rep"].values).astype(str)
     annual_q = np.asarray(cube["quota"].sum("period").values, dtype=float)
     b = cube["bookings"].sum("period").transpose("rep", "draw").values
-    pay = cube["payout"].sum("period").transpose("rep", "draw").values
+    pay = (cube["payout"].sum("period").transpose("rep", "draw").values if earnings is None
+           else np.asarray(earnings, dtype=float))
     earn = np.quantile(pay, QUANTILES, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         att = np.quantile(b / annual_q[:, None], QUANTILES, axis=1)
@@ -102,12 +144,41 @@ def _breakpoints(plan: Any) -> set[float]:
 JUST_BELOW = 1e-6
 
 
-def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
+def attainment_grid(plan: Any, points: int = 101, at_least: float = 0.0) -> np.ndarray:
     """Attainments (ascending, 1.0 = 100 %) from 0 to a little past where the plan stops paying
     more (≥ 150 %, at most 400 %): ``points`` evenly spaced values, plus exactly 1.0, plus every
     breakpoint of the plan (:func:`_breakpoints`) and a point just below each, so the curve is
     read *at* 100 % and at each boundary rather than at the nearest even step.
+
+    ``at_least`` (e.g. the rep's attainment P90, the band a document shades): the grid goes on
+    in the same even steps to at least 105 % of it (at most 400 %), so the band stays on the
+    axis. The points up to the plan's own top do not depend on ``at_least``, so the grid of a
+    lower ``at_least`` is a subset of that of a higher one (:func:`grid_subset`).
     """
+    top = _plan_top(plan)
+    step = top / max(points - 1, 1)
+    even = np.linspace(0.0, top, points)
+    need = min(float(at_least) * 1.05, 4.0) if np.isfinite(at_least) else 0.0
+    n_more = max(int(np.ceil((need - top) / step - 1e-9)), 0)
+    if n_more:
+        even = np.concatenate([even, top + step * np.arange(1, n_more + 1)])
+    end = float(even[-1])
+    marks = {v for v in _breakpoints(plan) | {1.0} if v <= end}
+    extra = list(marks) + [v - JUST_BELOW for v in marks]
+    return np.unique(np.concatenate([even, np.asarray(extra, float)]))
+
+
+def grid_subset(grid: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    """Indices of ``grid`` holding the points of ``sub`` (both from :func:`attainment_grid` of
+    one plan; ``sub`` with a lower ``at_least``). Raises ValueError if ``sub ⊄ grid``."""
+    idx = np.searchsorted(grid, sub)
+    if (idx >= len(grid)).any() or not np.array_equal(grid[np.minimum(idx, len(grid) - 1)], sub):
+        raise ValueError("the attainment grid is not a subset of the other")
+    return idx
+
+
+def _plan_top(plan: Any) -> float:
+    """Where the plan stops paying more, a little past (≥ 150 %, at most 400 %)."""
     top = 1.5
     for m in plan.measures:
         lim = getattr(m, "attainment_limit", np.inf)
@@ -119,10 +190,7 @@ def attainment_grid(plan: Any, points: int = 101) -> np.ndarray:
             top = max(top, (max(starts) if starts else 1.0) * 1.4)
     for b in getattr(plan, "bonuses", ()) or ():
         top = max(top, float(b.at) * 1.2)
-    top = min(top, 4.0)
-    marks = {v for v in _breakpoints(plan) | {1.0} if v <= top}
-    extra = list(marks) + [v - JUST_BELOW for v in marks]
-    return np.unique(np.concatenate([np.linspace(0.0, top, points), np.asarray(extra, float)]))
+    return min(top, 4.0)
 
 
 def quota_index(grid: np.ndarray) -> int:

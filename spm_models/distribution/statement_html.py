@@ -7,11 +7,11 @@ from spm_models.distribution.templates import ENV
 STATEMENT = ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Statement — {{ v.rep_id }} — {{ v.label }}</title><style>{{ style|safe }}</style></head>
+<title>Statement — {% if v.name %}{{ v.name }} ({{ v.rep_id }}){% else %}{{ v.rep_id }}{% endif %} — {{ v.label }}</title><style>{{ style|safe }}</style></head>
 <body>
 <nav class="noprint"><a href="index.html">all statements</a></nav>
 <h1>Payout statement</h1>
-<div class="sub">Rep <b id="rep-id">{{ v.rep_id }}</b> · plan {{ v.plan }} · payout period
+<div class="sub">Rep {% if v.name %}<b id="rep-name">{{ v.name }}</b> ({% endif %}<b id="rep-id">{{ v.rep_id }}</b>{% if v.name %}){% endif %} · plan {{ v.plan }} · payout period
 <b id="period" data-period="{{ v.period }}">{{ v.label }}</b></div>
 
 <section id="summary">
@@ -81,8 +81,8 @@ INDEX = ENV.from_string("""<!DOCTYPE html>
 <body>
 <h1>Payout statements</h1>
 <div class="sub">Plan {{ plan }} · {{ views|length }} statements</div>
-<table id="statements"><thead><tr><th class="l">Rep</th><th class="l">Period</th><th>Payout</th><th>Paid to date</th><th>Earned to date</th></tr></thead><tbody>
-{% for v in views %}<tr><td class="l"><a href="{{ v.file_name }}">{{ v.rep_id }}</a></td><td class="l">{{ v.label }}</td>
+<table id="statements"><thead><tr><th class="l">Rep</th><th class="l">Name</th><th class="l">Period</th><th>Payout</th><th>Paid to date</th><th>Earned to date</th></tr></thead><tbody>
+{% for v in views %}<tr><td class="l"><a href="{{ v.file_name }}">{{ v.rep_id }}</a></td><td class="l">{{ v.name or '' }}</td><td class="l">{{ v.label }}</td>
 <td>{{ v.payout|money(v.currency) }}</td><td>{{ v.ytd|money(v.currency) }}</td><td>{{ v.earned_to_date|money(v.currency) }}</td></tr>
 {% endfor %}</tbody></table>
 <footer>From {{ prov.payouts }} ({{ prov.payouts_hash }}) and plan {{ prov.plan }} ({{ prov.plan_hash }}).</footer>

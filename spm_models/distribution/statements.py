@@ -31,6 +31,9 @@ from spm_models.errors import InputError, Problems, UsageError, location
 from spm_models.provenance import hash_file
 
 TOLERANCE = 0.005  # payout-file figures are rounded to cents
+#: payout vs. the payout rules on the file's own (rounded) earned-to-date: both sides carry a
+#: rounding to cents, so they may differ by one cent
+ARITHMETIC_TOLERANCE = 0.015
 
 
 def _num(v: Any) -> float | None:
@@ -45,7 +48,10 @@ def read_payouts(path: str | Path, plan: Plan) -> pd.DataFrame:
     """The payout file, validated: ``rep_id, period, earned_to_date, payout`` (+ attainments).
 
     Raises :class:`InputError` naming file, row and field for a missing column, a period that
-    is not a payout period end of the plan, a duplicate row or a non-number.
+    is not a payout period end of the plan, a duplicate row or a non-number; and naming file,
+    rep and periods for a rep without a row for every payout period of the plan year (``spm
+    comp calc`` writes them all; with one missing, the year to date, the amount counted as
+    paid and the draw balance of every later statement would be wrong).
     """
     need = ["rep_id", "period", "earned_to_date", "payout"]
     raw = canonical_columns(read_table(path), need)
@@ -86,7 +92,24 @@ def read_payouts(path: str | Path, plan: Plan) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         raise InputError(f"{path}: no payout rows")
+    _check_complete(df, plan, name)
     return df.sort_values(["rep_id", "period"], kind="stable").reset_index(drop=True)
+
+
+def _check_complete(df: pd.DataFrame, plan: Plan, name: str) -> None:
+    """One line per rep missing a payout period of the plan year (file, rep, periods)."""
+    ends = plan.payout_period_ends
+    lines = []
+    for rep, periods in df.groupby("rep_id", sort=True)["period"]:
+        missing = [e for e in ends if e not in set(periods)]
+        if missing:
+            lines.append(f"{name}: rep {rep}: no row for payout period{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(missing)} (spm comp calc writes a row for every payout "
+                         f"period of the plan year; without {'them' if len(missing) > 1 else 'it'} "
+                         "the paid-to-date and draw balance of the later statements would be "
+                         "wrong); nothing written")
+    if lines:
+        raise InputError(lines)
 
 
 def _credits_view(credits: pd.DataFrame | None, plan: Plan) -> pd.DataFrame | None:
@@ -120,6 +143,28 @@ def _check_against_engine(payouts: pd.DataFrame, engine: dict[str, pd.Series], p
         raise InputError(problems.lines())
 
 
+def _check_arithmetic(payouts: pd.DataFrame, mech: pd.DataFrame, path: str) -> None:
+    """The statement's own arithmetic: the payout of every row must be what the plan's payout
+    rules (due, draw top-up, recovery, clawback carry: :func:`payout_mechanics`, the engine)
+    pay on the file's own earned-to-date sequence and earlier payouts; otherwise the "From
+    earnings to payout" lines would not add up to the payout shown. One line per row, naming
+    the row and field ``payout``. Tolerance :data:`ARITHMETIC_TOLERANCE` (the file's cents)."""
+    problems = Problems()
+    for rec in payouts.to_dict("records"):
+        key = (rec["rep_id"], rec["period"])
+        want = float(mech.at[key, "payout"])
+        top = float(mech.at[key, "draw_topup"])
+        if abs(rec["payout"] - want) > ARITHMETIC_TOLERANCE:
+            parts = (f"due {want - top:,.2f} + draw top-up {top:,.2f}" if top else
+                     f"due {want:,.2f}")
+            problems.add_row(path, rec["row"], "payout", f"{rec['payout']:.2f} in the payout "
+                             f"file, but its earned_to_date and earlier payouts under the plan's "
+                             f"payout rules give {want:.2f} ({parts}): the statement would not "
+                             "add up", "payout does not add up")
+    if problems:
+        raise InputError(problems.lines())
+
+
 def _check_options(credits: object, quotas: object) -> None:
     """``--quotas`` without ``--credits`` is one line naming the missing option (the breakdown
     recomputes the earnings from both files; without credits every rep would earn 0)."""
@@ -137,7 +182,9 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
     """One view (a dict the template renders) per rep and payout period of ``payouts``.
 
     Raises :class:`InputError` when ``quotas`` is given without ``credits`` (one line naming
-    ``--credits``), and for payouts that differ from the engine's on the given files."""
+    ``--credits``), for payouts that differ from the engine's on the given files, and (with or
+    without them) for a payout that the file's own earned-to-date sequence does not give under
+    the plan's payout rules (:func:`_check_arithmetic`)."""
     parts = None
     _check_options(credits, quotas)
     if quotas is not None:
@@ -148,6 +195,8 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
                   for f, p in (("earned_to_date", "total"), ("payout", "payout"))}
         _check_against_engine(payouts, engine, names[0])
     mech = payout_mechanics(plan, payouts).set_index(["rep_id", "period"])
+    _check_arithmetic(payouts, mech, names[0])
+    rep_names = _rep_names(reps)
     cview = _credits_view(credits, plan)
     ends = plan.payout_period_ends
     pm = plan.payout_months
@@ -170,7 +219,7 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
                          if k else 0.0)
             first = plan.months[plan.months.index(period) - pm + 1]
             view = {
-                "rep_id": rep, "period": period, "first_month": first,
+                "rep_id": rep, "name": rep_names.get(rep), "period": period, "first_month": first,
                 "label": period if pm == 1 else f"{first}..{period}",
                 "plan": plan.name, "currency": plan.currency or "",
                 "payout": round_cents(paid[k]), "ytd": round_cents(float(paid[: k + 1].sum())),
@@ -190,6 +239,17 @@ def statement_views(plan: Plan, payouts: pd.DataFrame, credits: pd.DataFrame | N
             }
             views.append(view)
     return views
+
+
+def _rep_names(reps: pd.DataFrame | None) -> dict[str, str]:
+    """Rep id → display name from the reps file's ``name`` column (empty names skipped)."""
+    if reps is None:
+        return {}
+    r = canonical_columns(reps, ["rep_id", "name"])
+    if "rep_id" not in r or "name" not in r:
+        return {}
+    ids, names = normalise_ids(r["rep_id"]), r["name"].fillna("").astype(str).str.strip()
+    return {i: n for i, n in zip(ids, names, strict=True) if i and n}
 
 
 def _credit_rows(cview: pd.DataFrame | None, rep: str, plan: Plan, first: str,

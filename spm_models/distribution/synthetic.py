@@ -31,40 +31,42 @@ PLAN = {
 def synthetic_world(folder: str | Path, n_reps: int = 50, n_draws: int = 200,
                     n_territories: int | None = None, accounts_per_territory: int = 30,
                     seed: int = 0, names: dict[int, str] | None = None,
-                    rep_ids: list[str] | None = None) -> World:
+                    rep_ids: list[str] | None = None, plan: dict | None = None,
+                    level: float = 1.0) -> World:
     """A :class:`World` of ``n_reps`` quota-holding reps (``rep_ids`` / ``names`` override
-    ids and display names by position), with its plan and scenario files in ``folder``."""
+    ids and display names by position), with its plan and scenario files in ``folder``.
+    ``plan``: the plan mapping (default :data:`PLAN`); ``level``: bookings ÷ quota scale."""
     from spm_models.comp import Plan, compute_payouts
     from spm_models.scenario import load_scenario
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     plan_path = folder / "ae.yaml"
-    plan_path.write_text(yaml.safe_dump(PLAN, sort_keys=False))
+    plan_path.write_text(yaml.safe_dump(plan or PLAN, sort_keys=False))
     spec = {"name": "synthetic", "data": "demo", "seed": seed, "draws": n_draws,
             "plans": {"AE": "ae.yaml"}}
     scen_path = folder / "synthetic.yaml"
     scen_path.write_text(yaml.safe_dump(spec, sort_keys=False))
     scenario = load_scenario(scen_path)
-    plan = Plan.from_yaml(plan_path)
+    plan_obj = Plan.from_yaml(plan_path)
     rng = np.random.default_rng(seed)
     ids = list(rep_ids) if rep_ids is not None else [f"R{i:05d}" for i in range(n_reps)]
     n = len(ids)
     n_terr = n_territories or n
     terr_ids = [f"T{j:04d}" for j in range(n_terr)]
     rep_terr = np.array([terr_ids[i % n_terr] for i in range(n)])
-    months = plan.months
+    months = plan_obj.months
     annual = rng.uniform(4e5, 2e6, n)
     season = np.array([0.7, 0.8, 1.1, 0.8, 0.9, 1.1, 0.8, 0.9, 1.2, 0.9, 1.0, 1.8])
     quota = annual[:, None] * season[None, :] / season.sum()
-    level = rng.lognormal(0.0, 0.25, n)
+    rep_level = rng.lognormal(0.0, 0.25, n) * level
     noise = rng.lognormal(-0.08, 0.4, (n, 12, n_draws))
-    bookings = quota[:, :, None] * level[:, None, None] * noise
+    bookings = quota[:, :, None] * rep_level[:, None, None] * noise
     coords = {"rep": ids, "period": months, "draw": np.arange(n_draws)}
     b = xr.DataArray(bookings, dims=["rep", "period", "draw"], coords=coords)
     q = xr.DataArray(quota, dims=["rep", "period"], coords={"rep": ids, "period": months})
     ti = xr.DataArray(np.full(n, 80000.0), dims=["rep"], coords={"rep": ids})
-    pay = compute_payouts(plan, b, q, ti)["payout"].reindex(period=months, fill_value=0.0)
+    pay = compute_payouts(plan_obj, b, q, ti)["payout"].reindex(period=months, fill_value=0.0)
     n_acc = n_terr * accounts_per_territory
     acc_terr = np.repeat(terr_ids, accounts_per_territory)
     centre = {t: (rng.uniform(30, 47), rng.uniform(-120, -75)) for t in terr_ids}
@@ -85,4 +87,4 @@ def synthetic_world(folder: str | Path, n_reps: int = 50, n_draws: int = 200,
     reps = pd.DataFrame({"rep_id": ids, "name": display, "territory_id": rep_terr, "role": "AE"})
     accounts = pd.DataFrame({"account_id": cube["account"].values, "territory_id": acc_terr,
                              "lat": lat, "lon": lon, "potential": cube["potential"].values})
-    return World(scenario, cube, {"reps": reps, "accounts": accounts}, {"AE": plan})
+    return World(scenario, cube, {"reps": reps, "accounts": accounts}, {"AE": plan_obj})

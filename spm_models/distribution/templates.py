@@ -98,8 +98,10 @@ of your attainment ({{ d.attainment_p10|pct }} – {{ d.attainment_p90|pct }}).<
 <h2>Your territory</h2>
 <div class="grid">
 <div><p>Territory <b id="territory-id">{{ d.territory_id or 'none' }}</b><br>
-<span id="n-accounts">{{ d.n_accounts }}</span> accounts{% if d.potential is not none %},
-total potential {{ d.potential|money(cur) }}{% endif %}.</p></div>
+{% if d.n_accounts is none %}<span id="n-accounts" data-value="">no accounts data</span>: the
+scenario's data has no accounts table, so the territory's accounts and potential are not known.
+{% else %}<span id="n-accounts" data-value="{{ d.n_accounts }}">{{ d.n_accounts }}</span> account{{ '' if d.n_accounts == 1 else 's' }}{% if d.potential is not none %},
+total potential {{ d.potential|money(cur) }}{% endif %}.{% endif %}</p></div>
 {% if map_img %}<img id="territory-map" alt="Map of the territory's accounts" src="data:image/svg+xml;base64,{{ map_img }}">{% endif %}
 </div>
 </section>
