@@ -99,7 +99,7 @@ h1 {margin-bottom: 4px;} .sub {color: #555;}
 table {border-collapse: collapse; width: 100%; margin-top: 12px; font-size: 0.95em;}
 th, td {border-bottom: 1px solid #e1e4e8; padding: 7px 10px; text-align: right; vertical-align: top;}
 th {background: #f3f6f9;} th.l, td.l {text-align: left;}
-.fail {background: #fde9e7;} .err {color: #a4262c; font-family: monospace; font-size: 0.9em;}
+.fail {background: #fde9e7;} .err {color: #a4262c; font-family: monospace; font-size: 0.9em; white-space: pre-line;}
 .tag {display: inline-block; border-radius: 4px; padding: 1px 6px; font-size: 0.8em;}
 .approved {background: #e2f0d9;} .draft {background: #eee;} .changed {background: #fff2cc;}
 .failed {background: #f4b6b0;}

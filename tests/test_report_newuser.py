@@ -1,0 +1,126 @@
+"""A new user's report findings (bookings-only sources, leavers before the plan year, figures
+that disagree across the report): each test fails on the code before the fix."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import nbformat
+import numpy as np
+import pytest
+import xarray as xr
+from test_report_helpers import REPO
+
+from spm_models.reporting import runner
+
+PERIODS = [f"2027-{m:02d}" for m in range(1, 13)]
+
+
+def _cube(n_reps: int = 4, n_draws: int = 50, seed: int = 0) -> xr.Dataset:
+    rng = np.random.default_rng(seed)
+    b = rng.gamma(4.0, 25_000.0, (n_reps, 12, n_draws))
+    reps = [f"R{i:02d}" for i in range(n_reps)]
+    return xr.Dataset(
+        {"bookings": (("rep", "period", "draw"), b),
+         "quota": (("rep", "period"), np.full((n_reps, 12), 100_000.0)),
+         "payout": (("rep", "period", "draw"), b * 0.1)},
+        coords={"rep": reps, "period": PERIODS, "draw": np.arange(n_draws),
+                "region": ("rep", ["East"] * n_reps),
+                "territory_id": ("rep", [f"T{i}" for i in range(n_reps)])})
+
+
+# ------------------------------------------------------------------ 1. bookings-only source
+def test_report_notebook_reads_the_reps_table_only_when_present():
+    """`finnorep`: KeyError 'reps' in the leaderboard cell of a bookings-only source."""
+    for folder in ("notebooks", "spm_models/notebooks"):
+        nb = nbformat.read(str(REPO / folder / "scenario_report.ipynb"), as_version=4)
+        src = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        assert not re.search(r"tables\[[\"']reps[\"']\]", src), folder
+        assert "result.tables.get(\"reps\")" in src
+
+
+def test_leaderboard_without_a_reps_table_has_no_name_column():
+    from spm_models.reporting import sections
+
+    html = sections.leaderboard(_cube(), None).data
+    assert "R00" in html and ">Name<" not in html
+
+
+def test_a_failed_scenario_leaves_no_half_written_folder(tmp_path, monkeypatch):
+    """A failing notebook published its lone partial `report.ipynb` as `OUT/NAME`; now the
+    scenario folder holds all its outputs or does not exist (old outputs removed too)."""
+    import papermill as pm
+
+    def failing(src, dst, **kw):
+        open(dst, "w").write("{}")  # papermill writes the partial notebook, then raises
+        raise RuntimeError("KeyError: 'reps'")
+
+    monkeypatch.setattr(pm, "execute_notebook", failing)
+    monkeypatch.delenv("SPM_DEBUG", raising=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "s1").mkdir()
+    (out / "s1" / "report.html").write_text("old")
+    sc = SimpleNamespace(path=str(tmp_path / "s1.yaml"))
+    run = runner.run_one(runner.ScenarioRun("s1", "s1.yaml", scenario=sc), out, tmp_path)
+    assert not run.ok and "KeyError" in (run.error or "")
+    assert sorted(p.name for p in out.iterdir()) == []  # no folder, no temp folder left
+    monkeypatch.setenv("SPM_DEBUG", "1")  # debugging: the partial notebook is kept aside
+    run = runner.run_one(runner.ScenarioRun("s1", "s1.yaml", scenario=sc), out, tmp_path)
+    assert sorted(p.name for p in out.iterdir()) == ["s1.failed.ipynb"]
+
+
+def test_failed_text_puts_each_problem_on_its_own_line():
+    from spm_models.cli.reporting import failed_text
+
+    text = failed_text("finbad", "a.csv, row 2: bad\na.csv, row 3: bad")
+    assert text.splitlines() == ["FAILED  finbad: a.csv, row 2: bad", "        a.csv, row 3: bad"]
+
+
+# ------------------------------------------------------------------ 2. leavers before the plan
+def test_forecast_keeps_active_and_drops_reps_who_left_before_the_plan(tmp_path, monkeypatch):
+    """R00063 (term_date 2026-12-01, plan year 2027) was active in every draw: the cached
+    forecast kept only `bookings`, losing the forecast's known terminations."""
+    from spm_models.workflow import forecast_step
+    from spm_models.workflow.cache import Cache
+
+    fc = _cube()[["bookings"]]
+    active = np.ones((4, 12, 50), bool)
+    active[1] = False  # left in 2026-12
+    active[2, 6:] = False  # leaves in 2027-06
+    fc["active"] = (("rep", "period", "draw"), active)
+
+    class Model:
+        def diagnostics(self):
+            return {"ok": True}
+
+        def forecast(self, **kw):
+            return fc
+
+    monkeypatch.setattr(forecast_step, "fitted_model", lambda *a, **k: Model())
+    monkeypatch.setattr("spm_models.forecast.monthly_panel", lambda tables: None)
+    sc = SimpleNamespace(seed=1, draws=50, horizon={"start": "2027-01", "months": 12},
+                         section=lambda name: {}, spec={})
+    monkeypatch.setattr(forecast_step, "forecast_key", lambda *a: "k")
+    monkeypatch.setattr(forecast_step, "forecast_settings", lambda s: ({}, {}))
+    out, _ = forecast_step.forecast_cube({}, sc, "h", Cache(tmp_path))
+    assert list(out["rep"].values) == ["R00", "R02", "R03"]
+    assert "active" in out and not out["active"].sel(rep="R02", period="2027-07").any()
+    again, _ = forecast_step.forecast_cube({}, sc, "h", Cache(tmp_path))  # from the cache
+    assert list(again["rep"].values) == ["R00", "R02", "R03"] and "active" in again
+
+
+def test_current_roster_keeps_the_forecasts_terminations():
+    from spm_models.planning import roster as ros
+
+    fc = _cube()[["bookings"]]
+    active = np.ones((4, 12, 50), bool)
+    active[2, 6:] = False
+    fc["active"] = (("rep", "period", "draw"), active)
+    cur = ros.current_roster(fc, 0.0, seed=0)
+    assert not cur["active"].sel(rep="R02").isel(period=slice(6, None)).any()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    pytest.main([__file__])
