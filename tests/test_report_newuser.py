@@ -122,5 +122,45 @@ def test_current_roster_keeps_the_forecasts_terminations():
     assert not cur["active"].sel(rep="R02").isel(period=slice(6, None)).any()
 
 
+# ------------------------------------------------------------------ 3. quota fairness
+def test_fairness_table_says_what_it_measures_and_gives_the_scenario_share():
+    from spm_models.reporting import sections
+
+    s = {"quota_fairness": {"p_reach_mean": 0.6, "p_reach_sd": 0.0, "expected_share_at_quota": 0.6},
+         "quota_method": "equal_probability", "share_reps_at_quota": {"p50": 0.54}}
+    html = sections.fairness_table(s).data
+    assert "forecast the quotas were set on" in html and "before attrition" in html
+    assert "Share of reps at quota in the scenario" in html and "54%" in html
+
+
+# ------------------------------------------------------------------ 4. one hire fewer
+def test_probabilities_never_round_onto_or_across_the_target():
+    from spm_models.reporting.capacity_section import capacity_sentence, pct_vs_target
+
+    assert pct_vs_target(0.799, 0.8) == "79.9%" and pct_vs_target(0.83, 0.8) == "83%"
+    assert pct_vs_target(0.8, 0.8) == "80%" and pct_vs_target(0.8004, 0.8) == "80.04%"
+    assert pct_vs_target(0.7999, 0.8) == "79.99%"
+    c = {"total_hires": 91, "hiring_plan": {"2027-01": 91}, "hiring_lag_months": 2, "mode": "solve",
+         "target": 1.9e8, "probability_target": 0.8, "probability_reached": 0.83,
+         "probability_one_fewer": 0.799, "feasible": True,
+         "capacity": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8}, "headcount_end": {"p50": 60},
+         "headcount_now": 157}
+    text = capacity_sentence(c)
+    assert "with probability 83% (79.9% with one hire fewer)" in text
+
+
+# ------------------------------------------------------------------ 5. what the hires add
+def test_hires_economics_is_the_bridges_hires_bar():
+    import pandas as pd
+
+    from spm_models.workflow.world_step import hires_economics
+
+    bridge = pd.DataFrame([
+        {"step": "base", "revenue": 100.0, "cost": 10.0, "revenue_change_p50": 0.0, "cost_change_p50": 0.0},
+        {"step": "hires", "revenue": 34.4, "cost": 3.0, "revenue_change_p50": 34.2, "cost_change_p50": 2.9}])
+    econ = hires_economics(SimpleNamespace(bridge=bridge))
+    assert econ == {"revenue_p50": 34.4, "cost_p50": 3.0, "cost_per_revenue": round(3.0 / 34.4, 6)}
+
+
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])

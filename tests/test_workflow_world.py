@@ -144,7 +144,9 @@ def test_hires_bring_managers_and_ses_into_cost_of_sales(runs):
     assert push.summary["cost_of_sales"]["p50"] == pytest.approx(float(cos), abs=1e-6)
     econ = push.summary["capacity"]["hires_economics"]
     hires_step = next(r for r in push.summary["bridge"] if r["step"] == "hires")
-    assert econ["cost_p50"] == pytest.approx(hires_step["cost_change_p50"], abs=0.01) and econ["revenue_p50"] > 0
+    # one definition with the bridge's Hires bar (the change of the P50)
+    assert econ["cost_p50"] == pytest.approx(hires_step["cost"], abs=0.01) and econ["revenue_p50"] > 0
+    assert econ["revenue_p50"] == pytest.approx(hires_step["revenue"], abs=0.01)
 
 
 def test_forecast_attrition_is_refused(org):

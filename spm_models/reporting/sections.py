@@ -338,14 +338,20 @@ _FAIR_LABELS = {
     "p_reach_sd": ("Spread of P(reach quota) across reps (SD)", "pct"),
     "p_reach_min": ("Lowest rep's P(reach quota)", "pct"),
     "p_reach_max": ("Highest rep's P(reach quota)", "pct"),
-    "expected_share_at_quota": ("Expected share of reps at quota", "pct"),
+    "expected_share_at_quota": ("Expected share of today's reps at quota", "pct"),
     "quota_to_median_mean": ("Quota ÷ forecast median (mean)", "ratio"),
     "gini_quota_to_potential": ("Gini of quota ÷ potential", "ratio"),
 }
 
+#: what the fairness figures measure (``workflow.summary.quota_fairness``; docs/reports.md)
+FAIRNESS_BASIS = ("on the forecast the quotas were set on: today's reps for the whole year, "
+                  "before attrition, hires, territory moves and plan response")
+
 
 def fairness_table(summary: dict[str, Any]) -> HTML:
-    """The quota-fairness figures as a two-column table."""
+    """The quota-fairness figures as a two-column table, saying what they measure (the
+    quota-setting forecast, :data:`FAIRNESS_BASIS`) and giving the scenario's own share of
+    reps at quota beside them (``summary["share_reps_at_quota"]``, the executive summary's)."""
     figs = summary.get("quota_fairness") or {}
     rows = []
     for key, (label, kind) in _FAIR_LABELS.items():
@@ -354,8 +360,18 @@ def fairness_table(summary: dict[str, Any]) -> HTML:
             continue
         rows.append((label, _pct(v) if kind == "pct" else f"{v:.2f}"))
     method = summary.get("quota_method") or "–"
-    return HTML(_TABLE.render(columns=["Quota fairness", "value"], rows=rows,
-                              caption=None, note=f"Quota method: {method}.", left=()))
+    note = (f"Quota method: {method}. These figures are measured {FAIRNESS_BASIS}: whether the "
+            "quotas themselves give every rep the same chance (an equal-probability set does so "
+            "by construction; a spread shows where it could not).")
+    world = (summary.get("share_reps_at_quota") or {}).get("p50")
+    if world is not None:
+        rows.append((("Share of reps at quota in the scenario (P50; after attrition, hires, "
+                     "territory moves and response)"), _pct(world)))
+        note += (" The last row is the scenario's own figure, as in the executive summary and "
+                 "the leaderboard: leavers book nothing after they leave and hires ramp up, so "
+                 "it is lower.")
+    return HTML(_TABLE.render(columns=["Quota fairness (quota-setting forecast)", "value"],
+                              rows=rows, caption=None, note=note, left=()))
 
 
 def territory_section(tables: dict[str, pd.DataFrame]) -> Any:
@@ -433,73 +449,3 @@ def territory_plan(cube: Any, summary: dict[str, Any], tables: dict[str, pd.Data
         return territory_section(tables)
     display(figure(fig))
     return territory_table(summary)
-
-
-_CAPACITY = _ENV.from_string("""<div class="spm" id="capacity-plan"><p>{{ text }}</p>
-{% if plan %}<table><thead><tr><th class="l">Requisitions opened</th>{% for m, n in plan %}<th>{{ m }}</th>{% endfor %}<th>total</th></tr></thead>
-<tbody><tr><td class="l">new reps</td>{% for m, n in plan %}<td>{{ n }}</td>{% endfor %}<td><b>{{ total }}</b></td></tr></tbody></table>{% endif %}
-<div class="sub">{{ note }}</div></div>""")
-
-
-def _month_label(m: str) -> str:
-    return pd.Period(m, freq="M").strftime("%b %Y")
-
-
-def capacity_sentence(c: dict[str, Any]) -> str:
-    """Plain-language answer of the capacity section (``summary["capacity"]``)."""
-    hires, plan = c["total_hires"], c.get("hiring_plan") or {}
-    lag = c.get("hiring_lag_months") or 0
-    when = ""
-    if plan:
-        months = sorted(plan)
-        when = (f" (requisitions opened {_month_label(months[0])}"
-                + (f" to {_month_label(months[-1])}" if len(months) > 1 else "")
-                + (f"; each starts {lag} month{'s' if lag != 1 else ''} later" if lag else "") + ")")
-    reps = f"{hires} rep{'s' if hires != 1 else ''}"
-    cap = c["capacity"]
-    tail = (f" With that plan the scenario books {money(cap['p50'])} "
-            f"(80 % range {money(cap['p10'])}–{money(cap['p90'])}) and headcount ends the year at "
-            f"about {c['headcount_end']['p50']:.0f} (from {c['headcount_now']} today).")
-    from spm_models.reporting.world_sections import support_sentence
-
-    tail += support_sentence(c)
-    if c.get("mode") == "solve" and c.get("target") is not None:
-        p = c.get("probability_target")
-        if c.get("feasible") is False:
-            return (f"Even {reps} do not reach {money(c['target'])} with probability {p:.0%}: "
-                    f"the best plan reaches it with probability {c['probability_reached']:.0%}." + tail)
-        if hires == 0:
-            return (f"To reach {money(c['target'])} with probability {p:.0%}, no hires are needed: "
-                    f"the current team reaches it with probability {c['probability_reached']:.0%}." + tail)
-        fewer = c.get("probability_one_fewer")
-        return (f"To reach {money(c['target'])} with probability {p:.0%}, hire {reps}{when}; "
-                f"the plan reaches it with probability {c['probability_reached']:.0%}"
-                + (f" ({fewer:.0%} with one hire fewer)" if fewer is not None else "") + "." + tail)
-    text = f"The hiring plan adds {reps}{when}."
-    if c.get("target") is not None and c.get("probability_reached") is not None:
-        text += (f" It reaches the target of {money(c['target'])} with probability "
-                 f"{c['probability_reached']:.0%}.")
-    return text + tail
-
-
-def capacity_section(cube: Any, summary: dict[str, Any]) -> Any:
-    """Capacity fan vs target and the hiring answer (or a note when the scenario plans none)."""
-    from IPython.display import display
-
-    from spm_models.plots.report import capacity_fan
-
-    c = summary.get("capacity")
-    if not c:
-        return banner("This scenario has no capacity section: no hiring plan computed.", "draft")
-    fig = capacity_fan(cube, c.get("target"))
-    if fig is not None:
-        display(figure(fig))
-    items = sorted((c.get("hiring_plan") or {}).items())
-    one_year = len({m[:4] for m, _ in items}) <= 1
-    plan = [(_month_label(m).split()[0] if one_year else _month_label(m), n) for m, n in items]
-    note = (f"Attrition {c['attrition_monthly']:.1%} a month, hiring lag {c['hiring_lag_months']} "
-            "months; the figures are read from the scenario's simulated world (the same draws as "
-            "the revenue above): current reps leave at the attrition rate, a new rep ramps up over "
-            "the first months and is paid on the new-hire plan.")
-    return HTML(_CAPACITY.render(text=capacity_sentence(c), plan=plan, total=c["total_hires"],
-                                 note=note))

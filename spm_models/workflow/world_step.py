@@ -195,14 +195,17 @@ def support_summary(cap: xr.Dataset) -> dict[str, Any] | None:
 
 
 def hires_economics(res: Any) -> dict[str, Any] | None:
-    """What the hires add, read from the bridge's ``hires`` step (paired per draw, the same
-    worlds as the bridge): ``revenue_p50``/``cost_p50`` (P50 of the paired change; cost =
-    incentive of the hires and of the managers/SEs crediting them + support cost) and
-    ``cost_per_revenue`` (their ratio: the hires' own cost of sales). None without a hires step."""
+    """What the hires add: the bridge's ``Hires`` bar, read from its ``hires`` step (the same
+    worlds as the bridge): ``revenue_p50``/``cost_p50`` (the change of the P50 when the hires
+    are switched on — one definition with the bridge's bar and table, whose bars add up to
+    the scenario's P50; the paired change's own quantiles are the bridge's "80 % range of
+    the change"; cost = incentive of the hires and of the managers/SEs crediting them +
+    support cost) and ``cost_per_revenue`` (their ratio: the hires' own cost of sales).
+    None without a hires step."""
     if res.bridge is None or "hires" not in set(res.bridge["step"]):
         return None
     row = res.bridge.set_index("step").loc["hires"]
-    r, c = float(row["revenue_change_p50"]), float(row["cost_change_p50"])
+    r, c = float(row["revenue"]), float(row["cost"])
     return {"revenue_p50": round(r, 2), "cost_p50": round(c, 2),
             "cost_per_revenue": round(c / r, 6) if r > 0 else None}
 
