@@ -122,6 +122,32 @@ def test_current_roster_keeps_the_forecasts_terminations():
     assert not cur["active"].sel(rep="R02").isel(period=slice(6, None)).any()
 
 
+# ------------------------------------------------------------------ 6. leaderboard
+def test_leaderboard_ranks_todays_reps_not_planned_hires():
+    from spm_models.reporting import sections
+
+    cube = _cube(n_reps=6)
+    cube["bookings"][4:] *= 3.0  # the two hires would top the table
+    cube["quota"][3] = 0.0  # a rep with no quota (e.g. left before the plan): no attainment
+    cube = cube.assign_coords(is_hire=("rep", [False, False, False, False, True, True]))
+    cube = cube.assign_coords(rep=["R00", "R01", "R02", "R03", "hire-2027-12-001", "hire-2027-12-002"])
+    html = sections.leaderboard(cube, None).data
+    assert "hire-2027" not in html and ">R03<" not in html
+    assert "3 of today&#39;s reps ranked; not ranked: 2 planned hires and 1 rep without a quota" in html
+
+
+# ------------------------------------------------------------------ 7. cost of sales footnote
+def test_index_footnote_defines_cost_of_sales_as_the_report_does(tmp_path):
+    from spm_models.reporting.html import write_index
+
+    (tmp_path / "bad.failed.ipynb").write_text("{}")
+    runs = [runner.ScenarioRun("bad", "bad.yaml", error="a.csv, row 2: x\na.csv, row 3: y")]
+    html = write_index(tmp_path, runs).read_text()
+    assert "incentive cost ÷ revenue (median)" not in html
+    assert "managers and SEs the planned hires" in html
+    assert 'href="bad.failed.ipynb">notebook (partial)' in html
+
+
 # ------------------------------------------------------------------ 3. quota fairness
 def test_fairness_table_says_what_it_measures_and_gives_the_scenario_share():
     from spm_models.reporting import sections

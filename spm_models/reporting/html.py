@@ -141,13 +141,16 @@ scenarios marked INTERRUPTED were not rendered in this run.</p>{% endif %}
 <tr class="fail" data-scenario="{{ r.name }}">
 <td class="l"><b>{{ r.name }}</b><br><span class="sub">{{ r.source }}</span></td>
 <td colspan="6" class="l"><span class="tag failed">{{ "INTERRUPTED" if r.interrupted else "FAILED" }}</span> <span class="err">{{ r.error }}</span></td>
-<td class="l">{{ "interrupted" if r.interrupted else "failed" }}</td><td class="l">{% if r.has_notebook %}<a href="{{ r.link }}/report.ipynb">notebook{{ " (previous run)" if r.interrupted else " (partial)" }}</a>{% endif %}</td>
+<td class="l">{{ "interrupted" if r.interrupted else "failed" }}</td><td class="l">{% if r.has_notebook %}<a href="{{ r.link }}/report.ipynb">notebook{{ " (previous run)" if r.interrupted else "" }}</a>{% elif r.failed_notebook %}<a href="{{ r.failed_notebook }}">notebook (partial)</a>{% endif %}</td>
 </tr>
 {% endif %}
 {% endfor %}
 </tbody></table>
 <p class="sub">Revenue is plan-year bookings; ranges are P10–P90 of the simulated outcomes.
-Cost of sales is incentive cost ÷ revenue (median).</p>
+Cost of sales is (the incentive cost of every plan + the managers and SEs the planned hires
+need, base and on-target incentive) ÷ revenue, the median over the simulated years — the same
+figure as each report's executive summary, so it can differ from the incentive cost column ÷
+revenue.</p>
 </body></html>
 """)
 
@@ -191,6 +194,8 @@ def write_index(out_dir: str | Path, runs: Sequence[Any], interrupted: bool = Fa
         if r.ok and (folder is None or not all((folder / f).exists() for f in REQUIRED)):
             v["ok"], v["error"] = False, "outputs missing on disk"
         v["has_notebook"] = folder is not None and (folder / "report.ipynb").exists()
+        v["failed_notebook"] = (f"{v['link']}.failed.ipynb" if v["link"] and not v["ok"]
+                                and (out / f"{r.name}.failed.ipynb").exists() else None)
         if v.get("error"):
             v["error"] = redact(str(v["error"]))
         v["source"] = redact(str(v.get("source", "")))

@@ -184,8 +184,11 @@ def leaderboard_frame(cube: Any, reps: pd.DataFrame | None = None) -> tuple[pd.D
     p_quota = np.full(len(annual_q), np.nan)
     proj[ok] = np.nanmedian(att[ok], axis=1)
     p_quota[ok] = np.mean(att[ok] >= 1.0 - figures.AT_QUOTA_TOL, axis=1)
+    hire = (np.asarray(cube["is_hire"].values).astype(bool) if "is_hire" in cube.coords
+            else np.zeros(len(annual_q), bool))
     df = pd.DataFrame({
         "rep": [str(r) for r in cube["rep"].values],
+        "is_hire": hire,
         "region": [str(r) for r in cube["region"].values] if "region" in cube.coords else "",
         "territory": [str(r) for r in cube["territory_id"].values] if "territory_id" in cube.coords else "",
         "to_date": to_date,
@@ -200,8 +203,19 @@ def leaderboard_frame(cube: Any, reps: pd.DataFrame | None = None) -> tuple[pd.D
 
 
 def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTML:
-    """Top and bottom ``n`` reps by projected attainment, formatted for executives."""
-    df, label = leaderboard_frame(cube, reps)
+    """Top and bottom ``n`` of today's reps by projected attainment, formatted for executives.
+    Planned hires (``is_hire``: a simulated seat, not a person) and reps without a quota (no
+    attainment) are not ranked; the note counts them. ``reps`` (optional) adds names."""
+    full, label = leaderboard_frame(cube, reps)
+    ranked = ~full["is_hire"] & np.isfinite(full["projected_p50"].to_numpy(dtype=float))
+    df = full[ranked]
+    n_hires = int(full["is_hire"].sum())
+    n_noquota = int((~full["is_hire"] & ~ranked).sum())
+    left_out = [f"{n_hires} planned hire{'s' if n_hires != 1 else ''}"] if n_hires else []
+    left_out += [f"{n_noquota} rep{'s' if n_noquota != 1 else ''} without a quota"] if n_noquota else []
+    note = (f"{len(df)} of today's reps ranked"
+            + (f"; not ranked: {' and '.join(left_out)}" if left_out else "")
+            + ". The full table is in cube.zarr.")
 
     def fmt(part: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame({"Rep": part["rep"]})
@@ -217,12 +231,13 @@ def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTM
 
     left = ("Name", "Region", "Territory")
     top = _TABLE.render(columns=list(fmt(df.head(n)).columns), rows=fmt(df.head(n)).values.tolist(),
-                        caption=f"Top {min(n, len(df))} reps by projected attainment", note=None,
+                        caption=f"Top {min(n, len(df))} of today's reps by projected attainment",
+                        note=None,
                         left=left)
     bottom = _TABLE.render(columns=list(fmt(df.tail(n)).columns),
                            rows=fmt(df.tail(n)).values.tolist(),
                            caption=f"Bottom {min(n, len(df))} reps (coaching focus)",
-                           note=f"{len(df)} reps in total; the full table is in cube.zarr.",
+                           note=note,
                            left=left)
     return HTML(top + bottom)
 
