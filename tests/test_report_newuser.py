@@ -188,5 +188,112 @@ def test_hires_economics_is_the_bridges_hires_bar():
     assert econ == {"revenue_p50": 34.4, "cost_p50": 3.0, "cost_per_revenue": round(3.0 / 34.4, 6)}
 
 
+# ------------------------------------------------------------------ 9. smaller findings
+def test_kpi_rate_changes_are_percentage_points():
+    from spm_models.reporting.pipeline_sections import kpi_frame
+
+    block = {"kpis": {"period": "2026-11", "win_rate": 0.31, "slip_rate": 0.2, "avg_deal_size": 5e4},
+             "trends": {"win_rate": {"change_3m": -0.028}, "slip_rate": {"change_3m": -0.002},
+                        "avg_deal_size": {"change_3m": 1500.0}}}
+    df = kpi_frame(block).set_index("KPI")["change (3 months vs 3 before)"]
+    assert df["Win rate"] == "−2.8 pp" and df["Slip rate"] == "−0.2 pp"
+    assert df["Average deal size"] == "+1.5k"
+
+
+def test_pipeline_money_axes_use_the_reports_units():
+    import pandas as pd
+
+    from spm_models.plots.pipeline import plot_kpi_trends, plot_quarter_fan
+
+    rng = np.random.default_rng(0)
+    q = xr.Dataset({"bookings": (("rep", "period", "draw"), rng.gamma(4, 4e6, (3, 3, 100))),
+                    "closed": ("rep", [1e6, 2e6, 3e6])},
+                   coords={"rep": ["a", "b", "c"], "period": ["2027-01", "2027-02", "2027-03"]})
+    fig = plot_quarter_fan(q)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.yaxis.get_offset_text().get_text() == ""  # no "1e7"
+    assert any(t.get_text().endswith("M") for t in ax.get_yticklabels())
+    periods = pd.period_range("2026-01", periods=8, freq="M").astype(str)
+    names = ("pipeline_created", "win_rate")
+    k = xr.Dataset({n: (("id", "period"), rng.uniform(1e7, 3e7, (1, 8)) if n == "pipeline_created"
+                        else rng.uniform(0.2, 0.4, (1, 8))) for n in names},
+                   coords={"period": periods, "id": [0]})
+    fig = plot_kpi_trends(k, names)
+    fig.canvas.draw()
+    created, win = fig.axes[0], fig.axes[1]
+    assert created.yaxis.get_offset_text().get_text() == ""
+    assert any(t.get_text().endswith("M") for t in created.get_yticklabels())
+    assert any(t.get_text().endswith("%") for t in win.get_yticklabels())
+
+
+def test_reps_at_quota_card_counts_the_reps_the_share_is_over():
+    from spm_models.reporting import sections
+    from spm_models.workflow.summary import n_with_quota
+
+    cube = _cube(n_reps=5)
+    cube["quota"][2] = 0.0
+    assert n_with_quota(cube["quota"]) == 4
+    s = {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8},
+         "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7}, "cost_of_sales": {"p50": 0.09},
+         "share_reps_at_quota": {"p50": 0.5}, "n_reps": 5, "n_reps_with_quota": 4,
+         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None,
+         "incentive_cost_by_plan": {}}
+    html = sections.executive_summary(s).data
+    assert "of 4 reps with a quota" in html and "of 5 reps" not in html
+
+
+def test_territory_table_says_how_many_territories_miss_the_potential_band():
+    from spm_models.reporting import sections
+
+    fig = {"cv_potential": 0.3}
+    t = {"before": fig, "after": fig, "max_moved_share": 0.2, "accounts_moved": 10, "n_accounts": 50,
+         "share_moved": 0.2, "n_territories": 160, "territories_outside_potential_band": 65,
+         "potential_tol": 0.01}
+    html = sections.territory_table({"territory": t}).data
+    assert "Territories outside ±1% of the mean potential" in html and "65 of 160" in html
+
+
+def test_a_finished_quarter_has_no_outlook():
+    from spm_models.reporting.pipeline_sections import pipeline_section, quarter_complete
+
+    q = {"mean": 4806968.91, "p10": 4806968.909999997, "p50": 4806968.909999997, "p90": 4806968.909999997}
+    block = {"available": True, "quarter": "2024-Q4", "as_of": "2024-12-02", "closed_to_date": 4806968.91,
+             "forecast": q, "notes": []}
+    assert quarter_complete(block)
+    assert not quarter_complete({**block, "forecast": {**q, "p90": 5.2e6}})
+    shown = []
+    tree = xr.DataTree.from_dict({"/pipeline": xr.Dataset({"closed": ("rep", [1.0])})})
+    pipeline_section(tree, {"pipeline": block}, display=shown.append)
+    assert len(shown) == 1 and "already complete" in shown[0].data  # no table, no fan
+
+
+def test_no_hires_no_hires_bar():
+    import pandas as pd
+
+    from spm_models.workflow.world_step import bridge_summary
+
+    bridge = pd.DataFrame([{"step": s, "revenue": 1.0} for s in ("base", "attrition", "hires", "total")])
+    world = xr.Dataset(coords={"rep": ["a", "b"], "is_hire": ("rep", [False, False])})
+    steps = [r["step"] for r in bridge_summary(SimpleNamespace(bridge=bridge, world=world))]
+    assert steps == ["base", "attrition", "total"]
+    world = world.assign_coords(is_hire=("rep", [False, True]))
+    assert "hires" in [r["step"] for r in bridge_summary(SimpleNamespace(bridge=bridge, world=world))]
+
+
+def test_payout_chart_has_no_legend_entry_without_target_incentives():
+    from spm_models.plots.report import payout_distribution
+
+    cube = _cube()
+    labels = [t.get_text() for t in payout_distribution(cube).axes[0].get_legend().get_texts()]
+    assert "target incentive" not in labels
+    cube["target_incentive"] = ("rep", np.full(4, np.nan))
+    labels = [t.get_text() for t in payout_distribution(cube).axes[0].get_legend().get_texts()]
+    assert "target incentive" not in labels
+    cube["target_incentive"] = ("rep", np.full(4, 5e4))
+    labels = [t.get_text() for t in payout_distribution(cube).axes[0].get_legend().get_texts()]
+    assert "target incentive" in labels
+
+
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])

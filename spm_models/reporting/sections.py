@@ -72,7 +72,7 @@ _SUMMARY = _ENV.from_string("""<div class="spm" id="executive-summary">
   <div class="r">{% if s.get("support_cost") and s.support_cost.p50 %}(incentive + {{ s.support_cost.p50|money }} managers/SEs for hires) ÷ revenue{% else %}incentive ÷ revenue{% endif %}</div></div>
  <div class="card" id="kpi-at-quota"><div class="k">Reps at quota (P50)</div>
   <div class="v">{{ s.share_reps_at_quota.p50|pct }}</div>
-  <div class="r">of {{ s.n_reps }} reps</div></div>
+  <div class="r">of {{ s.get("n_reps_with_quota", s.n_reps) }} reps with a quota</div></div>
 </div>
 <p>{{ narrative }}</p>
 </div>""")
@@ -447,6 +447,13 @@ def territory_table(summary: dict[str, Any]) -> HTML:
     rows.append(("Accounts moved", "–", moved))
     note = (f"{t['n_territories']} territories. Balanced with HiGHS (spm_models.planning.territory) "
             + (f"moving at most {limit:.0%} of accounts." if limit is not None else "without a move limit."))
+    out, tol = t.get("territories_outside_potential_band"), t.get("potential_tol")
+    if out is not None and tol is not None:
+        band = f"±{float(tol):.0%}" if round(float(tol) * 100, 6) == round(float(tol) * 100) else f"±{float(tol):.1%}"
+        rows.append((f"Territories outside {band} of the mean potential", "–", f"{out} of {t['n_territories']}"))
+        if out:
+            note += (f" The {band} band asked for is met where the move limit and distances allow: "
+                     f"{out} territories stay outside it.")
     return HTML(_TABLE.render(columns=["Territory balance", "current", "balanced"], rows=rows,
                               caption=None, note=note, left=()))
 

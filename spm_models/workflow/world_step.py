@@ -213,11 +213,15 @@ def hires_economics(res: Any) -> dict[str, Any] | None:
 def bridge_summary(res: Any) -> list[dict[str, Any]]:
     """``summary["bridge"]``: one row per step (today's roster → attrition → hires → territory
     → response → scenario) with revenue and incentive-cost P50 changes and the paired
-    P10/P90 of the change (:func:`spm_models.planning.bridge.bridge_steps`)."""
+    P10/P90 of the change (:func:`spm_models.planning.bridge.bridge_steps`); without any hire
+    in the world (no capacity section, or a plan of none) there is no ``hires`` row."""
     if res.bridge is None:
         return []
     rows = []
+    no_hires = "is_hire" in res.world and not bool(np.asarray(res.world["is_hire"].values).any())
     for rec in res.bridge.to_dict("records"):
+        if no_hires and rec["step"] == "hires":  # a scenario that plans no hires has no Hires bar
+            continue
         rows.append({str(k): (round(float(v), 2) if isinstance(v, (int, float, np.floating)) and np.isfinite(v)
                               else (None if isinstance(v, (float, np.floating)) else str(v)))
                      for k, v in rec.items()})
