@@ -18,10 +18,13 @@ from spm_models.reporting import sections
 from spm_models.reporting.world_sections import support_sentence
 
 
-def pct_vs_target(p: float, target: float) -> str:
+def pct_vs_target(p: float, target: float | None) -> str:
     """``p`` as a percentage with the fewest digits (0 to 3 decimals) that keep it on the same
     side of ``target`` as its exact value (79.9 % against an 80 % target, never "80 %");
-    e.g. ``pct_vs_target(0.799, 0.8) == "79.9%"``, ``pct_vs_target(0.83, 0.8) == "83%"``."""
+    e.g. ``pct_vs_target(0.799, 0.8) == "79.9%"``, ``pct_vs_target(0.83, 0.8) == "83%"``;
+    without a target, whole percents."""
+    if target is None:
+        return f"{p:.0%}"
     for d in range(4):
         shown = round(p * 100, d) / 100
         if (shown >= target) == (p >= target) and (shown == target) == (p == target):
