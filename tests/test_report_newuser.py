@@ -134,6 +134,10 @@ def test_leaderboard_ranks_todays_reps_not_planned_hires():
     html = sections.leaderboard(cube, None).data
     assert "hire-2027" not in html and ">R03<" not in html
     assert "3 of today&#39;s reps ranked; not ranked: 2 planned hires and 1 rep without a quota" in html
+    assert "Bottom" not in html  # 3 reps: all in the top table, none shown twice
+    big = _cube(n_reps=15)
+    html = sections.leaderboard(big, None).data
+    assert "Bottom 5 reps" in html and all(html.count(f">R{i:02d}<") == 1 for i in range(15))
 
 
 # ------------------------------------------------------------------ 7. cost of sales footnote

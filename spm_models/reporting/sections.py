@@ -230,15 +230,13 @@ def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTM
         return out
 
     left = ("Name", "Region", "Territory")
+    n_bottom = min(n, max(len(df) - n, 0))  # no rep in both tables
     top = _TABLE.render(columns=list(fmt(df.head(n)).columns), rows=fmt(df.head(n)).values.tolist(),
                         caption=f"Top {min(n, len(df))} of today's reps by projected attainment",
-                        note=None,
-                        left=left)
-    bottom = _TABLE.render(columns=list(fmt(df.tail(n)).columns),
-                           rows=fmt(df.tail(n)).values.tolist(),
-                           caption=f"Bottom {min(n, len(df))} reps (coaching focus)",
-                           note=note,
-                           left=left)
+                        note=None if n_bottom else note, left=left)
+    bottom = "" if n_bottom == 0 else _TABLE.render(
+        columns=list(fmt(df.tail(n_bottom)).columns), rows=fmt(df.tail(n_bottom)).values.tolist(),
+        caption=f"Bottom {n_bottom} reps (coaching focus)", note=note, left=left)
     return HTML(top + bottom)
 
 
@@ -383,8 +381,8 @@ def fairness_table(summary: dict[str, Any]) -> HTML:
         rows.append((("Share of reps at quota in the scenario (P50; after attrition, hires, "
                      "territory moves and response)"), _pct(world)))
         note += (" The last row is the scenario's own figure, as in the executive summary and "
-                 "the leaderboard: leavers book nothing after they leave and hires ramp up, so "
-                 "it is lower.")
+                 "the leaderboard: leavers book nothing after they leave, hires ramp up and "
+                 "territories move, so it can differ.")
     return HTML(_TABLE.render(columns=["Quota fairness (quota-setting forecast)", "value"],
                               rows=rows, caption=None, note=note, left=()))
 
