@@ -170,7 +170,7 @@ def test_report_sections_render_planning(result):
     from IPython.display import HTML
 
     from spm_models.plots.report import capacity_fan, territory_before_after
-    from spm_models.reporting import sections
+    from spm_models.reporting import capacity_section, sections
 
     s = result.summary
     fig = territory_before_after(result.tree)
@@ -179,7 +179,7 @@ def test_report_sections_render_planning(result):
     terr = sections.territory_plan(result.tree, s, result.tables)
     assert isinstance(terr, HTML)
     assert "balanced" in terr.data and f"{s['territory']['accounts_moved']:,}" in terr.data
-    cap = sections.capacity_section(result.tree, s).data
+    cap = capacity_section.capacity_section(result.tree, s).data
     n = s["capacity"]["total_hires"]
     assert "with probability 80%" in cap
     assert (f"hire {n} rep" in cap) if n else ("no hires are needed" in cap)
@@ -195,10 +195,10 @@ def test_planning_sections_escape_data(result):
 
 
 def test_sections_without_planning(result):
-    from spm_models.reporting import sections
+    from spm_models.reporting import capacity_section, sections
 
     s = {k: v for k, v in result.summary.items() if k not in ("territory", "capacity")}
-    assert "no capacity section" in sections.capacity_section(result.tree, s).data
+    assert "no capacity section" in capacity_section.capacity_section(result.tree, s).data
     # without a balancing the territory section falls back to the current alignment
     assert "Territory balance" in sections.territory_plan(result.tree, s, result.tables).data
 

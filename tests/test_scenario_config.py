@@ -90,15 +90,25 @@ def test_failed_line_keeps_every_problem():
     from spm_models.reporting.runner import _problems_line, _reason
 
     problems = [f"s.yaml, key 'k{i}': " + "x" * 150 for i in range(8)]
-    line = _problems_line(problems)
-    assert all(f"'k{i}'" in line for i in range(8)) and "\n" not in line
+    text = _problems_line(problems)
+    assert text.splitlines() == [p for p in problems]  # one problem per line, none lost
     many = _problems_line([f"p{i}" for i in range(25)])
-    assert "p19" in many and "p20" not in many and "; ... and 5 more problems" in many
+    assert many.splitlines()[-2:] == ["p19", "... and 5 more problems"] and "p20" not in many
+    # a capped check (20 named rows + one "... and 1060 more rows" line) is shown whole, not
+    # "... and 1 more problems"; hidden summary lines count the rows they stand for
+    from spm_models.errors import MAX_ROWS_NAMED, row_problems
+
+    capped = row_problems("b.csv", "amount", list(range(2, 2 + MAX_ROWS_NAMED + 1060)), "bad", "bad")
+    text = _problems_line(capped)
+    assert text.splitlines()[-1] == "b.csv, rows 22-1081, field 'amount': ... and 1060 more rows with the same problem (bad)"
+    assert "more problems" not in text
+    text = _problems_line(["other"] + capped)
+    assert text.splitlines()[-1] == "... and 1061 more problems"  # row 21 + the 1060 behind the summary
 
     class NotebookError(Exception):  # what papermill raises for an error in a cell
         ename, evalue = "InputError", "a.yaml, key 'x': bad\nb.yaml, key 'y': bad"
 
-    assert _reason(NotebookError()) == "a.yaml, key 'x': bad; b.yaml, key 'y': bad"
+    assert _reason(NotebookError()) == "a.yaml, key 'x': bad\nb.yaml, key 'y': bad"
 
 
 def test_duplicate_keys_missing_data_and_bad_money_come_in_one_report(tmp_path):

@@ -256,7 +256,7 @@ def test_whatif_hires_carry_the_support_cost(tmp_path, fc):
 
 
 def test_capacity_sentence_says_what_the_hires_and_their_support_cost():
-    from spm_models.reporting.sections import capacity_sentence
+    from spm_models.reporting.capacity_section import capacity_sentence
 
     c = {"total_hires": 10, "hiring_plan": {"2027-01": 10}, "hiring_lag_months": 2, "mode": "simulate",
          "capacity": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8}, "headcount_end": {"p50": 60}, "headcount_now": 50,

@@ -41,6 +41,12 @@ def report(
         raise typer.Exit(1)
 
 
+def failed_text(name: str, error: str | None) -> str:
+    """``FAILED  NAME: first problem`` then each further problem on its own indented line."""
+    first, *rest = (error or "failed").splitlines() or ["failed"]
+    return "\n".join([f"FAILED  {name}: {first}"] + [f"        {ln}" for ln in rest])
+
+
 def _echo_runs(runs: list, out: Path) -> None:
     for r in runs:
         if r.ok:
@@ -48,7 +54,7 @@ def _echo_runs(runs: list, out: Path) -> None:
             if r.approval and r.approval.get("state") == "unverified":
                 typer.echo(f"warning: {r.name}: {r.approval['label']}", err=True)
         else:
-            typer.echo(f"FAILED  {r.name}: {r.error}", err=True)
+            typer.echo(failed_text(r.name, r.error), err=True)
 
 
 def approve(
@@ -105,7 +111,7 @@ def run_due_cmd(
         if r.ok:
             typer.echo(f"ok  {r.name}")
         else:
-            typer.echo(f"FAILED  {r.name}: {r.error}", err=True)
+            typer.echo(failed_text(r.name, r.error), err=True)
     if any(not r.ok for r in runs):
         raise typer.Exit(1)
 

@@ -13,6 +13,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from spm_models.plots.report import money
+
+#: money axes as in the rest of the report (1.2M, 850k), never matplotlib's "1e7" offset
+_MONEY = FuncFormatter(money)
+#: KPI axes: money, or rates as percentages
+_KPI_AXIS = {"pipeline_created": _MONEY, "avg_deal_size": _MONEY,
+             "win_rate": PercentFormatter(1.0), "slip_rate": PercentFormatter(1.0)}
 
 _BANDS = ((0.05, 0.95), (0.10, 0.90), (0.25, 0.75))
 
@@ -37,6 +46,7 @@ def plot_quarter_fan(quarter: xr.Dataset, actual: float | None = None,
         ax.scatter([t[-1]], [actual], color="C3", zorder=5, label="actual")
     ax.set_xticks([0, *t], ["start", *periods])
     ax.set_ylabel("cumulative bookings")
+    ax.yaxis.set_major_formatter(_MONEY)
     ax.set_title(title or f"{quarter.attrs.get('quarter', '')} outlook as of {quarter.attrs.get('as_of', '')}")
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -74,6 +84,8 @@ def plot_kpi_trends(company_kpis: xr.Dataset,
         y = company_kpis[name].isel(id=0).values
         ax.plot(periods, y, color="C0")
         ax.set_title(name.replace("_", " "), fontsize=10)
+        if name in _KPI_AXIS:
+            ax.yaxis.set_major_formatter(_KPI_AXIS[name])
         ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)

@@ -132,9 +132,10 @@ def payout_distribution(tree: xr.DataTree | xr.Dataset) -> Figure:
     x = np.arange(len(order))
     ax.fill_between(x, q[0][order], q[2][order], color=LIGHT, label="P10–P90")
     ax.plot(x, q[1][order], color=BLUE, lw=1.5, label="P50")
-    if "target_incentive" in cube:
-        ax.plot(x, cube["target_incentive"].values[order], color=ORANGE, ls="--", lw=1,
-                label="target incentive")
+    ti = (np.asarray(cube["target_incentive"].values, dtype=float)[order]
+          if "target_incentive" in cube else np.full(len(order), np.nan))
+    if np.isfinite(ti).any():  # no legend entry for a line that is not drawn
+        ax.plot(x, ti, color=ORANGE, ls="--", lw=1, label="target incentive")
     ax.yaxis.set_major_formatter(_MONEY)
     ax.set_xlabel("reps, sorted by median payout")
     ax.set_ylabel("plan-year payout")

@@ -99,7 +99,7 @@ h1 {margin-bottom: 4px;} .sub {color: #555;}
 table {border-collapse: collapse; width: 100%; margin-top: 12px; font-size: 0.95em;}
 th, td {border-bottom: 1px solid #e1e4e8; padding: 7px 10px; text-align: right; vertical-align: top;}
 th {background: #f3f6f9;} th.l, td.l {text-align: left;}
-.fail {background: #fde9e7;} .err {color: #a4262c; font-family: monospace; font-size: 0.9em;}
+.fail {background: #fde9e7;} .err {color: #a4262c; font-family: monospace; font-size: 0.9em; white-space: pre-line;}
 .tag {display: inline-block; border-radius: 4px; padding: 1px 6px; font-size: 0.8em;}
 .approved {background: #e2f0d9;} .draft {background: #eee;} .changed {background: #fff2cc;}
 .failed {background: #f4b6b0;}
@@ -141,13 +141,16 @@ scenarios marked INTERRUPTED were not rendered in this run.</p>{% endif %}
 <tr class="fail" data-scenario="{{ r.name }}">
 <td class="l"><b>{{ r.name }}</b><br><span class="sub">{{ r.source }}</span></td>
 <td colspan="6" class="l"><span class="tag failed">{{ "INTERRUPTED" if r.interrupted else "FAILED" }}</span> <span class="err">{{ r.error }}</span></td>
-<td class="l">{{ "interrupted" if r.interrupted else "failed" }}</td><td class="l">{% if r.has_notebook %}<a href="{{ r.link }}/report.ipynb">notebook{{ " (previous run)" if r.interrupted else " (partial)" }}</a>{% endif %}</td>
+<td class="l">{{ "interrupted" if r.interrupted else "failed" }}</td><td class="l">{% if r.has_notebook %}<a href="{{ r.link }}/report.ipynb">notebook{{ " (previous run)" if r.interrupted else "" }}</a>{% elif r.failed_notebook %}<a href="{{ r.failed_notebook }}">notebook (partial)</a>{% endif %}</td>
 </tr>
 {% endif %}
 {% endfor %}
 </tbody></table>
 <p class="sub">Revenue is plan-year bookings; ranges are P10–P90 of the simulated outcomes.
-Cost of sales is incentive cost ÷ revenue (median).</p>
+Cost of sales is (the incentive cost of every plan + the managers and SEs the planned hires
+need, base and on-target incentive) ÷ revenue, the median over the simulated years — the same
+figure as each report's executive summary, so it can differ from the incentive cost column ÷
+revenue.</p>
 </body></html>
 """)
 
@@ -191,6 +194,8 @@ def write_index(out_dir: str | Path, runs: Sequence[Any], interrupted: bool = Fa
         if r.ok and (folder is None or not all((folder / f).exists() for f in REQUIRED)):
             v["ok"], v["error"] = False, "outputs missing on disk"
         v["has_notebook"] = folder is not None and (folder / "report.ipynb").exists()
+        v["failed_notebook"] = (f"{v['link']}.failed.ipynb" if v["link"] and not v["ok"]
+                                and (out / f"{r.name}.failed.ipynb").exists() else None)
         if v.get("error"):
             v["error"] = redact(str(v["error"]))
         v["source"] = redact(str(v.get("source", "")))

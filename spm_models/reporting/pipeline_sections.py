@@ -57,9 +57,29 @@ def kpi_frame(block: dict[str, Any]) -> pd.DataFrame | None:
         last = k.get(name) if name != "pipeline_created" else (trends.get(name, {}).get("values") or [None])[-1]
         ch = trends.get(name, {}).get("change_3m")
         rows.append({"KPI": label, f"{k.get('period', '')}": _fmt(last, kind),
-                     "change (3 months vs 3 before)": "n/a" if ch is None else
-                     ("+" if ch >= 0 else "−") + _fmt(abs(ch), kind)})
+                     "change (3 months vs 3 before)": _change(ch, kind)})
     return pd.DataFrame(rows)
+
+
+def _change(ch: float | None, kind: str) -> str:
+    """A KPI's 3-month change: a rate's in percentage points with one decimal (``−2.8 pp``,
+    never ``−3%``, which reads as a relative change), others in their own unit."""
+    if ch is None:
+        return "n/a"
+    sign = "+" if ch >= 0 else "−"
+    if kind == "%":
+        return f"{sign}{abs(ch) * 100:.1f} pp"
+    return sign + _fmt(abs(ch), kind)
+
+
+def quarter_complete(block: dict[str, Any]) -> bool:
+    """True when the outlook has nothing left to forecast: P10 = P90 = closed to date (e.g. a
+    monthly finance export whose last month already holds the quarter's last bookings)."""
+    f, closed = block.get("forecast") or {}, block.get("closed_to_date")
+    if closed is None or f.get("p10") is None or f.get("p90") is None:
+        return False
+    tol = 1e-6 * max(1.0, abs(float(closed)))
+    return abs(f["p90"] - f["p10"]) <= tol and abs(f["p50"] - float(closed)) <= tol
 
 
 def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
@@ -95,13 +115,20 @@ def pipeline_section(tree: xr.DataTree, summary: dict[str, Any],
     if not block or not block.get("available") or quarter is None:
         why = "; ".join((block or {}).get("notes") or ["this summary has no pipeline block"])
         return sections.banner(f"Pipeline and quarter outlook not available: {why}.", "draft")
-    show(sections.table(
-        outlook_frame(block), left=("",),
-        caption=f"{block['quarter']} bookings as of {block['as_of']} (closed to date included)",
-        note=outlook_note(summary)))
-    fig = plot_quarter_fan(quarter)
-    show(sections.figure(fig))
-    plt.close(fig)
+    if quarter_complete(block):
+        show(sections.banner(
+            f"{block['quarter']} is already complete in the data as of {block['as_of']}: "
+            f"{money(block.get('closed_to_date') or 0.0)} closed, no open pipeline and nothing "
+            "left to forecast, so no quarter outlook is shown (the plan year's forecast is above).",
+            "draft"))
+    else:
+        show(sections.table(
+            outlook_frame(block), left=("",),
+            caption=f"{block['quarter']} bookings as of {block['as_of']} (closed to date included)",
+            note=outlook_note(summary)))
+        fig = plot_quarter_fan(quarter)
+        show(sections.figure(fig))
+        plt.close(fig)
     kpis = tree_group(tree, "pipeline_kpis")
     if kpis is not None and kpis.sizes.get("period", 0):
         region = kpis.isel(id=(kpis["level"] == "region").values)

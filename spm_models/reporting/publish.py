@@ -7,7 +7,7 @@
   inside the output folder (same file system, so the swap is a rename).
 * :func:`publish` -- swaps the staged folder with ``OUT/NAME`` atomically (Linux
   ``renameat2(RENAME_EXCHANGE)``), so a reader or a kill sees the complete old or the
-  complete new outputs, never neither. Where the exchange is unavailable the old folder is
+  complete new outputs, never neither. :func:`unpublish` removes a failed scenario's folder. Where the exchange is unavailable the old folder is
   first renamed to ``OUT/.spm-old-NAME-…`` and :func:`recover` puts it back if the process
   dies between the two renames.
 * :func:`recover` -- run under the lock at the start of every run: restores an orphaned
@@ -154,6 +154,22 @@ def publish(out_dir: str | Path, name: str, staged: Path) -> Path:
     os.rename(staged, target)
     shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def unpublish(out_dir: str | Path, name: str) -> None:
+    """Remove the outputs of ``name`` (``OUT/NAME``, a failed scenario's): renamed aside to
+    ``OUT/.spm-old-NAME-…`` first, so a kill leaves the complete old folder (put back by
+    :func:`recover`) or none."""
+    target = child_path(out_dir, name)
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+        return
+    if not target.exists():
+        return
+    old = make_temp_dir(out_dir, f"{OLD_PREFIX}{name}-")
+    os.rmdir(old)
+    os.rename(target, old)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def recover(out_dir: str | Path) -> list[str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -81,17 +82,32 @@ def _first_line(text: str, limit: int = 400) -> str:
     return text[:limit]
 
 
-#: most problems of one scenario shown in its FAILED line (each at most 400 characters): the
+#: most problems of one scenario shown in its FAILED text (each at most 400 characters): the
 #: one cap of every command (:data:`spm_models.errors.MAX_ROWS_NAMED`)
 MAX_SHOWN_PROBLEMS = MAX_ROWS_NAMED
 
+_MORE_ROWS = re.compile(r": \.\.\. and (\d+) more rows with the same problem")
+
+
+def _n_problems(line: str) -> int:
+    """How many problems one line stands for: the ``N + ...`` of a capped check's
+    :func:`spm_models.errors.more_rows` line, else one."""
+    m = _MORE_ROWS.search(line)
+    return int(m.group(1)) if m else 1
+
 
 def _problems_line(problems: Sequence[str]) -> str:
-    """Every problem of a bad scenario file on one line (``; ``-separated): each is cut at
-    400 characters, not the whole list, so the last problems are not lost."""
-    shown = [_first_line(p) for p in problems[:MAX_SHOWN_PROBLEMS]]
-    more = len(problems) - len(shown)
-    return "; ".join(shown) + (f"; ... and {more} more problems" if more > 0 else "")
+    """The problems of a bad scenario, one per line (``\n``-joined; each cut at 400
+    characters): the first :data:`MAX_SHOWN_PROBLEMS`, then ``... and N more problems`` where
+    ``N`` counts the problems behind the lines not shown (a capped check's ``... and K more
+    rows`` line counts ``K``). A list whose only hidden lines are such summaries is shown
+    whole: those lines are already the count."""
+    lines = [_first_line(p) for p in problems if str(p).strip()]
+    shown, hidden = lines[:MAX_SHOWN_PROBLEMS], lines[MAX_SHOWN_PROBLEMS:]
+    if hidden and all(_MORE_ROWS.search(h) for h in hidden):
+        shown, hidden = lines, []
+    more = sum(_n_problems(h) for h in hidden)
+    return "\n".join(shown + ([f"... and {more} more problems"] if more else []))
 
 
 def collect(paths: Sequence[str | Path]) -> list[ScenarioRun]:
@@ -184,7 +200,8 @@ def _scrub(folder: Path) -> None:
 
 _TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".txt", ".md"}
 _TEXT_NAMES = {".zattrs", ".zgroup", ".zarray", ".zmetadata"}
-_KEEP_ON_FAILURE = ("report.ipynb",)
+#: with ``$SPM_DEBUG`` set, a failed scenario's partial notebook is kept as ``OUT/NAME`` + this
+FAILED_NOTEBOOK_SUFFIX = ".failed.ipynb"
 
 
 #: Starts of a kernel that dies before its first reply (no cell ran) retried per scenario:
@@ -196,7 +213,9 @@ KERNEL_START_RETRIES = 2
 def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
             cancel: threading.Event | None = None) -> ScenarioRun:
     """Execute the report notebook for one scenario in a staging folder, render its HTML,
-    and swap the folder in as ``out_dir/NAME`` (a failure publishes only the partial notebook).
+    and swap the folder in as ``out_dir/NAME``. A failure publishes nothing and removes
+    ``out_dir/NAME`` (so no half-written folder is left; with ``$SPM_DEBUG`` the partial
+    notebook is kept as ``out_dir/NAME.failed.ipynb`` and the traceback printed).
     With ``cancel`` set before it starts or while it runs, nothing is published."""
     import papermill as pm
 
@@ -242,16 +261,20 @@ def run_one(run: ScenarioRun, out_dir: Path, cwd: Path,
             run.error = _reason(exc)
             if os.environ.get("SPM_DEBUG"):
                 traceback.print_exc()
-            for p in staged.iterdir():
-                if p.name not in _KEEP_ON_FAILURE:
-                    shutil.rmtree(p) if p.is_dir() else p.unlink()
         if cancel is not None and cancel.is_set():
             run.ok, run.summary, run.interrupted = False, None, True
             run.error = "interrupted while running; previous outputs (if any) kept"
             return run
         t1 = time.perf_counter()
         _scrub(staged)
-        publish.publish(out_dir, run.name, staged)
+        failed_nb = Path(out_dir) / f"{run.name}{FAILED_NOTEBOOK_SUFFIX}"
+        if run.ok:
+            publish.publish(out_dir, run.name, staged)
+            failed_nb.unlink(missing_ok=True)
+        else:  # no half-written folder: the scenario has all its outputs or none
+            publish.unpublish(out_dir, run.name)
+            if os.environ.get("SPM_DEBUG") and (staged / "report.ipynb").exists():
+                os.replace(staged / "report.ipynb", failed_nb)
         run.overhead += time.perf_counter() - t1
     finally:
         shutil.rmtree(staged, ignore_errors=True)

@@ -72,7 +72,7 @@ _SUMMARY = _ENV.from_string("""<div class="spm" id="executive-summary">
   <div class="r">{% if s.get("support_cost") and s.support_cost.p50 %}(incentive + {{ s.support_cost.p50|money }} managers/SEs for hires) ÷ revenue{% else %}incentive ÷ revenue{% endif %}</div></div>
  <div class="card" id="kpi-at-quota"><div class="k">Reps at quota (P50)</div>
   <div class="v">{{ s.share_reps_at_quota.p50|pct }}</div>
-  <div class="r">of {{ s.n_reps }} reps</div></div>
+  <div class="r">of {{ s.get("n_reps_with_quota", s.n_reps) }} reps with a quota</div></div>
 </div>
 <p>{{ narrative }}</p>
 </div>""")
@@ -184,8 +184,11 @@ def leaderboard_frame(cube: Any, reps: pd.DataFrame | None = None) -> tuple[pd.D
     p_quota = np.full(len(annual_q), np.nan)
     proj[ok] = np.nanmedian(att[ok], axis=1)
     p_quota[ok] = np.mean(att[ok] >= 1.0 - figures.AT_QUOTA_TOL, axis=1)
+    hire = (np.asarray(cube["is_hire"].values).astype(bool) if "is_hire" in cube.coords
+            else np.zeros(len(annual_q), bool))
     df = pd.DataFrame({
         "rep": [str(r) for r in cube["rep"].values],
+        "is_hire": hire,
         "region": [str(r) for r in cube["region"].values] if "region" in cube.coords else "",
         "territory": [str(r) for r in cube["territory_id"].values] if "territory_id" in cube.coords else "",
         "to_date": to_date,
@@ -200,8 +203,19 @@ def leaderboard_frame(cube: Any, reps: pd.DataFrame | None = None) -> tuple[pd.D
 
 
 def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTML:
-    """Top and bottom ``n`` reps by projected attainment, formatted for executives."""
-    df, label = leaderboard_frame(cube, reps)
+    """Top and bottom ``n`` of today's reps by projected attainment, formatted for executives.
+    Planned hires (``is_hire``: a simulated seat, not a person) and reps without a quota (no
+    attainment) are not ranked; the note counts them. ``reps`` (optional) adds names."""
+    full, label = leaderboard_frame(cube, reps)
+    ranked = ~full["is_hire"] & np.isfinite(full["projected_p50"].to_numpy(dtype=float))
+    df = full[ranked]
+    n_hires = int(full["is_hire"].sum())
+    n_noquota = int((~full["is_hire"] & ~ranked).sum())
+    left_out = [f"{n_hires} planned hire{'s' if n_hires != 1 else ''}"] if n_hires else []
+    left_out += [f"{n_noquota} rep{'s' if n_noquota != 1 else ''} without a quota"] if n_noquota else []
+    note = (f"{len(df)} of today's reps ranked"
+            + (f"; not ranked: {' and '.join(left_out)}" if left_out else "")
+            + ". The full table is in cube.zarr.")
 
     def fmt(part: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame({"Rep": part["rep"]})
@@ -216,14 +230,13 @@ def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTM
         return out
 
     left = ("Name", "Region", "Territory")
+    n_bottom = min(n, max(len(df) - n, 0))  # no rep in both tables
     top = _TABLE.render(columns=list(fmt(df.head(n)).columns), rows=fmt(df.head(n)).values.tolist(),
-                        caption=f"Top {min(n, len(df))} reps by projected attainment", note=None,
-                        left=left)
-    bottom = _TABLE.render(columns=list(fmt(df.tail(n)).columns),
-                           rows=fmt(df.tail(n)).values.tolist(),
-                           caption=f"Bottom {min(n, len(df))} reps (coaching focus)",
-                           note=f"{len(df)} reps in total; the full table is in cube.zarr.",
-                           left=left)
+                        caption=f"Top {min(n, len(df))} of today's reps by projected attainment",
+                        note=None if n_bottom else note, left=left)
+    bottom = "" if n_bottom == 0 else _TABLE.render(
+        columns=list(fmt(df.tail(n_bottom)).columns), rows=fmt(df.tail(n_bottom)).values.tolist(),
+        caption=f"Bottom {n_bottom} reps (coaching focus)", note=note, left=left)
     return HTML(top + bottom)
 
 
@@ -338,14 +351,20 @@ _FAIR_LABELS = {
     "p_reach_sd": ("Spread of P(reach quota) across reps (SD)", "pct"),
     "p_reach_min": ("Lowest rep's P(reach quota)", "pct"),
     "p_reach_max": ("Highest rep's P(reach quota)", "pct"),
-    "expected_share_at_quota": ("Expected share of reps at quota", "pct"),
+    "expected_share_at_quota": ("Expected share of today's reps at quota", "pct"),
     "quota_to_median_mean": ("Quota ÷ forecast median (mean)", "ratio"),
     "gini_quota_to_potential": ("Gini of quota ÷ potential", "ratio"),
 }
 
+#: what the fairness figures measure (``workflow.summary.quota_fairness``; docs/reports.md)
+FAIRNESS_BASIS = ("on the forecast the quotas were set on: today's reps for the whole year, "
+                  "before attrition, hires, territory moves and plan response")
+
 
 def fairness_table(summary: dict[str, Any]) -> HTML:
-    """The quota-fairness figures as a two-column table."""
+    """The quota-fairness figures as a two-column table, saying what they measure (the
+    quota-setting forecast, :data:`FAIRNESS_BASIS`) and giving the scenario's own share of
+    reps at quota beside them (``summary["share_reps_at_quota"]``, the executive summary's)."""
     figs = summary.get("quota_fairness") or {}
     rows = []
     for key, (label, kind) in _FAIR_LABELS.items():
@@ -354,8 +373,18 @@ def fairness_table(summary: dict[str, Any]) -> HTML:
             continue
         rows.append((label, _pct(v) if kind == "pct" else f"{v:.2f}"))
     method = summary.get("quota_method") or "–"
-    return HTML(_TABLE.render(columns=["Quota fairness", "value"], rows=rows,
-                              caption=None, note=f"Quota method: {method}.", left=()))
+    note = (f"Quota method: {method}. These figures are measured {FAIRNESS_BASIS}: whether the "
+            "quotas themselves give every rep the same chance (an equal-probability set does so "
+            "by construction; a spread shows where it could not).")
+    world = (summary.get("share_reps_at_quota") or {}).get("p50")
+    if world is not None:
+        rows.append((("Share of reps at quota in the scenario (P50; after attrition, hires, "
+                     "territory moves and response)"), _pct(world)))
+        note += (" The last row is the scenario's own figure, as in the executive summary and "
+                 "the leaderboard: leavers book nothing after they leave, hires ramp up and "
+                 "territories move, so it can differ.")
+    return HTML(_TABLE.render(columns=["Quota fairness (quota-setting forecast)", "value"],
+                              rows=rows, caption=None, note=note, left=()))
 
 
 def territory_section(tables: dict[str, pd.DataFrame]) -> Any:
@@ -416,6 +445,13 @@ def territory_table(summary: dict[str, Any]) -> HTML:
     rows.append(("Accounts moved", "–", moved))
     note = (f"{t['n_territories']} territories. Balanced with HiGHS (spm_models.planning.territory) "
             + (f"moving at most {limit:.0%} of accounts." if limit is not None else "without a move limit."))
+    out, tol = t.get("territories_outside_potential_band"), t.get("potential_tol")
+    if out is not None and tol is not None:
+        band = f"±{float(tol):.0%}" if round(float(tol) * 100, 6) == round(float(tol) * 100) else f"±{float(tol):.1%}"
+        rows.append((f"Territories outside {band} of the mean potential", "–", f"{out} of {t['n_territories']}"))
+        if out:
+            note += (f" The {band} band asked for is met where the move limit and distances allow: "
+                     f"{out} territories stay outside it.")
     return HTML(_TABLE.render(columns=["Territory balance", "current", "balanced"], rows=rows,
                               caption=None, note=note, left=()))
 
@@ -433,73 +469,3 @@ def territory_plan(cube: Any, summary: dict[str, Any], tables: dict[str, pd.Data
         return territory_section(tables)
     display(figure(fig))
     return territory_table(summary)
-
-
-_CAPACITY = _ENV.from_string("""<div class="spm" id="capacity-plan"><p>{{ text }}</p>
-{% if plan %}<table><thead><tr><th class="l">Requisitions opened</th>{% for m, n in plan %}<th>{{ m }}</th>{% endfor %}<th>total</th></tr></thead>
-<tbody><tr><td class="l">new reps</td>{% for m, n in plan %}<td>{{ n }}</td>{% endfor %}<td><b>{{ total }}</b></td></tr></tbody></table>{% endif %}
-<div class="sub">{{ note }}</div></div>""")
-
-
-def _month_label(m: str) -> str:
-    return pd.Period(m, freq="M").strftime("%b %Y")
-
-
-def capacity_sentence(c: dict[str, Any]) -> str:
-    """Plain-language answer of the capacity section (``summary["capacity"]``)."""
-    hires, plan = c["total_hires"], c.get("hiring_plan") or {}
-    lag = c.get("hiring_lag_months") or 0
-    when = ""
-    if plan:
-        months = sorted(plan)
-        when = (f" (requisitions opened {_month_label(months[0])}"
-                + (f" to {_month_label(months[-1])}" if len(months) > 1 else "")
-                + (f"; each starts {lag} month{'s' if lag != 1 else ''} later" if lag else "") + ")")
-    reps = f"{hires} rep{'s' if hires != 1 else ''}"
-    cap = c["capacity"]
-    tail = (f" With that plan the scenario books {money(cap['p50'])} "
-            f"(80 % range {money(cap['p10'])}–{money(cap['p90'])}) and headcount ends the year at "
-            f"about {c['headcount_end']['p50']:.0f} (from {c['headcount_now']} today).")
-    from spm_models.reporting.world_sections import support_sentence
-
-    tail += support_sentence(c)
-    if c.get("mode") == "solve" and c.get("target") is not None:
-        p = c.get("probability_target")
-        if c.get("feasible") is False:
-            return (f"Even {reps} do not reach {money(c['target'])} with probability {p:.0%}: "
-                    f"the best plan reaches it with probability {c['probability_reached']:.0%}." + tail)
-        if hires == 0:
-            return (f"To reach {money(c['target'])} with probability {p:.0%}, no hires are needed: "
-                    f"the current team reaches it with probability {c['probability_reached']:.0%}." + tail)
-        fewer = c.get("probability_one_fewer")
-        return (f"To reach {money(c['target'])} with probability {p:.0%}, hire {reps}{when}; "
-                f"the plan reaches it with probability {c['probability_reached']:.0%}"
-                + (f" ({fewer:.0%} with one hire fewer)" if fewer is not None else "") + "." + tail)
-    text = f"The hiring plan adds {reps}{when}."
-    if c.get("target") is not None and c.get("probability_reached") is not None:
-        text += (f" It reaches the target of {money(c['target'])} with probability "
-                 f"{c['probability_reached']:.0%}.")
-    return text + tail
-
-
-def capacity_section(cube: Any, summary: dict[str, Any]) -> Any:
-    """Capacity fan vs target and the hiring answer (or a note when the scenario plans none)."""
-    from IPython.display import display
-
-    from spm_models.plots.report import capacity_fan
-
-    c = summary.get("capacity")
-    if not c:
-        return banner("This scenario has no capacity section: no hiring plan computed.", "draft")
-    fig = capacity_fan(cube, c.get("target"))
-    if fig is not None:
-        display(figure(fig))
-    items = sorted((c.get("hiring_plan") or {}).items())
-    one_year = len({m[:4] for m, _ in items}) <= 1
-    plan = [(_month_label(m).split()[0] if one_year else _month_label(m), n) for m, n in items]
-    note = (f"Attrition {c['attrition_monthly']:.1%} a month, hiring lag {c['hiring_lag_months']} "
-            "months; the figures are read from the scenario's simulated world (the same draws as "
-            "the revenue above): current reps leave at the attrition rate, a new rep ramps up over "
-            "the first months and is paid on the new-hire plan.")
-    return HTML(_CAPACITY.render(text=capacity_sentence(c), plan=plan, total=c["total_hires"],
-                                 note=note))

@@ -60,7 +60,7 @@ def support_sentence(c: dict[str, Any]) -> str:
     out = ""
     if econ and econ.get("revenue_p50") is not None:
         out += (f" The hires add {money(econ['revenue_p50'])} of bookings for "
-                f"{money(econ['cost_p50'])} of cost (P50 of the paired change")
+                f"{money(econ['cost_p50'])} of cost (change of the P50, the bridge's Hires bar")
         out += (f"; {econ['cost_per_revenue']:.1%} of what they add" if econ.get("cost_per_revenue") is not None
                 else "") + ")"
     if sup and sup.get("roles"):

@@ -58,6 +58,10 @@ def forecast_settings(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any
     return cfg, fit
 
 
+#: version of the cached cube's contents (2: ``active`` kept beside ``bookings``)
+CUBE_LAYOUT = 2
+
+
 def forecast_key(data_hash: str, scenario: Scenario) -> str:
     """Cache key of a forecast cube: data, model config, fit, horizon, draws, seed, code."""
     from spm_models.forecast.cache import model_code_hash
@@ -66,7 +70,8 @@ def forecast_key(data_hash: str, scenario: Scenario) -> str:
     return hash_obj({"data": data_hash, "forecast": cfg, "fit": fit,
                      "attrition": scenario.section("forecast").get("attrition", False),
                      "horizon": horizon(scenario), "draws": scenario.draws,
-                     "seed": scenario.seed, "v": __version__, "code": model_code_hash()})
+                     "seed": scenario.seed, "v": __version__, "code": model_code_hash(),
+                     "layout": CUBE_LAYOUT})
 
 
 def fitted_model(panel: xr.Dataset, config: dict[str, Any], fit: dict[str, Any],
@@ -137,7 +142,7 @@ def forecast_cube(tables: dict[str, pd.DataFrame], scenario: Scenario, data_hash
                              seed=scenario.seed,
                              attrition=scenario.section("forecast").get("attrition", False))
         fcube = out if isinstance(out, xr.Dataset) else out.to_dataset(name="bookings")
-        fcube = fcube[["bookings"]] if "bookings" in fcube else fcube
+        fcube = fcube[[v for v in ("bookings", "active") if v in fcube]] if "bookings" in fcube else fcube
         diag = diagnostics_of(model)
         write_cube(fcube, folder / "bookings.zarr",
                    provenance={"data_hash": data_hash, "seed": scenario.seed})
@@ -148,4 +153,17 @@ def forecast_cube(tables: dict[str, pd.DataFrame], scenario: Scenario, data_hash
         return (read_cube(folder / "bookings.zarr"),
                 json.loads((folder / "diagnostics.json").read_text()))
 
-    return cache.get("forecast", key, build, load)
+    fcube, diag = cache.get("forecast", key, build, load)
+    return employed_in_plan(fcube), diag
+
+
+def employed_in_plan(fcube: xr.Dataset) -> xr.Dataset:
+    """``fcube`` without the reps inactive in every plan month and draw (the forecast's
+    ``active``: a rep whose ``term_date`` falls before the plan year — ``docs/data.md``: the
+    rep works through the termination month — is not on the plan year's roster: no quota, no
+    headcount, no leaderboard row). Unchanged without ``active``."""
+    if "active" not in fcube:
+        return fcube
+    act = fcube["active"].astype(bool)
+    keep = act.any([d for d in act.dims if d != "rep"]).values
+    return fcube if keep.all() else fcube.isel(rep=np.flatnonzero(keep))

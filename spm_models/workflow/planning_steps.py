@@ -128,6 +128,15 @@ def _territory_figures(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _default_potential_tol() -> float:
+    """The balancer's default ``potential_tol`` (``planning.territory.balance_territories``)."""
+    import inspect
+
+    from spm_models.planning import territory as terr
+
+    return float(inspect.signature(terr.balance_territories).parameters["potential_tol"].default)
+
+
 def territory_summary(res: Any, section: dict[str, Any]) -> dict[str, Any]:
     """``summary["territory"]``: before/after balance and compactness figures, accounts moved."""
     a = res.assignment
@@ -140,6 +149,7 @@ def territory_summary(res: Any, section: dict[str, Any]) -> dict[str, Any]:
         "before": _territory_figures(res.before),
         "after": _territory_figures(res.after),
         "balance_violation": fig(res.after.get("balance_violation")),
+        "potential_tol": fig(section.get("potential_tol", _default_potential_tol())),
         "territories_outside_potential_band": (
             int(res.after["territories_outside_potential_band"])
             if res.after.get("territories_outside_potential_band") is not None else None),

@@ -106,6 +106,14 @@ def quota_fairness(quota: xr.DataArray, bookings: xr.DataArray,
     return df, {k: (round(v, 6) if np.isfinite(v) else None) for k, v in figs.items()}
 
 
+def n_with_quota(quota: xr.DataArray) -> int:
+    """Reps with a positive plan-year quota (in any draw): the reps ``share_reps_at_quota``
+    is a share of (:func:`spm_models.figures.share_at_quota`)."""
+    annual_q = quota.sum(PERIOD)
+    other = [d for d in annual_q.dims if d != REP]
+    return int(((annual_q > 0).any(other) if other else annual_q > 0).sum())
+
+
 def summarize(tree: xr.DataTree, scenario: Scenario, data_hash: str,
               diagnostics: dict[str, Any] | None = None) -> dict[str, Any]:
     """The decision figures of a scenario result tree (``summary.json``; no timestamps)."""
@@ -117,6 +125,7 @@ def summarize(tree: xr.DataTree, scenario: Scenario, data_hash: str,
         "title": scenario.title,
         "horizon": horizon(scenario),
         "n_reps": int(cube.sizes[REP]),
+        "n_reps_with_quota": n_with_quota(cube["quota"]),
         "n_draws": int(cube.sizes[DRAW]),
         **cube_figures(tree, target, budget),
         "incentive_cost_by_plan": cost_by_plan(tree),

@@ -195,14 +195,17 @@ def support_summary(cap: xr.Dataset) -> dict[str, Any] | None:
 
 
 def hires_economics(res: Any) -> dict[str, Any] | None:
-    """What the hires add, read from the bridge's ``hires`` step (paired per draw, the same
-    worlds as the bridge): ``revenue_p50``/``cost_p50`` (P50 of the paired change; cost =
-    incentive of the hires and of the managers/SEs crediting them + support cost) and
-    ``cost_per_revenue`` (their ratio: the hires' own cost of sales). None without a hires step."""
+    """What the hires add: the bridge's ``Hires`` bar, read from its ``hires`` step (the same
+    worlds as the bridge): ``revenue_p50``/``cost_p50`` (the change of the P50 when the hires
+    are switched on — one definition with the bridge's bar and table, whose bars add up to
+    the scenario's P50; the paired change's own quantiles are the bridge's "80 % range of
+    the change"; cost = incentive of the hires and of the managers/SEs crediting them +
+    support cost) and ``cost_per_revenue`` (their ratio: the hires' own cost of sales).
+    None without a hires step."""
     if res.bridge is None or "hires" not in set(res.bridge["step"]):
         return None
     row = res.bridge.set_index("step").loc["hires"]
-    r, c = float(row["revenue_change_p50"]), float(row["cost_change_p50"])
+    r, c = float(row["revenue"]), float(row["cost"])
     return {"revenue_p50": round(r, 2), "cost_p50": round(c, 2),
             "cost_per_revenue": round(c / r, 6) if r > 0 else None}
 
@@ -210,11 +213,15 @@ def hires_economics(res: Any) -> dict[str, Any] | None:
 def bridge_summary(res: Any) -> list[dict[str, Any]]:
     """``summary["bridge"]``: one row per step (today's roster → attrition → hires → territory
     → response → scenario) with revenue and incentive-cost P50 changes and the paired
-    P10/P90 of the change (:func:`spm_models.planning.bridge.bridge_steps`)."""
+    P10/P90 of the change (:func:`spm_models.planning.bridge.bridge_steps`); without any hire
+    in the world (no capacity section, or a plan of none) there is no ``hires`` row."""
     if res.bridge is None:
         return []
     rows = []
+    no_hires = "is_hire" in res.world and not bool(np.asarray(res.world["is_hire"].values).any())
     for rec in res.bridge.to_dict("records"):
+        if no_hires and rec["step"] == "hires":  # a scenario that plans no hires has no Hires bar
+            continue
         rows.append({str(k): (round(float(v), 2) if isinstance(v, (int, float, np.floating)) and np.isfinite(v)
                               else (None if isinstance(v, (float, np.floating)) else str(v)))
                      for k, v in rec.items()})
