@@ -203,7 +203,7 @@ def run_batch(*args) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     cuts = np.linspace(0, b1, k + 1).astype(int)
-    parts = [tuple(a[lo:hi] if idx not in (3, 4) else a for idx, a in enumerate(args))
+    parts = [tuple(a[lo:hi] if idx not in (4, 5) else a for idx, a in enumerate(args))
              for lo, hi in itertools.pairwise(cuts)]
     with ThreadPoolExecutor(k) as pool:
         for fut in [pool.submit(kernel.payout_batch, *p) for p in parts]:
@@ -211,7 +211,7 @@ def run_batch(*args) -> None:
 
 
 def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta: np.ndarray,
-                  *, struct: PlanStructure) -> tuple[np.ndarray, ...]:
+                  start: np.ndarray | None = None, *, struct: PlanStructure) -> tuple[np.ndarray, ...]:
     """Payouts of one plan over any batch of reps/draws/scenarios.
 
     The rules run as one compiled pass over blocks of batch elements
@@ -224,6 +224,9 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     credits, quotas : (..., measure, 12) monthly credited amounts and quotas.
     ti : (...) target incentive per batch element (NaN allowed when unused).
     theta : (..., n_params) plan parameters (see :func:`plan_theta`).
+    start : (...) index of the first payout period each element is paid in (None: 0). The
+        periods before it pay nothing -- not even a draw -- and count towards no recovery:
+        a hire who starts in the plan year (:func:`compute_payouts`, ``first_paid``).
 
     Returns
     -------
@@ -236,13 +239,16 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     quotas = np.asarray(quotas, dtype=np.float64)
     ti = np.asarray(ti, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
+    start = np.zeros(()) if start is None else np.asarray(start, dtype=np.float64)
     n_m = len(struct.measures)
     n_p, n_r, n_b = struct.n_payouts, struct.n_tiers, len(struct.bonus_measures)
-    batch = np.broadcast_shapes(credits.shape[:-2], quotas.shape[:-2], ti.shape, theta.shape[:-1])
+    batch = np.broadcast_shapes(credits.shape[:-2], quotas.shape[:-2], ti.shape, start.shape,
+                                theta.shape[:-1])
     nd = len(batch)
     c = np.broadcast_to(credits, batch + credits.shape[-2:])
     q = np.broadcast_to(quotas, batch + quotas.shape[-2:])
     u = np.broadcast_to(ti, batch)
+    st = np.broadcast_to(start, batch)
     th = np.broadcast_to(theta, batch + theta.shape[-1:])
     # The compiled loop takes a 2-D batch (B1, B2) sharing one plan, B2 innermost: B2 is
     # the axis along which the credits lie closest (``draw`` in a cube), B1 the largest
@@ -261,14 +267,14 @@ def payout_kernel(credits: np.ndarray, quotas: np.ndarray, ti: np.ndarray, theta
     def arrange(x: np.ndarray, core: int) -> np.ndarray:
         return x.transpose(perm + list(range(nd, nd + core)))[pad]
 
-    c, q, u, th = arrange(c, 2), arrange(q, 2), arrange(u, 0), arrange(th, 1)
+    c, q, u, st, th = arrange(c, 2), arrange(q, 2), arrange(u, 0), arrange(st, 0), arrange(th, 1)
     lead_shape, (b1, b2) = c.shape[:len(lead)], c.shape[len(lead):len(lead) + 2]
     cores = [(n_m, n_p), (n_p,), (n_p,), (n_p,), (n_p,), (n_m, n_r), (n_m,), (), (n_m,), (n_b,)]
     # zero-filled: the kernel's sums start from these zeros (fresh pages are zero anyway)
     outs = [np.zeros(lead_shape + (b1,) + core + (b2,)) for core in cores]
     layout = struct.layout()
     for idx in np.ndindex(*lead_shape):
-        run_batch(c[idx], q[idx], u[idx], np.array(th[idx + (0, 0)]), layout,
+        run_batch(c[idx], q[idx], u[idx], st[idx], np.array(th[idx + (0, 0)]), layout,
                          *(o[idx] for o in outs))
     # back to the caller's order (views): batch..., core...
     inv = list(np.argsort(perm))
@@ -346,7 +352,8 @@ def _target_incentive(plan: Plan, ti: Any) -> xr.DataArray:
 
 
 def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: xr.DataArray,
-                    target_incentive: xr.DataArray | float | None = None) -> xr.Dataset:
+                    target_incentive: xr.DataArray | float | None = None,
+                    first_paid: xr.DataArray | None = None) -> xr.Dataset:
     """Attainment, earned-to-date and payouts of ``plan`` over labelled arrays.
 
     Parameters
@@ -356,6 +363,10 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
         (``draw``, ``scenario``) broadcast. Numpy- or dask-backed.
     quotas : monthly quotas ``(rep, period[, measure])`` (may carry more dims).
     target_incentive : per-rep DataArray over ``rep`` (NaN → the plan's), a number, or None.
+    first_paid : optional index (over ``rep``, may carry ``draw``) of each rep's first payout
+        period: the periods before it pay nothing, not even the draw, and a recoverable draw
+        recovers nothing for them -- a rep hired during the plan year is not owed a draw for
+        months before the start. None (the contract's case): every period is paid.
 
     Returns
     -------
@@ -377,6 +388,9 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
             and "rep" in credits.indexes:
         target_incentive = target_incentive.reindex(rep=credits.indexes["rep"])
     ti = _target_incentive(ref, target_incentive)
+    start = xr.DataArray(0.0) if first_paid is None else first_paid.astype(float)
+    if "rep" in start.dims and "rep" in credits.indexes:
+        start = start.reindex(rep=credits.indexes["rep"], fill_value=0.0)
     n_b = len(struct.bonus_measures)
     out_core = [[MEASURE, _PP], [_PP], [_PP], [_PP], [_PP], [MEASURE, TIER], [MEASURE], [],
                 [MEASURE]]
@@ -384,8 +398,8 @@ def compute_payouts(plan: Plan | Sequence[Plan], credits: xr.DataArray, quotas: 
         out_core.append([BONUS])
     results = xr.apply_ufunc(
         partial(payout_kernel, struct=struct),
-        credits, quotas, ti, theta,
-        input_core_dims=[[MEASURE, PERIOD], [MEASURE, PERIOD], [], [PARAM]],
+        credits, quotas, ti, theta, start,
+        input_core_dims=[[MEASURE, PERIOD], [MEASURE, PERIOD], [], [PARAM], []],
         output_core_dims=out_core,
         dask="parallelized",
         output_dtypes=[np.float64] * len(out_core),

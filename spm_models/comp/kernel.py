@@ -151,7 +151,7 @@ def _col(x, i, j0, j1, m, t, buf):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup, tier_cost,
+def _row(i, credits, quotas, ti, start, theta, layout, att, etd, earnings, payout, topup, tier_cost,
          accel, unearned, credited, bonus_cost):
     """The rules for every element ``(i, j)`` of row ``i``, in blocks along ``j``."""
     n_m = layout[0]
@@ -194,6 +194,7 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
         nb = min(BLOCK, n_j - j0)
         j1 = j0 + nb
         ti_v = ti[i, j0:j1]
+        st_v = start[i, j0:j1]
         for jj in range(nb):
             tib[jj] = ti_v[jj]
         for m in range(n_m):
@@ -475,7 +476,10 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
                 cur = et_v[jj]
                 due = cur - counted[jj]
                 earned_due = due if due > 0.0 else 0.0
-                if not has_draw:
+                if k < st_v[jj]:  # before the rep's first paid period (a hire): nothing paid
+                    paid = 0.0
+                    earned_due = 0.0
+                elif not has_draw:
                     paid = earned_due
                 else:
                     paid = due if due > draw else draw
@@ -494,21 +498,22 @@ def _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topu
 _A4, _A2 = (numba.types.Array(numba.float64, d, "A", readonly=True) for d in (4, 2))
 _T1, _C2, _C3, _C4 = (numba.types.Array(numba.float64, d, "C") for d in (1, 2, 3, 4))
 _I1 = numba.types.Array(numba.int64, 1, "C")
-_SIG = [numba.void(_A4, _A4, _A2, _T1, _I1, _C4, _C3, _C3, _C3, _C3, _C4, _C3, _C2, _C3, _C3)]
+_SIG = [numba.void(_A4, _A4, _A2, _A2, _T1, _I1, _C4, _C3, _C3, _C3, _C3, _C4, _C3, _C2, _C3, _C3)]
 
 
 @numba.njit(_SIG, cache=True, nogil=True, error_model="numpy")
-def payout_batch(credits, quotas, ti, theta, layout,
+def payout_batch(credits, quotas, ti, start, theta, layout,
                  att, etd, earnings, payout, topup, tier_cost, accel, unearned, credited,
                  bonus_cost):
     """The kernel over a 2-D batch ``(B1, B2)`` of elements sharing one plan.
 
     Inputs (any strides, zero strides for broadcast axes): ``credits, quotas`` (B1, B2, M,
-    12), ``ti`` (B1, B2); ``theta`` (K,) and ``layout`` (S,) describe the plan. Outputs
+    12), ``ti`` (B1, B2), ``start`` (B1, B2: index of the first payout period the element is
+    paid in; earlier periods pay nothing, not even a draw, and count nothing); ``theta`` (K,) and ``layout`` (S,) describe the plan. Outputs
     (C-contiguous, zero-filled: the sums start from them; ``B2`` last): ``att`` (B1, M, n,
     B2), ``etd, earnings, payout, topup`` (B1, n, B2), ``tier_cost`` (B1, M, r, B2; rows past
     a measure's tiers stay 0), ``accel, credited`` (B1, M, B2), ``unearned`` (B1, B2),
     ``bonus_cost`` (B1, b, B2)."""
     for i in range(credits.shape[0]):
-        _row(i, credits, quotas, ti, theta, layout, att, etd, earnings, payout, topup,
+        _row(i, credits, quotas, ti, start, theta, layout, att, etd, earnings, payout, topup,
              tier_cost, accel, unearned, credited, bonus_cost)

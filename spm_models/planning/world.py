@@ -78,13 +78,33 @@ def plan_key(plans: Mapping[str, Any], role: str) -> str:
     return next(iter(plans))
 
 
+def first_paid(plan: Any, active: xr.DataArray) -> xr.DataArray:
+    """Index of each rep's first payout period of ``plan`` in which the rep works, per draw:
+    ``(rep, draw)`` from ``active (rep, period, draw)`` (the plan year's months); the number of
+    payout periods for a rep who never works in the plan year. The comp engine pays nothing in
+    earlier periods -- no draw is owed, and none recovered, before a hire's start
+    (:func:`spm_models.comp.engine.compute_payouts`, ``first_paid``)."""
+    months = [str(p) for p in active[PERIOD].values]
+    ends = [months.index(e) if e in months else len(months) for e in plan.payout_period_ends]
+    return xr.apply_ufunc(first_paid_index, active.astype(bool), kwargs={"ends": ends},
+                          input_core_dims=[[PERIOD]])
+
+
+def first_paid_index(active: np.ndarray, ends: list[int]) -> np.ndarray:
+    """:func:`first_paid` on arrays: ``active (..., month)`` (bool) and the month positions of
+    the payout periods' ends; returns ``(...)`` payout-period indices (float)."""
+    first_month = np.where(active.any(axis=-1), active.argmax(axis=-1), active.shape[-1])
+    return np.searchsorted(np.asarray(ends), first_month, side="left").astype(float)
+
+
 def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.DataArray,
                   target_incentive: xr.DataArray, plan_roles: np.ndarray,
                   active: xr.DataArray | None = None,
                   tables: Mapping[str, pd.DataFrame] | None = None) -> xr.Dataset:
     """Payouts ``(rep, period, draw)`` through the comp engine, one call per plan, landing in
     the last month of each payout period; masked by ``active`` (no pay after leaving or before
-    starting). Also ``plan(rep)``: the plan key each rep is paid on. A plan whose measures
+    starting; no draw owed or recovered for the payout periods before a hire's start,
+    :func:`first_paid`). Also ``plan(rep)``: the plan key each rep is paid on. A plan whose measures
     credit a part of the bookings (``where``/``amount``) credits each rep its share from the
     ``tables``' booking history (:func:`spm_models.comp.team.world_shares`; region's share for
     hires) on credits and quotas alike (:func:`spm_models.comp.roles.carrier_credits`)."""
@@ -105,7 +125,8 @@ def world_payouts(plans: Mapping[str, Any], bookings: xr.DataArray, quota: xr.Da
             shares = team.world_shares(plans[key], tables["bookings"], tables.get("reps"),
                                        [str(r) for r in reps[idx]], regions)
         cr, qu = carrier_credits(plans[key], bookings.sel(sel), quota.sel(sel), shares)
-        res = compute_payouts(plans[key], cr, qu, target_incentive.sel(sel))
+        first = None if active is None else first_paid(plans[key], active.sel(sel))
+        res = compute_payouts(plans[key], cr, qu, target_incentive.sel(sel), first_paid=first)
         p = res["payout"].reindex({PERIOD: months}, fill_value=0.0).transpose(REP, PERIOD, DRAW)
         pay[idx] = p.values
     out = xr.DataArray(pay, dims=(REP, PERIOD, DRAW), coords={REP: reps, PERIOD: months,

@@ -311,7 +311,14 @@ class WhatIf:
         if plan.needs_target_incentive and np.isnan(ti).any():
             raise InputError(f"{plan.source}, key 'target_incentive': the plan pays on a "
                              "target_incentive basis but no target incentive is set for some reps")
-        payout = engine.payout_kernel(credits, quotas, ti[:, None], theta, struct=struct)[3]
+        start = None
+        if self._active_np is not None:  # no draw owed before a hire's start (as in the world)
+            from spm_models.planning.world import first_paid_index
+
+            ppos = self._months(plan.payout_period_ends, f"{plan.source}: payouts")
+            start = first_paid_index(self._active_np[idx][:, mpos, :].transpose(0, 2, 1),
+                                     [list(mpos).index(p) for p in ppos])
+        payout = engine.payout_kernel(credits, quotas, ti[:, None], theta, start, struct=struct)[3]
         if active is None:  # payout (rep, draw, payout period)
             return payout.sum(axis=-1)
         return np.where(active, payout, 0.0).sum(axis=-1)  # paid only while on the roster
