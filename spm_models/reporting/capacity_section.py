@@ -79,15 +79,26 @@ def capacity_sentence(c: dict[str, Any]) -> str:
     return text + tail
 
 
+#: What the capacity figures are, shown only when the scenario has a capacity section
+CAPACITY_INTRO = ("Each simulated year lets current reps leave at the attrition rate, brings new hires "
+                  "in after the hiring lag and ramps them up; new hires are paid on the new-hire plan. "
+                  "The band holds 80 % of the simulated cumulative bookings — the same simulated years "
+                  "as the revenue above — the dashed line is the target; below, headcount and ramped "
+                  "reps over the year.")
+
+
 def capacity_section(cube: Any, summary: dict[str, Any]) -> Any:
     """Capacity fan vs target and the hiring answer (or a note when the scenario plans none)."""
-    from IPython.display import display
+    import html
+
+    from IPython.display import HTML, display
 
     from spm_models.plots.report import capacity_fan
 
     c = summary.get("capacity")
     if not c:
         return sections.banner("This scenario has no capacity section: no hiring plan computed.", "draft")
+    display(HTML(f'<div class="spm"><div class="sub">{html.escape(CAPACITY_INTRO)}</div></div>'))
     fig = capacity_fan(cube, c.get("target"))
     if fig is not None:
         display(sections.figure(fig))
