@@ -91,7 +91,7 @@ def capacity_section(cube: Any, summary: dict[str, Any]) -> Any:
     """Capacity fan vs target and the hiring answer (or a note when the scenario plans none)."""
     import html
 
-    from IPython.display import HTML, display
+    from IPython.display import display
 
     from spm_models.plots.report import capacity_fan
 
