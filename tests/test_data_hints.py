@@ -31,7 +31,7 @@ def test_total_labels_are_recognised(label):
     assert is_total_label(label)
 
 
-@pytest.mark.parametrize("rep", ["R1", "00001", "Tot", "Totalis", "Summer Smith", "ALL", "1"])
+@pytest.mark.parametrize("rep", ["R1", "00001", "Tot", "Totalis", "Summer Smith", "Sum Lee", "ALL", "1"])
 def test_rep_ids_are_not_total_labels(rep):
     assert not is_total_label(rep)
 
@@ -53,8 +53,8 @@ def test_a_total_row_with_reps_is_one_line_not_unknown_rep(tmp_path):
                      "R2,W,T1,2020-01-01\n", "reps.csv")
     src = _write(tmp_path, HEAD + ROWS + "Grand Total,2024-12,2600\n")
     assert validate_source(src) == [
-        "bookings.csv, row 13, column 'rep_id': 'Grand Total' looks like a total/subtotal line "
-        "of a report, not a rep's data: delete the row (or export the details without totals)"]
+        ("bookings.csv, row 13, column 'rep_id': 'Grand Total' looks like a total/subtotal line "
+        "of a report, not a rep's data: delete the row (or export the details without totals)")]
 
 
 def test_repeated_rows_warn_from_load_source_and_are_exposed(tmp_path, capsys):
@@ -110,12 +110,12 @@ def test_wide_export_and_near_miss_headers_are_hinted(tmp_path):
     assert "one column per month" in line and "melt" in line
     lines = validate_source(_write(tmp_path, "Rep ID,Month,Amount (USD)\nR1,2024-01,5\n"))
     assert lines == [
-        "bookings.csv, header row, column 'rep_id': required column is missing: the column "
-        "'Rep ID' is probably meant: rename it 'rep_id'",
-        "bookings.csv, header row, column 'date': required column is missing: the column "
-        "'Month' is probably meant: rename it 'date'",
-        "bookings.csv, header row, column 'amount': required column is missing: the column "
-        "'Amount (USD)' is probably meant: rename it 'amount'"]
+        ("bookings.csv, header row, column 'rep_id': required column is missing: the column "
+        "'Rep ID' is probably meant: rename it 'rep_id'"),
+        ("bookings.csv, header row, column 'date': required column is missing: the column "
+        "'Month' is probably meant: rename it 'date'"),
+        ("bookings.csv, header row, column 'amount': required column is missing: the column "
+        "'Amount (USD)' is probably meant: rename it 'amount'")]
 
 
 def test_title_rows_above_an_excel_header_are_hinted(tmp_path):
@@ -134,11 +134,11 @@ def test_files_not_used_are_named(tmp_path, capsys):
     _write(tmp_path, "x\n1\n", "truth_reps.csv")
     warns = data_warnings(load_source(tmp_path))
     assert warns == [
-        "Bookings_2024_export.csv: not used as a contract table: the file name is not a table "
+        ("Bookings_2024_export.csv: not used as a contract table: the file name is not a table "
         "name, so it is read as an extra table 'bookings_2024_export' (name it bookings.csv to "
-        "use it as bookings)",
-        "bookings.txt: skipped: not a CSV, Parquet or Excel file (a tab-separated export? save "
-        "it as CSV, comma separated) (name it bookings.csv to use it as bookings)"]
+        "use it as bookings)"),
+        ("bookings.txt: skipped: not a CSV, Parquet or Excel file (a tab-separated export? save "
+        "it as CSV, comma separated) (name it bookings.csv to use it as bookings)")]
     assert capsys.readouterr().err.count("warning: ") == 2
 
 
@@ -154,12 +154,12 @@ def test_an_excel_file_given_as_csv_is_named(tmp_path):
 def test_excel_errors_and_non_breaking_spaces_are_worded(tmp_path):
     src = _write(tmp_path, HEAD + "R1,2024-01,#N/A\nR1,2024-02,47\xa0703.17\n#REF!,2024-03,5\n")
     assert validate_source(src) == [
-        "bookings.csv, row 3, column 'rep_id': '#REF!' is an Excel error value (a formula that "
-        "failed): fix the formula or clear the cell",
-        "bookings.csv, row 1, column 'amount': not a number ('#N/A'): an Excel error value (a "
-        "formula that failed): fix the formula or clear the cell before exporting",
-        "bookings.csv, row 2, column 'amount': not a number ('47 703.17'): write it without "
-        "thousands separators (a space or non-breaking space between the thousands): 1234.50"]
+        ("bookings.csv, row 3, column 'rep_id': '#REF!' is an Excel error value (a formula that "
+        "failed): fix the formula or clear the cell"),
+        ("bookings.csv, row 1, column 'amount': not a number ('#N/A'): an Excel error value (a "
+        "formula that failed): fix the formula or clear the cell before exporting"),
+        ("bookings.csv, row 2, column 'amount': not a number ('47 703.17'): write it without "
+        "thousands separators (a space or non-breaking space between the thousands): 1234.50")]
 
 
 def test_comp_calc_number_errors_carry_the_hint():

@@ -44,9 +44,11 @@ def _shown(text: str) -> str:
     return text if len(text) <= 50 else text[:47] + "..."
 
 
-def _binary_kind(magic: bytes) -> str | None:
+def _binary_kind(magic: bytes, suffix: str = "") -> str | None:
     """What a file is when its first bytes say it is not text: an Excel workbook (``.xlsx``
     is a ZIP file, ``.xls`` an OLE2 compound file), another ZIP file, a PDF, Parquet."""
+    if magic.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm"):
+        return "an Excel workbook (.xlsx)"
     if magic.startswith(b"PK\x03\x04"):
         return "an Excel workbook (.xlsx) or another ZIP file"
     if magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -145,10 +147,10 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
     try:
         with open(path, "rb") as fh:
             magic = fh.read(8)
-        kind = _binary_kind(magic)
+        kind = _binary_kind(magic, path.suffix.lower())
         if kind:
-            return None, [f"{label}: {kind}, not a CSV file: open it in Excel and save it as "
-                          "'CSV UTF-8' (File, Save As), or give a .csv file"]
+            return None, [(f"{label}: {kind}, not a CSV file: open it in Excel and save it as "
+                          "'CSV UTF-8' (File, Save As), or give a .csv file")]
         sep_problem = _delimiter_problem(path, label)
         if sep_problem:
             return None, [sep_problem]

@@ -29,10 +29,10 @@ EXCEL_ERROR_HOW = ("an Excel error value (a formula that failed): fix the formul
 #: Subtotal, LibreOffice "Total Result", Google Sheets "SUM of ...", German/French/Spanish
 #: exports), matched after lower-casing and dropping a trailing colon.
 _TOTAL_RE = re.compile(
-    r"^(?:(?:grand|sub|overall|running)[\s_-]*)?(?:totals?|sum|summe|gesamt(?:summe)?|"
-    r"zwischensumme|somme|suma|totale|all\s+reps?)(?:\s+(?:result|sum|value|amount|\w+)?)?$"
+    r"^(?:(?:grand|sub|overall|running)[\s_-]*)?(?:totals?(?:\s+\w+)?|sum|summe|"
+    r"gesamt(?:summe)?|zwischensumme|somme|suma|totale|all\s+reps)$"
     r"|^.*\s(?:total|totals|subtotal|gesamt|summe)$"
-    r"|^(?:sum|count|average)\s+(?:of\s+)?\w+$"
+    r"|^(?:sum|count|average)\s+of\s+.+$"
     r"|^total\s+(?:g[ée]n[ée]ral|general)$",
     re.IGNORECASE)
 
@@ -51,8 +51,8 @@ _HINTS_NUMBER = (
     (re.compile(r"^-?\d{1,3}(?:\.\d{3})*,\d+$"), "write decimals with '.', not ',' (1234.50)"),
     (re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"), "write it without thousands separators (1234.50)"),
     (re.compile(r"^-?\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d+)?$"),
-     "write it without thousands separators (a space or non-breaking space between the "
-     "thousands): 1234.50"),
+     ("write it without thousands separators (a space or non-breaking space between the "
+     "thousands): 1234.50")),
     (re.compile(r"\d%$"), "write a share as a plain number (0.25), not a percentage"),
 )
 

@@ -13,7 +13,6 @@ and then one :func:`~spm_models.errors.more_rows` line with the count (as every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
