@@ -256,7 +256,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
     """Type one table; return it and the set of contract columns that are usable."""
     out.row_of[label] = row_numbers(df)
     df = _normalise_columns(df, schema).reset_index(drop=True)
-    _check_totals(df, label, out)
+    ids = _check_totals(df, label, out)
     missing = [n for n in schema.required if n not in df.columns]
     whole, hints = missing_columns_hint(df, missing, out.row_of[label])
     if whole is not None:
@@ -276,6 +276,8 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
         raw = df[col.name]
         if col.kind == "date":
             values, bad = _coerce_date(raw, date_format)
+        elif col.name == "rep_id" and ids is not None:
+            values, bad = ids, []
         else:
             values, bad = _COERCE[col.kind](raw)
         if col.name == "zip":
@@ -432,12 +434,13 @@ def _check_reference(df: pd.DataFrame, column: str, known: set[str], label: str,
     out.rows(label, column, unknown, msg, summary)
 
 
-def _check_totals(df: pd.DataFrame, label: str, out: Problems) -> None:
+def _check_totals(df: pd.DataFrame, label: str, out: Problems) -> pd.Series | None:
     """Rows whose ``rep_id`` is the label of a total/subtotal line (``Grand Total``) or an
-    Excel error value (``#N/A``): one line each; no later check names these rows."""
+    Excel error value (``#N/A``): one line each; no later check names these rows. Returns the
+    typed ``rep_id`` column (None without one)."""
     if "rep_id" not in df.columns:
-        return
-    ids = normalise_ids(_stringify(df["rep_id"]))
+        return None
+    ids = _coerce_id(df["rep_id"])[0]
     total, error = total_rows(ids)
     out.rows(label, "rep_id", total, lambda p: f"{_shown(ids.iloc[p])} {TOTAL_HOW}",
              "a total/subtotal line")
@@ -445,6 +448,7 @@ def _check_totals(df: pd.DataFrame, label: str, out: Problems) -> None:
              lambda p: f"{_shown(ids.iloc[p])} is an Excel error value (a formula that "
                        "failed): fix the formula or clear the cell", "an Excel error value")
     out.skip[label] = total | error
+    return ids
 
 
 def validate_tables(
