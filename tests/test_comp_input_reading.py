@@ -144,7 +144,10 @@ def test_credit_names_every_bad_amount_row(tmp_path, capsys):
                               str(bookings), "--out", str(out)])
     assert code == 1 and not out.exists()
     assert _errors(err) == [f"{bookings}, row {i}, field 'amount': not a number within ±1e+15: "
-                            f"{v!r}" for i, v in ((1, "1,234.50"), (2, "(500)"), (3, "$1 200"))]
+                            f"{v!r}: {how}" for i, v, how in (
+                                (1, "1,234.50", "write it without thousands separators (1234.50)"),
+                                (2, "(500)", "write a negative number as -500, not (500)"),
+                                (3, "$1 200", "write the number without a currency symbol"))]
 
 
 def test_credit_caps_the_named_rows_and_says_how_many_more(tmp_path, capsys):

@@ -267,7 +267,7 @@ def test_tiny_source_four_months():
     for method in bt.METHODS:
         assert np.isfinite(res.metrics[method]["rep"]["crps"])
         assert res.metrics[method]["rep"]["mase"] is not None  # lag-1 scale from 3 months
-    with pytest.raises(InputError, match="--holdout <= 1"):
+    with pytest.raises(InputError, match="the largest holdout is 1"):
         bt.run_backtest({"bookings": bk}, 2, forecaster=climatology)
 
 

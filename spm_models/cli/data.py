@@ -27,16 +27,8 @@ def validate_cmd(
     from spm_models.data.loader import load_source
 
     with Console(stderr=True).status(f"validating {source}"):
-        # raises InputError -> exit 1 in spm_models.cli.main
+        # raises InputError -> exit 1 in spm_models.cli.main; warnings on stderr, once each
         tables = load_source(source, date_format)
-    from pathlib import Path
-
-    from spm_models.data.duplicates import repeated_bookings
-
-    label = next((f.name for f in (Path(source) / "bookings.csv", Path(source) / "bookings.parquet")
-                  if f.is_file()), "bookings")
-    for line in repeated_bookings(tables["bookings"], label) if "bookings" in tables else []:
-        typer.echo(f"warning: {line}", err=True)
     counts = ", ".join(f"{len(tables[n])} {n}" for n in _COUNTED if n in tables)
     typer.echo(f"valid: {counts} ({source})")
 

@@ -29,6 +29,7 @@ from spm_models.comp.tables import _date_format, read_large_table, read_table
 from spm_models.data.columns import canonical_columns, normalise_id
 from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
+from spm_models.data.hints import date_hint, number_hint
 from spm_models.data.schemas import MAX_ABS_NUMBER, MAX_ABS_TEXT
 from spm_models.errors import InputError, Problems, location
 
@@ -100,7 +101,7 @@ def _bounded(raw: Any) -> tuple[float | None, str | None]:
         huge = False
     if huge:
         return None, f"{str(raw).strip()!r} is beyond the bound ±{MAX_ABS_TEXT}"
-    return None, f"not a number: {raw!r}"
+    return None, f"not a number: {raw!r}{number_hint(raw)}"
 
 
 def _columns(df: pd.DataFrame, name: str, required: list[str], problems: Problems,
@@ -138,7 +139,8 @@ def _parse_rows(df: pd.DataFrame, name: str, value_col: str, plan: Plan,
             continue
         if period is None:
             if not column_problem:
-                problems.add_row(name, i, "period", f"not a month YYYY-MM: {rec['period']!r}",
+                problems.add_row(name, i, "period", f"not a month YYYY-MM: {rec['period']!r}"
+                                 f"{date_hint(rec['period'])}",
                                  "not a month YYYY-MM")
             continue
         if period not in months:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from spm_models.comp.plan import MAX_MONEY
 from spm_models.data.columns import ID_INTEGRAL_PATTERN, canonical_columns, normalise_ids
+from spm_models.data.hints import number_hint
 from spm_models.errors import location, row_problems
 
 _DATE_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ][0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
@@ -189,6 +190,7 @@ def _numbers(series: pd.Series, name: str, field: str, rows: np.ndarray,
         pos = np.flatnonzero(bad)
         problems.extend(row_problems(
             name, field, rows[pos],
-            lambda k: f"not a number within ±{MAX_MONEY:g}: {str(series.iloc[pos[k]])[:40]!r}",
+            lambda k: f"not a number within ±{MAX_MONEY:g}: {str(series.iloc[pos[k]])[:40]!r}"
+                      f"{number_hint(series.iloc[pos[k]])}",
             f"not a number within ±{MAX_MONEY:g}"))
     return vals

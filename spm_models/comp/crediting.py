@@ -44,6 +44,7 @@ from spm_models.comp.credit_columns import (  # noqa: F401 - Names, CreditingWar
 from spm_models.comp.plan import CreditRule, Plan
 from spm_models.data.columns import ID_INTEGRAL_PATTERN, canonical_columns, normalise_ids
 from spm_models.data.csvfile import row_numbers
+from spm_models.data.hints import date_hint
 from spm_models.errors import InputError, location, row_problems
 
 #: Split shares of one booking must sum to 1 within this tolerance (contract).
@@ -292,7 +293,8 @@ def _periods(dates: pd.Series, rows: np.ndarray, plan: Plan, names: Names, probl
         pos = np.flatnonzero(bad)
         problems.extend(row_problems(
             names.bookings, "date", rows[pos],
-            lambda k: f"not a date YYYY-MM-DD: {str(d_uniques[d_codes[pos[k]]])[:40]!r}",
+            lambda k: f"not a date YYYY-MM-DD: {str(d_uniques[d_codes[pos[k]]])[:40]!r}"
+                      f"{date_hint(d_uniques[d_codes[pos[k]]])}",
             "not a date YYYY-MM-DD"))
     plan_months = plan.months
     month_pos = {m: k for k, m in enumerate(plan_months)}

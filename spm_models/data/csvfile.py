@@ -44,6 +44,22 @@ def _shown(text: str) -> str:
     return text if len(text) <= 50 else text[:47] + "..."
 
 
+def _binary_kind(magic: bytes, suffix: str = "") -> str | None:
+    """What a file is when its first bytes say it is not text: an Excel workbook (``.xlsx``
+    is a ZIP file, ``.xls`` an OLE2 compound file), another ZIP file, a PDF, Parquet."""
+    if magic.startswith(b"PK\x03\x04") and suffix in (".xlsx", ".xlsm"):
+        return "an Excel workbook (.xlsx)"
+    if magic.startswith(b"PK\x03\x04"):
+        return "an Excel workbook (.xlsx) or another ZIP file"
+    if magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "an Excel 97-2003 workbook (.xls)"
+    if magic.startswith(b"%PDF"):
+        return "a PDF document"
+    if magic.startswith(b"PAR1"):
+        return "a Parquet file"
+    return None
+
+
 def _delimiter_problem(path: Path, label: str) -> str | None:
     """A line when the header is separated by ``;`` or tabs rather than commas."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
@@ -129,6 +145,12 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
     if not path.exists():
         raise FileNotFoundError(path)
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+        kind = _binary_kind(magic, path.suffix.lower())
+        if kind:
+            return None, [(f"{label}: {kind}, not a CSV file: open it in Excel and save it as "
+                          "'CSV UTF-8' (File, Save As), or give a .csv file")]
         sep_problem = _delimiter_problem(path, label)
         if sep_problem:
             return None, [sep_problem]

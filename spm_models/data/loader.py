@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from spm_models.data.csvfile import read_csv
+from spm_models.data.csvfile import ROW_INDEX, read_csv
 from spm_models.data.dates import DATE_FORMATS, parse_date_format
+from spm_models.data.notes import Tables, print_warnings, skipped_files
 from spm_models.data.schemas import SCHEMAS
 from spm_models.data.validate import validate_tables
 from spm_models.errors import InputError
@@ -46,9 +48,23 @@ def _read_file(path: Path, problems: list[str]) -> dict[str, tuple[pd.DataFrame,
     sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     if stem in SCHEMAS or not any(s.strip().lower() in SCHEMAS for s in sheets):
         first = next(iter(sheets))
-        return {stem: (sheets[first], path.name)}
-    return {s.strip().lower(): (df, f"{path.name}[{s}]") for s, df in sheets.items()
-            if s.strip().lower() in SCHEMAS}
+        return {stem: (_sheet_rows(sheets[first], stem), path.name)}
+    return {s.strip().lower(): (_sheet_rows(df, s.strip().lower()), f"{path.name}[{s}]")
+            for s, df in sheets.items() if s.strip().lower() in SCHEMAS}
+
+
+def _sheet_rows(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A contract table's sheet as the CSV reader gives it: index = spreadsheet row numbers
+    (1 = the row below the header), rows whose cells are all empty dropped."""
+    if name not in SCHEMAS:
+        return df
+    rows = pd.Index(np.arange(1, len(df) + 1, dtype=np.int64), name=ROW_INDEX)
+    df = df.set_axis(rows)
+    if df.shape[1] == 0 or len(df) == 0:
+        return df
+    blank = df.apply(lambda c: c.isna() | c.map(lambda v: isinstance(v, str) and not v.strip())
+                     ).all(axis=1)
+    return df[~blank.to_numpy()] if blank.any() else df
 
 
 def _read_files(files: list[Path], where: str) -> Raw:
@@ -210,8 +226,7 @@ def read_source(source: str | Path) -> Raw:
     return {}, {}, [msg]
 
 
-def _load(source: str | Path, date_format: str | None
-          ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str]]:
     settings, problems = source_settings(source)
     if date_format is not None:
         order = parse_date_format(date_format)
@@ -225,7 +240,23 @@ def _load(source: str | Path, date_format: str | None
         problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}")
     order = settings.get("date_format")
     typed, found = validate_tables(tables, labels, order if isinstance(order, str) else None)
-    return typed, problems + found
+    return Tables(typed, _warnings(source, tables, typed, labels)), problems + found
+
+
+def _warnings(source: str | Path, raw: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame],
+              labels: dict[str, str]) -> list[str]:
+    """Warning lines of a source (:mod:`spm_models.data.notes`): files of a folder that were
+    not used, booking rows that repeat an earlier row (named by their spreadsheet rows)."""
+    from spm_models.data.duplicates import repeated_bookings
+
+    text = str(source)
+    out = []
+    if "://" not in text and Path(text).expanduser().is_dir():
+        out += skipped_files(Path(text).expanduser(), FILE_SUFFIXES, set(SCHEMAS))
+    if "bookings" in typed and "bookings" in raw and len(typed["bookings"]) == len(raw["bookings"]):
+        bookings = typed["bookings"].set_axis(raw["bookings"].index)
+        out += repeated_bookings(bookings, labels.get("bookings", "bookings"))
+    return out
 
 
 def validate_source(source: str | Path, date_format: str | None = None) -> list[str]:
@@ -234,7 +265,8 @@ def validate_source(source: str | Path, date_format: str | None = None) -> list[
     return _load(source, date_format)[1]
 
 
-def load_source(source: str | Path, date_format: str | None = None) -> dict[str, pd.DataFrame]:
+def load_source(source: str | Path, date_format: str | None = None, warn: bool = True
+                ) -> dict[str, pd.DataFrame]:
     """Read, validate and type a data source.
 
     Parameters
@@ -246,12 +278,16 @@ def load_source(source: str | Path, date_format: str | None = None) -> dict[str,
         ``"DD/MM/YYYY"`` or ``"MM/DD/YYYY"``: the order of numeric dates such as
         ``03/04/2026`` in columns that cannot decide it themselves; overrides ``date_format``
         of a ``source.yaml`` beside the files. ``None``: such columns are reported.
+    warn
+        Print the source's warnings (repeated booking rows, files of the folder not used) on
+        stderr, each once per process, as ``warning: ...``.
 
     Returns
     -------
-    dict of DataFrame
+    Tables (a dict of DataFrame)
         Contract tables typed (dates ``datetime64[ns]``, ``period`` ``'YYYY-MM'`` strings, ids
-        strings, numbers ``float64``); other tables unchanged.
+        strings, numbers ``float64``); other tables unchanged. Its warning lines:
+        :func:`spm_models.data.data_warnings` (``tables.warnings``).
 
     Raises
     ------
@@ -259,6 +295,8 @@ def load_source(source: str | Path, date_format: str | None = None) -> dict[str,
         Listing every problem, one line each, naming table, row and column.
     """
     typed, problems = _load(source, date_format)
+    if warn:
+        print_warnings(typed.warnings)
     if problems:
         raise InputError(problems)
     return typed

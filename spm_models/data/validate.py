@@ -13,7 +13,6 @@ and then one :func:`~spm_models.errors.more_rows` line with the count (as every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -22,6 +21,14 @@ import pandas as pd
 from spm_models.data.columns import canonical_columns, normalise_ids
 from spm_models.data.csvfile import row_numbers
 from spm_models.data.dates import parse_dates
+from spm_models.data.hints import (
+    TOTAL_HOW,
+    date_hint,
+    lost_zeros,
+    missing_columns_hint,
+    number_hint,
+    total_rows,
+)
 from spm_models.data.schemas import (
     KNOWN_STAGES,
     MAX_ABS_NUMBER,
@@ -35,11 +42,12 @@ from spm_models.data.schemas import (
 from spm_models.data.zipcode import normalise_zips
 from spm_models.errors import MAX_ROWS_NAMED, more_rows
 
-_NAN_WORDS = {"nan", "na", "n/a", "null", "none", "#n/a"}
+_NAN_WORDS = {"nan", "na", "n/a", "null", "none"}
+__all__ = ["DATE_FORMAT_HOW", "date_hint", "number_hint", "validate_tables"]
 _PERIOD_ANY_RE = r"^\s*(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?\s*$"
 #: How a source states the order of dates such as 03/04/2026 (ends the column's error line).
 DATE_FORMAT_HOW = ("set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data "
-                   "files, or pass --date-format to spm data validate")
+                   "files (every command reads it; spm data validate also takes --date-format)")
 
 
 class Problems:
@@ -50,6 +58,8 @@ class Problems:
         self.lines: list[str] = []
         #: spreadsheet row number of each position, by table label (default: position + 1)
         self.row_of: dict[str, np.ndarray] = {}
+        #: positions already reported as not data (a total line), by table label
+        self.skip: dict[str, np.ndarray] = {}
 
     def row(self, label: str, pos: int) -> int:
         """The row number shown for position ``pos`` of table ``label``."""
@@ -69,7 +79,11 @@ class Problems:
     def rows(self, label: str, column: str, mask: np.ndarray | pd.Series,
              message: Callable[[int], str], summary: str) -> None:
         """Add one line per position where ``mask`` holds (``message(pos)``), capped."""
-        pos = np.flatnonzero(np.asarray(mask, dtype=bool))
+        mask = np.asarray(mask, dtype=bool)
+        skip = self.skip.get(label)
+        if skip is not None and len(skip) == len(mask):
+            mask = mask & ~skip
+        pos = np.flatnonzero(mask)
         for p in pos[:MAX_ROWS_NAMED]:
             self.add(label, message(int(p)), column, self.row(label, int(p)))
         if len(pos) > MAX_ROWS_NAMED:
@@ -84,7 +98,8 @@ class Problems:
 
 def _shown(v: object) -> str:
     """A raw value as quoted in an error line."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(v))  # one line
+    text = str(v).replace("\xa0", " ").replace("\u202f", " ")  # as a spreadsheet shows them
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # one line
     if len(text) > 40:
         text = text[:37] + "..."
     return f"'{text}'"
@@ -127,38 +142,6 @@ def _coerce_id(s: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, Callable
     as the comp inputs read them), ``None`` where empty."""
     text = normalise_ids(_stringify(s))
     return text.where(~_empty(text), None), []
-
-
-_HINTS_NUMBER = (
-    (re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b"), "write the number without a currency symbol"),
-    (re.compile(r"^\(.*\)$"), "write a negative number as -500, not (500)"),
-    (re.compile(r"^-?\d{1,3}(?:\.\d{3})*,\d+$"), "write decimals with '.', not ',' (1234.50)"),
-    (re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"), "write it without thousands separators (1234.50)"),
-    (re.compile(r"\d%$"), "write a share as a plain number (0.25), not a percentage"),
-)
-
-
-def number_hint(value: object) -> str:
-    """``": <how to write it>"`` for a cell that is a number written the way spreadsheets
-    display it (currency symbol, thousands separators, decimal comma, accounting parentheses,
-    percent sign); ``""`` for anything else."""
-    text = str(value).strip()
-    for rx, how in _HINTS_NUMBER:
-        if rx.search(text):
-            return f": {how}"
-    return ""
-
-
-def date_hint(value: object) -> str:
-    """``": <how to write it>"`` for a date cell written in a shape the reader refuses: an
-    Excel serial number, a month without its year first (``Jan-24``, ``01/2024``)."""
-    text = str(value).strip()
-    if re.fullmatch(r"\d{5}(?:\.0+)?", text) and 20000 <= float(text) <= 80000:
-        return (": an Excel date serial number? format the column as a date (YYYY-MM-DD) "
-                "before saving")
-    if re.fullmatch(r"[A-Za-z]{3,9}[-/ ]\d{2,4}|\d{1,2}[-/.]\d{4}", text):
-        return ": write a month year first, as YYYY-MM (2024-01)"
-    return ""
 
 
 def _coerce_number(s: pd.Series) -> tuple[pd.Series, list]:
@@ -273,13 +256,18 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
     """Type one table; return it and the set of contract columns that are usable."""
     out.row_of[label] = row_numbers(df)
     df = _normalise_columns(df, schema).reset_index(drop=True)
-    for name in schema.required:
-        if name not in df.columns:
-            hint = ""
-            if name == "date" and "period" in df.columns:  # a finance export: one row per rep-month
-                hint = (" (the file has 'period': name that column 'date'; months written "
-                        "YYYY-MM are read as their first day)")
-            out.add(label, "required column is missing" + hint, name, "header row")
+    ids = _check_totals(df, label, out)
+    missing = [n for n in schema.required if n not in df.columns]
+    whole, hints = missing_columns_hint(df, missing, out.row_of[label])
+    if whole is not None:
+        out.add(label, f"required column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} not found: {whole}", None, "header row")
+    for name in missing if whole is None else ():
+        hint = f": {hints[name]}" if name in hints else ""
+        if name == "date" and "period" in df.columns:  # a finance export: one row per rep-month
+            hint = (" (the file has 'period': name that column 'date'; months written "
+                    "YYYY-MM are read as their first day)")
+        out.add(label, "required column is missing" + hint, name, "header row")
     typed = df.copy()
     usable: set[str] = set()
     for col in schema.columns:
@@ -288,6 +276,8 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, label: str, out: Problem
         raw = df[col.name]
         if col.kind == "date":
             values, bad = _coerce_date(raw, date_format)
+        elif col.name == "rep_id" and ids is not None:
+            values, bad = ids, []
         else:
             values, bad = _COERCE[col.kind](raw)
         if col.name == "zip":
@@ -432,9 +422,33 @@ def _check_reference(df: pd.DataFrame, column: str, known: set[str], label: str,
                      ref_label: str, out: Problems) -> None:
     vals = df[column]
     unknown = (vals.notna() & ~vals.isin(known)).to_numpy()
-    out.rows(label, column, unknown,
-             lambda p: f"unknown {column} {_shown(vals.iloc[p])} (not in {ref_label})",
-             f"unknown {column}")
+    zeros = lost_zeros(set(vals[unknown]), known) if unknown.any() else {}
+
+    def msg(p: int) -> str:
+        v = vals.iloc[p]
+        hint = (f": {ref_label} has {_shown(zeros[v])} (leading zeros lost, e.g. by Excel? "
+                "format the id column as text)") if v in zeros else ""
+        return f"unknown {column} {_shown(v)} (not in {ref_label}){hint}"
+
+    summary = f"unknown {column}" + (", leading zeros lost?" if zeros else "")
+    out.rows(label, column, unknown, msg, summary)
+
+
+def _check_totals(df: pd.DataFrame, label: str, out: Problems) -> pd.Series | None:
+    """Rows whose ``rep_id`` is the label of a total/subtotal line (``Grand Total``) or an
+    Excel error value (``#N/A``): one line each; no later check names these rows. Returns the
+    typed ``rep_id`` column (None without one)."""
+    if "rep_id" not in df.columns:
+        return None
+    ids = _coerce_id(df["rep_id"])[0]
+    total, error = total_rows(ids)
+    out.rows(label, "rep_id", total, lambda p: f"{_shown(ids.iloc[p])} {TOTAL_HOW}",
+             "a total/subtotal line")
+    out.rows(label, "rep_id", error,
+             lambda p: f"{_shown(ids.iloc[p])} is an Excel error value (a formula that "
+                       "failed): fix the formula or clear the cell", "an Excel error value")
+    out.skip[label] = total | error
+    return ids
 
 
 def validate_tables(

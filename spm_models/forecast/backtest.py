@@ -388,13 +388,13 @@ def run_backtest(
     periods = [str(p) for p in full["period"].values]
     n_months = len(periods)
     if holdout > n_months - MIN_TRAIN_MONTHS:
+        largest = n_months - MIN_TRAIN_MONTHS
         raise InputError(
-            f"--holdout: {holdout} months leaves {n_months - holdout} training months; "
-            f"bookings span {n_months} months ({periods[0]}..{periods[-1]}) and at least "
-            f"{MIN_TRAIN_MONTHS} training months are needed "
-            + (f"(use --holdout <= {n_months - MIN_TRAIN_MONTHS})" if n_months > MIN_TRAIN_MONTHS
-               else f"(the data are too short for a backtest: {MIN_TRAIN_MONTHS + 1} months at least)")
-        )
+            f"--holdout {holdout}: the bookings span {n_months} months ({periods[0]}.."
+            f"{periods[-1]}) and at least {MIN_TRAIN_MONTHS} must be left for training: "
+            + (f"the largest holdout is {largest}" if largest >= 1
+               else f"the data are too short for a backtest ({MIN_TRAIN_MONTHS + 1} months "
+                    "at least)"))
     train_periods, test_periods = periods[:-holdout], periods[-holdout:]
     cutoff = pd.Period(train_periods[-1], freq="M")
 

@@ -230,6 +230,10 @@ def run(scenario: Scenario | str | Path, workbench: str | Path | None = None) ->
     fairness, fair_figs = summary_mod.quota_fairness(qds["quota"], fcube["bookings"], qds)
     summary = summary_mod.summarize(tree, scenario, data_hash, diag)
     summary["quota_fairness"] = fair_figs
+    from spm_models.data import data_warnings
+
+    if data_warnings(tables):  # repeated booking rows, files of the folder not used
+        summary["data_warnings"] = data_warnings(tables)
     summary["quota_method"] = str(qds.attrs.get("quota_method",
                                                 scenario.section("quota").get("method", "")))
     if terr is not None:
