@@ -301,3 +301,20 @@ def test_payout_chart_has_no_legend_entry_without_target_incentives():
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])
+
+
+def test_data_warnings_open_the_executive_summary():
+    """A doubled export doubles every figure: the report says so before the figures."""
+    from spm_models.reporting import sections
+
+    s = {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8},
+         "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7}, "cost_of_sales": {"p50": 0.09},
+         "share_reps_at_quota": {"p50": 0.5}, "n_reps": 5, "n_reps_with_quota": 5,
+         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None,
+         "incentive_cost_by_plan": {}}
+    clean = sections.executive_summary(s).data
+    assert "Check the data" not in clean
+    warned = sections.executive_summary({**s, "data_warnings": ["bookings.csv: 1160 row(s) repeat an earlier row"]}).data
+    # the banner comes first, then the unchanged summary
+    assert warned.endswith(clean) and "1160 row(s) repeat an earlier row" in warned[: -len(clean)]
+    assert "Check the data" in warned[: -len(clean)]

@@ -129,8 +129,16 @@ def narrative(s: dict[str, Any]) -> str:
 
 
 def executive_summary(summary: dict[str, Any]) -> HTML:
-    """The headline figures as cards plus a narrative paragraph."""
-    return HTML(_SUMMARY.render(s=summary, narrative=narrative(summary)))
+    """The headline figures as cards plus a narrative paragraph, after a warning banner when
+    loading the data raised warnings (``summary["data_warnings"]``: repeated booking rows,
+    files not used; :func:`spm_models.data.data_warnings`) -- a doubled export doubles every
+    figure below it."""
+    html = _SUMMARY.render(s=summary, narrative=narrative(summary))
+    warnings = summary.get("data_warnings") or []
+    if warnings:
+        html = _BANNER.render(text="Check the data before reading on: " + " · ".join(warnings),
+                              kind="warn") + html
+    return HTML(html)
 
 
 def table(df: pd.DataFrame, caption: str | None = None, note: str | None = None,
