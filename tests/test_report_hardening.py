@@ -216,11 +216,15 @@ def test_ctrl_c_cancels_queued_work_and_marks_the_index(stand_in):
     t0 = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     _, err = proc.communicate(timeout=120)
-    assert time.monotonic() - t0 < 30  # not 3 x 20 s: queued work is cancelled
+    # prompt: the queued scenario never starts its 20 s (a generous bound: on a loaded CI
+    # machine stopping the running kernel alone has taken 43 s); the index says which
+    # scenario never ran, the direct check of the cancellation
+    assert time.monotonic() - t0 < 60
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     html = (out / "index.html").read_text()
     assert 'id="interrupted"' in html and html.count("INTERRUPTED") >= len(NAMES)
+    assert "interrupted before it ran" in html  # the queued scenario was cancelled, not run
     assert _check_consistent(out) == before  # previous outputs kept, untouched
     assert not [p for p in out.iterdir() if p.name.startswith(".spm-tmp-")]
 
