@@ -123,9 +123,17 @@ def _copy_of(base: Path, out: Path) -> Path:
 
 
 def _report(root, files, env, out, *extra, **popen):
-    return subprocess.Popen([*SPM, "report", *map(str, files), "--out", str(out), "--quiet",
-                             *extra], cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, **popen)
+    # Ctrl-C as in a terminal: a test run started as a background job of a non-interactive
+    # shell (`make test &`) has SIGINT *ignored* (POSIX), which children inherit across exec,
+    # and Python then installs no KeyboardInterrupt handler in them. A handler here (reset to
+    # the default on exec) gives the child the terminal's disposition.
+    prev = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen([*SPM, "report", *map(str, files), "--out", str(out), "--quiet",
+                                 *extra], cwd=root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True, **popen)
+    finally:
+        signal.signal(signal.SIGINT, prev)
 
 
 def _token_of(folder: Path) -> str | None:
@@ -216,10 +224,7 @@ def test_ctrl_c_cancels_queued_work_and_marks_the_index(stand_in):
     t0 = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     _, err = proc.communicate(timeout=120)
-    # prompt: the queued scenario never starts its 20 s (a generous bound: on a loaded CI
-    # machine stopping the running kernel alone has taken 43 s); the index says which
-    # scenario never ran, the direct check of the cancellation
-    assert time.monotonic() - t0 < 60
+    assert time.monotonic() - t0 < 30  # not 3 x 20 s: queued work is cancelled
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     html = (out / "index.html").read_text()
