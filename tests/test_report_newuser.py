@@ -231,6 +231,15 @@ def test_pipeline_money_axes_use_the_reports_units():
     assert any(t.get_text().endswith("%") for t in win.get_yticklabels())
 
 
+def _summary(**over):
+    """A minimal summary of 5 reps for the executive-summary cards."""
+    return {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8},
+            "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7}, "cost_of_sales": {"p50": 0.09},
+            "share_reps_at_quota": {"p50": 0.5}, "n_reps": 5, "n_reps_with_quota": 5,
+            "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None,
+            "incentive_cost_by_plan": {}, **over}
+
+
 def test_reps_at_quota_card_counts_the_reps_the_share_is_over():
     from spm_models.reporting import sections
     from spm_models.workflow.summary import n_with_quota
@@ -238,11 +247,7 @@ def test_reps_at_quota_card_counts_the_reps_the_share_is_over():
     cube = _cube(n_reps=5)
     cube["quota"][2] = 0.0
     assert n_with_quota(cube["quota"]) == 4
-    s = {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8},
-         "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7}, "cost_of_sales": {"p50": 0.09},
-         "share_reps_at_quota": {"p50": 0.5}, "n_reps": 5, "n_reps_with_quota": 4,
-         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None,
-         "incentive_cost_by_plan": {}}
+    s = _summary(n_reps_with_quota=4)
     html = sections.executive_summary(s).data
     assert "of 4 reps with a quota" in html and "of 5 reps" not in html
 
@@ -299,22 +304,18 @@ def test_payout_chart_has_no_legend_entry_without_target_incentives():
     assert "target incentive" in labels
 
 
-if __name__ == "__main__":  # pragma: no cover
-    pytest.main([__file__])
-
-
 def test_data_warnings_open_the_executive_summary():
     """A doubled export doubles every figure: the report says so before the figures."""
     from spm_models.reporting import sections
 
-    s = {"revenue": {"p10": 1e8, "p50": 1.1e8, "p90": 1.2e8},
-         "incentive_cost": {"p10": 8e6, "p50": 9e6, "p90": 1e7}, "cost_of_sales": {"p50": 0.09},
-         "share_reps_at_quota": {"p50": 0.5}, "n_reps": 5, "n_reps_with_quota": 5,
-         "prob_company_target": None, "company_target": None, "prob_cost_over_budget": None,
-         "incentive_cost_by_plan": {}}
+    s = _summary(n_reps_with_quota=5)
     clean = sections.executive_summary(s).data
     assert "Check the data" not in clean
     warned = sections.executive_summary({**s, "data_warnings": ["bookings.csv: 1160 row(s) repeat an earlier row"]}).data
     # the banner comes first, then the unchanged summary
     assert warned.endswith(clean) and "1160 row(s) repeat an earlier row" in warned[: -len(clean)]
     assert "Check the data" in warned[: -len(clean)]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    pytest.main([__file__])
