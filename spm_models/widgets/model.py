@@ -294,7 +294,7 @@ class WhatIf:
         from spm_models.errors import InputError
 
         idx = self._groups[key]
-        mpos, credits, _, active = self._layout_of(key, plan)
+        mpos, credits, ppos, active = self._layout_of(key, plan)
         n_m = len(plan.measures)
         quotas = self._q_np[idx][:, mpos] * (1.0 + uplift)
         quotas = quotas[:, None, None, :]
@@ -315,7 +315,6 @@ class WhatIf:
         if self._active_np is not None:  # no draw owed before a hire's start (as in the world)
             from spm_models.planning.world import first_paid_index
 
-            ppos = self._months(plan.payout_period_ends, f"{plan.source}: payouts")
             start = first_paid_index(self._active_np[idx][:, mpos, :].transpose(0, 2, 1),
                                      [list(mpos).index(p) for p in ppos])
         payout = engine.payout_kernel(credits, quotas, ti[:, None], theta, start, struct=struct)[3]
