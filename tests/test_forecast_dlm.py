@@ -202,7 +202,9 @@ def test_auto_chooses_by_validation_and_round_trips(tmp_path):
     sel = m.diagnostics["model_selection"]
     # one amount per rep-month: the deal model is not a candidate; both families on both scales
     # and with each rep's scale chosen by evidence are
-    assert sel["candidates"] == ["dlm:none", "dlm:log", "ssoe:none", "ssoe:log", "dlm:rep", "ssoe:rep"]
+    local = ["dlm:none", "dlm:log", "ssoe:none", "ssoe:log", "dlm:rep", "ssoe:rep"]
+    # ... each with the moving (local) trend forms, then with the constant-slope (drift) ones
+    assert sel["candidates"] == local + [f"{c}:drift" for c in local]
     assert set(sel["validation_crps"]) == set(sel["candidates"])
     assert abs(sum(m.weights.values()) - 1) < 1e-9
     assert sel["validation_crps_chosen"] <= min(sel["validation_crps"].values()) + 1e-12

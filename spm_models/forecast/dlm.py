@@ -420,7 +420,8 @@ def _fit_pooled(prep: Prepared, maxiter: int, ssoe: bool):
 
 
 def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str = "none",
-            maxiter: int = 200, local: bool = True, family: str = "dlm") -> DLMFit:
+            maxiter: int = 200, local: bool = True, family: str = "dlm", trend: str = "local",
+            forms: dict[str, Any] | None = None) -> DLMFit:
     """Fit the pooled model to amounts ``y (R, T)`` (``active (R, T)``, ``month (T,)`` 0..11).
 
     ``family``: ``"dlm"`` (independent level / trend / seasonal disturbances) or ``"ssoe"``
@@ -434,14 +435,29 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
     (``phi = 1``) and the no-trend form; each rep keeps the form of highest Laplace evidence
     (ETS chooses its trend form by AICc). ``info["log_evidence_rep"] (R,)``: the chosen
     form's evidence per rep (compares scales, :mod:`spm_models.forecast.dlm_scale`).
+
+    ``trend``: the set of trend forms each rep chooses from
+    (:data:`spm_models.forecast.dlm_local.TREND_SETS`): ``"local"``
+    (damped, linear, none: the trend moves with the data) or ``"drift"`` (a constant slope per
+    rep, or none). ``forms`` (optional dict, one per panel, family and transform) keeps the
+    pooled fit and each form's per-rep fit, so a second trend set reuses them. Raises
+    ``ValueError`` for an unknown family or trend set.
     """
     import time
 
+    from spm_models.forecast.dlm_local import TREND_SETS, choose_trend_form
+
     if family not in ("dlm", "ssoe"):
         raise ValueError(f"fit_dlm: family must be 'dlm' or 'ssoe', got {family!r}")
+    if trend not in TREND_SETS:
+        raise ValueError(f"fit_dlm: trend must be one of {sorted(TREND_SETS)}, got {trend!r}")
+    if forms is None:
+        forms = {}
     t0 = time.perf_counter()
-    prep = prepare(y, active, month, transform)
-    u, cov, res = _fit_pooled(prep, maxiter, ssoe=family == "ssoe")
+    if "pooled" not in forms:
+        prep = prepare(y, active, month, transform)
+        forms["pooled"] = (prep, *_fit_pooled(prep, maxiter, ssoe=family == "ssoe"))
+    prep, u, cov, res = forms["pooled"]
     info: dict[str, Any] = {
         "method": "map-laplace",
         "optimizer_converged": bool(res.success),
@@ -453,33 +469,14 @@ def fit_dlm(y: np.ndarray, active: np.ndarray, month: np.ndarray, transform: str
         "transform": transform,
         "family": family,
         "n_log_reps": int(prep.log.sum()),
+        "trend": trend,
     }
     R = prep.z.shape[0]
     U = np.tile(u, (R, 1))
     U_sd = np.zeros((R, len(LOCAL)))
     if local:
-        from spm_models.forecast.dlm_local import fit_local as _fit_local
-
-        U, U_sd, linfo = _fit_local(prep, u, maxiter)
-        u_nt = u.copy()
-        u_nt[1], u_nt[8] = NO_TREND, NO_TREND
-        U2, sd2, info2 = _fit_local(prep, u_nt, maxiter, free=tuple(j for j in LOCAL if j not in (1, 8)))
-        # the linear-trend form: phi = 1 exactly (Holt's linear trend), not a free parameter
-        u_lin = u.copy()
-        u_lin[3] = PHI_LINEAR_U
-        U3, sd3, info3 = _fit_local(prep, u_lin, maxiter, free=tuple(j for j in LOCAL if j != 3))
-        lin = info3["log_evidence"] > linfo["log_evidence"]
-        U[lin], U_sd[lin] = U3[lin], sd3[lin]
-        ev = np.where(lin, info3["log_evidence"], linfo["log_evidence"])
-        nt = info2["log_evidence"] > ev
-        U[nt], U_sd[nt] = U2[nt], sd2[nt]
-        info["log_evidence_rep"] = np.where(nt, info2["log_evidence"], ev).tolist()
-        info.update({k: v for k, v in linfo.items() if k != "log_evidence"})
-        info["local_converged"] = bool(linfo["local_converged"] and info2["local_converged"]
-                                      and info3["local_converged"])
-        info["local_unconverged_reps"] += info2["local_unconverged_reps"] + info3["local_unconverged_reps"]
-        info["n_reps_no_trend"] = int(nt.sum())
-        info["n_reps_linear_trend"] = int((lin & ~nt).sum())
+        U, U_sd, finfo = choose_trend_form(prep, u, maxiter, TREND_SETS[trend], forms.setdefault("local_fits", {}))
+        info.update(finfo)
     info["rho"] = common_correlation(prep, U)
     info["seconds"] = round(time.perf_counter() - t0, 3)
     return DLMFit(prep, u, cov, U, info, U_sd)

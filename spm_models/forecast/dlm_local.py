@@ -1,7 +1,7 @@
 """Per-rep dynamics of the pooled rep-month model (:mod:`spm_models.forecast.dlm`): each rep's
 own parameters at the mode of its likelihood times the pooled prior, by a damped Newton search
 run for every rep separately, and each rep's Laplace evidence (compares the trend and the
-no-trend form)."""
+no-trend form), and the choice of each rep's trend form (:func:`choose_trend_form`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from spm_models.forecast.dlm import LOCAL, TAU_LOCAL, Prepared, filter_loglik
+from spm_models.forecast.dlm import (
+    LOCAL,
+    NO_TREND,
+    PHI_LINEAR_U,
+    TAU_LOCAL,
+    Prepared,
+    filter_loglik,
+)
 
 
 def fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
@@ -99,3 +106,67 @@ def fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
     U[:, free] = V
     return U, sd, {"local_converged": bool(not active.any()), "local_iterations": it,
                    "local_unconverged_reps": int(active.sum()), "log_evidence": log_ev}
+
+
+#: the trend forms a rep chooses from, by Laplace evidence (:func:`choose_trend_form`): ``local``
+#: -- the trend is a state that moves with the data (damped, Gardner & McKenzie 1985; linear,
+#: Holt; or none); ``drift`` -- a constant slope per rep, learnt from its whole history (no
+#: trend disturbance: simple exponential smoothing with drift, the model behind the Theta
+#: method, Hyndman & Billah 2003), or none. The panel's choice between the two sets is made
+#: by out-of-sample evidence (``model: auto``): one-step evidence favours a moving trend on
+#: smooth series whose momentum does not last a year.
+TREND_SETS = {"local": ("damped", "linear", "none"), "drift": ("drift", "none")}
+
+
+def _form_start(u: np.ndarray, form: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Pooled parameters and free local parameters of a trend ``form``."""
+    u = u.copy()
+    fixed: tuple[int, ...] = ()
+    if form == "linear":  # phi = 1 exactly (Holt's linear trend), not a free parameter
+        u[3], fixed = PHI_LINEAR_U, (3,)
+    elif form == "none":  # q_trend = kappa_trend = 0: no trend state
+        u[1], u[8], fixed = NO_TREND, NO_TREND, (1, 8)
+    elif form == "drift":  # no trend disturbance, phi = 1: a constant slope, prior sd kappa_trend
+        u[1], u[3], fixed = NO_TREND, PHI_LINEAR_U, (1, 3)
+    elif form != "damped":
+        raise ValueError(f"unknown trend form {form!r}")
+    return u, tuple(j for j in LOCAL if j not in fixed)
+
+
+def choose_trend_form(prep: Prepared, u: np.ndarray, maxiter: int, forms: tuple[str, ...],
+                      cache: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Every rep's local fit (:func:`spm_models.forecast.dlm_local.fit_local`) in each trend form
+    of ``forms`` (in order; a later form replaces an earlier one only with strictly higher
+    Laplace evidence). Returns the per-rep parameters ``(R, 10)``, their Laplace sd
+    ``(R, len(LOCAL))`` and the fit info: ``log_evidence_rep``, convergence, and how many reps
+    took each form (``n_reps_no_trend``, ``n_reps_linear_trend``, ``n_reps_drift``). ``cache``
+    keeps each form's fit by name."""
+    cache = {} if cache is None else cache
+    R = prep.z.shape[0]
+    best = np.full(R, -np.inf)
+    chosen = np.full(R, "", dtype=object)
+    U = np.tile(u, (R, 1))
+    U_sd = np.zeros((R, len(LOCAL)))
+    info: dict[str, Any] = {}
+    converged, unconverged = True, 0
+    for form in forms:
+        if form not in cache:
+            u_f, free = _form_start(u, form)
+            cache[form] = fit_local(prep, u_f, maxiter, free=free)
+        Uf, sdf, finfo = cache[form]
+        if not info:  # the first form's search details (iterations, ...) stand for the fit
+            info.update({k: v for k, v in finfo.items() if k != "log_evidence"})
+        ev = np.asarray(finfo["log_evidence"], float)
+        take = ev > best
+        U[take], U_sd[take] = Uf[take], sdf[take]
+        best = np.where(take, ev, best)
+        chosen[take] = form
+        converged = converged and bool(finfo["local_converged"])
+        unconverged += int(finfo["local_unconverged_reps"])
+    info["local_converged"] = converged
+    info["local_unconverged_reps"] = unconverged
+    info["log_evidence_rep"] = best.tolist()
+    info["n_reps_no_trend"] = int(np.sum(chosen == "none"))
+    info["n_reps_linear_trend"] = int(np.sum(chosen == "linear"))
+    info["n_reps_drift"] = int(np.sum(chosen == "drift"))
+    return U, U_sd, info

@@ -11,6 +11,8 @@ with stacking weights:
                amounts are all positive;
 ``ssoe:none``, ``ssoe:log``  the same structure in single-source-of-error form (ETS's
                innovations state space: one error per month moves level, trend and season).
+``...:drift``  each of the above with the ``drift`` trend set (a constant slope per rep, or
+               none) instead of the moving ``local`` trend (:data:`spm_models.forecast.dlm_local.TREND_SETS`).
 
 ``model: auto`` fits every applicable candidate on the training panel minus its last
 ``auto_holdout`` months, forecasts those months, and chooses stacking weights that minimise
@@ -18,7 +20,8 @@ the mean scaled CRPS of the mixture over the held-out rep-months (a rolling-orig
 of out-of-sample predictive performance, in the spirit of approximate leave-future-out
 cross-validation, Buerkner, Gabry & Vehtari 2020, J. Stat. Comput. Simul.; stacking of
 predictive distributions, Yao, Vehtari, Simpson & Gelman 2018, Bayesian Analysis). Weights
-lie on a 0.1 grid of the simplex; the record of the choice (scores, weights, why) goes to the
+lie on a 0.1 grid of the simplex (0.2 beyond three candidates), each weighting scored by the
+mixture's exact CRPS (:func:`stack_weights`); the record of the choice (scores, weights, why) goes to the
 fit's diagnostics under ``model_selection``.
 """
 
@@ -75,6 +78,7 @@ def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
             dlm.append(f"{fam}:log")
     if transform == "auto" and log_applicable(panel):
         dlm += [f"{fam}:rep" for fam in FAMILIES]
+    dlm += [f"{name}:drift" for name in dlm]
     if model == "dlm":
         return dlm
     if model == "deals":
@@ -83,8 +87,8 @@ def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
 
 
 def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = None):
-    """The fitted rep-month component ``name`` (``family:transform``, transform ``none``,
-    ``log`` or ``rep``) of ``panel`` (:func:`spm_models.forecast.dlm.fit_dlm`; ``rep``:
+    """The fitted rep-month component ``name`` (``family:transform[:trend]``, transform ``none``,
+    ``log`` or ``rep``, trend set ``local`` (default) or ``drift``, :data:`spm_models.forecast.dlm_local.TREND_SETS`) of ``panel`` (:func:`spm_models.forecast.dlm.fit_dlm`; ``rep``:
     :func:`spm_models.forecast.dlm_scale.combine_scales` of the ``none`` and ``log`` fits).
     ``memo`` (optional dict) keeps fits by component and months, so that ``rep`` reuses the
     two single-scale fits of the same panel."""
@@ -94,13 +98,16 @@ def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = No
     key = (name, str(periods[0]), str(periods[-1]), panel.sizes["rep"])
     if memo is not None and key in memo:
         return memo[key]
-    fam, tr = name.split(":")
+    fam, tr, *rest = name.split(":")
+    trend = rest[0] if rest else "local"
+    suffix = f":{trend}" if rest else ""
     if tr == "rep":
-        fit = dlm_scale.combine_scales(fit_component(f"{fam}:none", panel, memo),
-                                       fit_component(f"{fam}:log", panel, memo))
+        fit = dlm_scale.combine_scales(fit_component(f"{fam}:none{suffix}", panel, memo),
+                                       fit_component(f"{fam}:log{suffix}", panel, memo))
     else:
+        forms = {} if memo is None else memo.setdefault(("forms", fam, tr) + key[1:], {})
         fit = dlm.fit_dlm(np.asarray(panel["amount"].values, float), np.asarray(panel["active"].values, bool),
-                          panel_month_index(panel), transform=tr, family=fam)
+                          panel_month_index(panel), transform=tr, family=fam, trend=trend, forms=forms)
     if memo is not None:
         memo[key] = fit
     return fit
@@ -159,27 +166,45 @@ def holdout_scores(y: np.ndarray, draws: np.ndarray, mask: np.ndarray, scale: np
             "coverage_95": float(np.mean(in95[mask]))}
 
 
+def _simplex_grid(k: int, step: float) -> np.ndarray:
+    """All weightings of ``k`` candidates on the ``step`` grid of the simplex, ``(n, k)``
+    (compositions of ``1/step`` into ``k`` parts, stars and bars)."""
+    units = round(1 / step)
+    rows = []
+    for bars in itertools.combinations(range(units + k - 1), k - 1):
+        edges = (-1,) + bars + (units + k - 1,)
+        rows.append([edges[i + 1] - edges[i] - 1 for i in range(k)])
+    return np.asarray(rows, float) / units
+
+
 def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
                   scale: np.ndarray, step: float = 0.1) -> tuple[dict[str, float], dict[str, float]]:
-    """Stacking weights minimising the mean scaled CRPS of the mixture of ``draws``.
+    """Stacking weights on the ``step`` grid of the simplex minimising the mean scaled CRPS of
+    the mixture of ``draws`` (stacking of predictive distributions, Yao et al. 2018).
 
     ``draws[name]``: ``(R, h, n)`` with exchangeable draws; ``y (R, h)``; ``mask (R, h)``;
-    ``scale (R,)``. Returns (weights, CRPS of every evaluated weighting keyed by a label).
+    ``scale (R,)``. The mixture's CRPS is exact for every weighting: a quadratic in the
+    weights whose coefficients -- each candidate's ``E|X - y|`` and each pair's ``E|X_j - X_k|``,
+    averaged over the held-out rep-months -- are computed once
+    (:func:`spm_models.forecast.scoring.mean_abs_difference`), so a dozen candidates cost what
+    one does. Returns (weights, CRPS of every evaluated weighting keyed by a label); ties go to
+    the first weighting of the grid. Raises ``ValueError`` when no weighting has a finite CRPS.
     """
     names = list(draws)
-    grid = [w for w in itertools.product(np.arange(0, 1 + 1e-9, step), repeat=len(names))
-            if abs(sum(w) - 1) < 1e-9]
-    scores: dict[str, float] = {}
-    best, best_w = np.inf, None
-    for w in grid:
-        crps = scoring.crps_draws(y, mixture(draws, w)) / scale[:, None]
-        v = float(np.mean(crps[mask]))
-        scores[",".join(f"{k}={x:.1f}" for k, x in zip(names, w))] = v
-        if v < best - 1e-12:
-            best, best_w = v, w
-    if best_w is None:
+    sc = np.broadcast_to(np.asarray(scale, float)[:, None], np.shape(y))[mask]
+    X = [np.asarray(draws[k], float)[mask] for k in names]  # (cells, n) each
+    obs = np.asarray(y, float)[mask][:, None]
+    a = np.array([np.mean(np.mean(np.abs(x - obs), axis=-1) / sc) for x in X])
+    B = np.zeros((len(names), len(names)))
+    for i, j in itertools.combinations_with_replacement(range(len(names)), 2):
+        B[i, j] = B[j, i] = np.mean(scoring.mean_abs_difference(X[i], X[j]) / sc)
+    W = _simplex_grid(len(names), step)
+    crps = W @ a - 0.5 * np.einsum("gi,ij,gj->g", W, B, W)
+    scores = {",".join(f"{k}={x:.1f}" for k, x in zip(names, w)): float(v) for w, v in zip(W, crps)}
+    if not np.isfinite(crps).any():
         raise ValueError("stack_weights: no finite CRPS for any weighting")
-    return {k: float(x) for k, x in zip(names, best_w)}, scores
+    best = W[int(np.nanargmin(np.where(np.isfinite(crps), crps, np.nan)))]
+    return {k: float(x) for k, x in zip(names, best)}, scores
 
 
 def validation_split(panel: xr.Dataset, holdout: int) -> tuple[xr.Dataset, list[str]] | None:
@@ -235,10 +260,12 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     if len(names) == 1:
         weights = {names[0]: 1.0}
         reason = f"only one applicable candidate ({names[0]}); scored on {window}"
-    else:  # a coarser grid beyond 3 candidates (0.2: 56 weightings of 4, 126 of 5)
-        weights, _grid = stack_weights(draws, y, mask, scale, step=0.1 if len(draws) <= 3 else 0.2)
+    else:  # a coarser grid beyond 3 candidates (0.2: 56 weightings of 4, 4,368 of 12)
+        weights, grid = stack_weights(draws, y, mask, scale, step=0.1 if len(draws) <= 3 else 0.2)
     chosen = {k: w for k, w in weights.items() if w > 0}
     scores = holdout_scores(y, mixture(draws, chosen), mask, scale)
+    if len(chosen) > 1:  # the mixture's exact CRPS (its draws' differs by Monte Carlo noise)
+        scores["crps"] = grid[",".join(f"{k}={x:.1f}" for k, x in weights.items())]
     if len(names) > 1:
         reason = (f"stacking weights minimising mean scaled CRPS over {window}; best single "
                   f"{best_single} ({single[best_single]:.4f}), chosen mixture {scores['crps']:.4f}")

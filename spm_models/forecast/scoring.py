@@ -62,6 +62,32 @@ def crps_draws(y: np.ndarray | float, draws: np.ndarray) -> np.ndarray:
     return abs_err - 0.5 * spread
 
 
+def mean_abs_difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``E|X - Y|`` for independent ``X`` and ``Y`` with the empirical distributions of the draws
+    ``x (..., n)`` and ``y (..., m)`` (last axis), shape ``...``; all ``n m`` pairs (with
+    ``x is y`` the zero pairs of a draw with itself included, as in :func:`crps_draws`).
+
+    By one sort of the pooled draws: each draw contributes its value times the number of the
+    other sample's draws below it minus those above it. With it the CRPS of a mixture
+    ``sum_k w_k F_k`` is ``sum_k w_k E|X_k - y| - 1/2 sum_jk w_j w_k E|X_j - X_k|`` (Gneiting &
+    Raftery 2007, eq. 21), a quadratic in the weights (:func:`spm_models.forecast.rep_month.stack_weights`).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, m = x.shape[-1], y.shape[-1]
+    if n == 0 or m == 0:
+        raise ValueError("mean_abs_difference needs at least one draw in each sample")
+    z = np.concatenate([x, y], axis=-1)
+    is_y = np.concatenate([np.zeros(x.shape, bool), np.ones(y.shape, bool)], axis=-1)
+    order = np.argsort(z, axis=-1, kind="stable")
+    z = np.take_along_axis(z, order, axis=-1)
+    is_y = np.take_along_axis(is_y, order, axis=-1)
+    y_below = np.cumsum(is_y, axis=-1) - is_y
+    x_below = np.cumsum(~is_y, axis=-1) - ~is_y
+    contrib = np.where(is_y, z * (2 * x_below - n), z * (2 * y_below - m))
+    return contrib.sum(axis=-1) / (n * m)
+
+
 def seasonal_period(n_history: int) -> int:
     """Seasonal period used for MASE scaling: 12 with at least 24 months of history, else 1."""
     return 12 if n_history >= 24 else 1
