@@ -74,6 +74,8 @@ def test_fit_diagnostics_and_report_show_the_holdout_scores():
     assert "MAP-Laplace" in sel["validation_fit"]
     html = sections.model_choice(diag).data
     assert "dlm:none" in html and "model used" in html
+    # a legend of the name parts present: the drift candidates are explained, the deal model not
+    assert "drift = each rep" in html and "ssoe = " in html and "deals = " not in html
     assert f"{diag['holdout_coverage_80']:.0%}" in html and f"{diag['holdout_coverage_95']:.0%}" in html
     table = sections.diagnostics(diag).data
     assert "holdout 80 % coverage" in table

@@ -316,6 +316,24 @@ def diagnostics(diag: dict[str, Any]) -> HTML:
     return HTML("".join(parts))
 
 
+#: what each part of a candidate's name means (the model-choice table's legend)
+_NAME_PARTS = {
+    "deals": "deals = deal counts x deal sizes",
+    "dlm": "dlm = dynamic linear model per rep",
+    "ssoe": "ssoe = the same in exponential smoothing's single-source-of-error form",
+    "none": "none = on amounts",
+    "log": "log = on log amounts (multiplicative)",
+    "rep": "rep = each rep on the scale its data favour",
+    "drift": "drift = each rep's trend a constant slope (or none) instead of a trend that moves",
+}
+
+
+def _name_legend(names: list[str]) -> str:
+    """The legend of the name parts that occur in ``names`` (e.g. ``ssoe:log:drift``)."""
+    parts = {p for n in names for p in str(n).split(":")}
+    return "; ".join(text for key, text in _NAME_PARTS.items() if key in parts)
+
+
 def model_choice(diag: dict[str, Any]) -> HTML:
     """Which model ``model: auto`` used and why: each candidate's stacking weight, holdout
     scaled CRPS and 80 % / 95 % interval coverage on the last training months (rolling
@@ -334,7 +352,7 @@ def model_choice(diag: dict[str, Any]) -> HTML:
     note = (f"Each candidate was fitted on the training data before {lo} and forecast {lo}..{hi} "
             f"({sel.get('validation_rep_months', '?')} rep-months); lower CRPS is better, well-calibrated "
             f"intervals cover about 80 % and 95 %. Holdout fits: {sel.get('validation_fit', '–')}. "
-            f"Why: {sel.get('reason', '')}.")
+            f"Why: {sel.get('reason', '')}. Names: {_name_legend(list(crps))}.")
     return HTML(_TABLE.render(columns=["model", "weight", "holdout scaled CRPS", "80 % coverage",
                                        "95 % coverage"], rows=rows,
                               caption="Model choice: out-of-sample evidence", note=note, left=()))
