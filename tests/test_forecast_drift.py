@@ -39,6 +39,17 @@ def test_stacking_scores_are_the_exact_crps_of_the_mixture():
     assert scores["low=0.5,high=0.5,far=0.0"] < min(scores["low=1.0,high=0.0,far=0.0"],
                                                     scores["low=0.0,high=1.0,far=0.0"])
     assert len(scores) == 66  # the 0.1 grid of the simplex of three candidates
+    # one overflowing draw in a candidate: only the weightings that use it are out
+    broken = far.copy()
+    broken[1, 2, 3] = np.inf
+    w2, s2 = rep_month.stack_weights({"low": low, "high": high, "far": broken}, y, mask, scale)
+    assert w2 == weights and np.isnan(s2["low=0.5,high=0.4,far=0.1"])
+    assert s2["low=0.3,high=0.7,far=0.0"] == pytest.approx(exact, rel=1e-12)
+    with pytest.raises(ValueError, match="no finite CRPS"):
+        rep_month.stack_weights({"far": broken}, y, mask, scale)
+    # equal candidates: the tie goes to the first weighting of the grid, not to rounding noise
+    w3, _ = rep_month.stack_weights({"a": low, "b": low.copy()}, y, mask, scale)
+    assert w3 == {"a": 0.0, "b": 1.0}
     assert len(rep_month._simplex_grid(12, 0.2)) == 4368
 
 

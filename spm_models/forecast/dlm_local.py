@@ -157,7 +157,7 @@ def choose_trend_form(prep: Prepared, u: np.ndarray, maxiter: int, forms: tuple[
         if not info:  # the first form's search details (iterations, ...) stand for the fit
             info.update({k: v for k, v in finfo.items() if k != "log_evidence"})
         ev = np.asarray(finfo["log_evidence"], float)
-        take = ev > best
+        take = ev > best if form != forms[0] else np.ones(R, bool)  # the first form always
         U[take], U_sd[take] = Uf[take], sdf[take]
         best = np.where(take, ev, best)
         chosen[take] = form

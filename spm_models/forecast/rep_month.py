@@ -186,9 +186,12 @@ def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
     ``scale (R,)``. The mixture's CRPS is exact for every weighting: a quadratic in the
     weights whose coefficients -- each candidate's ``E|X - y|`` and each pair's ``E|X_j - X_k|``,
     averaged over the held-out rep-months -- are computed once
-    (:func:`spm_models.forecast.scoring.mean_abs_difference`), so a dozen candidates cost what
-    one does. Returns (weights, CRPS of every evaluated weighting keyed by a label); ties go to
-    the first weighting of the grid. Raises ``ValueError`` when no weighting has a finite CRPS.
+    (:func:`spm_models.forecast.scoring.mean_abs_difference`): the cost grows with the number
+    of candidate pairs, not with the number of weightings. A candidate with a non-finite draw
+    in a held-out cell scores NaN in every weighting that uses it (those are not chosen).
+    Returns (weights, CRPS of every evaluated weighting keyed by a label); ties (within 1e-12)
+    go to the first weighting of the grid. Raises ``ValueError`` when no weighting has a
+    finite CRPS.
     """
     names = list(draws)
     sc = np.broadcast_to(np.asarray(scale, float)[:, None], np.shape(y))[mask]
@@ -198,12 +201,15 @@ def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
     B = np.zeros((len(names), len(names)))
     for i, j in itertools.combinations_with_replacement(range(len(names)), 2):
         B[i, j] = B[j, i] = np.mean(scoring.mean_abs_difference(X[i], X[j]) / sc)
+    bad = ~np.isfinite(a) | ~np.isfinite(np.diag(B))  # e.g. an overflowing draw
+    a[bad], B[bad], B[:, bad] = 0.0, 0.0, 0.0
     W = _simplex_grid(len(names), step)
     crps = W @ a - 0.5 * np.einsum("gi,ij,gj->g", W, B, W)
+    crps[(W[:, bad] > 0).any(axis=1)] = np.nan
     scores = {",".join(f"{k}={x:.1f}" for k, x in zip(names, w)): float(v) for w, v in zip(W, crps)}
     if not np.isfinite(crps).any():
         raise ValueError("stack_weights: no finite CRPS for any weighting")
-    best = W[int(np.nanargmin(np.where(np.isfinite(crps), crps, np.nan)))]
+    best = W[np.flatnonzero(crps <= np.nanmin(crps) + 1e-12)[0]]
     return {k: float(x) for k, x in zip(names, best)}, scores
 
 
