@@ -101,6 +101,28 @@ def test_drift_components_are_candidates_and_fit_through_the_memo():
     memo: dict = {}
     rep_drift = rep_month.fit_component("ssoe:rep:drift", panel, memo)
     assert rep_drift.info["transform"] == "rep" and rep_drift.info["trend"] == "drift"
+    # its form counts are those of the chosen rows: each rep's form from the scale it took
+    none_fit = rep_month.fit_component("ssoe:none:drift", panel, memo)
+    log_fit = rep_month.fit_component("ssoe:log:drift", panel, memo)
+    pick = np.asarray(rep_drift.info["log_reps"], bool)
+    expect = np.where(pick, log_fit.info["trend_form_rep"], none_fit.info["trend_form_rep"])
+    assert rep_drift.info["trend_form_rep"] == expect.tolist()
+    assert rep_drift.info["n_reps_drift"] == int(np.sum(expect == "drift"))
+    assert rep_drift.info["n_reps_no_trend"] == int(np.sum(expect == "none"))
+    # a log-scale rep whose form differs between the scales is counted with its log form
+    import dataclasses
+
+    from spm_models.forecast import dlm_scale
+
+    assert pick.any()
+    forms_log = ["linear" if p else f for p, f in zip(pick, none_fit.info["trend_form_rep"])]
+    forms_none = ["drift" if p else f for p, f in zip(pick, none_fit.info["trend_form_rep"])]
+    mixed = dlm_scale.combine_scales(
+        dataclasses.replace(none_fit, info={**none_fit.info, "trend_form_rep": forms_none}),
+        dataclasses.replace(log_fit, info={**log_fit.info, "trend_form_rep": forms_log}))
+    assert mixed.info["trend_form_rep"] == np.where(pick, forms_log, forms_none).tolist()
+    assert mixed.info["n_reps_linear_trend"] == int(np.sum(pick)) != none_fit.info["n_reps_linear_trend"]
+    assert mixed.info["n_reps_drift"] == forms_none.count("drift") - int(np.sum(pick))
     # the `rep` component is built from the two single-scale drift fits, which the memo keeps
     assert rep_month.fit_component("ssoe:none:drift", panel, memo).info["trend"] == "drift"
     assert sum(1 for k in memo if k[0] == "forms") == 2  # one shared form cache per scale

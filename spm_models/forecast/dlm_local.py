@@ -138,8 +138,9 @@ def choose_trend_form(prep: Prepared, u: np.ndarray, maxiter: int, forms: tuple[
     """Every rep's local fit (:func:`spm_models.forecast.dlm_local.fit_local`) in each trend form
     of ``forms`` (in order; a later form replaces an earlier one only with strictly higher
     Laplace evidence). Returns the per-rep parameters ``(R, 10)``, their Laplace sd
-    ``(R, len(LOCAL))`` and the fit info: ``log_evidence_rep``, convergence, and how many reps
-    took each form (``n_reps_no_trend``, ``n_reps_linear_trend``, ``n_reps_drift``). ``cache``
+    ``(R, len(LOCAL))`` and the fit info: ``log_evidence_rep``, convergence, each rep's form
+    (``trend_form_rep``) and how many reps took each (``n_reps_no_trend``,
+    ``n_reps_linear_trend``, ``n_reps_drift``). ``cache``
     keeps each form's fit by name."""
     cache = {} if cache is None else cache
     R = prep.z.shape[0]
@@ -169,4 +170,5 @@ def choose_trend_form(prep: Prepared, u: np.ndarray, maxiter: int, forms: tuple[
     info["n_reps_no_trend"] = int(np.sum(chosen == "none"))
     info["n_reps_linear_trend"] = int(np.sum(chosen == "linear"))
     info["n_reps_drift"] = int(np.sum(chosen == "drift"))
+    info["trend_form_rep"] = chosen.tolist()
     return U, U_sd, info

@@ -39,7 +39,8 @@ def combine_scales(none: DLMFit, log: DLMFit) -> DLMFit:
     """Every rep on the scale of higher Laplace evidence, from two fits of the same panel and
     family (``transform`` ``"none"`` and ``"log"``, both with the per-rep local fit, whose
     ``info["log_evidence_rep"] (R,)`` they compare). Returns a fit whose rows are those of the
-    chosen fit: data, per-rep parameters and their Laplace sd; forecast draws shift the
+    chosen fit: data, per-rep parameters and their Laplace sd, and the per-rep trend forms
+    counted over the chosen rows; forecast draws shift the
     pooled parameters of each rep by the same standard-normal draw through its own fit's
     Laplace covariance. Raises ``ValueError`` when a fit has no per-rep evidence."""
     if "log_evidence_rep" not in none.info or "log_evidence_rep" not in log.info:
@@ -58,5 +59,15 @@ def combine_scales(none: DLMFit, log: DLMFit) -> DLMFit:
                  "log_evidence_rep": np.where(pick, ev_log, ev_none).tolist(),
                  "optimizer_converged": bool(none.info["optimizer_converged"] and log.info["optimizer_converged"]),
                  "seconds": round(float(none.info.get("seconds", 0)) + float(log.info.get("seconds", 0)), 3)})
+    if "trend_form_rep" in none.info and "trend_form_rep" in log.info:  # the chosen rows' forms
+        forms = np.where(pick, np.asarray(log.info["trend_form_rep"], object),
+                         np.asarray(none.info["trend_form_rep"], object))
+        info.update({"trend_form_rep": forms.tolist(), "n_reps_no_trend": int(np.sum(forms == "none")),
+                     "n_reps_linear_trend": int(np.sum(forms == "linear")),
+                     "n_reps_drift": int(np.sum(forms == "drift")),
+                     "local_converged": bool(none.info.get("local_converged", True)
+                                             and log.info.get("local_converged", True)),
+                     "local_unconverged_reps": int(none.info.get("local_unconverged_reps", 0))
+                     + int(log.info.get("local_unconverged_reps", 0))})
     info["rho"] = common_correlation(prep, U)
     return DLMFit(prep, none.u_map, none.u_cov, U, info, sd, u_cov_log=log.u_cov)
