@@ -177,6 +177,11 @@ def _simplex_grid(k: int, step: float) -> np.ndarray:
     return np.asarray(rows, float) / units
 
 
+def _weights_label(names: list[str], w) -> str:
+    """The key of a weighting in :func:`stack_weights`' scores, e.g. ``dlm:none=0.4,ssoe:none=0.6``."""
+    return ",".join(f"{k}={x:.1f}" for k, x in zip(names, w))
+
+
 def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
                   scale: np.ndarray, step: float = 0.1) -> tuple[dict[str, float], dict[str, float]]:
     """Stacking weights on the ``step`` grid of the simplex minimising the mean scaled CRPS of
@@ -206,7 +211,7 @@ def stack_weights(draws: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray,
     W = _simplex_grid(len(names), step)
     crps = W @ a - 0.5 * np.einsum("gi,ij,gj->g", W, B, W)
     crps[(W[:, bad] > 0).any(axis=1)] = np.nan
-    scores = {",".join(f"{k}={x:.1f}" for k, x in zip(names, w)): float(v) for w, v in zip(W, crps)}
+    scores = {_weights_label(names, w): float(v) for w, v in zip(W, crps)}
     if not np.isfinite(crps).any():
         raise ValueError("stack_weights: no finite CRPS for any weighting")
     best = W[np.flatnonzero(crps <= np.nanmin(crps) + 1e-12)[0]]
@@ -271,7 +276,7 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     chosen = {k: w for k, w in weights.items() if w > 0}
     scores = holdout_scores(y, mixture(draws, chosen), mask, scale)
     if len(chosen) > 1:  # the mixture's exact CRPS (its draws' differs by Monte Carlo noise)
-        scores["crps"] = grid[",".join(f"{k}={x:.1f}" for k, x in weights.items())]
+        scores["crps"] = grid[_weights_label(list(weights), weights.values())]
     if len(names) > 1:
         reason = (f"stacking weights minimising mean scaled CRPS over {window}; best single "
                   f"{best_single} ({single[best_single]:.4f}), chosen mixture {scores['crps']:.4f}")
