@@ -229,6 +229,8 @@ def test_bad_model_options_are_one_clear_error():
         ForecastConfig.from_dict({"dlm_transform": "sqrt"})
     with pytest.raises(InputError, match="auto_holdout"):
         ForecastConfig.from_dict({"auto_holdout": 0})
+    with pytest.raises(InputError, match="auto_origins"):
+        ForecastConfig.from_dict({"auto_origins": 5})
     # existing scenario sections (deal-model keys only) stay valid, model defaults to auto
     assert ForecastConfig.from_dict({"count_likelihood": "negbin"}).model == "auto"
 

@@ -57,6 +57,44 @@ def test_select_scores_every_candidate_and_the_choice():
     assert "only one applicable candidate" in one["reason"]
 
 
+def test_validation_origins_tile_the_history_backwards():
+    panel = _panel(T=60)
+    wins = rep_month.validation_origins(panel, 12, 4)
+    # 60 months: windows 48..59, 36..47, 24..35 (each with >= 24 training months before it); not 12..23
+    assert [(w[1][0], w[1][-1], w[0].sizes["period"]) for w in wins] == [
+        ("2027-01", "2027-12", 48), ("2026-01", "2026-12", 36), ("2025-01", "2025-12", 24)]
+    assert len(rep_month.validation_origins(panel, 12, 1)) == 1
+    assert len(rep_month.validation_origins(_panel(T=36), 12, 2)) == 1  # the earlier one would train on 12
+    assert rep_month.validation_origins(_panel(T=10), 12, 2) == []
+
+
+def test_select_scores_all_origins_together():
+    panel = _panel(T=48)
+    calls = []
+
+    def forecast_fn(name, train, periods, n, seed):
+        calls.append((name, periods[0]))
+        reps = np.asarray(train["rep"].values)
+        truth = np.asarray(panel["amount"].sel(rep=reps, period=periods).values, float)
+        rng = np.random.default_rng(seed)
+        # "late" is exact on the last window only, "steady" is off by 5 on both: one origin
+        # prefers late, two origins (pooled cells) prefer steady
+        off = 0.0 if name == "late" and periods[0] == "2026-01" else (5.0 if name == "steady" else 40.0)
+        return truth[..., None] + off + rng.standard_normal(truth.shape + (n,))
+
+    one = rep_month.select(panel, ["late", "steady"], 12, forecast_fn, seed=0, origins=1)
+    assert one["weights"] == {"late": 1.0} and one["validation_origins"] == 1
+    two = rep_month.select(panel, ["late", "steady"], 12, forecast_fn, seed=0, origins=2)
+    assert two["validation_origins"] == 2 and two["validation_rep_months"] == 5 * 24
+    assert two["validation_periods"] == ["2025-01", "2026-12"]
+    assert max(two["weights"], key=two["weights"].get) == "steady"
+    assert ("late", "2025-01") in calls and "1 earlier window(s), 2025-01..2025-12" in two["reason"]
+    from spm_models.reporting import sections
+
+    html = sections.model_choice({"model_selection": two, "model": "steady:1.0"}).data
+    assert "at 2 rolling origins" in html and "2025-01..2026-12" in html
+
+
 def test_fit_diagnostics_and_report_show_the_holdout_scores():
     from spm_models.forecast import BookingsForecast
     from spm_models.reporting import sections

@@ -54,6 +54,11 @@ class ForecastConfig:
     auto_holdout
         Months at the end of the training data that ``model: auto`` forecasts to score the
         candidates (fewer when the history is short).
+    auto_origins
+        Rolling origins ``model: auto`` scores together: the last ``auto_holdout`` months and
+        up to ``auto_origins - 1`` earlier windows of the same length, each used only when at
+        least 24 training months precede it (:func:`spm_models.forecast.rep_month.validation_origins`).
+        More origins steady the weights and cost one set of validation fits each.
     count_likelihood
         ``"poisson"`` (the demo's process) or ``"negbin"`` (over-dispersed deal counts).
     season_harmonics
@@ -88,6 +93,7 @@ class ForecastConfig:
     model: Literal["auto", "deals", "dlm"] = "auto"
     dlm_transform: Literal["auto", "none", "log"] = "auto"
     auto_holdout: int = 12
+    auto_origins: int = 2
     count_likelihood: Literal["poisson", "negbin"] = "poisson"
     season_harmonics: int = 1
     rep_size_effects: bool = True
@@ -116,6 +122,8 @@ class ForecastConfig:
             problems.append("forecast config, field 'dlm_transform': must be auto, none or log")
         if not isinstance(cfg.auto_holdout, int) or not 1 <= cfg.auto_holdout <= 36:
             problems.append("forecast config, field 'auto_holdout': must be a whole number of months 1..36")
+        if not isinstance(cfg.auto_origins, int) or not 1 <= cfg.auto_origins <= 4:
+            problems.append("forecast config, field 'auto_origins': must be a whole number 1..4")
         if cfg.count_likelihood not in ("poisson", "negbin"):
             problems.append(
                 "forecast config, field 'count_likelihood': must be 'poisson' or 'negbin', "

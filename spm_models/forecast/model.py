@@ -145,7 +145,7 @@ class BookingsForecast:
             ds = sub.forecast(periods[0], len(periods), n_draws=n, seed=sd)["bookings"]
             return np.asarray(ds.transpose("rep", "period", "draw").values, float)
 
-        sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed)
+        sel = rep_month.select(panel, names, cfg.auto_holdout, val_forecast, seed, origins=cfg.auto_origins)
         sel["validation_fit"] = "; ".join(f"{k}: {how.get(k, 'MAP-Laplace')}" for k in sel.get("validation_crps", {}))
         if cfg.model != "auto":
             sel["reason"] = f"model: {cfg.model} (set in the config); " + sel["reason"]

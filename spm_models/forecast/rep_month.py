@@ -15,7 +15,8 @@ with stacking weights:
                none) instead of the moving ``local`` trend (:data:`spm_models.forecast.dlm_local.TREND_SETS`).
 
 ``model: auto`` fits every applicable candidate on the training panel minus its last
-``auto_holdout`` months, forecasts those months, and chooses stacking weights that minimise
+``auto_holdout`` months, forecasts those months (and, with ``auto_origins`` > 1, earlier
+windows of the same length: :func:`validation_origins`), and chooses stacking weights that minimise
 the mean scaled CRPS of the mixture over the held-out rep-months (a rolling-origin estimate
 of out-of-sample predictive performance, in the spirit of approximate leave-future-out
 cross-validation, Buerkner, Gabry & Vehtari 2020, J. Stat. Comput. Simul.; stacking of
@@ -229,20 +230,32 @@ def validation_split(panel: xr.Dataset, holdout: int) -> tuple[xr.Dataset, list[
     return panel.isel(period=slice(0, T - h)), periods[T - h:]
 
 
-def select(panel: xr.Dataset, names: list[str], holdout: int,
-           forecast_fn, seed: int) -> dict[str, Any]:
-    """Rolling-origin choice among ``names`` (see module docstring).
+#: training months an earlier origin needs (two seasonal cycles), so that it is scored like the last
+MIN_ORIGIN_TRAIN = 24
 
-    ``forecast_fn(component, train_panel, periods, n_draws, seed)`` returns draws
-    ``(R_train_end_active, h, n)`` aligned with the reps active at the training end.
-    """
-    split = validation_split(panel, holdout)
-    if split is None:
-        default = names[0]
-        return {"weights": {default: 1.0}, "candidates": names,
-                "reason": f"history of {panel.sizes['period']} months too short for a validation window; "
-                          f"default {default}"}
-    train, periods = split
+
+def validation_origins(panel: xr.Dataset, holdout: int, origins: int) -> list[tuple[xr.Dataset, list[str]]]:
+    """Rolling origins for the model choice: the last ``holdout`` training months, fitted on the
+    months before, then up to ``origins - 1`` earlier windows of the same length, each ending
+    where the next begins (Tashman 2000, IJF, rolling-origin evaluation). An earlier origin is
+    used only with the full ``holdout`` and at least :data:`MIN_ORIGIN_TRAIN` training months.
+    Empty when even the last window does not fit (:func:`validation_split`)."""
+    first = validation_split(panel, holdout)
+    if first is None:
+        return []
+    out = [first]
+    h = len(first[1])
+    T = panel.sizes["period"]
+    for k in range(1, origins):
+        end = T - k * h
+        if h < holdout or end - h < MIN_ORIGIN_TRAIN:
+            break
+        out.append(validation_split(panel.isel(period=slice(0, end)), h))
+    return out
+
+
+def _window(panel: xr.Dataset, train: xr.Dataset, periods: list[str]):
+    """Held-out amounts, activity and MASE-style scale of the reps active at ``train``'s end."""
     last_active = np.asarray(train["active"].values, bool)[:, -1]
     reps = np.asarray(train["rep"].values)[last_active]
     full = panel.sel(period=periods)
@@ -251,11 +264,30 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     act_tr = np.asarray(train["active"].values, bool)[last_active]
     amt_tr = np.asarray(train["amount"].values, float)[last_active]
     scale = np.array([np.mean(np.abs(a[m])) if m.any() else 0.0 for a, m in zip(amt_tr, act_tr)])
-    scale = np.where(scale > 0, scale, np.mean(scale[scale > 0]) if (scale > 0).any() else 1.0)
+    return y, mask, np.where(scale > 0, scale, np.mean(scale[scale > 0]) if (scale > 0).any() else 1.0)
+
+
+def select(panel: xr.Dataset, names: list[str], holdout: int,
+           forecast_fn, seed: int, origins: int = 1) -> dict[str, Any]:
+    """Rolling-origin choice among ``names`` (see module docstring), on ``origins`` windows
+    (:func:`validation_origins`) whose held-out rep-months are scored together.
+
+    ``forecast_fn(component, train_panel, periods, n_draws, seed)`` returns draws
+    ``(R_train_end_active, h, n)`` aligned with the reps active at the training end.
+    """
+    windows = validation_origins(panel, holdout, origins)
+    if not windows:
+        default = names[0]
+        return {"weights": {default: 1.0}, "candidates": names,
+                "reason": f"history of {panel.sizes['period']} months too short for a validation window; "
+                          f"default {default}"}
+    cells = [_window(panel, train, periods) for train, periods in windows]
+    y, mask, scale = (np.concatenate(parts) for parts in zip(*cells))
     draws, errors = {}, {}
     for name in names:
         try:
-            draws[name] = forecast_fn(name, train, periods, SELECT_DRAWS, seed)
+            draws[name] = np.concatenate([forecast_fn(name, train, periods, SELECT_DRAWS, seed)
+                                          for train, periods in windows])
         except Exception as exc:  # noqa: BLE001 -- a candidate that cannot be fitted is reported, not chosen
             errors[name] = f"{type(exc).__name__}: {exc}"
     if not draws and len(names) == 1:
@@ -266,8 +298,10 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     per = {k: holdout_scores(y, d, mask, scale) for k, d in draws.items()}
     single = {k: v["crps"] for k, v in per.items()}
     best_single = min(single, key=lambda k: single[k])
-    window = (f"the last {len(periods)} training months ({periods[0]}..{periods[-1]}, "
-              f"{int(mask.sum())} rep-months), fitted on the months before")
+    spans = [f"{p[0]}..{p[-1]}" for _, p in windows]
+    window = (f"the last {len(windows[0][1])} training months ({spans[0]}"
+              + (f"; and {len(windows) - 1} earlier window(s), {', '.join(spans[1:])}" if len(windows) > 1 else "")
+              + f"; {int(mask.sum())} rep-months), each fitted on the months before it")
     if len(names) == 1:
         weights = {names[0]: 1.0}
         reason = f"only one applicable candidate ({names[0]}); scored on {window}"
@@ -285,5 +319,6 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
             "validation_coverage_95": {k: v["coverage_95"] for k, v in per.items()},
             "validation_crps_chosen": scores["crps"], "validation_coverage_80_chosen": scores["coverage_80"],
             "validation_coverage_95_chosen": scores["coverage_95"],
-            "validation_periods": [periods[0], periods[-1]], "validation_rep_months": int(mask.sum()),
+            "validation_periods": [windows[-1][1][0], windows[0][1][-1]], "validation_origins": len(windows),
+            "validation_rep_months": int(mask.sum()),
             "errors": errors, "reason": reason}

@@ -349,7 +349,11 @@ def model_choice(diag: dict[str, Any]) -> HTML:
     rows.append(("model used", diag.get("model", "–"), f"{sel.get('validation_crps_chosen', float('nan')):.3f}",
                  _pct(sel.get("validation_coverage_80_chosen")), _pct(sel.get("validation_coverage_95_chosen"))))
     lo, hi = (sel.get("validation_periods") or ["?", "?"])[:2]
-    note = (f"Each candidate was fitted on the training data before {lo} and forecast {lo}..{hi} "
+    n_orig = int(sel.get("validation_origins", 1))
+    where = (f"fitted on the training data before {lo} and forecast {lo}..{hi}" if n_orig == 1 else
+             f"fitted and forecast at {n_orig} rolling origins, each window on the months before it, "
+             f"together {lo}..{hi}")
+    note = (f"Each candidate was {where} "
             f"({sel.get('validation_rep_months', '?')} rep-months); lower CRPS is better, well-calibrated "
             f"intervals cover about 80 % and 95 %. Holdout fits: {sel.get('validation_fit', '–')}. "
             f"Why: {sel.get('reason', '')}. Names: {_name_legend(list(crps))}.")
