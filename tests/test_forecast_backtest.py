@@ -325,6 +325,29 @@ def test_cli_end_to_end_with_stand_in_model(tmp_path, monkeypatch, capsys):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
 
 
+def test_cli_date_format_option_reads_month_first_exports(tmp_path, monkeypatch, capsys):
+    """A US export whose every date could be day-first too (days <= 12): refused in one line
+    that names the column, then read month-first with ``--date-format``."""
+    monkeypatch.setattr(bt, "bayesian_forecaster", lambda **kw: climatology)
+    bk = synth_bookings(n_reps=3, months=24)
+    d = pd.to_datetime(bk.date)
+    bk = bk.assign(date=d.dt.strftime("%m/") + np.minimum(d.dt.day, 12).map("{:02d}".format) + d.dt.strftime("/%Y"))
+    src = tmp_path / "src"
+    src.mkdir()
+    bk.to_csv(src / "bookings.csv", index=False)
+    out = tmp_path / "m.json"
+    base = ["forecast", "backtest", "--data", str(src), "--holdout", "6", "--out", str(out), "--n-draws", "50"]
+    assert _main(base) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bookings.csv, column 'date'" in err[0] and not out.exists()
+    assert _main([*base, "--date-format", "MM/DD/YYYY"]) == 0, capsys.readouterr().err
+    m = json.loads(out.read_text())
+    # read month-first: 24 months, the last six held out (day-first would give other months)
+    months = pd.period_range(d.min().to_period("M"), d.max().to_period("M"), freq="M").astype(str).tolist()
+    assert m["metadata"]["periods"] == months[-6:]
+    assert m["metadata"]["train_periods"] == [months[0], months[-7]]
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [

@@ -56,6 +56,7 @@ def backtest(
     standardise: Annotated[str, typer.Option("--standardise", help="Divide each rep's amounts by its mean deal size before fitting: auto (when reps' deal sizes differ widely), on, off.")] = "auto",
     last_month: Annotated[str | None, typer.Option("--last-month", help="Ignore bookings after this month (YYYY-MM), e.g. an incomplete current month.")] = None,
     ets_model: Annotated[str, typer.Option("--ets-model", help="statsforecast ETS spec of the ets baseline (ZZZ = automatic, ZZA = forced additive season).")] = "ZZZ",
+    date_format: Annotated[str | None, typer.Option("--date-format", help="DD/MM/YYYY or MM/DD/YYYY: the order of dates such as 03/04/2026 when a column cannot decide it (overrides source.yaml).")] = None,
 ) -> None:
     """Fit on all but the last HOLDOUT months, score them against seasonal-naive and ETS."""
     from spm_models.forecast.backtest import (
@@ -81,7 +82,7 @@ def backtest(
         raise InputError(problems)
     fast = fast or os.environ.get("SPM_BACKTEST_FAST", "").strip() not in ("", "0", "false")
     model_config = _model_config(config)
-    tables = load_tables(data)
+    tables = load_tables(data, date_format)
     # output folders are made (or refused) before the fit, not after minutes of sampling
     for flag, path in (("--out", out), ("--predictions", predictions), ("--scores", scores)):
         if path is None:

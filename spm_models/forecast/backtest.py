@@ -75,11 +75,12 @@ Forecaster = Callable[[xr.Dataset, list[str], pd.DataFrame | None, int, int], xr
 
 
 # --------------------------------------------------------------------------- loading
-def load_tables(source: str | Path) -> dict[str, pd.DataFrame]:
-    """Load and validate a data source with the data layer (raises ``InputError``)."""
+def load_tables(source: str | Path, date_format: str | None = None) -> dict[str, pd.DataFrame]:
+    """Load and validate a data source with the data layer (raises ``InputError``);
+    ``date_format`` (``DD/MM/YYYY`` or ``MM/DD/YYYY``) as in :func:`spm_models.data.load_source`."""
     from spm_models.data import load_source
 
-    return load_source(source)
+    return load_source(source, date_format)
 
 def rep_scales(panel: xr.Dataset) -> tuple[xr.DataArray, float]:
     """Per-rep money scale: the rep's mean gross deal size in ``panel``.
