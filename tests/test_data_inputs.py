@@ -242,6 +242,23 @@ def test_too_many_cells_names_the_row(tmp_path):
                                      "columns (quote cells that contain commas)")]
 
 
+def test_one_cell_title_above_the_header_is_named_not_a_cell_count(tmp_path, capsys):
+    # a reporting tool's export: the report name alone in row 1, a blank row, then the header
+    src = folder(tmp_path, {"bookings.csv": "Bookings by rep - FY26\n\nrep_id,date,amount\n"
+                            "R1,2026-01-05,1000\nR1,2026-02-05,20\n"})
+    code, _, err = run_cli(["data", "validate", str(src)], capsys)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1
+    assert lines[0] == ("error: bookings.csv, row 1: a title above the header ('Bookings by rep - FY26'); the "
+                        "header seems to be spreadsheet row 3 ('rep_id', 'date', 'amount'): delete the rows above it")
+    # deleting the title and blank rows makes the file valid
+    (src / "bookings.csv").write_text("rep_id,date,amount\nR1,2026-01-05,1000\nR1,2026-02-05,20\n")
+    assert validate_source(src) == []
+    # a one-column file with a data row of numbers is still a cell count, not a title
+    (src / "bookings.csv").write_text("rep_id\nR1\nR2,5,6\n")
+    assert "3 cells but the header has 1 columns" in validate_source(src)[0]
+
+
 # --------------------------------------------------------------------------- 4. ZIP codes
 
 

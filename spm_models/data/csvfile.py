@@ -117,6 +117,28 @@ def _repeated_header(path: Path, label: str) -> str | None:
     return None
 
 
+def _title_above_header(path: Path, label: str) -> str | None:
+    """A line when a title (one cell) sits above the header: the first of the next lines with
+    more cells, all of them text, is taken for the header (exports from reporting tools and
+    Excel put the report's name in row 1). Looks at the first 20 lines."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        lines = [line for _, line in zip(range(20), csv.reader(fh))]
+    if not lines or len([c for c in lines[0] if c.strip()]) > 1:
+        return None
+    for k, cells in enumerate(lines[1:], start=2):
+        filled = [c.strip() for c in cells if c.strip()]
+        if len(filled) < 2:
+            continue
+        if len(filled) == len(cells) and not any(re.fullmatch(r"[-+0-9.,/: ]+", c) for c in filled):
+            shown = ", ".join(f"'{_shown(c)}'" for c in filled[:3]) + (", ..." if len(filled) > 3 else "")
+            return (f"{label}, row 1: a title above the header ('{_shown(lines[0][0] if lines[0] else '')}'); "
+                    f"the header seems to be spreadsheet row {k} ({shown}): delete the rows above it")
+        return None
+    return None
+
+
 def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame | None, list[str]]:
     """Read a CSV file as text with spreadsheet row numbers.
 
@@ -160,6 +182,9 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
         return None, [f"{label}, header row: file is empty (no header row)"]
     except pd.errors.ParserError as exc:
         m = _ROW_ERR_RE.search(str(exc))
+        title = _title_above_header(path, label) if m else None
+        if title:
+            return None, [title]
         if m:  # pandas' "line" counts records, the header being line 1
             return None, [(f"{label}, row {int(m.group(2)) - 1}: {m.group(3)} cells but the "
                            f"header has {m.group(1)} columns (quote cells that contain commas)")]
