@@ -248,9 +248,10 @@ def validation_origins(panel: xr.Dataset, holdout: int, origins: int) -> list[tu
     T = panel.sizes["period"]
     for k in range(1, origins):
         end = T - k * h
-        if h < holdout or end - h < MIN_ORIGIN_TRAIN:
+        window = validation_split(panel.isel(period=slice(0, end)), h)
+        if h < holdout or end - h < MIN_ORIGIN_TRAIN or window is None:
             break
-        out.append(validation_split(panel.isel(period=slice(0, end)), h))
+        out.append(window)
     return out
 
 
