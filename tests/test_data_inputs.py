@@ -115,6 +115,20 @@ def test_undecidable_column_is_one_line_then_source_yaml_or_option_decides(tmp_p
                                      "('04/13/2026')")]
 
 
+def test_a_date_of_neither_order_is_a_row_error_not_a_mixed_column(tmp_path):
+    # 13/25/2026 is neither day-first nor month-first: it is not evidence of either order
+    src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,01/15/2022,1\n"
+                            "R1,02/15/2022,2\nR1,13/25/2026,3\n"})
+    assert validate_source(src) == ["bookings.csv, row 3, column 'date': not a date ('13/25/2026')"]
+    # with only ambiguous dates besides it, the order is undecided: one column line, and the
+    # stated order then names the row
+    (src / "bookings.csv").write_text("rep_id,date,amount\nR1,01/05/2022,1\nR1,02/05/2022,2\nR1,13/25/2026,3\n")
+    (line,) = validate_source(src)
+    assert "can be read day-first or month-first" in line and "spm forecast backtest also take" in line
+    assert validate_source(src, date_format="MM/DD/YYYY") == [
+        "bookings.csv, row 3, column 'date': not a date ('13/25/2026')"]
+
+
 def test_mixed_orders_and_bad_settings_are_reported(tmp_path):
     src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,13/04/2026,1\n"
                             "R1,04/13/2026,1\n"})
@@ -249,14 +263,38 @@ def test_one_cell_title_above_the_header_is_named_not_a_cell_count(tmp_path, cap
     code, _, err = run_cli(["data", "validate", str(src)], capsys)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1
-    assert lines[0] == ("error: bookings.csv, row 1: a title above the header ('Bookings by rep - FY26'); the "
+    assert lines[0] == ("error: bookings.csv, rows 1-2: a title above the header ('Bookings by rep - FY26'); the "
                         "header seems to be spreadsheet row 3 ('rep_id', 'date', 'amount'): delete the rows above it")
     # deleting the title and blank rows makes the file valid
     (src / "bookings.csv").write_text("rep_id,date,amount\nR1,2026-01-05,1000\nR1,2026-02-05,20\n")
     assert validate_source(src) == []
     # a one-column file with a data row of numbers is still a cell count, not a title
     (src / "bookings.csv").write_text("rep_id\nR1\nR2,5,6\n")
-    assert "3 cells but the header has 1 columns" in validate_source(src)[0]
+    assert "3 cells but the header has 1 column " in validate_source(src)[0]
+
+
+@pytest.mark.parametrize("text, above, title, header_row", [
+    ("Bookings by rep - FY26\nrep_id,date,amount\n", "row 1", "'Bookings by rep - FY26'", 2),  # no blank row
+    ("Bookings by rep\n,,\n,,\nrep_id,date,amount\n", "rows 1-3", "'Bookings by rep'", 4),  # comma padding
+    ('"Bookings, by rep",,\n\nrep_id,date,amount\n', "rows 1-2", "'Bookings, by rep'", 3),
+    ("Title\n\nrep_id,date,amount,\n", "rows 1-2", "'Title'", 3),  # header with a trailing comma
+    ("Bookings report\nGenerated 2026-11-30\n\nrep_id,date,amount\n", "rows 1-3", "'Bookings report'", 4),
+    ("\n\nrep_id,date,amount\n", "rows 1-2", None, 3),  # blank rows above the header
+])
+def test_rows_above_the_header_are_named_in_one_line(tmp_path, text, above, title, header_row):
+    src = folder(tmp_path, {"bookings.csv": text + "R1,2026-01-05,1000\nR1,2026-02-05,20\n"})
+    (line,) = validate_source(src)
+    what = f"a title above the header ({title})" if title else "blank above the header"
+    assert line == (f"bookings.csv, {above}: {what}; the header seems to be spreadsheet row {header_row} "
+                    "('rep_id', 'date', 'amount'): delete the rows above it")
+
+
+def test_a_one_column_table_is_not_taken_for_a_title(tmp_path):
+    # its first cell is a contract column name, or a bare name above more one-cell rows
+    for text in ("rep_id\nR02,extra\n", "rep_id\nR01\nR02,extra\n", "note\nhello\nfoo,bar\n"):
+        (tmp_path / "one").mkdir(exist_ok=True)
+        src = folder(tmp_path / "one", {"bookings.csv": text})
+        assert not any("title" in p for p in validate_source(src)), text
 
 
 # --------------------------------------------------------------------------- 4. ZIP codes

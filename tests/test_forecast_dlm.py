@@ -229,8 +229,12 @@ def test_bad_model_options_are_one_clear_error():
         ForecastConfig.from_dict({"dlm_transform": "sqrt"})
     with pytest.raises(InputError, match="auto_holdout"):
         ForecastConfig.from_dict({"auto_holdout": 0})
-    with pytest.raises(InputError, match="auto_origins"):
-        ForecastConfig.from_dict({"auto_origins": 5})
+    for bad in (5, 0, True, 1.5, "2"):  # True is an int in Python: refused all the same
+        with pytest.raises(InputError, match="auto_origins"):
+            ForecastConfig.from_dict({"auto_origins": bad})
+    for bad in (2, True, 37):  # a window under 3 months cannot score a choice
+        with pytest.raises(InputError, match="auto_holdout"):
+            ForecastConfig.from_dict({"auto_holdout": bad})
     # existing scenario sections (deal-model keys only) stay valid, model defaults to auto
     assert ForecastConfig.from_dict({"count_likelihood": "negbin"}).model == "auto"
 

@@ -89,6 +89,10 @@ def test_select_scores_all_origins_together():
     assert two["validation_periods"] == ["2025-01", "2026-12"]
     assert max(two["weights"], key=two["weights"].get) == "steady"
     assert ("late", "2025-01") in calls and "1 earlier window(s), 2025-01..2025-12" in two["reason"]
+    # more origins asked than the history holds: the record says so
+    three = rep_month.select(panel, ["late", "steady"], 12, forecast_fn, seed=0, origins=3)
+    assert three["validation_origins"] == 2 and three["validation_origins_requested"] == 3
+    assert "3 origins asked, the history holds 2" in three["reason"]
     from spm_models.reporting import sections
 
     html = sections.model_choice({"model_selection": two, "model": "steady:1.0"}).data

@@ -117,26 +117,45 @@ def _repeated_header(path: Path, label: str) -> str | None:
     return None
 
 
+def _contract_columns() -> frozenset[str]:
+    from spm_models.data.schemas import SCHEMAS
+
+    return frozenset(c.name for t in SCHEMAS.values() for c in t.columns)
+
+
 def _title_above_header(path: Path, label: str) -> str | None:
-    """A line when a title (one cell) sits above the header: the first of the next lines with
-    more cells, all of them text, is taken for the header (exports from reporting tools and
-    Excel put the report's name in row 1). Looks at the first 20 lines."""
+    """A line when the header is not the first row: a title (one cell per row, as reporting
+    tools and Excel put the report's name in row 1) or blank rows sit above it. The header is
+    the first of the first 20 rows with two or more cells, all of them text (trailing empty
+    cells aside). Not a title: a one-column table (its first cell a contract column name, or
+    a bare name followed by more one-cell rows)."""
     import csv
 
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         lines = [line for _, line in zip(range(20), csv.reader(fh))]
-    if not lines or len([c for c in lines[0] if c.strip()]) > 1:
+
+    def filled(cells: list[str]) -> list[str]:
+        return [c.strip() for c in cells if c.strip()]
+
+    pre = 0
+    while pre < len(lines) and len(filled(lines[pre])) <= 1:
+        pre += 1
+    if pre == 0 or pre == len(lines):
         return None
-    for k, cells in enumerate(lines[1:], start=2):
-        filled = [c.strip() for c in cells if c.strip()]
-        if len(filled) < 2:
-            continue
-        if len(filled) == len(cells) and not any(re.fullmatch(r"[-+0-9.,/: ]+", c) for c in filled):
-            shown = ", ".join(f"'{_shown(c)}'" for c in filled[:3]) + (", ..." if len(filled) > 3 else "")
-            return (f"{label}, row 1: a title above the header ('{_shown(lines[0][0] if lines[0] else '')}'); "
-                    f"the header seems to be spreadsheet row {k} ({shown}): delete the rows above it")
+    cand = [c.strip() for c in lines[pre]]
+    while cand and not cand[-1]:
+        cand.pop()
+    if len(cand) < 2 or not all(cand) or any(re.fullmatch(r"[-+0-9.,/: ]+", c) for c in cand):
         return None
-    return None
+    texts = [filled(line)[0] for line in lines[:pre] if filled(line)]
+    if texts and (texts[0].lower() in _contract_columns()
+                  or (len(texts) > 1 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", texts[0]))):
+        return None
+    shown = ", ".join(f"'{_shown(c)}'" for c in cand[:3]) + (", ..." if len(cand) > 3 else "")
+    above = "row 1" if pre == 1 else f"rows 1-{pre}"
+    what = f"a title above the header ('{_shown(texts[0])}')" if texts else "blank above the header"
+    return (f"{label}, {above}: {what}; the header seems to be spreadsheet row {pre + 1} "
+            f"({shown}): delete the rows above it")
 
 
 def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame | None, list[str]]:
@@ -173,6 +192,9 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
         if kind:
             return None, [(f"{label}: {kind}, not a CSV file: open it in Excel and save it as "
                           "'CSV UTF-8' (File, Save As), or give a .csv file")]
+        title = _title_above_header(path, label)
+        if title:
+            return None, [title]
         sep_problem = _delimiter_problem(path, label)
         if sep_problem:
             return None, [sep_problem]
@@ -182,12 +204,9 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
         return None, [f"{label}, header row: file is empty (no header row)"]
     except pd.errors.ParserError as exc:
         m = _ROW_ERR_RE.search(str(exc))
-        title = _title_above_header(path, label) if m else None
-        if title:
-            return None, [title]
         if m:  # pandas' "line" counts records, the header being line 1
             return None, [(f"{label}, row {int(m.group(2)) - 1}: {m.group(3)} cells but the "
-                           f"header has {m.group(1)} columns (quote cells that contain commas)")]
+                           f"header has {m.group(1)} column{'' if m.group(1) == '1' else 's'} (quote cells that contain commas)")]
         return None, [f"{label}: cannot read as CSV ({str(exc).splitlines()[0]})"]
     except UnicodeDecodeError as exc:
         return None, [(f"{label}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "

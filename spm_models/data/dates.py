@@ -147,13 +147,16 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         year = y.astype(int)
         short = (y.str.len() == 2).to_numpy()
         year = year.where(~short, np.where(year < 69, 2000 + year, 1900 + year))
-        day_first = bool((a > 12).any())
-        month_first = bool((b > 12).any())
+        # evidence of an order: a value that is a date in that order only (13/25/2026 is
+        # neither and is reported by row once the order is known, not taken for evidence)
+        only_d = ((a > 12) & (a <= 31) & (b <= 12)).to_numpy()
+        only_m = ((b > 12) & (b <= 31) & (a <= 12)).to_numpy()
+        day_first, month_first = bool(only_d.any()), bool(only_m.any())
         if date_format is not None:
             order = date_format
         elif day_first and month_first:
-            ex_d = u[is_num][(a > 12).to_numpy()].iloc[0]
-            ex_m = u[is_num][(b > 12).to_numpy()].iloc[0]
+            ex_d = u[is_num][only_d].iloc[0]
+            ex_m = u[is_num][only_m].iloc[0]
             problem = (f"the column mixes day-first ('{ex_d}') and month-first ('{ex_m}') "
                        "dates; export it in one format (ISO YYYY-MM-DD is safest)")
         elif day_first:

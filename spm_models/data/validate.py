@@ -47,7 +47,8 @@ __all__ = ["DATE_FORMAT_HOW", "date_hint", "number_hint", "validate_tables"]
 _PERIOD_ANY_RE = r"^\s*(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?\s*$"
 #: How a source states the order of dates such as 03/04/2026 (ends the column's error line).
 DATE_FORMAT_HOW = ("set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data "
-                   "files (every command reads it; spm data validate also takes --date-format)")
+                   "files (every command reads it; spm data validate and spm forecast backtest also take "
+                   "--date-format)")
 
 
 class Problems:

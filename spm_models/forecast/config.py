@@ -121,9 +121,12 @@ class ForecastConfig:
             problems.append(f"forecast config, field 'model': must be auto, deals or dlm, got {cfg.model!r}")
         if cfg.dlm_transform not in ("auto", "none", "log"):
             problems.append("forecast config, field 'dlm_transform': must be auto, none or log")
-        if not isinstance(cfg.auto_holdout, int) or not 1 <= cfg.auto_holdout <= 36:
-            problems.append("forecast config, field 'auto_holdout': must be a whole number of months 1..36")
-        if not isinstance(cfg.auto_origins, int) or not 1 <= cfg.auto_origins <= 4:
+        # bool is an int in Python: `auto_origins: yes` / true must not pass as 1
+        if (not isinstance(cfg.auto_holdout, int) or isinstance(cfg.auto_holdout, bool)
+                or not 3 <= cfg.auto_holdout <= 36):
+            problems.append("forecast config, field 'auto_holdout': must be a whole number of months 3..36")
+        if (not isinstance(cfg.auto_origins, int) or isinstance(cfg.auto_origins, bool)
+                or not 1 <= cfg.auto_origins <= 4):
             problems.append("forecast config, field 'auto_origins': must be a whole number 1..4")
         if cfg.count_likelihood not in ("poisson", "negbin"):
             problems.append(

@@ -302,6 +302,8 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     spans = [f"{p[0]}..{p[-1]}" for _, p in windows]
     window = (f"the last {len(windows[0][1])} training months ({spans[0]}"
               + (f"; and {len(windows) - 1} earlier window(s), {', '.join(spans[1:])}" if len(windows) > 1 else "")
+              + (f"; {origins} origins asked, the history holds {len(windows)} with 24 training months "
+                 "before each" if origins > len(windows) else "")
               + f"; {int(mask.sum())} rep-months), each fitted on the months before it")
     if len(names) == 1:
         weights = {names[0]: 1.0}
@@ -321,5 +323,6 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
             "validation_crps_chosen": scores["crps"], "validation_coverage_80_chosen": scores["coverage_80"],
             "validation_coverage_95_chosen": scores["coverage_95"],
             "validation_periods": [windows[-1][1][0], windows[0][1][-1]], "validation_origins": len(windows),
+            "validation_origins_requested": origins,
             "validation_rep_months": int(mask.sum()),
             "errors": errors, "reason": reason}
