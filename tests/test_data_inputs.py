@@ -115,6 +115,20 @@ def test_undecidable_column_is_one_line_then_source_yaml_or_option_decides(tmp_p
                                      "('04/13/2026')")]
 
 
+def test_an_unreadable_extra_table_is_skipped_with_a_warning(tmp_path, capsys):
+    # docs/data.md: extra tables never break validation
+    src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,2026-01-05,1\n",
+                            "notes.csv": "note\nhello\nfoo,bar\n"})
+    code, out, err = run_cli(["data", "validate", str(src)], capsys)
+    assert code == 0 and out.startswith("valid: 1 bookings")
+    assert err.strip() == ("warning: notes.csv: cannot read file (ParserError: Error tokenizing data. C error: "
+                           "Expected 1 fields in line 3, saw 2); not a contract table, skipped")
+    assert "notes" not in load_source(src, warn=False)
+    # a contract table that cannot be read is still a problem
+    (src / "reps.csv").write_bytes(b"\xff\xfe\x00bad")
+    assert any(p.startswith("reps.csv:") for p in validate_source(src))
+
+
 def test_a_date_of_neither_order_is_a_row_error_not_a_mixed_column(tmp_path):
     # 13/25/2026 is neither day-first nor month-first: it is not evidence of either order
     src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,01/15/2022,1\n"

@@ -67,6 +67,15 @@ def _sheet_rows(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df[~blank.to_numpy()] if blank.any() else df
 
 
+#: Prefix of a line of ``read_source``'s problems that is a warning, not a problem
+WARNING = "warning: "
+
+
+def _is_extra(path: Path) -> bool:
+    """A file that holds no contract table (by its name; a workbook by its file name only)."""
+    return path.stem.strip().lower() not in SCHEMAS and path.suffix.lower() in (".csv", ".parquet", ".pq")
+
+
 def _read_files(files: list[Path], where: str) -> Raw:
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
@@ -78,8 +87,12 @@ def _read_files(files: list[Path], where: str) -> Raw:
             problems.append(f"{path.name}, header row: file is empty (no header row)")
             continue
         except Exception as exc:  # noqa: BLE001 - any unreadable file is an input problem
-            problems.append(f"{path.name}: cannot read file ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else ''})")
+            why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if _is_extra(path):  # extra tables never break validation: skipped, with a warning
+                problems.append(f"{WARNING}{path.name}: cannot read file ({why}); not a contract "
+                                "table, skipped")
+            else:
+                problems.append(f"{path.name}: cannot read file ({why})")
             continue
         for name, (df, label) in found.items():
             if name in tables:
@@ -202,7 +215,8 @@ def read_source(source: str | Path) -> Raw:
     -------
     (tables, labels, problems)
         ``labels`` names each table as problem lines do (``bookings.csv`` or ``bookings``);
-        ``problems`` lists source-level problems (unknown source, unreadable file, ...).
+        ``problems`` lists source-level problems (unknown source, unreadable file, ...);
+        lines starting with :data:`WARNING` are warnings (an unreadable extra table, skipped).
     """
     text = str(source)
     if "://" in text:
@@ -235,12 +249,13 @@ def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str
                              f"{', '.join(DATE_FORMATS)}")
         settings["date_format"] = order
     tables, labels, found = read_source(source)
-    problems += found
+    skipped = [p[len(WARNING):] for p in found if p.startswith(WARNING)]
+    problems += [p for p in found if not p.startswith(WARNING)]
     if not problems and tables and not any(n in SCHEMAS for n in tables):
         problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}")
     order = settings.get("date_format")
     typed, found = validate_tables(tables, labels, order if isinstance(order, str) else None)
-    return Tables(typed, _warnings(source, tables, typed, labels)), problems + found
+    return Tables(typed, skipped + _warnings(source, tables, typed, labels)), problems + found
 
 
 def _warnings(source: str | Path, raw: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame],
