@@ -115,6 +115,16 @@ def test_undecidable_column_is_one_line_then_source_yaml_or_option_decides(tmp_p
                                      "('04/13/2026')")]
 
 
+def test_no_repeated_row_warning_while_the_dates_are_undecided(tmp_path, capsys):
+    # unparsed dates are all NaT: rows that differ only in their date must not look repeated
+    src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,01/05/2022,1\nR1,02/05/2022,1\n"})
+    code, _, err = run_cli(["data", "validate", str(src)], capsys)
+    assert code == 1 and "can be read day-first or month-first" in err and "repeat" not in err
+    (src / "bookings.csv").write_text("rep_id,date,amount\nR1,2022-01-05,1\nR1,2022-01-05,1\n")
+    code, _, err = run_cli(["data", "validate", str(src)], capsys)
+    assert code == 0 and "row 2: 1 row(s) repeat an earlier row" in err
+
+
 def test_an_unreadable_extra_table_is_skipped_with_a_warning(tmp_path, capsys):
     # docs/data.md: extra tables never break validation
     src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,2026-01-05,1\n",

@@ -255,11 +255,15 @@ def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str
         problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}")
     order = settings.get("date_format")
     typed, found = validate_tables(tables, labels, order if isinstance(order, str) else None)
-    return Tables(typed, skipped + _warnings(source, tables, typed, labels)), problems + found
+    # repeated rows are judged on typed values: not while the bookings have problems (every
+    # unparsed date is NaT, so rows differing only in an undecided date would look repeated)
+    label = labels.get("bookings", "bookings")
+    clean = not any(p.startswith(label) for p in problems + found)
+    return Tables(typed, skipped + _warnings(source, tables, typed, labels, clean)), problems + found
 
 
 def _warnings(source: str | Path, raw: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame],
-              labels: dict[str, str]) -> list[str]:
+              labels: dict[str, str], bookings_clean: bool = True) -> list[str]:
     """Warning lines of a source (:mod:`spm_models.data.notes`): files of a folder that were
     not used, booking rows that repeat an earlier row (named by their spreadsheet rows)."""
     from spm_models.data.duplicates import repeated_bookings
@@ -268,7 +272,8 @@ def _warnings(source: str | Path, raw: dict[str, pd.DataFrame], typed: dict[str,
     out = []
     if "://" not in text and Path(text).expanduser().is_dir():
         out += skipped_files(Path(text).expanduser(), FILE_SUFFIXES, set(SCHEMAS))
-    if "bookings" in typed and "bookings" in raw and len(typed["bookings"]) == len(raw["bookings"]):
+    if (bookings_clean and "bookings" in typed and "bookings" in raw
+            and len(typed["bookings"]) == len(raw["bookings"])):
         bookings = typed["bookings"].set_axis(raw["bookings"].index)
         out += repeated_bookings(bookings, labels.get("bookings", "bookings"))
     return out
