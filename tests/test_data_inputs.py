@@ -115,6 +115,19 @@ def test_undecidable_column_is_one_line_then_source_yaml_or_option_decides(tmp_p
                                      "('04/13/2026')")]
 
 
+def test_a_stated_order_the_whole_column_contradicts_is_one_line(tmp_path):
+    src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,01/15/2022,1\nR1,02/15/2022,2\n"
+                            "R1,03/05/2022,3\n"})
+    assert validate_source(src, date_format="DD/MM/YYYY") == [
+        ("bookings.csv, column 'date': dates such as '01/15/2022' read only MM/DD/YYYY, not the stated "
+         "DD/MM/YYYY: state date_format MM/DD/YYYY (source.yaml or --date-format)")]
+    assert validate_source(src, date_format="MM/DD/YYYY") == []
+    # a column that holds both orders: the stated order decides, the contradicting rows are named
+    (src / "bookings.csv").write_text("rep_id,date,amount\nR1,01/15/2022,1\nR1,15/02/2022,2\n")
+    assert validate_source(src, date_format="DD/MM/YYYY") == [
+        "bookings.csv, row 1, column 'date': not a date ('01/15/2022')"]
+
+
 def test_no_repeated_row_warning_while_the_dates_are_undecided(tmp_path, capsys):
     # unparsed dates are all NaT: rows that differ only in their date must not look repeated
     src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,01/05/2022,1\nR1,02/05/2022,1\n"})

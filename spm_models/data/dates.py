@@ -152,7 +152,15 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         only_d = ((a > 12) & (a <= 31) & (b <= 12)).to_numpy()
         only_m = ((b > 12) & (b <= 31) & (a <= 12)).to_numpy()
         day_first, month_first = bool(only_d.any()), bool(only_m.any())
-        if date_format is not None:
+        contra = (only_m if date_format == "DMY" else only_d) if date_format is not None else None
+        if (contra is not None and 2 * int(contra.sum()) > int(is_num.sum())
+                and not (only_d if date_format == "DMY" else only_m).any()):
+            # most of the column reads only the other way (and none of it the stated way): one
+            # line, not a row error per date; a few contradicting rows are named row by row
+            stated, other = ("DD/MM/YYYY", "MM/DD/YYYY") if date_format == "DMY" else ("MM/DD/YYYY", "DD/MM/YYYY")
+            problem = (f"dates such as '{u[is_num][contra].iloc[0]}' read only {other}, not the stated "
+                       f"{stated}: state date_format {other} (source.yaml or --date-format)")
+        elif date_format is not None:
             order = date_format
         elif day_first and month_first:
             ex_d = u[is_num][only_d].iloc[0]
