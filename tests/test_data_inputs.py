@@ -109,6 +109,11 @@ def test_undecidable_column_is_one_line_then_source_yaml_or_option_decides(tmp_p
     assert validate_source(src) == []
     got = load_source(src)["bookings"]["date"].dt.strftime("%Y-%m-%d").tolist()
     assert got == ["2026-04-03", "2026-02-01", "2026-11-12"]
+    # the option overrides source.yaml's date_format, even one that is not valid
+    (src / "source.yaml").write_text("date_format: YYYY-MM-DD\n")
+    assert any("key 'date_format'" in p for p in validate_source(src))
+    assert validate_source(src, date_format="MM/DD/YYYY") == []
+    (src / "source.yaml").write_text("date_format: DD/MM/YYYY\n")
     # a value contradicting the stated order is a row error, not a silent swap
     (src / "bookings.csv").write_text("rep_id,date,amount\nR1,03/04/2026,1\nR1,04/13/2026,1\n")
     assert validate_source(src) == [("bookings.csv, row 2, column 'date': not a date "

@@ -17,7 +17,8 @@ def validate_cmd(
     source: Annotated[str, typer.Argument(help="DuckDB file, SQLAlchemy URL, or folder of "
                                                "CSV/Parquet/Excel files.")],
     date_format: Annotated[str | None, typer.Option(
-        "--date-format", help="DD/MM/YYYY or MM/DD/YYYY: the order of dates such as 03/04/2026 "
+        "--date-format", help="DD/MM/YYYY or MM/DD/YYYY (case and separators are ignored): the "
+                              "order of dates such as 03/04/2026 "
                               "when a column cannot decide it (overrides source.yaml).")] = None,
 ) -> None:
     """Check SOURCE against the data contract: exit 0 when valid, else 1 with one line per

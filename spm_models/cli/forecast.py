@@ -56,7 +56,7 @@ def backtest(
     standardise: Annotated[str, typer.Option("--standardise", help="Divide each rep's amounts by its mean deal size before fitting: auto (when reps' deal sizes differ widely), on, off.")] = "auto",
     last_month: Annotated[str | None, typer.Option("--last-month", help="Ignore bookings after this month (YYYY-MM), e.g. an incomplete current month.")] = None,
     ets_model: Annotated[str, typer.Option("--ets-model", help="statsforecast ETS spec of the ets baseline (ZZZ = automatic, ZZA = forced additive season).")] = "ZZZ",
-    date_format: Annotated[str | None, typer.Option("--date-format", help="DD/MM/YYYY or MM/DD/YYYY: the order of dates such as 03/04/2026 when a column cannot decide it (overrides source.yaml).")] = None,
+    date_format: Annotated[str | None, typer.Option("--date-format", help="DD/MM/YYYY or MM/DD/YYYY (case and separators are ignored): the order of dates such as 03/04/2026 when a column cannot decide it (overrides source.yaml).")] = None,
 ) -> None:
     """Fit on all but the last HOLDOUT months, score them against seasonal-naive and ETS."""
     from spm_models.forecast.backtest import (

@@ -242,7 +242,8 @@ def read_source(source: str | Path) -> Raw:
 
 def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str]]:
     settings, problems = source_settings(source)
-    if date_format is not None:
+    if date_format is not None:  # the option overrides source.yaml's date_format, even a bad one
+        problems = [p for p in problems if "key 'date_format'" not in p]
         order = parse_date_format(date_format)
         if order is None:
             raise InputError(f"--date-format {date_format!r}: not one of "
