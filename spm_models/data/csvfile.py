@@ -17,6 +17,7 @@ Two shapes of export get one line instead of one per cell:
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def _repeated_header(path: Path, label: str) -> str | None:
     return None
 
 
+@functools.cache
 def _contract_columns() -> frozenset[str]:
     from spm_models.data.schemas import SCHEMAS
 
@@ -147,7 +149,7 @@ def _title_above_header(path: Path, label: str) -> str | None:
         cand.pop()
     if len(cand) < 2 or not all(cand) or any(re.fullmatch(r"[-+0-9.,/: ]+", c) for c in cand):
         return None
-    texts = [filled(line)[0] for line in lines[:pre] if filled(line)]
+    texts = [cells[0] for cells in map(filled, lines[:pre]) if cells]
     if texts and (texts[0].lower() in _contract_columns()
                   or (len(texts) > 1 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", texts[0]))):
         return None

@@ -245,11 +245,15 @@ def validation_origins(panel: xr.Dataset, holdout: int, origins: int) -> list[tu
         return []
     out = [first]
     h = len(first[1])
+    if h < holdout:  # a shortened last window: the history has no room for earlier ones
+        return out
     T = panel.sizes["period"]
     for k in range(1, origins):
         end = T - k * h
+        if end - h < MIN_ORIGIN_TRAIN:
+            break
         window = validation_split(panel.isel(period=slice(0, end)), h)
-        if h < holdout or end - h < MIN_ORIGIN_TRAIN or window is None:
+        if window is None:
             break
         out.append(window)
     return out
@@ -302,8 +306,8 @@ def select(panel: xr.Dataset, names: list[str], holdout: int,
     spans = [f"{p[0]}..{p[-1]}" for _, p in windows]
     window = (f"the last {len(windows[0][1])} training months ({spans[0]}"
               + (f"; and {len(windows) - 1} earlier window(s), {', '.join(spans[1:])}" if len(windows) > 1 else "")
-              + (f"; {origins} origins asked, the history holds {len(windows)} with 24 training months "
-                 "before each" if origins > len(windows) else "")
+              + (f"; {origins} origins asked, the history holds {len(windows)} with {MIN_ORIGIN_TRAIN} training "
+                 "months before each" if origins > len(windows) else "")
               + f"; {int(mask.sum())} rep-months), each fitted on the months before it")
     if len(names) == 1:
         weights = {names[0]: 1.0}
