@@ -171,6 +171,30 @@ def test_a_date_of_neither_order_is_a_row_error_not_a_mixed_column(tmp_path):
         "bookings.csv, row 3, column 'date': not a date ('13/25/2026')"]
 
 
+def test_a_lone_one_way_date_does_not_decide_a_column_of_ambiguous_dates(tmp_path):
+    # month-first export, one typo '25/03/2022' among 24 ambiguous dates: before, the whole column
+    # was silently read day-first (every month and day swapped)
+    rows = [f"R1,{m:02d}/{d:02d}/2022,{i}" for i, (m, d) in enumerate((m, d) for m in range(1, 13) for d in (1, 5))]
+    body = "rep_id,date,amount\n" + "\n".join(rows + ["R1,25/03/2022,99"]) + "\n"
+    src = folder(tmp_path, {"bookings.csv": body})
+    (line,) = validate_source(src)
+    assert line.startswith("bookings.csv, column 'date': only 1 of 25 distinct dates read one way only "
+                           "(such as '25/03/2022')") and "date_format" in line
+    # the stated order decides; the typo is then named on its row
+    assert validate_source(src, date_format="MM/DD/YYYY") == [
+        "bookings.csv, row 25, column 'date': not a date ('25/03/2022')"]
+    # evidence from more than 1 in 20 distinct dates decides as before: day-first, read right
+    body = "rep_id,date,amount\n" + "\n".join(rows + ["R1,25/03/2022,99", "R1,14/07/2022,98"]) + "\n"
+    (src / "bookings.csv").write_text(body)
+    assert validate_source(src) == []
+    dates = load_source(src, warn=False)["bookings"]["date"]
+    assert str(dates.iloc[1].date()) == "2022-05-01" and str(dates.iloc[-1].date()) == "2022-07-14"
+    # a short column keeps deciding by a single value (too few dates to call it a typo)
+    (tmp_path / "b").mkdir()
+    src2 = folder(tmp_path / "b", {"bookings.csv": "rep_id,date,amount\nR1,01/05/2022,1\nR1,25/03/2022,2\n"})
+    assert validate_source(src2) == []
+
+
 def test_mixed_orders_and_bad_settings_are_reported(tmp_path):
     src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,13/04/2026,1\n"
                             "R1,04/13/2026,1\n"})

@@ -9,7 +9,9 @@ One column is read with one format (see ``docs/data.md``, "Dates"):
   month): its first day.
 * Numeric dates with the year last (``03/04/2026``, ``3.4.26``, ``03-04-2026 9:30 AM``): the
   column decides between day-first and month-first when one of its values can only be read one
-  way (``13/04/2026`` is day-first); when every value fits both (all ≤ 12/12) the source's
+  way (``13/04/2026`` is day-first) -- unless such values are under 1 in :data:`THIN_SHARE` of
+  20 or more distinct dates (a lone ``25/03/2026`` among month-first dates is more likely a
+  typo than evidence: the column is reported once); when every value fits both (all ≤ 12/12) the source's
   ``date_format`` (``DD/MM/YYYY`` or ``MM/DD/YYYY``) decides, else the column is reported once.
   Two-digit years follow Python's ``%y`` (00-68 → 20xx, 69-99 → 19xx).
 * Dates with a month name (``Mar 4, 2026``, ``4 March 2026``): read by ``dateutil``; the day
@@ -98,6 +100,11 @@ def _named(values: pd.Series) -> np.ndarray:
 
 
 #: Default end of the "cannot decide" line: how to state the order.
+#: a column whose numeric dates are decided by fewer than 1 in THIN_SHARE of its distinct
+#: values (with at least THIN_MIN_DATES of them) is not decided by them: real day-first data
+#: has a day above 12 in about 60 % of its dates, so a lone one is more likely a typo
+THIN_SHARE = 20
+THIN_MIN_DATES = 20
 HOW = "set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data files"
 
 
@@ -162,6 +169,14 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
                        f"{stated}: state date_format {other} (source.yaml or --date-format)")
         elif date_format is not None:
             order = date_format
+        elif (day_first != month_first and int(is_num.sum()) >= THIN_MIN_DATES
+              and int((only_d | only_m).sum()) * THIN_SHARE < int(is_num.sum())):
+            # one order has evidence, but so little of the column that it may be a typo
+            # (a month-first export with one '25/03/2022' would otherwise be read day-first)
+            decisive = only_d | only_m
+            problem = (f"only {int(decisive.sum())} of {int(is_num.sum())} distinct dates read one way only "
+                       f"(such as '{u[is_num][decisive].iloc[0]}'); the others can be read day-first or "
+                       f"month-first, too little to decide the order (a typo?); {how}")
         elif day_first and month_first:
             ex_d = u[is_num][only_d].iloc[0]
             ex_m = u[is_num][only_m].iloc[0]
