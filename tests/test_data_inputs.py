@@ -346,6 +346,9 @@ def test_one_cell_title_above_the_header_is_named_not_a_cell_count(tmp_path, cap
     ("Title\n\nrep_id,date,amount,\n", "rows 1-2", "'Title'", 3),  # header with a trailing comma
     ("Bookings report\nGenerated 2026-11-30\n\nrep_id,date,amount\n", "rows 1-3", "'Bookings report'", 4),
     ("\n\nrep_id,date,amount\n", "rows 1-2", None, 3),  # blank rows above the header
+    ("Bookings by rep,FY26\nrep_id,date,amount\n", "row 1", "'Bookings by rep, FY26'", 2),  # a two-cell title
+    ("Bookings by rep,FY26,\nExported,2026-11-30,\n,,\nrep_id,date,amount\n", "rows 1-3",
+     "'Bookings by rep, FY26'", 4),
 ])
 def test_rows_above_the_header_are_named_in_one_line(tmp_path, text, above, title, header_row):
     src = folder(tmp_path, {"bookings.csv": text + "R1,2026-01-05,1000\nR1,2026-02-05,20\n"})

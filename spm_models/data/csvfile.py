@@ -129,8 +129,9 @@ def _title_above_header(path: Path, label: str) -> str | None:
     """A line when the header is not the first row: a title (one cell per row, as reporting
     tools and Excel put the report's name in row 1) or blank rows sit above it. The header is
     the first of the first 20 rows with two or more cells, all of them text (trailing empty
-    cells aside). Not a title: a one-column table (its first cell a contract column name, or
-    a bare name followed by more one-cell rows)."""
+    cells aside), or -- for a title of several cells -- the first row naming two or more
+    contract columns below a first row naming none. Not a title: a one-column table (its
+    first cell a contract column name, or a bare name followed by more one-cell rows)."""
     import csv
 
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
@@ -139,9 +140,22 @@ def _title_above_header(path: Path, label: str) -> str | None:
     def filled(cells: list[str]) -> list[str]:
         return [c.strip() for c in cells if c.strip()]
 
+    def names(cells: list[str]) -> int:  # how many cells are contract column names
+        return sum(c.strip().lower() in _contract_columns() for c in cells)
+
     pre = 0
     while pre < len(lines) and len(filled(lines[pre])) <= 1:
         pre += 1
+    if pre == 0 and lines and names(lines[0]) == 0:
+        # a title of several cells ('Bookings by rep', 'FY26'): the header is the first later
+        # row naming two or more contract columns
+        pre = next((i for i in range(1, len(lines)) if names(lines[i]) >= 2), 0)
+        if pre:
+            title = ", ".join(filled(lines[0]))
+            cand = [c.strip() for c in lines[pre]]
+            while cand and not cand[-1]:
+                cand.pop()
+            return _above_line(label, pre, title, cand)
     if pre == 0 or pre == len(lines):
         return None
     cand = [c.strip() for c in lines[pre]]
@@ -153,9 +167,14 @@ def _title_above_header(path: Path, label: str) -> str | None:
     if texts and (texts[0].lower() in _contract_columns()
                   or (len(texts) > 1 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", texts[0]))):
         return None
-    shown = ", ".join(f"'{_shown(c)}'" for c in cand[:3]) + (", ..." if len(cand) > 3 else "")
+    return _above_line(label, pre, texts[0] if texts else None, cand)
+
+
+def _above_line(label: str, pre: int, title: str | None, header: list[str]) -> str:
+    """The one line naming the ``pre`` rows above a header (cells ``header``)."""
+    shown = ", ".join(f"'{_shown(c)}'" for c in header[:3]) + (", ..." if len(header) > 3 else "")
     above = "row 1" if pre == 1 else f"rows 1-{pre}"
-    what = f"a title above the header ('{_shown(texts[0])}')" if texts else "blank above the header"
+    what = f"a title above the header ('{_shown(title)}')" if title else "blank above the header"
     return (f"{label}, {above}: {what}; the header seems to be spreadsheet row {pre + 1} "
             f"({shown}): delete the rows above it")
 
