@@ -117,7 +117,7 @@ def test_undecidable_column_is_one_line_then_source_yaml_or_option_decides(tmp_p
     # a value contradicting the stated order is a row error, not a silent swap
     (src / "bookings.csv").write_text("rep_id,date,amount\nR1,03/04/2026,1\nR1,04/13/2026,1\n")
     assert validate_source(src) == [("bookings.csv, row 2, column 'date': not a date "
-                                     "('04/13/2026')")]
+                                     "('04/13/2026'): reads only MM/DD/YYYY, not the column's DD/MM/YYYY")]
 
 
 def test_a_stated_order_the_whole_column_contradicts_is_one_line(tmp_path):
@@ -130,7 +130,8 @@ def test_a_stated_order_the_whole_column_contradicts_is_one_line(tmp_path):
     # a column that holds both orders: the stated order decides, the contradicting rows are named
     (src / "bookings.csv").write_text("rep_id,date,amount\nR1,01/15/2022,1\nR1,15/02/2022,2\n")
     assert validate_source(src, date_format="DD/MM/YYYY") == [
-        "bookings.csv, row 1, column 'date': not a date ('01/15/2022')"]
+        ("bookings.csv, row 1, column 'date': not a date ('01/15/2022'): reads only MM/DD/YYYY, "
+        "not the column's DD/MM/YYYY")]
 
 
 def test_no_repeated_row_warning_while_the_dates_are_undecided(tmp_path, capsys):
@@ -179,16 +180,32 @@ def test_a_lone_one_way_date_does_not_decide_a_column_of_ambiguous_dates(tmp_pat
     src = folder(tmp_path, {"bookings.csv": body})
     (line,) = validate_source(src)
     assert line.startswith("bookings.csv, column 'date': only 1 of 25 distinct dates read one way only "
-                           "(such as '25/03/2022')") and "date_format" in line
+                           "(such as '25/03/2022', DD/MM/YYYY)") and "date_format" in line
     # the stated order decides; the typo is then named on its row
     assert validate_source(src, date_format="MM/DD/YYYY") == [
-        "bookings.csv, row 25, column 'date': not a date ('25/03/2022')"]
+        ("bookings.csv, row 25, column 'date': not a date ('25/03/2022'): reads only DD/MM/YYYY, "
+        "not the column's MM/DD/YYYY")]
     # evidence from more than 1 in 20 distinct dates decides as before: day-first, read right
     body = "rep_id,date,amount\n" + "\n".join(rows + ["R1,25/03/2022,99", "R1,14/07/2022,98"]) + "\n"
     (src / "bookings.csv").write_text(body)
     assert validate_source(src) == []
     dates = load_source(src, warn=False)["bookings"]["date"]
     assert str(dates.iloc[1].date()) == "2022-05-01" and str(dates.iloc[-1].date()) == "2022-07-14"
+    # exactly 20 distinct dates, one of them one-way: still one line; spellings and times of one
+    # date count once ('1/2/2022' and '01/02/2022 9:30 AM' are one date)
+    rows19 = rows[:19] + ["R1,25/03/2022,99"]
+    (src / "bookings.csv").write_text("rep_id,date,amount\n" + "\n".join(rows19) + "\n")
+    assert "only 1 of 20 distinct dates" in validate_source(src)[0]
+    respelled = [r.replace("/2022", "/2022 9:30 AM") for r in rows] + ["R1,25/03/2022 9:15 AM,1",
+                                                                       "R1,25/03/2022 10:15 AM,2"]
+    (src / "bookings.csv").write_text("rep_id,date,amount\n" + "\n".join(rows + respelled) + "\n")
+    assert "only 1 of 25 distinct dates" in validate_source(src)[0]
+    # real day-first data (days 1-22 of each month: under half of it reads one way only) under a
+    # stated month-first order: one column line, not a row line per day above 12
+    dmy = [f"R1,{d:02d}/{m:02d}/2023,{d}" for m in range(1, 13) for d in range(1, 23)]
+    (src / "bookings.csv").write_text("rep_id,date,amount\n" + "\n".join(dmy) + "\n")
+    (line,) = validate_source(src, date_format="MM/DD/YYYY")
+    assert "read only DD/MM/YYYY, not the stated MM/DD/YYYY" in line
     # a short column keeps deciding by a single value (too few dates to call it a typo)
     (tmp_path / "b").mkdir()
     src2 = folder(tmp_path / "b", {"bookings.csv": "rep_id,date,amount\nR1,01/05/2022,1\nR1,25/03/2022,2\n"})
@@ -349,6 +366,11 @@ def test_one_cell_title_above_the_header_is_named_not_a_cell_count(tmp_path, cap
     ("Bookings by rep,FY26\nrep_id,date,amount\n", "row 1", "'Bookings by rep, FY26'", 2),  # a two-cell title
     ("Bookings by rep,FY26,\nExported,2026-11-30,\n,,\nrep_id,date,amount\n", "rows 1-3",
      "'Bookings by rep, FY26'", 4),
+    # a title, then a line of details, then the header (not the details taken for the header)
+    ("Bookings by rep - FY26\nRegion: West,Currency: USD\nrep_id,date,amount\n", "rows 1-2",
+     "'Bookings by rep - FY26'", 3),
+    ("".join(f"Report line {i},x\n" for i in range(25)) + "rep_id,date,amount\n", "rows 1-25",
+     "'Report line 0, x'", 26),  # a long preamble
 ])
 def test_rows_above_the_header_are_named_in_one_line(tmp_path, text, above, title, header_row):
     src = folder(tmp_path, {"bookings.csv": text + "R1,2026-01-05,1000\nR1,2026-02-05,20\n"})
@@ -356,6 +378,24 @@ def test_rows_above_the_header_are_named_in_one_line(tmp_path, text, above, titl
     what = f"a title above the header ({title})" if title else "blank above the header"
     assert line == (f"bookings.csv, {above}: {what}; the header seems to be spreadsheet row {header_row} "
                     "('rep_id', 'date', 'amount'): delete the rows above it")
+
+
+def test_a_title_above_a_header_the_contract_does_not_name(tmp_path):
+    # the header's names are wrong too: the title is named first (pandas would otherwise take
+    # the title's cells for the header and the first column for an index)
+    src = folder(tmp_path, {"bookings.csv": "Bookings by rep,FY26\nRep ID,Close Date,Deal Value\nR1,2026-01-05,10\n"})
+    assert validate_source(src) == [
+        ("bookings.csv, row 1: a title above the header ('Bookings by rep, FY26'); the header seems to be "
+        "spreadsheet row 2 ('Rep ID', 'Close Date', 'Deal Value'): delete the rows above it")]
+
+
+@pytest.mark.parametrize("text", [
+    "Rep,Close Day,Value,Kind,Sub\nR1,2026-01-05,10,plan,role\n",  # a data row is not a header
+    "Rep,Day,Value\nR1,2026-01-05,10\nrep_id,date,amount\nR2,2026-01-06,5\n",  # nor a data row a title
+])
+def test_data_rows_are_not_taken_for_a_title_or_a_header(tmp_path, text):
+    src = folder(tmp_path, {"bookings.csv": text})
+    assert not any("a title above the header" in p for p in validate_source(src)), validate_source(src)
 
 
 def test_a_one_column_table_is_not_taken_for_a_title(tmp_path):

@@ -125,17 +125,24 @@ def _contract_columns() -> frozenset[str]:
     return frozenset(c.name for t in SCHEMAS.values() for c in t.columns)
 
 
+#: rows looked at for a title above the header
+TITLE_WINDOW = 50
+
+
 def _title_above_header(path: Path, label: str) -> str | None:
-    """A line when the header is not the first row: a title (one cell per row, as reporting
-    tools and Excel put the report's name in row 1) or blank rows sit above it. The header is
-    the first of the first 20 rows with two or more cells, all of them text (trailing empty
-    cells aside), or -- for a title of several cells -- the first row naming two or more
-    contract columns below a first row naming none. Not a title: a one-column table (its
-    first cell a contract column name, or a bare name followed by more one-cell rows)."""
+    """A line when the header is not the first row: a title (reporting tools and Excel put the
+    report's name, and sometimes a line of details, above the table) or blank rows sit above
+    it. The header is (1) the first row naming two or more contract columns, below a first row
+    naming none, when every row above it has fewer cells; else (2) the first of the rows after
+    one-cell or blank rows with two or more cells, all of them text (trailing empty cells
+    aside); else (3) a row of text cells right below a first row of fewer cells, when the row
+    after it has as many cells as it (a title above a header whose names are not the
+    contract's). Not a title: a one-column table (its first cell a contract column name, or a
+    bare name followed by more one-cell rows); a candidate header with a number or a date."""
     import csv
 
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        lines = [line for _, line in zip(range(20), csv.reader(fh))]
+        lines = [line for _, line in zip(range(TITLE_WINDOW), csv.reader(fh))]
 
     def filled(cells: list[str]) -> list[str]:
         return [c.strip() for c in cells if c.strip()]
@@ -143,25 +150,37 @@ def _title_above_header(path: Path, label: str) -> str | None:
     def names(cells: list[str]) -> int:  # how many cells are contract column names
         return sum(c.strip().lower() in _contract_columns() for c in cells)
 
+    def header(cells: list[str]) -> list[str] | None:  # the cells, if they can be a header
+        cand = [c.strip() for c in cells]
+        while cand and not cand[-1]:
+            cand.pop()
+        if len(cand) < 2 or not all(cand) or any(re.fullmatch(r"[-+0-9.,/: ]+", c) for c in cand):
+            return None
+        return cand
+
+    def first_text(rows: list[list[str]]) -> str | None:
+        return next((", ".join(filled(r)) for r in rows if filled(r)), None)
+
+    if not lines:
+        return None
+    if names(lines[0]) == 0:
+        hdr = next((i for i in range(1, len(lines)) if names(lines[i]) >= 2 and header(lines[i])), 0)
+        if hdr and all(len(filled(r)) < len(filled(lines[hdr])) for r in lines[:hdr]):
+            return _above_line(label, hdr, first_text(lines[:hdr]), header(lines[hdr]) or [])
     pre = 0
     while pre < len(lines) and len(filled(lines[pre])) <= 1:
         pre += 1
-    if pre == 0 and lines and names(lines[0]) == 0:
-        # a title of several cells ('Bookings by rep', 'FY26'): the header is the first later
-        # row naming two or more contract columns
-        pre = next((i for i in range(1, len(lines)) if names(lines[i]) >= 2), 0)
-        if pre:
-            title = ", ".join(filled(lines[0]))
-            cand = [c.strip() for c in lines[pre]]
-            while cand and not cand[-1]:
-                cand.pop()
-            return _above_line(label, pre, title, cand)
-    if pre == 0 or pre == len(lines):
+    if pre == 0:
+        # (3) a title of several cells above a header the contract does not name
+        cand = header(lines[1]) if len(lines) > 2 and names(lines[0]) == 0 else None
+        if (cand and 2 <= len(filled(lines[0])) < len(cand) == len(filled(lines[2]))
+                and header(lines[2]) is None):
+            return _above_line(label, 1, first_text(lines[:1]), cand)
         return None
-    cand = [c.strip() for c in lines[pre]]
-    while cand and not cand[-1]:
-        cand.pop()
-    if len(cand) < 2 or not all(cand) or any(re.fullmatch(r"[-+0-9.,/: ]+", c) for c in cand):
+    if pre == len(lines):
+        return None
+    cand = header(lines[pre])
+    if cand is None:
         return None
     texts = [cells[0] for cells in map(filled, lines[:pre]) if cells]
     if texts and (texts[0].lower() in _contract_columns()

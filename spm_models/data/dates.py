@@ -9,8 +9,8 @@ One column is read with one format (see ``docs/data.md``, "Dates"):
   month): its first day.
 * Numeric dates with the year last (``03/04/2026``, ``3.4.26``, ``03-04-2026 9:30 AM``): the
   column decides between day-first and month-first when one of its values can only be read one
-  way (``13/04/2026`` is day-first) -- unless such values are under 1 in :data:`THIN_SHARE` of
-  20 or more distinct dates (a lone ``25/03/2026`` among month-first dates is more likely a
+  way (``13/04/2026`` is day-first) -- unless such values are at most 1 in :data:`THIN_SHARE`
+  of 20 or more distinct dates (a lone ``25/03/2026`` among month-first dates is more likely a
   typo than evidence: the column is reported once); when every value fits both (all ≤ 12/12) the source's
   ``date_format`` (``DD/MM/YYYY`` or ``MM/DD/YYYY``) decides, else the column is reported once.
   Two-digit years follow Python's ``%y`` (00-68 → 20xx, 69-99 → 19xx).
@@ -100,7 +100,7 @@ def _named(values: pd.Series) -> np.ndarray:
 
 
 #: Default end of the "cannot decide" line: how to state the order.
-#: a column whose numeric dates are decided by fewer than 1 in THIN_SHARE of its distinct
+#: a column whose numeric dates are decided by at most 1 in THIN_SHARE of its distinct
 #: values (with at least THIN_MIN_DATES of them) is not decided by them: real day-first data
 #: has a day above 12 in about 60 % of its dates, so a lone one is more likely a typo
 THIN_SHARE = 20
@@ -159,23 +159,30 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
         only_d = ((a > 12) & (a <= 31) & (b <= 12)).to_numpy()
         only_m = ((b > 12) & (b <= 31) & (a <= 12)).to_numpy()
         day_first, month_first = bool(only_d.any()), bool(only_m.any())
+        # distinct dates, not spellings ('1/2/2024' and '01/02/2024 9:30 AM' are one date)
+        key = (year * 10000 + a * 100 + b).to_numpy()
+        n_dates = len(np.unique(key))
+        n_decisive = len(np.unique(key[only_d | only_m]))
         contra = (only_m if date_format == "DMY" else only_d) if date_format is not None else None
-        if (contra is not None and 2 * int(contra.sum()) > int(is_num.sum())
+        n_contra = len(np.unique(key[contra])) if contra is not None else 0
+        if (contra is not None and (2 * n_contra > n_dates
+                                    or (n_dates >= THIN_MIN_DATES and n_contra * THIN_SHARE > n_dates))
                 and not (only_d if date_format == "DMY" else only_m).any()):
-            # most of the column reads only the other way (and none of it the stated way): one
-            # line, not a row error per date; a few contradicting rows are named row by row
+            # more than a stray value reads only the other way (and none of it the stated way):
+            # one line, not a row error per date; a stray one is named on its row
             stated, other = ("DD/MM/YYYY", "MM/DD/YYYY") if date_format == "DMY" else ("MM/DD/YYYY", "DD/MM/YYYY")
             problem = (f"dates such as '{u[is_num][contra].iloc[0]}' read only {other}, not the stated "
                        f"{stated}: state date_format {other} (source.yaml or --date-format)")
         elif date_format is not None:
             order = date_format
-        elif (day_first != month_first and int(is_num.sum()) >= THIN_MIN_DATES
-              and int((only_d | only_m).sum()) * THIN_SHARE < int(is_num.sum())):
+        elif (day_first != month_first and n_dates >= THIN_MIN_DATES
+              and n_decisive * THIN_SHARE <= n_dates):
             # one order has evidence, but so little of the column that it may be a typo
             # (a month-first export with one '25/03/2022' would otherwise be read day-first)
             decisive = only_d | only_m
-            problem = (f"only {int(decisive.sum())} of {int(is_num.sum())} distinct dates read one way only "
-                       f"(such as '{u[is_num][decisive].iloc[0]}'); the others can be read day-first or "
+            reads = "DD/MM/YYYY" if day_first else "MM/DD/YYYY"
+            problem = (f"only {n_decisive} of {n_dates} distinct dates read one way only (such as "
+                       f"'{u[is_num][decisive].iloc[0]}', {reads}); the others can be read day-first or "
                        f"month-first, too little to decide the order (a typo?); {how}")
         elif day_first and month_first:
             ex_d = u[is_num][only_d].iloc[0]
@@ -213,6 +220,21 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
     undecided[valid] = u_undecided[codes[valid]]
     return ParsedDates(pd.Series(values, index=text.index), bad, undecided, problem,
                        order if is_num.any() else None)
+
+
+def order_hint(value: object, order: str | None) -> str:
+    """``": reads only DD/MM/YYYY, not the column's MM/DD/YYYY"`` for a numeric date that fits
+    only the other day/month order than ``order`` (``"DMY"``/``"MDY"``), else ``""``."""
+    m = re.match(_NUM_RE, str(value).strip())
+    if m is None or order not in ("DMY", "MDY"):
+        return ""
+    a, b = int(m.group(1)), int(m.group(2))
+    fits = {"DMY": 1 <= b <= 12 and 1 <= a <= 31, "MDY": 1 <= a <= 12 and 1 <= b <= 31}
+    other = "MDY" if order == "DMY" else "DMY"
+    if fits[order] or not fits[other]:
+        return ""
+    spell = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}
+    return f": reads only {spell[other]}, not the column's {spell[order]}"
 
 
 def month_stamp(dates: pd.Series) -> str | None:

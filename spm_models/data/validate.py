@@ -20,7 +20,7 @@ import pandas as pd
 
 from spm_models.data.columns import canonical_columns, normalise_ids
 from spm_models.data.csvfile import row_numbers
-from spm_models.data.dates import parse_dates
+from spm_models.data.dates import order_hint, parse_dates
 from spm_models.data.hints import (
     TOTAL_HOW,
     date_hint,
@@ -200,7 +200,8 @@ def _coerce_date(s: pd.Series, date_format: str | None = None) -> tuple[pd.Serie
         return pd.to_datetime(wall, errors="coerce").astype("datetime64[ns]"), []
     text = _stringify(s)
     res = parse_dates(text, date_format, DATE_FORMAT_HOW)
-    problems = [(res.bad, lambda p: f"not a date ({_shown(text.iloc[p])}){date_hint(text.iloc[p])}",
+    problems = [(res.bad, lambda p: (f"not a date ({_shown(text.iloc[p])})"
+                                     f"{date_hint(text.iloc[p]) or order_hint(text.iloc[p], res.order)}"),
                  "not a date")]
     if res.problem:
         problems.append((res.undecided, None, res.problem))
