@@ -339,6 +339,20 @@ def test_too_many_cells_names_the_row(tmp_path):
                                      "columns (quote cells that contain commas)")]
 
 
+def test_rows_with_more_cells_than_the_header(tmp_path):
+    # every row ends in a comma the header lacks (an export's trailing empty cell): read as
+    # written; before, pandas took rep_id for an index and shifted date into amount
+    src = folder(tmp_path, {"bookings.csv": "rep_id,date,amount\nR1,2026-01-05,10,\nR2,2026-01-06,5,\n"})
+    assert validate_source(src) == []
+    bk = load_source(src, warn=False)["bookings"]
+    assert bk["rep_id"].tolist() == ["R1", "R2"] and bk["amount"].tolist() == [10.0, 5.0]
+    # a header one name short: one line, not a 'not a date' per row
+    (src / "bookings.csv").write_text("rep_id,date\nR1,2026-01-05,10\nR2,2026-01-06,5\n")
+    assert validate_source(src) == [
+        ("bookings.csv, row 1: 3 cells but the header has 2 columns (a column name missing from the "
+         "header, or quote cells that contain commas)")]
+
+
 def test_one_cell_title_above_the_header_is_named_not_a_cell_count(tmp_path, capsys):
     # a reporting tool's export: the report name alone in row 1, a blank row, then the header
     src = folder(tmp_path, {"bookings.csv": "Bookings by rep - FY26\n\nrep_id,date,amount\n"

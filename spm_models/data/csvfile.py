@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +190,22 @@ def _title_above_header(path: Path, label: str) -> str | None:
     return _above_line(label, pre, texts[0] if texts else None, cand)
 
 
+def _extra_cells(path: Path) -> str | None:
+    """``"{label}, row N: ..."`` for the first data row with a filled cell beyond the header's
+    columns, ``None`` when the cells beyond them are all empty (trailing commas)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        width = len(next(reader, []))
+        for row, cells in enumerate(reader, start=1):
+            if any(c.strip() for c in cells[width:]):
+                return ("{label}, row " + str(row) + f": {len(cells)} cells but the header has {width} "
+                        f"column{'' if width == 1 else 's'} (a column name missing from the header, "
+                        "or quote cells that contain commas)")
+    return None
+
+
 def _above_line(label: str, pre: int, title: str | None, header: list[str]) -> str:
     """The one line naming the ``pre`` rows above a header (cells ``header``)."""
     shown = ", ".join(f"'{_shown(c)}'" for c in header[:3]) + (", ..." if len(header) > 3 else "")
@@ -238,8 +255,20 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
         sep_problem = _delimiter_problem(path, label)
         if sep_problem:
             return None, [sep_problem]
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                         encoding="utf-8-sig", skip_blank_lines=False, skipinitialspace=True)
+        def read(index_col: bool | None = None) -> pd.DataFrame:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                               skip_blank_lines=False, skipinitialspace=True, index_col=index_col)
+
+        df = read()
+        if not isinstance(df.index, pd.RangeIndex):
+            # every row has more cells than the header: pandas would take the first column(s)
+            # for an index and shift the others (rows ending in a comma the header lacks)
+            extra = _extra_cells(path)
+            if extra:
+                return None, [extra.format(label=label)]
+            with warnings.catch_warnings():  # only empty trailing cells are dropped
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                df = read(index_col=False)
     except pd.errors.EmptyDataError:
         return None, [f"{label}, header row: file is empty (no header row)"]
     except pd.errors.ParserError as exc:
