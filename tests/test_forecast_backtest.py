@@ -278,6 +278,46 @@ def test_last_month_cuts_an_incomplete_month():
     assert res.metrics["metadata"]["last_booking_date"] < "2026-01-01"
     with pytest.raises(InputError, match="--last-month"):
         bt.run_backtest({"bookings": bk}, 3, forecaster=climatology, last_month="Dec 2025x")
+    assert res.metrics["metadata"]["last_month"] == "2025-12"
+    # only YYYY-MM: pandas would read '2025' as 2025-01 and 'Sep 2025' as 2025-09
+    for loose in ("2025", "Sep 2025", "06/2025", "2025-13"):
+        with pytest.raises(InputError, match="not a month YYYY-MM"):
+            bt.run_backtest({"bookings": bk}, 3, forecaster=climatology, last_month=loose)
+
+
+def test_incomplete_last_months_are_flagged(tmp_path, monkeypatch, capsys):
+    """One rep's rows run three months past the others': those months are named (metadata and a
+    warning on stderr naming the --last-month that ends the data before them)."""
+    from spm_models.forecast.panel import incomplete_last_months
+
+    bk = synth_bookings(n_reps=6, months=36)  # 2024-01 .. 2026-12, every rep books most months
+    assert incomplete_last_months(bk) == []
+    late = pd.DataFrame({"rep_id": "R0", "date": pd.to_datetime(["2027-01-10", "2027-02-10", "2027-03-10"]),
+                         "amount": 100.0})
+    ragged = pd.concat([bk, late], ignore_index=True)
+    assert incomplete_last_months(ragged) == ["2027-01", "2027-02", "2027-03"]
+    monkeypatch.setattr(bt, "bayesian_forecaster", lambda **kw: climatology)
+    src = _write_folder(tmp_path, ragged)
+    out = tmp_path / "m.json"
+    code = _main(["forecast", "backtest", "--data", str(src), "--holdout", "6", "--n-draws", "50", "--out", str(out)])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    assert json.loads(out.read_text())["metadata"]["incomplete_last_months"] == ["2027-01", "2027-02", "2027-03"]
+    assert "warning:" in cap.err and "2027-01..2027-03" in cap.err and "--last-month 2026-12" in cap.err
+    assert cap.out.startswith("scored 2026-10..2027-03 (6 months")
+
+
+def test_cli_outputs_must_be_different_files(tmp_path, monkeypatch, capsys):
+    # before: the predictions overwrote METRICS.json's temp file and the run died on an internal path
+    monkeypatch.setattr(bt, "bayesian_forecaster", lambda **kw: climatology)
+    src = _write_folder(tmp_path, synth_bookings())
+    out = tmp_path / "m.json"
+    code = _main(["forecast", "backtest", "--data", str(src), "--holdout", "12", "--out", str(out),
+                  "--predictions", str(tmp_path / "." / "m.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err == [(f"error: --predictions: {tmp_path / '.' / 'm.json'} is also given as --out; "
+                                 "give each output its own file")]
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_missing_bookings_table():

@@ -80,6 +80,14 @@ def backtest(
         problems.append(f"--tune: must be >= 0, got {tune}")
     if problems:
         raise InputError(problems)
+    given = [(flag, p) for flag, p in (("--out", out), ("--predictions", predictions), ("--scores", scores))
+             if p is not None]
+    for i, (flag, p) in enumerate(given):
+        for flag2, p2 in given[:i]:
+            if p.resolve() == p2.resolve():
+                problems.append(f"{flag}: {p} is also given as {flag2}; give each output its own file")
+    if problems:
+        raise InputError(problems)
     fast = fast or os.environ.get("SPM_BACKTEST_FAST", "").strip() not in ("", "0", "false")
     model_config = _model_config(config)
     tables = load_tables(data, date_format)
@@ -119,9 +127,24 @@ def backtest(
         result.scores.to_csv(tmp, index=False)
         os.replace(tmp, scores)
     m = result.metrics
+    meta = m["metadata"]
+    late = meta.get("incomplete_last_months") or []
+    import pandas as pd
+    if late:
+        before = str(pd.Period(late[0], freq="M") - 1)
+        typer.echo(f"warning: {data}: in {late[0]}..{late[-1]} most reps have no booking row (one rep's rows "
+                   f"run past the others'?): their held-out months there are scored against 0; "
+                   f"--last-month {before} ends the data before them", err=True)
+    elif meta.get("last_month_maybe_partial"):
+        typer.echo(f"warning: {data}: the last booking is dated {meta.get('last_booking_date')}, early in its "
+                   "month: if the month is incomplete, --last-month excludes it", err=True)
     typer.echo(
-        f"total CRPS  model {m['model']['total']['crps']:.4g}  seasonal_naive "
-        f"{m['seasonal_naive']['total']['crps']:.4g}  ets {m['ets']['total']['crps']:.4g}; "
+        f"scored {meta['periods'][0]}..{meta['periods'][-1]} ({meta['holdout']} months, {meta['n_reps_scored']} reps,"
+        f" trained on {meta['train_periods'][0]}..{meta['train_periods'][1]}); CRPS, lower is better:"
+    )
+    typer.echo(
+        f"total CRPS  model {m['model']['total']['crps']:,.0f}  seasonal_naive "
+        f"{m['seasonal_naive']['total']['crps']:,.0f}  ets {m['ets']['total']['crps']:,.0f}; "
         f"rep coverage 80% {m['model']['rep']['coverage_80']:.3f}  95% {m['model']['rep']['coverage_95']:.3f}"
     )
     from spm_models.forecast.backtest import plot_paths

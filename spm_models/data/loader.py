@@ -266,8 +266,10 @@ def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str
 def _warnings(source: str | Path, raw: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame],
               labels: dict[str, str], bookings_clean: bool = True) -> list[str]:
     """Warning lines of a source (:mod:`spm_models.data.notes`): files of a folder that were
-    not used, booking rows that repeat an earlier row (named by their spreadsheet rows)."""
+    not used, booking rows that repeat an earlier row (named by their spreadsheet rows), booking
+    rows dated before their rep's hire month."""
     from spm_models.data.duplicates import repeated_bookings
+    from spm_models.data.notes import bookings_before_hire
 
     text = str(source)
     out = []
@@ -277,6 +279,9 @@ def _warnings(source: str | Path, raw: dict[str, pd.DataFrame], typed: dict[str,
             and len(typed["bookings"]) == len(raw["bookings"])):
         bookings = typed["bookings"].set_axis(raw["bookings"].index)
         out += repeated_bookings(bookings, labels.get("bookings", "bookings"))
+        if "reps" in typed:
+            out += bookings_before_hire(bookings, typed["reps"], labels.get("bookings", "bookings"),
+                                        labels.get("reps", "reps"))
     return out
 
 

@@ -1,6 +1,8 @@
 """Warnings about a data source that is valid but probably not what the user meant.
 
 * booking rows that repeat an earlier row (an export pasted twice; :mod:`.duplicates`);
+* booking rows dated before their rep's hire month (a ``hire_date`` that holds the start of
+  the current role: the forecast leaves those months out, :func:`bookings_before_hire`);
 * files of a source folder that the loader does not use (``Bookings_2024_export.csv``: read as
   an extra table, not as ``bookings``; ``bookings.txt``: not a CSV, Parquet or Excel file).
 
@@ -15,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: Extra tables of the demo organisation: read and returned, never worth a note.
@@ -86,3 +89,28 @@ def skipped_files(folder: Path, suffixes: tuple[str, ...], contract: set[str]) -
                    ".xls": " (an Excel 97-2003 workbook: save it as .xlsx)"}.get(suffix, "")
             out.append(f"{p.name}: skipped: not a CSV, Parquet or Excel file{how}{meant}")
     return out
+
+
+def bookings_before_hire(bookings: pd.DataFrame, reps: pd.DataFrame, label: str, reps_label: str) -> list[str]:
+    """One line when booking rows (typed; index = spreadsheet rows) fall in months before their
+    rep's ``hire_date`` month in ``reps``: the forecast's panel counts a rep from the hire
+    month on (:func:`spm_models.forecast.panel.monthly_panel`), so those bookings are not used;
+    ``[]`` when there are none or a column is missing."""
+    if not {"rep_id", "hire_date"} <= set(reps) or not {"rep_id", "date"} <= set(bookings):
+        return []
+    hire = reps.drop_duplicates("rep_id").set_index("rep_id")["hire_date"]
+    h = pd.to_datetime(bookings["rep_id"].map(hire), errors="coerce")
+    d = pd.to_datetime(bookings["date"], errors="coerce")
+    before = (h.notna() & d.notna()).to_numpy()
+    before[before] = (d[before].dt.to_period("M") < h[before].dt.to_period("M")).to_numpy()
+    if not before.any():
+        return []
+    rows = bookings.index[before]
+    first = np.flatnonzero(before)[0]
+    shown = ", ".join(str(r) for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+    n_reps = bookings["rep_id"][before].nunique()
+    return [(f"{label}, row{'s' if len(rows) > 1 else ''} {shown}: {len(rows)} booking row(s) of {n_reps} "
+             f"rep(s) dated before the rep's hire month in {reps_label} (e.g. '{bookings['rep_id'].iloc[first]}' "
+             f"on {d.iloc[first].date()}, hired {h.iloc[first].date()}): the forecast counts a rep from the "
+             "hire month on and leaves these out; if hire_date is the start of the current role, give "
+             "the first day with the company")]

@@ -37,6 +37,7 @@ of the rep-level scores.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ from spm_models.errors import InputError
 from spm_models.forecast import scoring
 from spm_models.forecast.baselines import baseline_draws
 from spm_models.forecast.fit import DEFAULT_CHAINS, DEFAULT_DRAWS, DEFAULT_TUNE
-from spm_models.forecast.panel import monthly_panel
+from spm_models.forecast.panel import incomplete_last_months, monthly_panel
 from spm_models.provenance import hash_frames
 
 #: Minimum number of training months left after the holdout.
@@ -376,10 +377,9 @@ def run_backtest(
     use = {k: tables[k] for k in ("bookings", "reps") if k in tables and tables[k] is not None}
     last_date = pd.to_datetime(use["bookings"]["date"], errors="coerce").max()
     if last_month:
-        try:
-            lm = pd.Period(str(last_month), freq="M")
-        except (ValueError, TypeError):
-            raise InputError(f"--last-month: not a month YYYY-MM: {last_month!r}") from None
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(last_month).strip()):
+            raise InputError(f"--last-month: not a month YYYY-MM: {last_month!r}")
+        lm = pd.Period(str(last_month).strip(), freq="M")
         bmonths = pd.to_datetime(use["bookings"]["date"], errors="coerce").dt.to_period("M")
         use["bookings"] = use["bookings"][(bmonths <= lm).to_numpy()]
         if use["bookings"].empty:
@@ -509,6 +509,10 @@ def run_backtest(
         # unless the bookings are dated by month (one row per rep and month)
         "last_month_maybe_partial": bool(not pd.isna(last_date) and pd.Timestamp(last_date).day < 20
                                          and month_stamp(use["bookings"]["date"]) is None),
+        "last_month": None if not last_month else str(last_month).strip(),
+        # trailing months in which most reps have no booking row (one rep's rows run past the
+        # others': an export cut early); their reps are scored against 0 there
+        "incomplete_last_months": incomplete_last_months(use["bookings"]),
         "data_hash": hash_frames(use),
         "seed": int(seed),
         "n_draws": int(n_draws),

@@ -237,3 +237,25 @@ def monthly_panel(
         },
     )
     return ds
+
+
+def incomplete_last_months(bookings: pd.DataFrame, share: float = 0.5, window: int = 12) -> list[str]:
+    """The last months (``'YYYY-MM'``, in order) in which fewer than ``share`` of the reps that
+    book in a usual month have any booking row -- the median count of reps with rows over the
+    ``window`` months before them: an export cut before every rep's month was in (one rep's
+    rows running past the others'). ``[]`` when the last month looks complete or the
+    history is shorter than ``window`` months. ``bookings``: ``rep_id``, ``date``."""
+    months = pd.to_datetime(bookings["date"], errors="coerce").dt.to_period("M")
+    if months.isna().all():
+        return []
+    counts = bookings["rep_id"].groupby(months).nunique()
+    counts = counts.reindex(pd.period_range(counts.index.min(), counts.index.max(), freq="M"), fill_value=0)
+    k = len(counts)
+    while k > 0 and k - 1 - window >= 0:
+        usual = float(np.median(counts.iloc[max(0, k - 1 - window): k - 1]))
+        if not counts.iloc[k - 1] < share * usual:
+            break
+        k -= 1
+    if k == len(counts) or k < window:
+        return []
+    return [str(p) for p in counts.index[k:]]
