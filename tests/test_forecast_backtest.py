@@ -388,6 +388,15 @@ def test_cli_date_format_option_reads_month_first_exports(tmp_path, monkeypatch,
     assert m["metadata"]["train_periods"] == [months[0], months[-7]]
 
 
+@pytest.mark.parametrize("args", [["--headcount", "foo"], ["--standardise", "maybe"], ["--date-format", "YYYY-MM-DD"]])
+def test_cli_value_outside_fixed_choices_is_a_usage_error(tmp_path, capsys, args):
+    # README: a value outside an option's fixed choices is exit 2, one line
+    src = _write_folder(tmp_path, synth_bookings(n_reps=2, months=20))
+    code = _main(["forecast", "backtest", "--data", str(src), "--holdout", "3", "--out", str(tmp_path / "m.json"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith(f"error: {args[0]}")
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [

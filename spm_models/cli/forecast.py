@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from spm_models.errors import InputError
+from spm_models.errors import InputError, UsageError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -68,6 +68,13 @@ def backtest(
     from spm_models.forecast.fit import DEFAULT_TUNE
 
     tune = DEFAULT_TUNE if tune is None else tune
+    from spm_models.forecast.backtest import HEADCOUNT_MODES
+
+    # values outside an option's fixed choices are usage errors (exit 2, README)
+    if headcount not in HEADCOUNT_MODES:
+        raise UsageError(f"--headcount: must be one of {', '.join(HEADCOUNT_MODES)}, got {headcount!r}")
+    if standardise not in ("auto", "on", "off"):
+        raise UsageError(f"--standardise: must be one of auto, on, off, got {standardise!r}")
     problems = []
     if holdout < 1:
         problems.append(f"--holdout: must be at least 1 month, got {holdout}")

@@ -17,7 +17,7 @@ from spm_models.data.dates import DATE_FORMATS, parse_date_format
 from spm_models.data.notes import Tables, print_warnings, skipped_files
 from spm_models.data.schemas import SCHEMAS
 from spm_models.data.validate import validate_tables
-from spm_models.errors import InputError
+from spm_models.errors import InputError, UsageError
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm")
@@ -246,7 +246,7 @@ def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str
         problems = [p for p in problems if "key 'date_format'" not in p]
         order = parse_date_format(date_format)
         if order is None:
-            raise InputError(f"--date-format {date_format!r}: not one of "
+            raise UsageError(f"--date-format {date_format!r}: not one of "
                              f"{', '.join(DATE_FORMATS)}")
         settings["date_format"] = order
     tables, labels, found = read_source(source)
