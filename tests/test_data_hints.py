@@ -162,6 +162,14 @@ def test_excel_errors_and_non_breaking_spaces_are_worded(tmp_path):
         "thousands separators (a space or non-breaking space between the thousands): 1234.50")]
 
 
+def test_a_trailing_minus_is_worded(tmp_path):
+    # SAP exports write negatives as 500.00-
+    src = _write(tmp_path, HEAD + "R1,2024-01,500.00-\nR1,2024-02,-5\n")
+    assert validate_source(src) == [
+        ("bookings.csv, row 1, column 'amount': not a number ('500.00-'): write a negative number with "
+         "the minus first (-500.00), not 500.00- (SAP)")]
+
+
 def test_comp_calc_number_errors_carry_the_hint():
     from spm_models.comp.calc import _bounded
 

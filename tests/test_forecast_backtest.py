@@ -323,6 +323,10 @@ def test_cli_outputs_must_be_different_files(tmp_path, monkeypatch, capsys):
 def test_missing_bookings_table():
     with pytest.raises(InputError, match="bookings"):
         bt.run_backtest({"reps": pd.DataFrame()}, 3, forecaster=climatology)
+    # a bookings file with a header only: named, not "bookings: table is empty"
+    empty = synth_bookings(n_reps=1, months=3).iloc[:0]
+    with pytest.raises(InputError, match=r"^src, table 'bookings': no rows \(a header only\?\)"):
+        bt.run_backtest({"bookings": empty}, 3, forecaster=climatology, source="src")
 
 
 # ------------------------------------------------------------------------------ CLI

@@ -48,6 +48,7 @@ _HINTS_NUMBER = (
     (re.compile(r"^#"), None),  # Excel error values: see below
     (re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b"), "write the number without a currency symbol"),
     (re.compile(r"^\(.*\)$"), "write a negative number as -500, not (500)"),
+    (re.compile(r"^\d[\d.,]*-$"), "write a negative number with the minus first (-500.00), not 500.00- (SAP)"),
     (re.compile(r"^-?\d{1,3}(?:\.\d{3})*,\d+$"), "write decimals with '.', not ',' (1234.50)"),
     (re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"), "write it without thousands separators (1234.50)"),
     (re.compile(r"^-?\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d+)?$"),
@@ -65,7 +66,8 @@ def is_excel_error(value: object) -> bool:
 def number_hint(value: object) -> str:
     """``": <how to write it>"`` for a cell that is a number written the way spreadsheets
     display it (currency symbol, thousands separators -- commas, spaces or non-breaking
-    spaces --, decimal comma, accounting parentheses, percent sign) or an Excel error value;
+    spaces --, decimal comma, accounting parentheses, a trailing minus, percent sign) or an
+    Excel error value;
     ``""`` for anything else."""
     text = str(value).strip()
     if is_excel_error(text):

@@ -375,6 +375,8 @@ def run_backtest(
     if headcount not in HEADCOUNT_MODES:
         raise InputError(f"--headcount: must be one of {', '.join(HEADCOUNT_MODES)}, got {headcount!r}")
     use = {k: tables[k] for k in ("bookings", "reps") if k in tables and tables[k] is not None}
+    if "bookings" in use and use["bookings"].empty:
+        raise InputError(f"{source}, table 'bookings': no rows (a header only?): nothing to backtest")
     last_date = pd.to_datetime(use["bookings"]["date"], errors="coerce").max()
     if last_month:
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(last_month).strip()):
