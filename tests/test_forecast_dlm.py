@@ -398,3 +398,22 @@ def test_per_rep_scale_takes_each_reps_scale_of_higher_evidence(tmp_path):
     np.testing.assert_array_equal(fc["bookings"].values, again.forecast("2025-05", 6, n_draws=64, seed=2)["bookings"].values)
     with pytest.raises(ValueError, match="log_evidence_rep"):
         dlm_scale.combine_scales(dlm.fit_dlm(*_panel_arrays(R=3, T=30), local=False), log)
+
+
+def test_a_rep_that_never_books_is_forecast_at_zero():
+    """A rep with two years of zero months gets draws of exactly 0 (before: symmetric noise
+    around 0, i.e. negative expected bookings, found by a new user); a new rep with three zero
+    months keeps the model's draws."""
+    rng = np.random.default_rng(3)
+    R, T = 5, 24
+    t = np.arange(T)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 12)[None] + rng.normal(0, 5, (R, T))
+    act = np.ones((R, T), bool)
+    y[3] = 0.0  # never books
+    y[4, :21], act[4, :21] = 0.0, False  # joined 3 months ago
+    y[4, 21:] = 0.0
+    fit = dlm.fit_dlm(y, act, t % 12)
+    d = fit.simulate(6, 200, np.random.default_rng(0))
+    assert (d[:, 3] == 0).all()
+    assert np.abs(d[:, 4]).max() > 0
+    assert 80 < np.median(d[:, 0]) < 120

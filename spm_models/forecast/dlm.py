@@ -329,6 +329,8 @@ class DLMFit:
 
 #: log-scale draws are capped at this factor times the rep's largest training month
 LOG_CAP = 10.0
+#: a rep with at least this many training months, all of them 0, is forecast at exactly 0
+SILENT_MONTHS = 12
 
 
 def _unstandardise(prep: Prepared, z: np.ndarray) -> np.ndarray:
@@ -338,11 +340,14 @@ def _unstandardise(prep: Prepared, z: np.ndarray) -> np.ndarray:
     largest training month: exponentiated Student-t tails (small degrees of freedom, draws
     of the parameters' Laplace approximation far in its tails) otherwise produce amounts
     10^6 times anything seen, which no monthly bookings series reaches within a year and
-    which dominate any mean-based score."""
+    which dominate any mean-based score. A rep whose training months are all 0, over at least
+    :data:`SILENT_MONTHS` of them (a role that does not book), is forecast at exactly 0 (as
+    seasonal naive does) rather than symmetric noise around 0."""
+    silent = (prep.nobs >= SILENT_MONTHS) & ~np.any(prep.active & (prep.z != 0), axis=1)
     zmax = np.where(prep.active, prep.z, -np.inf).max(axis=1, initial=-np.inf)
     hi = np.where(np.isfinite(zmax), zmax + np.log(LOG_CAP), 50.0)
     z = np.where(prep.log[:, None], np.exp(np.clip(z, -50, np.minimum(hi, 50.0)[:, None])), z)
-    return z * prep.scale[:, None]
+    return np.where(silent[:, None], 0.0, z * prep.scale[:, None])
 
 
 def _log_prior(U: np.ndarray) -> np.ndarray:
