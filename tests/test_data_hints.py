@@ -162,6 +162,16 @@ def test_excel_errors_and_non_breaking_spaces_are_worded(tmp_path):
         "thousands separators (a space or non-breaking space between the thousands): 1234.50")]
 
 
+def test_a_single_file_not_named_after_a_table_is_told_how_to_name_it(tmp_path):
+    path = tmp_path / "single_bookings.csv"
+    path.write_text("rep_id,date,amount\nR1,2026-01-05,10\n")
+    (line,) = validate_source(path)
+    assert line.endswith(": a single file is read as the table named after it; name it after its table, "
+                         "e.g. bookings.csv")
+    path.rename(tmp_path / "bookings.csv")
+    assert validate_source(tmp_path / "bookings.csv") == []
+
+
 def test_a_trailing_minus_is_worded(tmp_path):
     # SAP exports write negatives as 500.00-
     src = _write(tmp_path, HEAD + "R1,2024-01,500.00-\nR1,2024-02,-5\n")

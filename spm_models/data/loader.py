@@ -253,7 +253,13 @@ def _load(source: str | Path, date_format: str | None) -> tuple[Tables, list[str
     skipped = [p[len(WARNING):] for p in found if p.startswith(WARNING)]
     problems += [p for p in found if not p.startswith(WARNING)]
     if not problems and tables and not any(n in SCHEMAS for n in tables):
-        problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}")
+        hint = ""
+        path = Path(str(source)).expanduser()
+        if "://" not in str(source) and path.is_file() and path.suffix.lower() in FILE_SUFFIXES:
+            # a single file is read as the table its name says (docs/data.md, Sources)
+            hint = (f": a single file is read as the table named after it; name it after its "
+                    f"table, e.g. bookings{path.suffix.lower()}")
+        problems.append(f"{source}: holds none of the tables {', '.join(SCHEMAS)}{hint}")
     order = settings.get("date_format")
     typed, found = validate_tables(tables, labels, order if isinstance(order, str) else None)
     # repeated rows are judged on typed values: not while the bookings have problems (every
