@@ -59,7 +59,10 @@ def backtest(
     date_format: Annotated[str | None, typer.Option("--date-format", help="DD/MM/YYYY or MM/DD/YYYY (case and separators are ignored): the order of dates such as 03/04/2026 when a column cannot decide it (overrides source.yaml).")] = None,
 ) -> None:
     """Fit on all but the last HOLDOUT months, score them against seasonal-naive and ETS."""
+    import pandas as pd
+
     from spm_models.forecast.backtest import (
+        HEADCOUNT_MODES,
         bayesian_forecaster,
         load_tables,
         run_backtest,
@@ -68,8 +71,6 @@ def backtest(
     from spm_models.forecast.fit import DEFAULT_TUNE
 
     tune = DEFAULT_TUNE if tune is None else tune
-    from spm_models.forecast.backtest import HEADCOUNT_MODES
-
     # values outside an option's fixed choices are usage errors (exit 2, README)
     if headcount not in HEADCOUNT_MODES:
         raise UsageError(f"--headcount: must be one of {', '.join(HEADCOUNT_MODES)}, got {headcount!r}")
@@ -87,14 +88,12 @@ def backtest(
         problems.append(f"--tune: must be >= 0, got {tune}")
     if problems:
         raise InputError(problems)
-    given = [(flag, p) for flag, p in (("--out", out), ("--predictions", predictions), ("--scores", scores))
-             if p is not None]
-    for i, (flag, p) in enumerate(given):
-        for flag2, p2 in given[:i]:
-            if p.resolve() == p2.resolve():
-                problems.append(f"{flag}: {p} is also given as {flag2}; give each output its own file")
-    if problems:
-        raise InputError(problems)
+    seen: dict[Path, str] = {}
+    for flag, p in (("--out", out), ("--predictions", predictions), ("--scores", scores)):
+        if p is not None and p.resolve() in seen:
+            raise InputError(f"{flag}: {p} is also given as {seen[p.resolve()]}; give each output its own file")
+        if p is not None:
+            seen[p.resolve()] = flag
     fast = fast or os.environ.get("SPM_BACKTEST_FAST", "").strip() not in ("", "0", "false")
     model_config = _model_config(config)
     tables = load_tables(data, date_format)
@@ -136,7 +135,6 @@ def backtest(
     m = result.metrics
     meta = m["metadata"]
     late = meta.get("incomplete_last_months") or []
-    import pandas as pd
     if late:
         before = str(pd.Period(late[0], freq="M") - 1)
         typer.echo(f"warning: {data}: in {late[0]}..{late[-1]} most reps have no booking row (one rep's rows "

@@ -166,8 +166,9 @@ def _title_above_header(path: Path, label: str) -> str | None:
         return None
     if names(lines[0]) == 0:
         hdr = next((i for i in range(1, len(lines)) if names(lines[i]) >= 2 and header(lines[i])), 0)
-        if hdr and all(len(filled(r)) < len(filled(lines[hdr])) for r in lines[:hdr]):
-            return _above_line(label, hdr, first_text(lines[:hdr]), header(lines[hdr]) or [])
+        cand = header(lines[hdr]) if hdr else None
+        if cand and all(len(filled(r)) < len(filled(lines[hdr])) for r in lines[:hdr]):
+            return _above_line(label, hdr, first_text(lines[:hdr]), cand)
     pre = 0
     while pre < len(lines) and len(filled(lines[pre])) <= 1:
         pre += 1
@@ -190,8 +191,8 @@ def _title_above_header(path: Path, label: str) -> str | None:
     return _above_line(label, pre, texts[0] if texts else None, cand)
 
 
-def _extra_cells(path: Path) -> str | None:
-    """``"{label}, row N: ..."`` for the first data row with a filled cell beyond the header's
+def _extra_cells(path: Path, label: str) -> str | None:
+    """``"LABEL, row N: ..."`` for the first data row with a filled cell beyond the header's
     columns, ``None`` when the cells beyond them are all empty (trailing commas)."""
     import csv
 
@@ -200,7 +201,7 @@ def _extra_cells(path: Path) -> str | None:
         width = len(next(reader, []))
         for row, cells in enumerate(reader, start=1):
             if any(c.strip() for c in cells[width:]):
-                return ("{label}, row " + str(row) + f": {len(cells)} cells but the header has {width} "
+                return (f"{label}, row {row}: {len(cells)} cells but the header has {width} "
                         f"column{'' if width == 1 else 's'} (a column name missing from the header, "
                         "or quote cells that contain commas)")
     return None
@@ -263,9 +264,9 @@ def read_csv(path: str | Path, label: str | None = None) -> tuple[pd.DataFrame |
         if not isinstance(df.index, pd.RangeIndex):
             # every row has more cells than the header: pandas would take the first column(s)
             # for an index and shift the others (rows ending in a comma the header lacks)
-            extra = _extra_cells(path)
+            extra = _extra_cells(path, label)
             if extra:
-                return None, [extra.format(label=label)]
+                return None, [extra]
             with warnings.catch_warnings():  # only empty trailing cells are dropped
                 warnings.simplefilter("ignore", pd.errors.ParserWarning)
                 df = read(index_col=False)

@@ -33,6 +33,8 @@ import pandas as pd
 _ORDER_WORDS = {"DDMMYYYY": "DMY", "DDMMYY": "DMY", "DMY": "DMY", "DAYFIRST": "DMY",
                 "MMDDYYYY": "MDY", "MMDDYY": "MDY", "MDY": "MDY", "MONTHFIRST": "MDY"}
 DATE_FORMATS = ("DD/MM/YYYY", "MM/DD/YYYY")
+#: How each order is written in messages.
+_SPELLED = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}
 
 _TIME = (r"(?:[T ,]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*"
          r"(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?)?")
@@ -99,12 +101,12 @@ def _named(values: pd.Series) -> np.ndarray:
     return out
 
 
-#: Default end of the "cannot decide" line: how to state the order.
 #: a column whose numeric dates are decided by at most 1 in THIN_SHARE of its distinct
 #: values (with at least THIN_MIN_DATES of them) is not decided by them: real day-first data
 #: has a day above 12 in about 60 % of its dates, so a lone one is more likely a typo
 THIN_SHARE = 20
 THIN_MIN_DATES = 20
+#: Default end of the "cannot decide" line: how to state the order.
 HOW = "set date_format: DD/MM/YYYY or MM/DD/YYYY in source.yaml beside the data files"
 
 
@@ -170,7 +172,9 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
                 and not (only_d if date_format == "DMY" else only_m).any()):
             # more than a stray value reads only the other way (and none of it the stated way):
             # one line, not a row error per date; a stray one is named on its row
-            stated, other = ("DD/MM/YYYY", "MM/DD/YYYY") if date_format == "DMY" else ("MM/DD/YYYY", "DD/MM/YYYY")
+            stated, other = _SPELLED["DMY"], _SPELLED["MDY"]
+            if date_format == "MDY":
+                stated, other = other, stated
             problem = (f"dates such as '{u[is_num][contra].iloc[0]}' read only {other}, not the stated "
                        f"{stated}: state date_format {other} (source.yaml or --date-format)")
         elif date_format is not None:
@@ -180,7 +184,7 @@ def parse_dates(text: pd.Series, date_format: str | None = None,
             # one order has evidence, but so little of the column that it may be a typo
             # (a month-first export with one '25/03/2022' would otherwise be read day-first)
             decisive = only_d | only_m
-            reads = "DD/MM/YYYY" if day_first else "MM/DD/YYYY"
+            reads = _SPELLED["DMY" if day_first else "MDY"]
             problem = (f"only {n_decisive} of {n_dates} distinct dates read one way only (such as "
                        f"'{u[is_num][decisive].iloc[0]}', {reads}); the others can be read day-first or "
                        f"month-first, too little to decide the order (a typo?); {how}")
@@ -233,8 +237,7 @@ def order_hint(value: object, order: str | None) -> str:
     other = "MDY" if order == "DMY" else "DMY"
     if fits[order] or not fits[other]:
         return ""
-    spell = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}
-    return f": reads only {spell[other]}, not the column's {spell[order]}"
+    return f": reads only {_SPELLED[other]}, not the column's {_SPELLED[order]}"
 
 
 def month_stamp(dates: pd.Series) -> str | None:

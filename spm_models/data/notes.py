@@ -101,8 +101,7 @@ def bookings_before_hire(bookings: pd.DataFrame, reps: pd.DataFrame, label: str,
     hire = reps.drop_duplicates("rep_id").set_index("rep_id")["hire_date"]
     h = pd.to_datetime(bookings["rep_id"].map(hire), errors="coerce")
     d = pd.to_datetime(bookings["date"], errors="coerce")
-    before = (h.notna() & d.notna()).to_numpy()
-    before[before] = (d[before].dt.to_period("M") < h[before].dt.to_period("M")).to_numpy()
+    before = (d.dt.to_period("M") < h.dt.to_period("M")).to_numpy()  # False where either is NaT
     if not before.any():
         return []
     rows = bookings.index[before]

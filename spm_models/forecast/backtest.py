@@ -378,10 +378,11 @@ def run_backtest(
     if "bookings" in use and use["bookings"].empty:
         raise InputError(f"{source}, table 'bookings': no rows (a header only?): nothing to backtest")
     last_date = pd.to_datetime(use["bookings"]["date"], errors="coerce").max()
+    last_month = str(last_month).strip() if last_month else None
     if last_month:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(last_month).strip()):
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", last_month):
             raise InputError(f"--last-month: not a month YYYY-MM: {last_month!r}")
-        lm = pd.Period(str(last_month).strip(), freq="M")
+        lm = pd.Period(last_month, freq="M")
         bmonths = pd.to_datetime(use["bookings"]["date"], errors="coerce").dt.to_period("M")
         use["bookings"] = use["bookings"][(bmonths <= lm).to_numpy()]
         if use["bookings"].empty:
@@ -511,7 +512,7 @@ def run_backtest(
         # unless the bookings are dated by month (one row per rep and month)
         "last_month_maybe_partial": bool(not pd.isna(last_date) and pd.Timestamp(last_date).day < 20
                                          and month_stamp(use["bookings"]["date"]) is None),
-        "last_month": None if not last_month else str(last_month).strip(),
+        "last_month": last_month,
         # trailing months in which most reps have no booking row (one rep's rows run past the
         # others': an export cut early); their reps are scored against 0 there
         "incomplete_last_months": incomplete_last_months(use["bookings"]),

@@ -250,12 +250,7 @@ def incomplete_last_months(bookings: pd.DataFrame, share: float = 0.5, window: i
         return []
     counts = bookings["rep_id"].groupby(months).nunique()
     counts = counts.reindex(pd.period_range(counts.index.min(), counts.index.max(), freq="M"), fill_value=0)
-    k = len(counts)
-    while k > 0 and k - 1 - window >= 0:
-        usual = float(np.median(counts.iloc[max(0, k - 1 - window): k - 1]))
-        if not counts.iloc[k - 1] < share * usual:
-            break
+    k = len(counts)  # months counts[k:] are incomplete
+    while k - 1 >= window and counts.iloc[k - 1] < share * float(np.median(counts.iloc[k - 1 - window: k - 1])):
         k -= 1
-    if k == len(counts) or k < window:
-        return []
     return [str(p) for p in counts.index[k:]]
