@@ -42,7 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from spm_models.errors import InputError
-from spm_models.forecast import deal_graph, deal_predictive, persist
+from spm_models.forecast import deal_graph, deal_predictive, persist, ramp
 from spm_models.forecast import fit as _fit
 from spm_models.forecast.config import HYPER_PARAMS, MARGINAL_MIN_REPS, ForecastConfig
 from spm_models.forecast.design import Design as _Design
@@ -289,7 +289,8 @@ class BookingsForecast:
         rng = np.random.default_rng(seed)
         if "deals" not in self.weights:  # rep-month model: one-step-ahead predictive draws
             counts = self._draw_counts(n_draws)
-            sims = np.concatenate([self.dlm[k].one_step_draws(c, rng) for k, c in counts.items() if c], axis=0)
+            sims = np.concatenate([self.dlm[k].one_step_draws(c, rng) * ramp.multipliers(
+                self.dlm[k].info.get("ramp"), panel["tenure"].values) for k, c in counts.items() if c], axis=0)
             sims = sims[rng.permutation(n_draws)] if len(counts) > 1 else sims
             sims = sims * np.asarray(panel["active"].values, bool)[None]
             return xr.Dataset(
@@ -427,8 +428,8 @@ class BookingsForecast:
                 if n_after_end < 1:
                     raise InputError(f"forecast, field 'start': the rep-month model forecasts after the data "
                                      f"({pan_end}); got start {p0}")
-                fit = self.dlm[name]
-                sim = fit.simulate(n_after_end - 1 + months, nd, rng)[:, keep, n_after_end - 1 :]
+                sim = self.dlm[name].simulate(n_after_end - 1 + months, nd, rng)[:, keep, n_after_end - 1 :]
+                sim = sim * ramp.multipliers(self.dlm[name].info.get("ramp"), tenure[: sim.shape[1]])  # ramping hires
                 if len(reps) > sim.shape[1]:  # planned hires: population-level draws
                     from spm_models.forecast.rep_month import new_rep_draws
 

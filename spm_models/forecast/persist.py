@@ -61,11 +61,11 @@ def load(cls: Any, path: str | Path) -> Any:
     m.weights = meta.get("weights") or ({"deals": 1.0} if m.idata is not None else {})
     m.selection = meta.get("selection", {})
     if meta.get("dlm"):
-        from spm_models.forecast import dlm, dlm_scale, rep_month
+        from spm_models.forecast import dlm, dlm_scale, ramp, rep_month
 
         month = rep_month.panel_month_index(m.panel)
         for k, v in meta["dlm"].items():
-            y, act = np.asarray(m.panel["amount"].values, float), np.asarray(m.panel["active"].values, bool)
+            y, act = ramp.deramp(m.panel, v["info"].get("ramp")), np.asarray(m.panel["active"].values, bool)
             if k.split(":")[1] == "rep":  # each rep on its chosen scale
                 prep = dlm_scale.prepare_mixed(y, act, month, np.asarray(v["info"]["log_reps"], bool))
             else:

@@ -93,7 +93,7 @@ def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = No
     :func:`spm_models.forecast.dlm_scale.combine_scales` of the ``none`` and ``log`` fits).
     ``memo`` (optional dict) keeps fits by component and months, so that ``rep`` reuses the
     two single-scale fits of the same panel."""
-    from spm_models.forecast import dlm, dlm_scale
+    from spm_models.forecast import dlm, dlm_scale, ramp
 
     periods = panel["period"].values
     key = (name, str(periods[0]), str(periods[-1]), panel.sizes["rep"])
@@ -107,8 +107,13 @@ def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = No
                                        fit_component(f"{fam}:log{suffix}", panel, memo))
     else:
         forms = {} if memo is None else memo.setdefault(("forms", fam, tr) + key[1:], {})
-        fit = dlm.fit_dlm(np.asarray(panel["amount"].values, float), np.asarray(panel["active"].values, bool),
+        rkey = ("ramp",) + key[1:]
+        ramp_fit = memo[rkey] if memo is not None and rkey in memo else ramp.estimate(panel)
+        if memo is not None:
+            memo[rkey] = ramp_fit
+        fit = dlm.fit_dlm(ramp.deramp(panel, ramp_fit), np.asarray(panel["active"].values, bool),
                           panel_month_index(panel), transform=tr, family=fam, trend=trend, forms=forms)
+        fit.info["ramp"] = ramp_fit
     if memo is not None:
         memo[key] = fit
     return fit

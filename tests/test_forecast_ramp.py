@@ -1,0 +1,97 @@
+"""Ramp-up of new hires in the rep-month models (spm_models.forecast.ramp)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spm_models.forecast import ramp
+from spm_models.forecast.model import BookingsForecast
+from spm_models.forecast.panel import monthly_panel
+
+MONTHS = pd.period_range("2022-01", periods=36, freq="M")
+SEASON = 1 + 0.15 * np.sin(2 * np.pi * np.arange(48) / 12)
+
+
+def _bookings(hire_starts=(31, 30, 28, 24, 26, 20, 22, 18), ramp_months=4, n_steady=24, seed=1, trend=0.0):
+    """Steady reps over 36 months plus hires starting at the given panel months, whose first
+    ``ramp_months`` months book (k + 1) / ramp_months of their level."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(n_steady):
+        lvl = rng.lognormal(np.log(50000), 0.4)
+        for t, m in enumerate(MONTHS):
+            rows.append((f"R{r:02d}", m.to_timestamp(), lvl * (1 + trend) ** t * SEASON[t] * rng.lognormal(0, 0.1)))
+    for h, start in enumerate(hire_starts):
+        for t in range(start, 36):
+            frac = min(1.0, (t - start + 1) / ramp_months)
+            rows.append((f"H{h}", MONTHS[t].to_timestamp(), 50000 * frac * SEASON[t] * rng.lognormal(0, 0.1)))
+    bk = pd.DataFrame(rows, columns=["rep_id", "date", "amount"])
+    reps = bk.groupby("rep_id", as_index=False)["date"].min().rename(columns={"date": "hire_date"})
+    reps.loc[reps["rep_id"].str.startswith("R"), "hire_date"] = pd.Timestamp("2019-01-01")
+    return {"bookings": bk, "reps": reps.assign(region="all", territory_id=reps["rep_id"])}
+
+
+def test_curves_and_multipliers():
+    assert np.allclose(ramp.curve("linear", 4.0)[:5], [0.25, 0.5, 0.75, 1.0, 1.0])
+    e = ramp.curve("exponential", 4.0)
+    assert np.all(np.diff(e) > 0) and e[0] == pytest.approx(1 - np.exp(-0.25))
+    with pytest.raises(ValueError, match="unknown ramp family"):
+        ramp.curve("cubic", 1.0)
+    fit = {"used": True, "multipliers": list(ramp.curve("linear", 4.0))}
+    ten = np.array([[-1, 0, 1, 3, 11, 12, 120]])
+    assert np.allclose(ramp.multipliers(fit, ten), [[1, 0.25, 0.5, 1, 1, 1, 1]])
+    assert np.allclose(ramp.multipliers({"used": False, "multipliers": [0.1] * 12}, ten), 1.0)
+    assert np.allclose(ramp.multipliers(None, ten), 1.0)
+
+
+def test_the_panels_own_ramp_is_recovered():
+    est = ramp.estimate(monthly_panel(_bookings()))
+    assert est["used"] and est["n_hires"] == 8
+    r = np.asarray(est["multipliers"])
+    assert np.allclose(r[:4], [0.25, 0.5, 0.75, 1.0], atol=0.1), r  # the generating linear ramp
+    assert np.allclose(r[4:], 1.0, atol=0.05)
+
+
+def test_no_ramp_without_one_in_the_data_even_when_reps_grow():
+    """Hires that book their full level from the first month, in a panel growing 2 % a month:
+    the common growth is not read as a ramp."""
+    est = ramp.estimate(monthly_panel(_bookings(ramp_months=1, trend=0.02)))
+    assert not est["used"] and "too weak" in est["reason"]
+    assert np.allclose(ramp.deramp(monthly_panel(_bookings(ramp_months=1)), est),
+                       monthly_panel(_bookings(ramp_months=1))["amount"].values)
+    few = ramp.estimate(monthly_panel(_bookings(hire_starts=(30, 31))))
+    assert not few["used"] and "(< 4)" in few["reason"]
+
+
+def test_a_hires_ramp_months_are_not_forecast_as_its_season():
+    """A rep hired a year before the origin ramped in January..April: without the ramp its
+    next January was forecast at ~40 % of its level (the ramp read as seasonality)."""
+    panel = monthly_panel(_bookings())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = BookingsForecast({"model": "dlm"}).fit(panel, method="fast", seed=0)
+    assert all(f.info["ramp"]["used"] for f in m.dlm.values())
+    fc = m.forecast("2025-01", 12, n_draws=400, seed=0)["bookings"].median("draw")
+    steady = 50000 * SEASON[36:48]
+    for rep in ("H3", "H4"):  # hired 12 and 10 months before the origin: ramped now
+        ratio = fc.sel(rep=rep).values / steady
+        assert np.all((ratio > 0.75) & (ratio < 1.3)), (rep, ratio.round(2))
+    # in-sample draws carry the ramp: a hire's first month is low again
+    pp = m.sample_posterior_predictive(n_draws=200, seed=0)["bookings"].median("draw")
+    h0 = pp.sel(rep="H3").values[24:28] / (50000 * SEASON[24:28])
+    assert h0[0] < 0.5 and h0[3] > 0.75, h0.round(2)
+
+
+def test_the_ramp_survives_save_and_load(tmp_path):
+    panel = monthly_panel(_bookings())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = BookingsForecast({"model": "dlm"}).fit(panel, method="fast", seed=0)
+    a = m.forecast("2025-01", 6, n_draws=100, seed=3)["bookings"].values
+    m.save(tmp_path / "m")
+    b = BookingsForecast.load(tmp_path / "m").forecast("2025-01", 6, n_draws=100, seed=3)["bookings"].values
+    assert np.array_equal(a, b)
