@@ -95,3 +95,13 @@ def test_the_ramp_survives_save_and_load(tmp_path):
     m.save(tmp_path / "m")
     b = BookingsForecast.load(tmp_path / "m").forecast("2025-01", 6, n_draws=100, seed=3)["bookings"].values
     assert np.array_equal(a, b)
+
+
+def test_ramp_false_in_the_config_fits_the_raw_amounts():
+    panel = monthly_panel(_bookings())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = BookingsForecast({"model": "dlm", "ramp": False}).fit(panel, method="fast", seed=0)
+    assert all(not f.info["ramp"]["used"] for f in m.dlm.values())
+    jan = m.forecast("2025-01", 1, n_draws=400, seed=0)["bookings"].median("draw").sel(rep="H3").item()
+    assert jan < 0.6 * 50000  # the ramp months read as the rep's January, as before the ramp

@@ -190,7 +190,7 @@ class BookingsForecast:
         self._design = _design(panel)
         from spm_models.forecast.rep_month import fit_component
 
-        self.dlm[name] = fit_component(name, panel, memo)
+        self.dlm[name] = fit_component(name, panel, memo, with_ramp=bool(self.config.ramp))
 
     def _fit_deals(self, panel, method="nuts", draws=_fit.DEFAULT_DRAWS, tune=_fit.DEFAULT_TUNE,
                    chains=_fit.DEFAULT_CHAINS, seed=0, sampler=None, progressbar=False, prebuilt=None, **kwargs) -> None:

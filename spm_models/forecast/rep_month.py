@@ -87,12 +87,13 @@ def candidates(panel: xr.Dataset, model: str, transform: str) -> list[str]:
     return dlm + (["deals"] if is_deal_level(panel) else [])
 
 
-def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = None):
+def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = None, with_ramp: bool = True):
     """The fitted rep-month component ``name`` (``family:transform[:trend]``, transform ``none``,
     ``log`` or ``rep``, trend set ``local`` (default) or ``drift``, :data:`spm_models.forecast.dlm_local.TREND_SETS`) of ``panel`` (:func:`spm_models.forecast.dlm.fit_dlm`; ``rep``:
     :func:`spm_models.forecast.dlm_scale.combine_scales` of the ``none`` and ``log`` fits).
     ``memo`` (optional dict) keeps fits by component and months, so that ``rep`` reuses the
-    two single-scale fits of the same panel."""
+    two single-scale fits of the same panel. Hires' ramp-up (:func:`spm_models.forecast.ramp.estimate`,
+    unless ``with_ramp`` is false) is divided out before the fit and recorded in ``info["ramp"]``."""
     from spm_models.forecast import dlm, dlm_scale, ramp
 
     periods = panel["period"].values
@@ -103,12 +104,13 @@ def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = No
     trend = rest[0] if rest else "local"
     suffix = f":{trend}" if rest else ""
     if tr == "rep":
-        fit = dlm_scale.combine_scales(fit_component(f"{fam}:none{suffix}", panel, memo),
-                                       fit_component(f"{fam}:log{suffix}", panel, memo))
+        fit = dlm_scale.combine_scales(fit_component(f"{fam}:none{suffix}", panel, memo, with_ramp),
+                                       fit_component(f"{fam}:log{suffix}", panel, memo, with_ramp))
     else:
         forms = {} if memo is None else memo.setdefault(("forms", fam, tr) + key[1:], {})
         rkey = ("ramp",) + key[1:]
-        ramp_fit = memo[rkey] if memo is not None and rkey in memo else ramp.estimate(panel)
+        ramp_fit = (memo[rkey] if memo is not None and rkey in memo
+                    else ramp.estimate(panel) if with_ramp else {"used": False, "reason": "ramp: false in the config"})
         if memo is not None:
             memo[rkey] = ramp_fit
         fit = dlm.fit_dlm(ramp.deramp(panel, ramp_fit), np.asarray(panel["active"].values, bool),
