@@ -63,6 +63,7 @@ def backtest(
 
     from spm_models.forecast.backtest import (
         HEADCOUNT_MODES,
+        STANDARDISE_MODES,
         bayesian_forecaster,
         load_tables,
         run_backtest,
@@ -74,8 +75,8 @@ def backtest(
     # values outside an option's fixed choices are usage errors (exit 2, README)
     if headcount not in HEADCOUNT_MODES:
         raise UsageError(f"--headcount: must be one of {', '.join(HEADCOUNT_MODES)}, got {headcount!r}")
-    if standardise not in ("auto", "on", "off"):
-        raise UsageError(f"--standardise: must be one of auto, on, off, got {standardise!r}")
+    if standardise not in STANDARDISE_MODES:
+        raise UsageError(f"--standardise: must be one of {', '.join(STANDARDISE_MODES)}, got {standardise!r}")
     problems = []
     if holdout < 1:
         problems.append(f"--holdout: must be at least 1 month, got {holdout}")

@@ -66,6 +66,8 @@ TOTAL_ID = "__total__"
 PRED_COLUMNS = ["rep_id", "period", "mean", *scoring.PRED_QUANTILES]
 
 HEADCOUNT_MODES = ("steady", "attrition", "hindsight")
+#: values of ``standardise`` (:func:`bayesian_forecaster`, ``--standardise``)
+STANDARDISE_MODES = ("auto", "on", "off")
 
 #: A forecaster: (training panel, held-out periods, hires or None, n_draws, seed) -> Dataset
 #: with ``bookings(rep, period, draw)`` -- each rep's bookings *conditional on the rep staying
@@ -142,7 +144,7 @@ def bayesian_forecaster(
     ``cache`` (a dict, optional) keeps fitted models keyed by the training data, settings and
     seed, so several backtests of the same split (e.g. each ``headcount``) fit once.
     """
-    if standardise not in ("auto", "on", "off"):
+    if standardise not in STANDARDISE_MODES:
         raise InputError(f"--standardise: must be auto, on or off, got {standardise!r}")
 
     def forecast(

@@ -54,10 +54,6 @@ def curve(family: str, param: float, months: int = RAMP_MONTHS) -> np.ndarray:
     raise ValueError(f"unknown ramp family {family!r}")
 
 
-def _month_index(panel: xr.Dataset) -> np.ndarray:
-    return np.array([int(str(p)[5:7]) - 1 for p in panel["period"].values])
-
-
 def estimate(panel: xr.Dataset) -> dict[str, Any]:
     """The ramp of ``panel`` (dims ``rep``, ``period``; ``amount``, ``active`` and ``tenure``; no
     ramp without ``tenure``).
@@ -72,7 +68,9 @@ def estimate(panel: xr.Dataset) -> dict[str, Any]:
     y = np.asarray(panel["amount"].transpose("rep", "period").values, float)
     act = np.asarray(panel["active"].transpose("rep", "period").values, bool)
     ten = np.asarray(panel["tenure"].transpose("rep", "period").values)
-    month = _month_index(panel)
+    from spm_models.forecast.rep_month import panel_month_index
+
+    month = panel_month_index(panel)
     pos = act & (y > 0)
     # pooled calendar-month index: median of each rep-month over its rep's mean, normalised
     rep_mean = np.array([y[i, pos[i]].mean() if pos[i].any() else np.nan for i in range(len(y))])
