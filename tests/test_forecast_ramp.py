@@ -105,3 +105,15 @@ def test_ramp_false_in_the_config_fits_the_raw_amounts():
     assert all(not f.info["ramp"]["used"] for f in m.dlm.values())
     jan = m.forecast("2025-01", 1, n_draws=400, seed=0)["bookings"].median("draw").sel(rep="H3").item()
     assert jan < 0.6 * 50000  # the ramp months read as the rep's January, as before the ramp
+
+
+def test_the_backtest_records_the_ramp():
+    from spm_models.forecast.backtest import bayesian_forecaster, run_backtest
+
+    diag: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_backtest(_bookings(), 6, forecaster=bayesian_forecaster(method="fast", diagnostics=diag,
+                                                                    config={"model": "dlm"}), n_draws=100)
+    ramp_rec = diag["ramp"]  # the CLI writes these diagnostics to METRICS.json's metadata
+    assert ramp_rec["used"] and ramp_rec["family"] in ("linear", "exponential") and "hires" in ramp_rec["reason"]

@@ -157,6 +157,8 @@ def backtest(
 
     paths = plot_paths(out)
     typer.echo(f"model: {diagnostics.get('model', '')}; plots: {paths['pit']}, {paths['coverage']}")
+    if (diagnostics.get("ramp") or {}).get("used"):  # hires' ramp-up found in the training months
+        typer.echo(f"hires: {diagnostics['ramp']['reason']}")
 
 
 # pipeline analytics: `spm forecast pipeline` and `spm forecast pipeline-backtest`

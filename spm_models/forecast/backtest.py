@@ -173,6 +173,9 @@ def bayesian_forecaster(
         if diagnostics is not None:
             diagnostics.update(_jsonable(getattr(m, "diagnostics", {}) or {}))
             diagnostics["standardised"] = bool(scaled)
+            ramps = [f.info["ramp"] for f in (getattr(m, "dlm", None) or {}).values() if "ramp" in f.info]
+            if ramps:  # hires' ramp-up of the rep-month components (one per panel)
+                diagnostics["ramp"] = _jsonable(ramps[0])
 
         def unscale(da: xr.DataArray) -> xr.DataArray:
             da = da.reset_coords(drop=True)
