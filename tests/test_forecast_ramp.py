@@ -117,3 +117,42 @@ def test_the_backtest_records_the_ramp():
                                                                     config={"model": "dlm"}), n_draws=100)
     ramp_rec = diag["ramp"]  # the CLI writes these diagnostics to METRICS.json's metadata
     assert ramp_rec["used"] and ramp_rec["family"] in ("linear", "exponential") and "hires" in ramp_rec["reason"]
+
+
+def _lumpy_deals(seed, rate=3.0, ramp_months=1):
+    """Deal-level bookings (Poisson deals a month, lognormal sizes with sd 1): 30 tenured reps
+    and 16 hires whose deal rate ramps over ``ramp_months`` months (1: no ramp)."""
+    rng = np.random.default_rng(seed)
+    rows, reps = [], []
+    for name, start in [(f"R{r:02d}", 0) for r in range(30)] + [(f"H{h:02d}", s) for h, s in enumerate(range(2, 33, 2))]:
+        reps.append((name, MONTHS[start].to_timestamp() if name[0] == "H" else pd.Timestamp("2019-01-01")))
+        for t in range(start, 36):
+            frac = min(1.0, (t - start + 1) / ramp_months)
+            for _ in range(rng.poisson(rate * frac * SEASON[t])):
+                rows.append((name, MONTHS[t].to_timestamp() + pd.Timedelta(days=int(rng.integers(0, 28))),
+                             rng.lognormal(np.log(15000), 1.0)))
+    return {"bookings": pd.DataFrame(rows, columns=["rep_id", "date", "amount"]),
+            "reps": pd.DataFrame(reps, columns=["rep_id", "hire_date"])}
+
+
+def test_lumpy_months_alone_do_not_make_a_ramp():
+    """Without the resampling check, 5 of these 10 ramp-free deal-level panels got a ramp
+    (hire month at 33-80 %), whose hires were then forecast far too high."""
+    found = [ramp.estimate(monthly_panel(_lumpy_deals(seed))) for seed in range(10)]
+    assert sum(f["used"] for f in found) <= 1, [f["reason"] for f in found]
+    assert any("not clear of the noise" in f["reason"] for f in found)
+    real = ramp.estimate(monthly_panel(_lumpy_deals(0, rate=20.0, ramp_months=4)))
+    assert real["used"] and real["multipliers"][0] < 0.4  # a real ramp in busy months is still found
+
+
+def test_negative_months_are_not_scaled_by_the_ramp():
+    panel = monthly_panel(_bookings())
+    est = ramp.estimate(panel)
+    y = panel["amount"].transpose("rep", "period").values.copy()
+    y[0, 0] = -5000.0
+    panel["amount"] = (("rep", "period"), y)
+    out = ramp.deramp(panel, est)
+    ten = panel["tenure"].transpose("rep", "period").values
+    assert out[0, 0] == -5000.0
+    pos = (y > 0) & (ten >= 0) & (ten < 3)
+    assert pos.any() and np.all(out[pos] > y[pos])  # positive ramp months are scaled up

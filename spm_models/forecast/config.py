@@ -69,7 +69,9 @@ class ForecastConfig:
         Partially pooled per-rep deal-size effects (for reps whose deal sizes differ by
         orders of magnitude). Off reproduces the demo's process (size effects by region).
     ramp
-        Ramp-up on tenure ``1 − exp(−(tenure + 1)/ramp_tau)`` for new hires.
+        Ramp-up on tenure ``1 − exp(−(tenure + 1)/ramp_tau)`` for new hires in the deal
+        model; in the rep-month models, the ramp estimated from the panel's hires
+        (:mod:`spm_models.forecast.ramp`). False: no ramp in either.
     prior_ramp_tau
         Prior median of ``ramp_tau`` in months (log-normal, sd 0.75 on the log scale).
     target_accept

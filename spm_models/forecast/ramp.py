@@ -14,8 +14,11 @@ of a rep hired inside the panel, at tenures ``k`` and ``k + 1 < RAMP_MONTHS``, g
 of all reps; ``g``: the median of the same difference over all non-ramping months, the
 panel's common growth), and the curve minimises ``sum |d - log r(k + 1) + log r(k)|`` (least
 absolute deviations, robust to lumpy months) over a grid of both families. The ramp is used only when the panel holds
-at least :data:`MIN_HIRES` such hires and ``r(0) < MAX_FIRST`` (a clear ramp); otherwise
-``r = 1``. Reps tenured before the data (panel tenure :data:`spm_models.forecast.panel.TENURED`)
+at least :data:`MIN_HIRES` such hires, ``r(0) < MAX_FIRST`` (a clear ramp) and the hires
+resampled with replacement (:data:`BOOTSTRAP` times, seeded) give such a ramp in at least
+:data:`CONFIDENCE` of the resamples (lumpy deal-level months alone produce "ramps" that do not
+survive it; Efron & Tibshirani 1993, *An Introduction to the Bootstrap*); otherwise ``r = 1``.
+Ramps longer than :data:`RAMP_MONTHS` are cut there (``r = 1`` from month 12 on). Reps tenured before the data (panel tenure :data:`spm_models.forecast.panel.TENURED`)
 never ramp.
 
 The rep-month models are fitted to ``y / r(tenure)`` (:func:`deramp`) and their forecast draws
@@ -38,6 +41,9 @@ RAMP_MONTHS = 12
 MIN_HIRES = 4
 #: the ramp is used only when the hire month books less than this share of a ramped month
 MAX_FIRST = 0.9
+#: resamples of the hires (bootstrap) and the share of them that must show a ramp for it to be used
+BOOTSTRAP = 200
+CONFIDENCE = 0.99
 #: the grid of each family's parameter (months): ``tau`` of the exponential, ``L`` of the linear ramp
 GRID = {"exponential": np.round(np.arange(0.1, 12.01, 0.1), 2), "linear": np.round(np.arange(1.0, 12.01, 0.25), 2)}
 
@@ -96,13 +102,26 @@ def estimate(panel: xr.Dataset) -> dict[str, Any]:
     if hires < MIN_HIRES:
         out["reason"] = f"{hires} hire(s) with two positive months in the panel (< {MIN_HIRES}): no ramp"
         return out
-    fits = [(float(np.sum(np.abs(d - np.diff(np.log(curve(fam, p)))[kk]))), fam, float(p))
-            for fam, grid in GRID.items() for p in grid]
-    _, fam, p = min(fits)
+    curves = [(fam, float(p)) for fam, grid in GRID.items() for p in grid]
+    logdiff = np.array([np.diff(np.log(curve(fam, p))) for fam, p in curves])  # (curves, RAMP_MONTHS - 1)
+    dev = np.abs(d[None, :] - logdiff[:, kk])  # (curves, pairs): each pair's absolute deviation
+    fam, p = curves[int(np.argmin(dev.sum(axis=1)))]
     r = curve(fam, p)
     out.update(family=fam, param=p)
     if r[0] >= MAX_FIRST:
         out["reason"] = f"estimated ramp too weak (hire month at {r[0]:.0%} of a ramped month): no ramp"
+        return out
+    # the hires resampled with replacement: a ramp that lumpy months alone could produce is
+    # absent from a good share of the resamples
+    _, hire_of_pair = np.unique(np.nonzero(ok)[0], return_inverse=True)
+    counts = np.random.default_rng(0).multinomial(hires, np.full(hires, 1.0 / hires), size=BOOTSTRAP)
+    best = np.argmin(counts[:, hire_of_pair] @ dev.T, axis=1)  # (BOOTSTRAP,) best curve per resample
+    first = np.array([curve(f, q, months=1)[0] for f, q in curves])  # r(0) of each curve
+    share = float(np.mean(first[best] < MAX_FIRST))
+    out["bootstrap_share"] = share
+    if share < CONFIDENCE:
+        out["reason"] = (f"{fam} ramp from {hires} hires (hire month at {r[0]:.0%}) not clear of the noise: found in "
+                         f"{share:.0%} of {BOOTSTRAP} resamples of the hires (< {CONFIDENCE:.0%}): no ramp")
         return out
     out.update(multipliers=[float(x) for x in r], used=True,
                reason=f"{fam} ramp from {hires} hires: hire month at {r[0]:.0%}, third month at {r[2]:.0%} "
@@ -122,8 +141,10 @@ def multipliers(ramp: dict[str, Any] | None, tenure: np.ndarray) -> np.ndarray:
 
 
 def deramp(panel: xr.Dataset, ramp: dict[str, Any] | None) -> np.ndarray:
-    """``amount / r(tenure)``, shape ``(rep, period)``: the amounts a ramped rep would have booked."""
+    """``amount / r(tenure)``, shape ``(rep, period)``: the amounts a ramped rep would have booked.
+    Negative months (refunds, clawbacks) are left as they are: they do not scale with a hire's
+    selling."""
     y = np.asarray(panel["amount"].transpose("rep", "period").values, float)
     if not ramp or not ramp.get("used"):
         return y
-    return y / multipliers(ramp, np.asarray(panel["tenure"].transpose("rep", "period").values))
+    return np.where(y > 0, y / multipliers(ramp, np.asarray(panel["tenure"].transpose("rep", "period").values)), y)
