@@ -10,7 +10,7 @@ import pytest
 
 from spm_models.forecast import ramp
 from spm_models.forecast.model import BookingsForecast
-from spm_models.forecast.panel import monthly_panel
+from spm_models.forecast.panel import TENURED, monthly_panel
 
 MONTHS = pd.period_range("2022-01", periods=36, freq="M")
 SEASON = 1 + 0.15 * np.sin(2 * np.pi * np.arange(48) / 12)
@@ -156,3 +156,27 @@ def test_negative_months_are_not_scaled_by_the_ramp():
     assert out[0, 0] == -5000.0
     pos = (y > 0) & (ten >= 0) & (ten < 3)
     assert pos.any() and np.all(out[pos] > y[pos])  # positive ramp months are scaled up
+
+
+def test_a_rep_with_bookings_before_the_hire_month_is_not_a_ramping_hire():
+    """A rehired rep (or a hire_date that starts the current role) who booked at full level
+    before the hire month: its months after the hire month were divided by the ramp, and it
+    was forecast at 1.6-1.8x its level."""
+    tables = _bookings()
+    rng = np.random.default_rng(7)
+    rows = [("X", m.to_timestamp(), 50000 * SEASON[t] * rng.lognormal(0, 0.1)) for t, m in enumerate(MONTHS)]
+    tables["bookings"] = pd.concat([tables["bookings"], pd.DataFrame(rows, columns=["rep_id", "date", "amount"])],
+                                   ignore_index=True)
+    x = {"rep_id": "X", "hire_date": MONTHS[28].to_timestamp(), "region": "all", "territory_id": "X"}
+    tables["reps"] = pd.concat([tables["reps"], pd.DataFrame([x])], ignore_index=True)
+    panel = monthly_panel(tables)
+    ten = panel["tenure"].sel(rep="X").values
+    assert ten[28] == TENURED and ten[35] == TENURED + 7  # tenured from the hire month on
+    assert panel["tenure"].sel(rep="H0").values[31] == 0  # hires keep their tenure
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = BookingsForecast({"model": "dlm"}).fit(panel, method="fast", seed=0)
+    assert all(f.info["ramp"]["used"] for f in m.dlm.values())
+    ratio = m.forecast("2025-01", 12, n_draws=400, seed=0)["bookings"].median("draw").sel(rep="X").values
+    ratio = ratio / (50000 * SEASON[36:48])
+    assert np.all((ratio > 0.75) & (ratio < 1.3)), ratio.round(2)

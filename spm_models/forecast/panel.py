@@ -10,7 +10,8 @@ are cancellations) and the optional ``reps`` table into an :class:`xarray.Datase
 ``cancel_amount`` absolute sum of negative rows (cancellations, >= 0)
 ``cancels``       number of negative rows
 ``active``        the rep was employed that month (between hire and term month)
-``tenure``        whole months since the hire month (0 in the hire month; negative before)
+``tenure``        whole months since the hire month (0 in the hire month; negative before);
+                  from :data:`TENURED` in the hire month on for a rep with bookings before it
 ``fiscal_month``  (period) 1..12 counted from ``fiscal_year_start``
 
 Rep coordinates ``territory_id``, ``region`` (``"all"`` when the reps table is absent),
@@ -168,7 +169,12 @@ def monthly_panel(
             reps["territory_id"].astype(str).to_numpy() if "territory_id" in reps else np.full(len(reps), "all")
         )
         role = reps["role"].astype(str).to_numpy() if "role" in reps else np.full(len(reps), "")
-        tenure0 = -hire_i  # tenure in panel month 0
+        # tenure in panel month 0; a rep with bookings before the hire month (rehired, or a
+        # hire_date that starts the current role) sold before: tenured, not a ramping hire
+        first = bk.groupby("rep_id")["month"].min()
+        first_i = np.array([first[r].year * 12 + first[r].month - 1 - t0 if r in first.index else h
+                            for r, h in zip(rep_ids, hire_i)], dtype=np.int64)
+        tenure0 = np.where(first_i < hire_i, TENURED, 0) - hire_i
         hire_lbl = [str(p) for p in hire[keep]]
         term_lbl = ["" if pd.isna(x) else str(x) for x in term[keep]]
     else:
