@@ -67,8 +67,11 @@ def test_drift_set_learns_a_constant_slope_and_reuses_the_shared_fits():
     local = dlm.fit_dlm(y, act, month, family="ssoe", forms=forms)
     drift = dlm.fit_dlm(y, act, month, family="ssoe", trend="drift", forms=forms)
     assert local.info["trend"] == "local" and drift.info["trend"] == "drift"
-    # one pooled fit and one no-trend fit serve both trend sets
-    assert drift.u_map is local.u_map and set(forms["local_fits"]) == {"damped", "linear", "none", "drift"}
+    # one pooled fit serves both trend sets; the drift set's forms have a fixed seasonal pattern
+    assert drift.u_map is local.u_map
+    assert set(forms["local_fits"]) == {"damped", "linear", "none", "drift", "level"}
+    assert np.all(drift.U_rep[:, 2] == dlm.NO_TREND) and not np.any(local.U_rep[:, 2] == dlm.NO_TREND)
+    assert np.all(dlm._gains(dlm._theta(drift.U_rep), y.shape[0])[:, 2:] < 1e-9)  # gamma = 0
     th = dlm._theta(drift.U_rep)
     sloped = drift.U_rep[:, 8] != dlm.NO_TREND
     assert sloped[:3].all() and drift.info["n_reps_drift"] == int(sloped.sum())
@@ -108,7 +111,7 @@ def test_drift_components_are_candidates_and_fit_through_the_memo():
     expect = np.where(pick, log_fit.info["trend_form_rep"], none_fit.info["trend_form_rep"])
     assert rep_drift.info["trend_form_rep"] == expect.tolist()
     assert rep_drift.info["n_reps_drift"] == int(np.sum(expect == "drift"))
-    assert rep_drift.info["n_reps_no_trend"] == int(np.sum(expect == "none"))
+    assert rep_drift.info["n_reps_no_trend"] == int(np.sum(expect == "level"))
     # a log-scale rep whose form differs between the scales is counted with its log form
     import dataclasses
 

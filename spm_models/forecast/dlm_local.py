@@ -110,12 +110,18 @@ def fit_local(prep: Prepared, u_pool: np.ndarray, maxiter: int,
 
 #: the trend forms a rep chooses from, by Laplace evidence (:func:`choose_trend_form`): ``local``
 #: -- the trend is a state that moves with the data (damped, Gardner & McKenzie 1985; linear,
-#: Holt; or none); ``drift`` -- a constant slope per rep, learnt from its whole history (no
-#: trend disturbance: simple exponential smoothing with drift, the model behind the Theta
-#: method, Hyndman & Billah 2003), or none. The panel's choice between the two sets is made
-#: by out-of-sample evidence (``model: auto``): one-step evidence favours a moving trend on
-#: smooth series whose momentum does not last a year.
-TREND_SETS = {"local": ("damped", "linear", "none"), "drift": ("drift", "none")}
+#: Holt; or none), and so does the seasonal pattern; ``drift`` -- the structure is fixed and
+#: only the level moves: a constant slope per rep learnt from its whole history (no trend
+#: disturbance: simple exponential smoothing with drift, the model behind the Theta method,
+#: Hyndman & Billah 2003) or none (``level``), on a fixed seasonal pattern (no seasonal
+#: disturbance: the seasonal states are learnt from the whole history, as the Theta method's
+#: classical decomposition does, Assimakopoulos & Nikolopoulos 2000). The panel's choice between
+#: the two sets is made by out-of-sample evidence (``model: auto``): one-step evidence favours a
+#: moving trend and a moving season on smooth series whose momentum does not last a year.
+TREND_SETS = {"local": ("damped", "linear", "none"), "drift": ("drift", "level")}
+#: forms without a trend state, and forms with a fixed seasonal pattern
+NO_TREND_FORMS = ("none", "level")
+FIXED_SEASON_FORMS = ("drift", "level")
 
 
 def _form_start(u: np.ndarray, form: str) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -124,12 +130,14 @@ def _form_start(u: np.ndarray, form: str) -> tuple[np.ndarray, tuple[int, ...]]:
     fixed: tuple[int, ...] = ()
     if form == "linear":  # phi = 1 exactly (Holt's linear trend), not a free parameter
         u[3], fixed = PHI_LINEAR_U, (3,)
-    elif form == "none":  # q_trend = kappa_trend = 0: no trend state
+    elif form in NO_TREND_FORMS:  # q_trend = kappa_trend = 0: no trend state
         u[1], u[8], fixed = NO_TREND, NO_TREND, (1, 8)
     elif form == "drift":  # no trend disturbance, phi = 1: a constant slope, prior sd kappa_trend
         u[1], u[3], fixed = NO_TREND, PHI_LINEAR_U, (1, 3)
     elif form != "damped":
         raise ValueError(f"unknown trend form {form!r}")
+    if form in FIXED_SEASON_FORMS:  # no seasonal disturbance: a fixed seasonal pattern
+        u[2], fixed = NO_TREND, fixed + (2,)
     return u, tuple(j for j in LOCAL if j not in fixed)
 
 
@@ -167,7 +175,7 @@ def choose_trend_form(prep: Prepared, u: np.ndarray, maxiter: int, forms: tuple[
     info["local_converged"] = converged
     info["local_unconverged_reps"] = unconverged
     info["log_evidence_rep"] = best.tolist()
-    info["n_reps_no_trend"] = int(np.sum(chosen == "none"))
+    info["n_reps_no_trend"] = int(np.isin(chosen, NO_TREND_FORMS).sum())
     info["n_reps_linear_trend"] = int(np.sum(chosen == "linear"))
     info["n_reps_drift"] = int(np.sum(chosen == "drift"))
     info["trend_form_rep"] = chosen.tolist()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from spm_models.forecast.dlm import DLMFit, Prepared, common_correlation, prepare
+from spm_models.forecast.dlm_local import NO_TREND_FORMS
 
 
 def mixed_prep(none: Prepared, log: Prepared, pick: np.ndarray) -> Prepared:
@@ -62,7 +63,7 @@ def combine_scales(none: DLMFit, log: DLMFit) -> DLMFit:
     if "trend_form_rep" in none.info and "trend_form_rep" in log.info:  # the chosen rows' forms
         forms = np.where(pick, np.asarray(log.info["trend_form_rep"], object),
                          np.asarray(none.info["trend_form_rep"], object))
-        info.update({"trend_form_rep": forms.tolist(), "n_reps_no_trend": int(np.sum(forms == "none")),
+        info.update({"trend_form_rep": forms.tolist(), "n_reps_no_trend": int(np.isin(forms, NO_TREND_FORMS).sum()),
                      "n_reps_linear_trend": int(np.sum(forms == "linear")),
                      "n_reps_drift": int(np.sum(forms == "drift")),
                      "local_converged": bool(none.info.get("local_converged", True)

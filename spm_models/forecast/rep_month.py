@@ -12,7 +12,7 @@ with stacking weights:
 ``ssoe:none``, ``ssoe:log``  the same structure in single-source-of-error form (ETS's
                innovations state space: one error per month moves level, trend and season).
 ``...:drift``  each of the above with the ``drift`` trend set (a constant slope per rep, or
-               none) instead of the moving ``local`` trend (:data:`spm_models.forecast.dlm_local.TREND_SETS`).
+               none, on a fixed seasonal pattern) instead of the moving ``local`` trend and season (:data:`spm_models.forecast.dlm_local.TREND_SETS`).
 
 ``model: auto`` fits every applicable candidate on the training panel minus its last
 ``auto_holdout`` months, forecasts those months (and, with ``auto_origins`` > 1, earlier

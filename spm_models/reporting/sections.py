@@ -324,7 +324,7 @@ _NAME_PARTS = {
     "none": "none = on amounts",
     "log": "log = on log amounts (multiplicative)",
     "rep": "rep = each rep on the scale its data favour",
-    "drift": "drift = each rep's trend a constant slope (or none) instead of a trend that moves",
+    "drift": "drift = each rep's trend a constant slope (or none) and its seasonal pattern fixed, instead of a trend and a season that move",
 }
 
 
