@@ -140,6 +140,22 @@ def test_leaderboard_ranks_todays_reps_not_planned_hires():
     assert "Bottom 5 reps" in html and all(html.count(f">R{i:02d}<") == 1 for i in range(15))
 
 
+def test_leaderboard_says_when_its_order_is_noise():
+    """With equal-chance quotas every rep projects to ~100 %: the base report's "Bottom 10
+    reps (coaching focus)" singled out reps whose prospects were those of the top 10."""
+    from spm_models.reporting import sections
+
+    flat = _cube(n_reps=15, n_draws=400)
+    html = sections.leaderboard(flat, None).data
+    proj = sections.leaderboard_frame(flat)[0]["projected_p50"]
+    assert proj.max() - proj.min() < sections.FLAT_SPREAD
+    assert "the reps&#39; prospects barely differ" in html
+    assert f"Projected attainments lie within {proj.min():.0%}-{proj.max():.0%}" in html
+    spread = _cube(n_reps=15, n_draws=400)
+    spread["bookings"][:5] *= 1.5
+    assert "barely differ" not in sections.leaderboard(spread, None).data
+
+
 # ------------------------------------------------------------------ 7. cost of sales footnote
 def test_index_footnote_defines_cost_of_sales_as_the_report_does(tmp_path):
     from spm_models.reporting.html import write_index

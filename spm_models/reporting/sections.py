@@ -210,10 +210,17 @@ def leaderboard_frame(cube: Any, reps: pd.DataFrame | None = None) -> tuple[pd.D
     return df.sort_values("projected_p50", ascending=False, kind="stable"), label
 
 
+#: projected attainments (P50) of all ranked reps within this many points of each other: the
+#: leaderboard says that its order is mostly noise
+FLAT_SPREAD = 0.10
+
+
 def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTML:
     """Top and bottom ``n`` of today's reps by projected attainment, formatted for executives.
     Planned hires (``is_hire``: a simulated seat, not a person) and reps without a quota (no
-    attainment) are not ranked; the note counts them. ``reps`` (optional) adds names."""
+    attainment) are not ranked; the note counts them, and says so when all ranked reps'
+    projected attainments lie within :data:`FLAT_SPREAD` of each other. ``reps`` (optional) adds
+    names."""
     full, label = leaderboard_frame(cube, reps)
     ranked = ~full["is_hire"] & np.isfinite(full["projected_p50"].to_numpy(dtype=float))
     df = full[ranked]
@@ -224,6 +231,12 @@ def leaderboard(cube: Any, reps: pd.DataFrame | None = None, n: int = 10) -> HTM
     note = (f"{len(df)} of today's reps ranked"
             + (f"; not ranked: {' and '.join(left_out)}" if left_out else "")
             + ". The full table is in cube.zarr.")
+    proj = df["projected_p50"].to_numpy(dtype=float)
+    if len(df) > 1 and proj.max() - proj.min() < FLAT_SPREAD:  # a ranking of noise: say so
+        pq = df["p_quota"].to_numpy(dtype=float)
+        note += (f" Projected attainments lie within {_pct(proj.min())}-{_pct(proj.max())} and P(reach "
+                 f"quota) within {_pct(np.nanmin(pq))}-{_pct(np.nanmax(pq))}: the reps' prospects barely "
+                 "differ (what equal-chance quotas aim for), so the order says little.")
 
     def fmt(part: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame({"Rep": part["rep"]})
