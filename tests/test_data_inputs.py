@@ -350,8 +350,9 @@ def test_bookings_before_the_hire_month_are_a_warning(tmp_path, capsys):
     assert code == 0 and out.startswith("valid: 2 reps, 4 bookings")
     assert err.strip() == ("warning: bookings.csv, rows 1, 2: 2 booking row(s) of 1 rep(s) dated before the rep's "
                            "hire month in reps.csv (e.g. 'R1' on 2016-01-05, hired 2017-01-01): the forecast counts a "
-                           "rep from the hire month on and leaves these out, taking the rep as tenured (no ramp-up); "
-                           "if hire_date is the start of the current role, give the first day with the company")
+                           "rep from the hire month on and leaves these out (a rep with positive bookings in 2 or more "
+                           "months before it is taken as tenured: no ramp-up); if hire_date is the start of the "
+                           "current role, give the first day with the company")
     # a booking in the hire month itself is fine
     (src / "bookings.csv").write_text("rep_id,date,amount\nR1,2017-01-01,5\nR2,2016-01-06,5\n")
     assert load_source(src, warn=False).warnings == []

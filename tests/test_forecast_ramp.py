@@ -173,6 +173,15 @@ def test_a_rep_with_bookings_before_the_hire_month_is_not_a_ramping_hire():
     ten = panel["tenure"].sel(rep="X").values
     assert ten[28] == TENURED and ten[35] == TENURED + 7  # tenured from the hire month on
     assert panel["tenure"].sel(rep="H0").values[31] == 0  # hires keep their tenure
+    # the earlier bookings count when the panel starts after them (start=), and a single early
+    # deal or clawback row does not make a ramping hire tenured (a fresh-user review: one such
+    # row had its ramp forecast as its season, at 0.22 of its level)
+    assert monthly_panel(tables, start="2024-05")["tenure"].sel(rep="X").values[0] == TENURED  # its hire month
+    early = {"H0": 500.0, "H1": -2000.0}
+    rows = pd.DataFrame([(h, MONTHS[s].to_timestamp() - pd.Timedelta(days=1), a)
+                         for (h, a), s in zip(early.items(), (31, 30))], columns=["rep_id", "date", "amount"])
+    one_row = monthly_panel({**tables, "bookings": pd.concat([tables["bookings"], rows], ignore_index=True)})
+    assert one_row["tenure"].sel(rep="H0").values[31] == 0 and one_row["tenure"].sel(rep="H1").values[30] == 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = BookingsForecast({"model": "dlm"}).fit(panel, method="fast", seed=0)

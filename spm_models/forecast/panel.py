@@ -11,7 +11,8 @@ are cancellations) and the optional ``reps`` table into an :class:`xarray.Datase
 ``cancels``       number of negative rows
 ``active``        the rep was employed that month (between hire and term month)
 ``tenure``        whole months since the hire month (0 in the hire month; negative before);
-                  from :data:`TENURED` in the hire month on for a rep with bookings before it
+                  from :data:`TENURED` in the hire month on for a rep with positive bookings in
+                  :data:`PRE_HIRE_MONTHS` or more months before it (a rehire)
 ``fiscal_month``  (period) 1..12 counted from ``fiscal_year_start``
 
 Rep coordinates ``territory_id``, ``region`` (``"all"`` when the reps table is absent),
@@ -37,6 +38,21 @@ from spm_models.provenance import hash_frames
 
 #: tenure (months) given to reps assumed tenured before the data starts
 TENURED = 120
+
+
+#: months with positive bookings before the hire month that make a rep tenured, not a hire
+PRE_HIRE_MONTHS = 2
+
+
+def _sold_before_hire(bk: pd.DataFrame, rep_ids: np.ndarray, hire: pd.Series) -> np.ndarray:
+    """``(len(rep_ids),)`` bool: the rep has positive bookings (``bk``: rep_id, month, amount) in
+    at least :data:`PRE_HIRE_MONTHS` distinct months before its hire month (``hire``, aligned
+    with ``rep_ids``)."""
+    hire_of = pd.Series(hire.to_numpy(), index=rep_ids)
+    pos = bk[bk["amount"] > 0]
+    before = pos[pos["month"].to_numpy() < pos["rep_id"].map(hire_of).to_numpy()]
+    months = before.groupby("rep_id")["month"].nunique()
+    return months.reindex(rep_ids, fill_value=0).to_numpy() >= PRE_HIRE_MONTHS
 
 
 def _month_index(p: pd.Series | pd.PeriodIndex) -> np.ndarray:
@@ -122,6 +138,7 @@ def monthly_panel(
     periods = pd.period_range(p_start, p_end, freq="M")
     n_t = len(periods)
     t0 = p_start.year * 12 + p_start.month - 1
+    bk_upto_end = bk[bk["month"] <= p_end]
     bk = bk[(bk["month"] >= p_start) & (bk["month"] <= p_end)]
 
     # --- reps and their attributes --------------------------------------------------------
@@ -169,12 +186,10 @@ def monthly_panel(
             reps["territory_id"].astype(str).to_numpy() if "territory_id" in reps else np.full(len(reps), "all")
         )
         role = reps["role"].astype(str).to_numpy() if "role" in reps else np.full(len(reps), "")
-        # tenure in panel month 0; a rep with bookings before the hire month (rehired, or a
-        # hire_date that starts the current role) sold before: tenured, not a ramping hire
-        first = bk.groupby("rep_id")["month"].min()
-        first_i = np.array([first[r].year * 12 + first[r].month - 1 - t0 if r in first.index else h
-                            for r, h in zip(rep_ids, hire_i)], dtype=np.int64)
-        tenure0 = np.where(first_i < hire_i, TENURED, 0) - hire_i
+        # tenure in panel month 0; a rep who booked in PRE_HIRE_MONTHS or more months before the
+        # hire month (rehired, or a hire_date that starts the current role) sold before: tenured,
+        # not a ramping hire (a single early deal or clawback row does not make a rehire)
+        tenure0 = np.where(_sold_before_hire(bk_upto_end, rep_ids, hire[keep]), TENURED, 0) - hire_i
         hire_lbl = [str(p) for p in hire[keep]]
         term_lbl = ["" if pd.isna(x) else str(x) for x in term[keep]]
     else:
