@@ -98,6 +98,8 @@ def bookings_before_hire(bookings: pd.DataFrame, reps: pd.DataFrame, label: str,
     (a rep with positive bookings in ``PRE_HIRE_MONTHS`` or more months before it is taken as
     tenured: no ramp-up);
     ``[]`` when there are none or a column is missing."""
+    from spm_models.forecast.panel import PRE_HIRE_MONTHS
+
     if not {"rep_id", "hire_date"} <= set(reps) or not {"rep_id", "date"} <= set(bookings):
         return []
     hire = reps.drop_duplicates("rep_id").set_index("rep_id")["hire_date"]
@@ -113,6 +115,6 @@ def bookings_before_hire(bookings: pd.DataFrame, reps: pd.DataFrame, label: str,
     return [(f"{label}, row{'s' if len(rows) > 1 else ''} {shown}: {len(rows)} booking row(s) of {n_reps} "
              f"rep(s) dated before the rep's hire month in {reps_label} (e.g. '{bookings['rep_id'].iloc[first]}' "
              f"on {d.iloc[first].date()}, hired {h.iloc[first].date()}): the forecast counts a rep from the "
-             "hire month on and leaves these out (a rep with positive bookings in 2 or more months before it "
-             "is taken as tenured: no ramp-up); if hire_date is the start of the current role, give the "
-             "first day with the company")]
+             f"hire month on and leaves these out (a rep with positive bookings in {PRE_HIRE_MONTHS} or more "
+             "months before it is taken as tenured: no ramp-up); if hire_date is the start of the current "
+             "role, give the first day with the company")]

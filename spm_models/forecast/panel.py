@@ -138,7 +138,7 @@ def monthly_panel(
     periods = pd.period_range(p_start, p_end, freq="M")
     n_t = len(periods)
     t0 = p_start.year * 12 + p_start.month - 1
-    bk_upto_end = bk[bk["month"] <= p_end]
+    bk_all = bk  # a kept rep is hired by p_end: its bookings before the hire month are all in here
     bk = bk[(bk["month"] >= p_start) & (bk["month"] <= p_end)]
 
     # --- reps and their attributes --------------------------------------------------------
@@ -189,7 +189,7 @@ def monthly_panel(
         # tenure in panel month 0; a rep who booked in PRE_HIRE_MONTHS or more months before the
         # hire month (rehired, or a hire_date that starts the current role) sold before: tenured,
         # not a ramping hire (a single early deal or clawback row does not make a rehire)
-        tenure0 = np.where(_sold_before_hire(bk_upto_end, rep_ids, hire[keep]), TENURED, 0) - hire_i
+        tenure0 = np.where(_sold_before_hire(bk_all, rep_ids, hire[keep]), TENURED, 0) - hire_i
         hire_lbl = [str(p) for p in hire[keep]]
         term_lbl = ["" if pd.isna(x) else str(x) for x in term[keep]]
     else:

@@ -108,9 +108,10 @@ def fit_component(name: str, panel: xr.Dataset, memo: dict[Any, Any] | None = No
                                        fit_component(f"{fam}:log{suffix}", panel, memo, with_ramp))
     else:
         forms = {} if memo is None else memo.setdefault(("forms", fam, tr) + key[1:], {})
-        rkey = ("ramp",) + key[1:]
-        ramp_fit = (memo[rkey] if memo is not None and rkey in memo
-                    else ramp.estimate(panel) if with_ramp else {"used": False, "reason": "ramp: false in the config"})
+        rkey = ("ramp",) + key[1:]  # one ramp estimate per panel, shared by its components
+        ramp_fit = None if memo is None else memo.get(rkey)
+        if ramp_fit is None:
+            ramp_fit = ramp.estimate(panel) if with_ramp else {"used": False, "reason": "ramp: false in the config"}
         if memo is not None:
             memo[rkey] = ramp_fit
         fit = dlm.fit_dlm(ramp.deramp(panel, ramp_fit), np.asarray(panel["active"].values, bool),
